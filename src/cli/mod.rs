@@ -1,0 +1,232 @@
+//! The command line: clap definitions, and their conversion into library options and scenarios.
+
+use authchain::redact::Secret;
+use authchain::scenario::{
+    self, Chain, Consent, Driver, IdpKind, IdpSpec, Preset, ProbeSpec, Scenario, default_auth_base,
+    join_path,
+};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+use url::Url;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "authchain",
+    version,
+    about = "Drive a real login chain, record every hop and cookie, and name the link that broke."
+)]
+pub struct Cli {
+    /// When to colour the report: auto (a terminal, and NO_COLOR unset), always, never.
+    #[arg(long, global = true, value_enum, default_value_t = Color::Auto)]
+    pub color: Color,
+    /// Show cookie values, tokens, codes and state instead of fingerprints (never passwords or client secrets).
+    #[arg(long, global = true)]
+    pub reveal: bool,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
+pub enum Color {
+    Auto,
+    Always,
+    Never,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Run scenario files (for CI): exit 0 when every check passed.
+    Run(RunArgs),
+    /// Log in through a chain described by flags alone (for on-call).
+    Login(Box<LoginArgs>),
+    /// Check scenario files without running them (unset ${env:…} and ${secret:…} are allowed).
+    Validate {
+        #[arg(required = true, value_name = "SCENARIO")]
+        files: Vec<PathBuf>,
+    },
+}
+
+#[derive(Args, Debug)]
+pub struct RunArgs {
+    #[arg(required = true, value_name = "SCENARIO")]
+    pub files: Vec<PathBuf>,
+    /// How many scenarios run at once.
+    #[arg(short = 'j', long = "jobs", default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub jobs: u16,
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+#[derive(Args, Debug)]
+pub struct OutputArgs {
+    /// Write the JSON report to FILE (also on exit 1 and 3).
+    #[arg(long, value_name = "FILE")]
+    pub report_json: Option<PathBuf>,
+    /// Write artifacts (the JSON report of each run) into DIR.
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+}
+
+#[derive(Args, Debug)]
+pub struct LoginArgs {
+    /// The preset that knows the auth library's endpoints.
+    #[arg(long, default_value = "better-auth", value_parser = ["better-auth"])]
+    pub preset: String,
+    /// The app origin (BetterAuth's baseURL).
+    #[arg(long, value_name = "URL")]
+    pub app: String,
+    /// Where the auth handler is mounted [default: <app>/api/auth].
+    #[arg(long, value_name = "URL")]
+    pub auth_base: Option<String>,
+    /// The provider id configured in the app.
+    #[arg(long, value_name = "ID")]
+    pub provider: String,
+    /// Where the app should land after the login [default: <app>/].
+    #[arg(long, value_name = "URL")]
+    pub callback_url: Option<String>,
+    /// How to pass the IdP's login.
+    #[arg(long, value_enum, default_value_t = IdpArg::Form)]
+    pub idp: IdpArg,
+    /// The username to log in with.
+    #[arg(long, value_name = "U")]
+    pub user: Option<String>,
+    /// The environment variable that holds the password.
+    #[arg(long, value_name = "VAR")]
+    pub password_env: Option<String>,
+    /// Accept or deny the IdP's consent page.
+    #[arg(long, value_enum, default_value_t = ConsentArg::Accept)]
+    pub consent: ConsentArg,
+    /// The auth library's own session endpoint [default: <auth-base>/get-session].
+    #[arg(long, value_name = "URL")]
+    pub native: Option<String>,
+    /// An endpoint to probe after the login, compared to the native one (repeatable).
+    #[arg(long = "probe", value_name = "URL")]
+    pub probes: Vec<String>,
+    /// Log in over plain HTTP or in headless Chromium.
+    #[arg(long, value_enum, default_value_t = DriverArg::Http)]
+    pub driver: DriverArg,
+    /// The timeout of each request and step, e.g. 10s, 500ms.
+    #[arg(long, default_value = "10s", value_parser = parse_timeout)]
+    pub timeout: std::time::Duration,
+    /// The most hops a login may take.
+    #[arg(long, default_value_t = scenario::DEFAULT_MAX_HOPS, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub max_hops: u32,
+    /// The chromedriver to start (browser driver).
+    #[arg(long, value_name = "PATH")]
+    pub chromedriver: Option<PathBuf>,
+    /// A running WebDriver server to use instead of starting chromedriver (browser driver).
+    #[arg(long, value_name = "URL")]
+    pub webdriver: Option<String>,
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum IdpArg {
+    Form,
+    Authentik,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum ConsentArg {
+    Accept,
+    Deny,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
+pub enum DriverArg {
+    Http,
+    Browser,
+}
+
+fn parse_timeout(s: &str) -> Result<std::time::Duration, String> {
+    scenario::parse_duration(s)
+        .ok_or_else(|| format!("`{s}` is not a duration (e.g. 10s, 500ms, 2m)"))
+}
+
+fn url_flag(flag: &str, value: &str) -> Result<Url, String> {
+    match Url::parse(value) {
+        Ok(u) if matches!(u.scheme(), "http" | "https") && u.host().is_some() => Ok(u),
+        Ok(_) => Err(format!("--{flag}: `{value}` is not an http(s) URL")),
+        Err(e) => Err(format!("--{flag}: `{value}` is not a URL: {e}")),
+    }
+}
+
+impl LoginArgs {
+    /// The scenario these flags describe. Errors are usage errors (exit 2).
+    pub fn scenario(&self) -> Result<Scenario, String> {
+        let app = url_flag("app", &self.app)?;
+        let auth_base = match &self.auth_base {
+            Some(a) => url_flag("auth-base", a)?,
+            None => default_auth_base(&app),
+        };
+        let callback_url = match &self.callback_url {
+            Some(c) => url_flag("callback-url", c)?,
+            None => app.clone(),
+        };
+        let password = match &self.password_env {
+            Some(var) => match std::env::var(var) {
+                Ok(v) => Some(Secret::new(v)),
+                Err(_) => {
+                    return Err(format!(
+                        "--password-env: the environment variable {var} is not set"
+                    ));
+                }
+            },
+            None => None,
+        };
+        let native_url = match &self.native {
+            Some(n) => url_flag("native", n)?,
+            None => join_path(&auth_base, "get-session"),
+        };
+        let mut probes = vec![scenario::native_probe(native_url.clone())];
+        for (i, p) in self.probes.iter().enumerate() {
+            let url = url_flag("probe", p)?;
+            if url == native_url {
+                continue;
+            }
+            let mut name = url.path().to_string();
+            if probes.iter().any(|q: &ProbeSpec| q.name == name) {
+                name = format!("{name}#{}", i + 1);
+            }
+            probes.push(scenario::plain_probe(
+                name,
+                "GET".into(),
+                url,
+                Some("native".into()),
+            ));
+        }
+        let secrets = password.iter().cloned().collect();
+        Ok(Scenario {
+            name: format!("login {app}"),
+            chain: Chain {
+                app,
+                preset: Preset::parse(&self.preset),
+                auth_base,
+                provider: Some(self.provider.clone()),
+                callback_url,
+                driver: match self.driver {
+                    DriverArg::Http => Driver::Http,
+                    DriverArg::Browser => Driver::Browser,
+                },
+                start: None,
+                timeout: self.timeout,
+                max_hops: self.max_hops,
+            },
+            idp: IdpSpec {
+                kind: match self.idp {
+                    IdpArg::Form => IdpKind::Form,
+                    IdpArg::Authentik => IdpKind::Authentik,
+                },
+                username: self.user.clone(),
+                password,
+                consent: match self.consent {
+                    ConsentArg::Accept => Consent::Accept,
+                    ConsentArg::Deny => Consent::Deny,
+                },
+            },
+            probes,
+            secrets,
+        })
+    }
+}

@@ -1,0 +1,121 @@
+//! Rules on how the drive ended: loops, the hop cap, refused credentials, a refused start, and
+//! IdP error pages.
+
+use super::{finding, hop_line};
+use crate::trace::{Ended, Finding, Severity, Trace};
+
+pub fn rules(t: &Trace) -> Vec<Finding> {
+    let hop_lines = |from: u32, to: u32| -> Vec<String> {
+        t.hops
+            .iter()
+            .filter(|h| (from..=to).contains(&h.n.0))
+            .map(hop_line)
+            .collect()
+    };
+    match &t.ended {
+        Ended::Loop { first, again } => vec![finding(
+            "redirect-loop",
+            Severity::Error,
+            format!("Redirect loop: {again} sends the browser back to the URL of {first}"),
+            hop_lines(first.0, again.0),
+            "The chain came back to a request it had already made, so it would never end. Common \
+             causes: the app sends an unauthenticated user to login and the login sends a \
+             \"logged-in\" user back to the app, because the session cookie is not set or not sent \
+             (see the cookies on these hops); a callback URL that points at a guarded page; a \
+             proxy that rewrites the scheme or host.",
+            "Check which hop should have set or sent the session cookie, and make the callback \
+             URL a page that does not itself require a login.",
+        )],
+        Ended::HopCap { cap } => {
+            let from = (t.hops.len() as u32).saturating_sub(5).max(1);
+            vec![finding(
+                "redirect-loop",
+                Severity::Error,
+                format!("The chain hit the hop cap ({cap}) without ending"),
+                hop_lines(from, t.hops.len() as u32),
+                "No login needs this many hops: the redirects go round in a circle that changes \
+                 its URLs on the way (a counter, a fresh state), or the chain is far longer than \
+                 expected.",
+                "Read the last hops for the repeating pattern; raise `max_hops` only if the chain \
+                 really is that long.",
+            )]
+        }
+        Ended::LoginRejected { hop } => {
+            let page = t.hop(*hop).and_then(|h| h.page.as_ref());
+            let message = page.and_then(|p| p.message.clone());
+            let mut evidence = Vec::new();
+            if let Some(submit) = t
+                .hops
+                .iter()
+                .rev()
+                .find(|h| h.step == crate::trace::Step::IdpLogin)
+            {
+                evidence.push(hop_line(submit));
+            }
+            if let Some(h) = t.hop(*hop) {
+                evidence.push(format!("{}: the login form again at {}", h.n, h.url));
+            }
+            if let Some(m) = &message {
+                evidence.push(format!("the page says: \"{m}\""));
+            }
+            vec![finding(
+                "idp-login-rejected",
+                Severity::Error,
+                match &message {
+                    Some(m) => format!("The IdP refused the credentials: \"{m}\""),
+                    None => {
+                        "The IdP refused the credentials (it showed the login form again)".into()
+                    }
+                },
+                evidence,
+                "The IdP answered the submitted login form with the login form again, as IdPs do \
+                 for a wrong username or password, a locked or disabled account, or a user that \
+                 does not exist.",
+                "Check the username and the password variable the scenario reads, and the user's \
+                 state at the IdP.",
+            )]
+        }
+        Ended::StartRefused { hop } => {
+            let h = t.hop(*hop);
+            let mut evidence: Vec<String> = h.map(hop_line).into_iter().collect();
+            if let Some(body) = h.and_then(|h| h.body_excerpt.clone()) {
+                evidence.push(format!("body: {body}"));
+            }
+            let status = h.map_or(0, |h| h.status);
+            vec![finding(
+                "start-rejected",
+                Severity::Error,
+                format!("The app refused to start the login ({status})"),
+                evidence,
+                "The request that starts the login did not answer with a URL to follow. A 404 \
+                 means the endpoint or the provider id is unknown to the app (BetterAuth 1.6 \
+                 serves generic providers at /sign-in/oauth2, 1.7 at /sign-in/social); a 403 \
+                 MISSING_OR_NULL_ORIGIN or INVALID_ORIGIN means the Origin is not in \
+                 trustedOrigins; a 5xx often means the app could not fetch the IdP's discovery \
+                 document.",
+                "Check the provider id, the auth base path, the app's trustedOrigins, and that the \
+                 app can reach the IdP.",
+            )]
+        }
+        Ended::IdpError { hop } => {
+            let h = t.hop(*hop);
+            let mut evidence: Vec<String> = h.map(hop_line).into_iter().collect();
+            if let Some(body) = h.and_then(|h| h.body_excerpt.clone()) {
+                evidence.push(format!("body: {body}"));
+            }
+            let status = h.map_or(0, |h| h.status);
+            vec![finding(
+                "idp-error-page",
+                Severity::Error,
+                format!("The IdP answered {status} instead of going on with the login"),
+                evidence,
+                "The identity provider showed an error page. Common causes: a redirect_uri that \
+                 is not registered for the client (`invalid_redirect_uri`), an unknown client_id, \
+                 a scope the client may not ask for, or a lost interaction cookie.",
+                "Read the IdP's error in the body above, and compare the client's registration \
+                 with the authorize request of the hop before.",
+            )]
+        }
+        Ended::Landed { .. } | Ended::NotEnded => Vec::new(),
+    }
+}

@@ -1,0 +1,48 @@
+//! Diagnose: rules over the recorded trace that name the broken link. Pure: no I/O. Each file
+//! holds one family of rules; each rule is `&Trace -> Vec<Finding>`.
+
+mod callback;
+mod flow;
+mod session;
+
+use crate::trace::{Finding, Trace};
+
+/// Every rule, in the order their findings rank when severities tie: the earlier a link of the
+/// chain, the likelier it is the root cause of what follows.
+const RULES: &[fn(&Trace) -> Vec<Finding>] = &[flow::rules, callback::rules, session::rules];
+
+/// All findings for a trace, the most likely root cause first.
+pub fn diagnose(trace: &Trace) -> Vec<Finding> {
+    let mut findings: Vec<Finding> = RULES.iter().flat_map(|rule| rule(trace)).collect();
+    // A stable sort keeps the rule order within a severity.
+    findings.sort_by_key(|f| f.severity);
+    findings
+}
+
+/// Builds a finding; `evidence` lines name hops and probes.
+pub(crate) fn finding(
+    id: &str,
+    severity: crate::trace::Severity,
+    title: impl Into<String>,
+    evidence: Vec<String>,
+    explanation: impl Into<String>,
+    fix: impl Into<String>,
+) -> Finding {
+    Finding {
+        id: id.to_string(),
+        severity,
+        title: title.into(),
+        evidence,
+        explanation: explanation.into(),
+        fix: fix.into(),
+    }
+}
+
+/// A hop in one line of evidence: `hop 9: GET http://… → 302 Location …`.
+pub(crate) fn hop_line(h: &crate::trace::Hop) -> String {
+    let mut s = format!("{}: {} {} → {}", h.n, h.method, h.url, h.status);
+    if let Some(l) = &h.location {
+        s.push_str(&format!(" Location {l}"));
+    }
+    s
+}

@@ -1,0 +1,55 @@
+//! Rules on the session probes: no session after a clean login, and probes that failed.
+
+use super::finding;
+use crate::trace::{Ended, Finding, Probe, Severity, Trace};
+
+pub fn rules(t: &Trace) -> Vec<Finding> {
+    let mut out = Vec::new();
+    let clean_landing =
+        matches!(t.ended, Ended::Landed { .. }) && !t.hops.iter().any(|h| h.error_code.is_some());
+    for p in t.probes.iter().filter(|p| !p.passed) {
+        let evidence = vec![probe_line(p)];
+        if p.native && clean_landing && p.body_shape == crate::trace::BodyShape::JsonNull {
+            let cookies: Vec<&str> = p.cookie_sent.iter().map(|c| c.name.as_str()).collect();
+            let mut evidence = evidence;
+            evidence.push(if cookies.is_empty() {
+                "the probe sent no cookie".into()
+            } else {
+                format!("the probe sent: {}", cookies.join(", "))
+            });
+            out.push(finding(
+                "no-session-after-login",
+                Severity::Error,
+                "The login ended without an error, but the auth library reports no session",
+                evidence,
+                "The chain came back to the app with no error code, yet the library's own session \
+                 endpoint answers 200 with `null`: no session cookie was set at the callback, it \
+                 was refused or not sent to the session endpoint (Domain, Path, Secure), or the \
+                 session was created in another instance or database than the one answering.",
+                "Check the callback hop's Set-Cookie headers and the cookies the probe sent.",
+            ));
+        } else {
+            out.push(finding(
+                "probe-failed",
+                Severity::Error,
+                format!(
+                    "Probe `{}` failed: {}",
+                    p.name,
+                    p.reason.clone().unwrap_or_default()
+                ),
+                evidence,
+                "The endpoint did not answer as the scenario expects after the login.",
+                "Compare this probe with the native session probe; the evidence shows its status \
+                 and body.",
+            ));
+        }
+    }
+    out
+}
+
+pub(crate) fn probe_line(p: &Probe) -> String {
+    format!(
+        "probe {}: {} {} → {} {}",
+        p.name, p.method, p.url, p.status, p.body_excerpt
+    )
+}

@@ -1,0 +1,458 @@
+//! The HTTP driver: reqwest with redirects off, a hand-made hop loop and an explicit cookie jar,
+//! so each recorded hop shows exactly what was sent and what came back.
+
+use crate::redact::Redactor;
+use crate::scenario::Body;
+use crate::trace::{CookieAction, Hop, HopNo, RunError, SentCookie, SetCookie, Step};
+use cookie_store::{CookieError, CookieStore, RawCookie};
+use reqwest::header::{CONTENT_TYPE, COOKIE, DATE, HeaderMap, LOCATION, ORIGIN, SET_COOKIE};
+use std::time::{Duration, Instant};
+use url::Url;
+
+/// Bodies above this size are refused: no login page or session answer comes near it.
+pub const MAX_BODY: usize = 4 * 1024 * 1024;
+
+/// One request to make.
+#[derive(Clone, Debug)]
+pub struct Request {
+    pub method: String,
+    pub url: Url,
+    pub body: Option<Body>,
+    pub step: Step,
+    /// Extra headers (e.g. `Authorization`), sent as given.
+    pub headers: Vec<(String, String)>,
+}
+
+impl Request {
+    pub fn get(url: Url, step: Step) -> Self {
+        Request {
+            method: "GET".into(),
+            url,
+            body: None,
+            step,
+            headers: Vec::new(),
+        }
+    }
+}
+
+/// An answer with its body read.
+#[derive(Debug)]
+pub struct Answer {
+    pub url: Url,
+    pub status: u16,
+    pub headers: HeaderMap,
+    pub location: Option<Url>,
+    pub body: Vec<u8>,
+    pub cookie_sent: Vec<SentCookie>,
+    pub duration_ms: f64,
+}
+
+impl Answer {
+    pub fn content_type(&self) -> Option<String> {
+        header(&self.headers, CONTENT_TYPE.as_str())
+    }
+
+    pub fn json(&self) -> Option<serde_json::Value> {
+        serde_json::from_slice(&self.body).ok()
+    }
+
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+
+    pub fn is_redirect(&self) -> bool {
+        (300..400).contains(&self.status) && self.location.is_some()
+    }
+}
+
+fn header(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string)
+}
+
+/// Loopback and https origins are "secure" to browsers: Secure cookies may be set from them.
+pub fn is_secure_origin(url: &Url) -> bool {
+    url.scheme() == "https"
+        || match url.host() {
+            Some(url::Host::Domain(d)) => d == "localhost" || d.ends_with(".localhost"),
+            Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+            Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+            None => false,
+        }
+}
+
+pub struct HttpDriver {
+    client: reqwest::Client,
+    jar: CookieStore,
+    pub hops: Vec<Hop>,
+    /// The app's origin, sent as `Origin` on every non-GET request.
+    origin: String,
+    timeout: Duration,
+}
+
+impl HttpDriver {
+    pub fn new(app: &Url, timeout: Duration) -> Result<Self, String> {
+        let client = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .timeout(timeout)
+            .connect_timeout(timeout)
+            .user_agent(concat!("authchain/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| format!("cannot build the HTTP client: {e}"))?;
+        Ok(HttpDriver {
+            client,
+            jar: CookieStore::new(),
+            hops: Vec::new(),
+            origin: app.origin().ascii_serialization(),
+            timeout,
+        })
+    }
+
+    pub fn jar(&self) -> &CookieStore {
+        &self.jar
+    }
+
+    pub fn next_hop(&self) -> HopNo {
+        HopNo(self.hops.len() as u32 + 1)
+    }
+
+    /// Sends one request with the jar's cookies, stores the answer's cookies, and records a hop.
+    pub async fn hop(&mut self, req: &Request, r: &mut Redactor) -> Result<Answer, RunError> {
+        let n = self.next_hop();
+        let answer = self
+            .exchange(req, true, r)
+            .await
+            .map_err(|message| RunError {
+                step: req.step.to_string(),
+                hop: Some(n),
+                message,
+            })?;
+        let set_cookies = self.store_cookies(&answer, r);
+        let (error_code, error_description) = error_params(&answer.url)
+            .or_else(|| answer.location.as_ref().and_then(error_params))
+            .unwrap_or_default();
+        self.hops.push(Hop {
+            n,
+            step: req.step,
+            method: req.method.clone(),
+            url: r.url(&answer.url),
+            status: answer.status,
+            location: answer.location.as_ref().map(|l| r.url(l)),
+            set_cookies,
+            cookie_sent: answer.cookie_sent.clone(),
+            origin_sent: (req.method != "GET").then(|| self.origin.clone()),
+            content_type: answer.content_type(),
+            date: header(&answer.headers, DATE.as_str()),
+            error_code,
+            error_description,
+            page: None,
+            body_excerpt: (answer.status >= 400).then(|| excerpt_text(&answer, r)),
+            duration_ms: answer.duration_ms,
+        });
+        Ok(answer)
+    }
+
+    /// Sends one request without recording a hop; `with_jar` adds the jar's cookies.
+    pub async fn exchange(
+        &self,
+        req: &Request,
+        with_jar: bool,
+        r: &mut Redactor,
+    ) -> Result<Answer, String> {
+        let method = reqwest::Method::from_bytes(req.method.as_bytes())
+            .map_err(|_| format!("`{}` is not an HTTP method", req.method))?;
+        let mut builder = self.client.request(method, req.url.clone());
+        let mut cookie_sent = Vec::new();
+        if with_jar {
+            let pairs: Vec<(String, String)> = self
+                .jar
+                .get_request_values(&req.url)
+                .map(|(n, v)| (n.to_string(), v.to_string()))
+                .collect();
+            if !pairs.is_empty() {
+                let header = pairs
+                    .iter()
+                    .map(|(n, v)| format!("{n}={v}"))
+                    .collect::<Vec<_>>()
+                    .join("; ");
+                builder = builder.header(COOKIE, header);
+            }
+            cookie_sent = pairs
+                .iter()
+                .map(|(n, v)| SentCookie {
+                    name: n.clone(),
+                    value: r.sensitive(v),
+                })
+                .collect();
+        }
+        for (k, v) in &req.headers {
+            if k.eq_ignore_ascii_case("cookie") {
+                cookie_sent.extend(parse_cookie_header(v, r));
+            }
+            builder = builder.header(k.as_str(), v.as_str());
+        }
+        if req.method != "GET" && req.method != "HEAD" {
+            builder = builder.header(ORIGIN, &self.origin);
+        }
+        builder = match &req.body {
+            Some(Body::Json(v)) => builder.json(v),
+            Some(Body::Form(pairs)) => builder.form(pairs),
+            None => builder,
+        };
+        let started = Instant::now();
+        let shown = r.url(&req.url);
+        let mut resp = builder
+            .send()
+            .await
+            .map_err(|e| self.describe(&e, &shown))?;
+        let status = resp.status().as_u16();
+        let headers = resp.headers().clone();
+        let mut body = Vec::new();
+        while let Some(chunk) = resp.chunk().await.map_err(|e| self.describe(&e, &shown))? {
+            if body.len() + chunk.len() > MAX_BODY {
+                return Err(format!(
+                    "the answer from {shown} is larger than {} MiB; refusing to read it",
+                    MAX_BODY / 1024 / 1024
+                ));
+            }
+            body.extend_from_slice(&chunk);
+        }
+        let location = header(&headers, LOCATION.as_str()).and_then(|l| req.url.join(&l).ok());
+        Ok(Answer {
+            url: req.url.clone(),
+            status,
+            headers,
+            location,
+            body,
+            cookie_sent,
+            duration_ms: started.elapsed().as_secs_f64() * 1000.0,
+        })
+    }
+
+    fn describe(&self, e: &reqwest::Error, shown: &str) -> String {
+        let mut cause = String::new();
+        let mut source = std::error::Error::source(e);
+        while let Some(s) = source {
+            cause = s.to_string();
+            source = s.source();
+        }
+        let what = if e.is_timeout() {
+            format!("no answer within {}s", self.timeout.as_secs_f64())
+        } else if e.is_connect() {
+            "could not connect".to_string()
+        } else if e.is_body() || e.is_decode() {
+            "the answer's body broke off".to_string()
+        } else {
+            "the request failed".to_string()
+        };
+        if cause.is_empty() || e.is_timeout() {
+            format!("{what}: {shown}")
+        } else {
+            format!("{what}: {shown}: {cause}")
+        }
+    }
+
+    /// Offers every `Set-Cookie` of an answer to the jar, as a browser would, and records what
+    /// became of each.
+    fn store_cookies(&mut self, answer: &Answer, r: &mut Redactor) -> Vec<SetCookie> {
+        answer
+            .headers
+            .get_all(SET_COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .map(|raw| self.offer(raw, &answer.url, r))
+            .collect()
+    }
+
+    fn offer(&mut self, raw: &str, url: &Url, r: &mut Redactor) -> SetCookie {
+        let Ok(cookie) = RawCookie::parse(raw.to_string()) else {
+            let name = raw.split('=').next().unwrap_or("").trim().to_string();
+            return SetCookie {
+                name,
+                value: r.sensitive(""),
+                raw: r.scrub(raw),
+                domain: None,
+                path: None,
+                secure: false,
+                http_only: false,
+                same_site: None,
+                max_age: None,
+                expires: None,
+                action: CookieAction::Refused,
+                refusal: Some("SyntaxError".into()),
+            };
+        };
+        let value = r.sensitive(cookie.value());
+        let shown_raw = if cookie.value().is_empty() {
+            raw.to_string()
+        } else {
+            raw.replacen(cookie.value(), value.shown(), 1)
+        };
+        let max_age = cookie.max_age().map(|d| d.whole_seconds());
+        let expires = cookie.expires_datetime();
+        let clearing = max_age.is_some_and(|s| s <= 0)
+            || (max_age.is_none() && expires.is_some_and(|t| t <= time::OffsetDateTime::now_utc()));
+        let (action, refusal) = match browser_refusal(&cookie, url) {
+            Some(reason) => (CookieAction::Refused, Some(reason.to_string())),
+            None => match self.jar.insert_raw(&cookie, url) {
+                Ok(_) if clearing => (CookieAction::Cleared, None),
+                Ok(_) => (CookieAction::Set, None),
+                Err(CookieError::Expired) => (CookieAction::Cleared, None),
+                Err(e) => (CookieAction::Refused, Some(jar_refusal(&e).to_string())),
+            },
+        };
+        SetCookie {
+            name: cookie.name().to_string(),
+            value,
+            raw: shown_raw,
+            domain: cookie.domain().map(str::to_string),
+            path: cookie.path().map(str::to_string),
+            secure: cookie.secure().unwrap_or(false),
+            http_only: cookie.http_only().unwrap_or(false),
+            same_site: cookie.same_site().map(|s| s.to_string()),
+            max_age,
+            expires: expires.and_then(|t| {
+                t.format(&time::format_description::well_known::Rfc2822)
+                    .ok()
+            }),
+            action,
+            refusal,
+        }
+    }
+}
+
+/// The start of an error answer's body as one line of text: tags dropped, secrets replaced.
+fn excerpt_text(answer: &Answer, r: &mut Redactor) -> String {
+    let text = answer.text();
+    let mut plain = String::with_capacity(text.len().min(4096));
+    let mut in_tag = false;
+    for c in text.chars().take(20_000) {
+        match c {
+            '<' => in_tag = true,
+            '>' if in_tag => {
+                in_tag = false;
+                plain.push(' ');
+            }
+            _ if !in_tag => plain.push(c),
+            _ => {}
+        }
+    }
+    let line: String = plain.split_whitespace().collect::<Vec<_>>().join(" ");
+    r.scrub(&line.chars().take(300).collect::<String>())
+}
+
+/// The rules browsers apply before a cookie reaches the jar, which cookie_store leaves out;
+/// the reasons carry Chromium's names so both drivers speak alike.
+fn browser_refusal(cookie: &RawCookie, url: &Url) -> Option<&'static str> {
+    let secure = cookie.secure().unwrap_or(false);
+    let name = cookie.name();
+    if secure && !is_secure_origin(url) {
+        return Some(
+            if name.starts_with("__Secure-") || name.starts_with("__Host-") {
+                "InvalidPrefix"
+            } else {
+                "SecureOnly"
+            },
+        );
+    }
+    if name.starts_with("__Secure-") && !secure {
+        return Some("InvalidPrefix");
+    }
+    if name.starts_with("__Host-")
+        && (!secure || cookie.domain().is_some() || cookie.path() != Some("/"))
+    {
+        return Some("InvalidPrefix");
+    }
+    None
+}
+
+fn jar_refusal(e: &CookieError) -> &'static str {
+    match e {
+        CookieError::NonHttpScheme | CookieError::NonRelativeScheme => "SchemeNotSupported",
+        CookieError::DomainMismatch | CookieError::UnspecifiedDomain => "InvalidDomain",
+        CookieError::Expired => "Expired",
+        CookieError::Parse => "SyntaxError",
+        #[allow(unreachable_patterns)]
+        _ => "InvalidDomain",
+    }
+}
+
+/// `error` and `error_description` from a URL's query or fragment.
+pub fn error_params(url: &Url) -> Option<(Option<String>, Option<String>)> {
+    let mut pairs: Vec<(String, String)> = url
+        .query_pairs()
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect();
+    if let Some(f) = url.fragment() {
+        pairs.extend(
+            url::form_urlencoded::parse(f.as_bytes())
+                .map(|(k, v)| (k.into_owned(), v.into_owned())),
+        );
+    }
+    let get = |key: &str| pairs.iter().find(|(k, _)| k == key).map(|(_, v)| v.clone());
+    let code = get("error").filter(|c| !c.is_empty())?;
+    Some((Some(code), get("error_description")))
+}
+
+/// The cookies of a `Cookie` header given by hand.
+pub fn parse_cookie_header(header: &str, r: &mut Redactor) -> Vec<SentCookie> {
+    header
+        .split(';')
+        .filter_map(|pair| pair.trim().split_once('='))
+        .map(|(n, v)| SentCookie {
+            name: n.to_string(),
+            value: r.sensitive(v),
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn refusal(raw: &str, url: &str) -> Option<&'static str> {
+        browser_refusal(&RawCookie::parse(raw).unwrap(), &Url::parse(url).unwrap())
+    }
+
+    #[test]
+    fn prefixes_and_secure() {
+        assert_eq!(
+            refusal("__Secure-a=1; Path=/", "https://a.test/"),
+            Some("InvalidPrefix")
+        );
+        assert_eq!(
+            refusal("__Secure-a=1; Secure", "http://app.test/"),
+            Some("InvalidPrefix")
+        );
+        assert_eq!(refusal("__Secure-a=1; Secure", "http://localhost:3/"), None);
+        assert_eq!(
+            refusal(
+                "__Host-a=1; Secure; Path=/; Domain=a.test",
+                "https://a.test/"
+            ),
+            Some("InvalidPrefix")
+        );
+        assert_eq!(
+            refusal("__Host-a=1; Secure; Path=/", "https://a.test/"),
+            None
+        );
+        assert_eq!(
+            refusal("a=1; Secure", "http://app.test/"),
+            Some("SecureOnly")
+        );
+    }
+
+    #[test]
+    fn error_codes_from_query_and_fragment() {
+        let u = Url::parse("http://a/x?error=state_mismatch").unwrap();
+        assert_eq!(
+            error_params(&u).unwrap().0.as_deref(),
+            Some("state_mismatch")
+        );
+        let u = Url::parse("http://a/x#error=access_denied&error_description=no").unwrap();
+        assert_eq!(error_params(&u).unwrap().1.as_deref(), Some("no"));
+        assert!(error_params(&Url::parse("http://a/x?e=1").unwrap()).is_none());
+    }
+}

@@ -1,0 +1,3 @@
+//! IdP adapters: how to get through an identity provider's login and consent.
+
+pub mod form;

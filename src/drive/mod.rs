@@ -1,0 +1,359 @@
+//! Drive: log in through the chain (start at the app, through the IdP, back to the callback),
+//! recording every hop. Returns the hops and the jar for the probe stage.
+
+pub mod http;
+pub mod idp;
+
+use crate::redact::Redactor;
+use crate::scenario::{Body, Consent, Preset, Scenario, join_path};
+use crate::trace::{ChainInfo, Ended, HopNo, PageKind, RunError, Step};
+use http::{Answer, HttpDriver, Request};
+use std::collections::HashMap;
+use url::Url;
+
+/// How many pages of the IdP the login may pass (login, consent, a second factor, …).
+const MAX_IDP_PAGES: usize = 8;
+
+/// The drive's result: what it learnt, the hops it made and how it ended.
+pub struct Drive {
+    pub driver: HttpDriver,
+    pub chain: ChainInfo,
+    pub ended: Ended,
+    pub error: Option<RunError>,
+}
+
+/// Why a follow loop stopped before a page.
+enum Stop {
+    Ended(Ended),
+    Error(RunError),
+}
+
+impl From<RunError> for Stop {
+    fn from(e: RunError) -> Self {
+        Stop::Error(e)
+    }
+}
+
+/// Logs in as the scenario says. An `Err` means the driver could not even be set up.
+pub async fn login(scenario: &Scenario, r: &mut Redactor) -> Result<Drive, RunError> {
+    let c = &scenario.chain;
+    let mut chain = ChainInfo {
+        app: c.app.to_string(),
+        auth_base: Some(c.auth_base.to_string()),
+        preset: c.preset.map(|p| p.name().to_string()),
+        provider: c.provider.clone(),
+        driver: c.driver.name().to_string(),
+        ..ChainInfo::default()
+    };
+    let driver = HttpDriver::new(&c.app, c.timeout).map_err(|message| RunError {
+        step: "setup".into(),
+        hop: None,
+        message,
+    })?;
+    let mut run = Runner {
+        scenario,
+        driver,
+        seen: HashMap::new(),
+    };
+    let (ended, error) = match run.drive(&mut chain, r).await {
+        Ok(ended) => (ended, None),
+        Err(Stop::Ended(ended)) => (ended, None),
+        Err(Stop::Error(e)) => (Ended::NotEnded, Some(e)),
+    };
+    chain.callback_hop = callback_hop(&run.driver, &scenario.chain.app);
+    Ok(Drive {
+        driver: run.driver,
+        chain,
+        ended,
+        error,
+    })
+}
+
+struct Runner<'a> {
+    scenario: &'a Scenario,
+    driver: HttpDriver,
+    /// Every (method, URL) requested in the current redirect chain, and the hop that did it.
+    seen: HashMap<(String, Url), HopNo>,
+}
+
+impl Runner<'_> {
+    async fn drive(&mut self, chain: &mut ChainInfo, r: &mut Redactor) -> Result<Ended, Stop> {
+        let first = self.start(chain, r).await?;
+        let mut answer = first;
+        let mut submitted_login = false;
+        let app_host = self.scenario.chain.app.host_str().map(str::to_string);
+        let auth_host = self.scenario.chain.auth_base.host_str().map(str::to_string);
+        for _ in 0..MAX_IDP_PAGES {
+            let n = HopNo(self.driver.hops.len() as u32);
+            let host = answer.url.host_str().map(str::to_string);
+            chain.final_url = Some(r.url(&answer.url));
+            if host == app_host || host == auth_host {
+                return Ok(Ended::Landed { hop: n });
+            }
+            if answer.status >= 400 {
+                return Ok(Ended::IdpError { hop: n });
+            }
+            let is_html = answer
+                .content_type()
+                .is_some_and(|t| t.contains("html") || t.contains("xml"));
+            if !is_html {
+                return Err(Stop::Error(RunError {
+                    step: "idp".into(),
+                    hop: Some(n),
+                    message: format!(
+                        "the IdP page {} is not HTML ({}): no login form found",
+                        r.url(&answer.url),
+                        answer
+                            .content_type()
+                            .unwrap_or_else(|| "no content type".into())
+                    ),
+                }));
+            }
+            let parsed = idp::form::parse(&answer.text(), &answer.url);
+            if let Some(hop) = self.driver.hops.last_mut() {
+                hop.page = Some(parsed.page.clone());
+            }
+            answer = match parsed.page.kind {
+                PageKind::LoginForm if submitted_login => {
+                    return Ok(Ended::LoginRejected { hop: n });
+                }
+                PageKind::LoginForm => {
+                    submitted_login = true;
+                    let form = parsed
+                        .forms
+                        .iter()
+                        .find(|f| f.password_field.is_some())
+                        .expect("a login page has a password form");
+                    let idp = &self.scenario.idp;
+                    let user = idp
+                        .username
+                        .as_deref()
+                        .ok_or_else(|| missing("username", n))?;
+                    let password = idp
+                        .password
+                        .as_ref()
+                        .ok_or_else(|| missing("password", n))?;
+                    let fields = idp::form::fill_login(form, user, password.expose());
+                    self.submit(&form.method, &form.action, fields, Step::IdpLogin, r)
+                        .await?
+                }
+                PageKind::ConsentForm => {
+                    let consent = self.scenario.idp.consent;
+                    let Some((form, fields)) = idp::form::consent_choice(&parsed.forms, consent)
+                    else {
+                        return Err(Stop::Error(RunError {
+                            step: "idp-consent".into(),
+                            hop: Some(n),
+                            message: format!(
+                                "the page {} has no form to {} consent",
+                                r.url(&answer.url),
+                                if consent == Consent::Accept {
+                                    "accept"
+                                } else {
+                                    "deny"
+                                }
+                            ),
+                        }));
+                    };
+                    let (method, action) = (form.method.clone(), form.action.clone());
+                    self.submit(&method, &action, fields, Step::IdpConsent, r)
+                        .await?
+                }
+                PageKind::Other => {
+                    return Err(Stop::Error(RunError {
+                        step: "idp".into(),
+                        hop: Some(n),
+                        message: format!(
+                            "no login form found on the IdP page {} (status {})",
+                            r.url(&answer.url),
+                            answer.status
+                        ),
+                    }));
+                }
+            };
+        }
+        Err(Stop::Error(RunError {
+            step: "idp".into(),
+            hop: Some(HopNo(self.driver.hops.len() as u32)),
+            message: format!(
+                "the IdP showed more than {MAX_IDP_PAGES} pages without sending the browser back to the app"
+            ),
+        }))
+    }
+
+    /// The start request; under the better-auth preset, `/sign-in/social` first and
+    /// `/sign-in/oauth2` when the app does not know it (BetterAuth 1.6's generic provider).
+    async fn start(&mut self, chain: &mut ChainInfo, r: &mut Redactor) -> Result<Answer, Stop> {
+        let c = &self.scenario.chain;
+        if let Some(start) = &c.start {
+            let req = Request {
+                method: start.method.clone(),
+                url: start.url.clone(),
+                body: start.body.clone(),
+                step: Step::Start,
+                headers: Vec::new(),
+            };
+            chain.start_endpoint = Some(start.url.path().to_string());
+            let answer = self.driver.hop(&req, r).await?;
+            return self.after_start(answer, r).await;
+        }
+        let Some(Preset::BetterAuth) = c.preset else {
+            unreachable!("a scenario has a preset or a start request")
+        };
+        let provider = c.provider.clone().unwrap_or_default();
+        let callback = c.callback_url.to_string();
+        let attempts = [
+            (
+                "sign-in/social",
+                serde_json::json!({"provider": provider, "callbackURL": callback}),
+            ),
+            (
+                "sign-in/oauth2",
+                serde_json::json!({"providerId": provider, "callbackURL": callback}),
+            ),
+        ];
+        let mut last = None;
+        for (path, body) in attempts {
+            let req = Request {
+                method: "POST".into(),
+                url: join_path(&c.auth_base, path),
+                body: Some(Body::Json(body)),
+                step: Step::Start,
+                headers: Vec::new(),
+            };
+            let answer = self.driver.hop(&req, r).await?;
+            chain.start_endpoint = Some(format!("/{path}"));
+            if !unknown_start(&answer) {
+                return self.after_start(answer, r).await;
+            }
+            last = Some(answer);
+        }
+        self.after_start(last.expect("two attempts were made"), r)
+            .await
+    }
+
+    /// Follows what the start answer points to: a redirect, a `Location` on a 200, or a URL in
+    /// its JSON body.
+    async fn after_start(&mut self, answer: Answer, r: &mut Redactor) -> Result<Answer, Stop> {
+        let next = answer.location.clone().or_else(|| {
+            let json = answer.json()?;
+            [
+                "url",
+                "authorizationUrl",
+                "authorization_url",
+                "redirect",
+                "redirectTo",
+            ]
+            .iter()
+            .find_map(|k| json.get(k)?.as_str().map(str::to_string))
+            .and_then(|u| answer.url.join(&u).ok())
+        });
+        match next {
+            Some(url) if answer.status < 400 => {
+                self.follow(Request::get(url, Step::Follow), r).await
+            }
+            _ => Err(Stop::Ended(Ended::StartRefused {
+                hop: HopNo(self.driver.hops.len() as u32),
+            })),
+        }
+    }
+
+    async fn submit(
+        &mut self,
+        method: &str,
+        action: &Url,
+        fields: Vec<(String, String)>,
+        step: Step,
+        r: &mut Redactor,
+    ) -> Result<Answer, Stop> {
+        let req = if method == "POST" {
+            Request {
+                method: "POST".into(),
+                url: action.clone(),
+                body: Some(Body::Form(fields)),
+                step,
+                headers: Vec::new(),
+            }
+        } else {
+            let mut url = action.clone();
+            url.query_pairs_mut().clear().extend_pairs(&fields);
+            Request::get(url, step)
+        };
+        self.seen.clear();
+        self.follow(req, r).await
+    }
+
+    /// Sends a request and follows its redirects by hand: 301/302/303 turn into a GET without
+    /// body, 307/308 keep method and body. Stops at the hop cap or a loop.
+    async fn follow(&mut self, mut req: Request, r: &mut Redactor) -> Result<Answer, Stop> {
+        loop {
+            let max = self.scenario.chain.max_hops;
+            if self.driver.hops.len() as u32 >= max {
+                return Err(Stop::Ended(Ended::HopCap { cap: max }));
+            }
+            let key = (req.method.clone(), req.url.clone());
+            let n = self.driver.next_hop();
+            if let Some(first) = self.seen.get(&key) {
+                return Err(Stop::Ended(Ended::Loop {
+                    first: *first,
+                    again: HopNo(n.0 - 1),
+                }));
+            }
+            self.seen.insert(key, n);
+            let answer = self.driver.hop(&req, r).await?;
+            if !answer.is_redirect() {
+                return Ok(answer);
+            }
+            let location = answer.location.clone().expect("a redirect has a location");
+            req = match answer.status {
+                307 | 308 => Request {
+                    url: location,
+                    ..req
+                },
+                _ => Request::get(location, Step::Follow),
+            };
+            req.step = Step::Follow;
+        }
+    }
+}
+
+fn missing(what: &str, n: HopNo) -> Stop {
+    Stop::Error(RunError {
+        step: "idp-login".into(),
+        hop: Some(n),
+        message: format!(
+            "the IdP asks for a login but the scenario gives no {what} ([idp] {what}, or --{})",
+            if what == "username" {
+                "user"
+            } else {
+                "password-env"
+            }
+        ),
+    })
+}
+
+/// A start endpoint the app does not have, or a provider it does not know there.
+fn unknown_start(answer: &Answer) -> bool {
+    if answer.status == 404 {
+        return true;
+    }
+    let text = answer.text().to_ascii_lowercase();
+    answer.status >= 400
+        && (text.contains("provider_not_found") || text.contains("provider not found"))
+}
+
+/// The hop that brought the browser back from elsewhere to the app on a callback path.
+fn callback_hop(driver: &HttpDriver, app: &Url) -> Option<HopNo> {
+    let app_host = app.host_str()?;
+    let mut left = false;
+    for hop in &driver.hops {
+        let url = Url::parse(&hop.url).ok()?;
+        let here = url.host_str() == Some(app_host);
+        if !here {
+            left = true;
+        } else if left && url.path().contains("/callback") {
+            return Some(hop.n);
+        }
+    }
+    None
+}

@@ -1,0 +1,264 @@
+//! The binary: parse the command line, call the library, write the reports, and map the outcome
+//! to an exit code (see `authchain::exit`).
+
+mod cli;
+
+use authchain::exit;
+use authchain::redact::Redactor;
+use authchain::report::{self, Report, terminal};
+use authchain::scenario::{self, Driver, IdpKind, Scenario};
+use clap::Parser;
+use cli::{Cli, Color, Command, OutputArgs};
+use colored::Colorize;
+use futures_util::StreamExt;
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+
+struct Colors;
+
+impl terminal::Theme for Colors {
+    fn paint(&self, text: &str, style: terminal::Style) -> String {
+        use terminal::Style::*;
+        match style {
+            Good => text.green().to_string(),
+            Bad => text.red().bold().to_string(),
+            Warn => text.yellow().to_string(),
+            Dim => text.dimmed().to_string(),
+            Bold => text.bold().to_string(),
+        }
+    }
+}
+
+fn main() {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let code = if e.use_stderr() {
+                exit::USAGE
+            } else {
+                exit::PASS
+            };
+            let _ = e.print();
+            std::process::exit(code);
+        }
+    };
+    let colour = match cli.color {
+        Color::Always => true,
+        Color::Never => false,
+        Color::Auto => std::env::var_os("NO_COLOR").is_none() && std::io::stdout().is_terminal(),
+    };
+    colored::control::set_override(colour);
+    let theme: &dyn terminal::Theme = if colour { &Colors } else { &terminal::Plain };
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            std::process::exit(exit::NO_ANSWER);
+        }
+    };
+    let code = runtime.block_on(async {
+        tokio::select! {
+            code = dispatch(cli, theme) => code,
+            _ = tokio::signal::ctrl_c() => {
+                eprintln!("interrupted");
+                exit::INTERRUPTED
+            }
+        }
+    });
+    let _ = std::io::stdout().flush();
+    std::process::exit(code);
+}
+
+async fn dispatch(cli: Cli, theme: &dyn terminal::Theme) -> i32 {
+    match cli.command {
+        Command::Login(args) => match args.scenario() {
+            Ok(s) => run_all(vec![(None, s)], 1, &args.output, cli.reveal, theme).await,
+            Err(e) => usage(&e),
+        },
+        Command::Run(args) => {
+            let mut scenarios = Vec::new();
+            for f in &args.files {
+                match scenario::load_file(f) {
+                    Ok(s) => scenarios.push((Some(f.clone()), s)),
+                    Err(e) => return scenario_error(e),
+                }
+            }
+            run_all(
+                scenarios,
+                args.jobs as usize,
+                &args.output,
+                cli.reveal,
+                theme,
+            )
+            .await
+        }
+        Command::Validate { files } => {
+            let mut code = exit::PASS;
+            for f in &files {
+                match scenario::validate_file(f) {
+                    Ok(s) => println!("ok: {} ({})", f.display(), s.name),
+                    Err(e) => code = scenario_error(e),
+                }
+            }
+            code
+        }
+    }
+}
+
+fn usage(message: &str) -> i32 {
+    eprintln!("error: {message}");
+    exit::USAGE
+}
+
+fn scenario_error(e: scenario::LoadError) -> i32 {
+    match e {
+        scenario::LoadError::Read { .. } => eprintln!("error: {e}"),
+        scenario::LoadError::Invalid(diag) => {
+            let handler = miette::GraphicalReportHandler::new_themed(
+                miette::GraphicalTheme::unicode_nocolor(),
+            );
+            let mut shown = String::new();
+            let _ = handler.render_report(&mut shown, diag.as_ref());
+            eprintln!("error: {}: {}\n{shown}", diag.location, diag.message);
+        }
+    }
+    exit::USAGE
+}
+
+/// What this build cannot drive yet is a usage error, said before anything runs.
+fn unsupported(s: &Scenario) -> Option<String> {
+    if s.chain.driver == Driver::Browser {
+        return Some(format!(
+            "{}: the browser driver is not available in this version; use the http driver",
+            s.name
+        ));
+    }
+    if s.idp.kind == IdpKind::Authentik {
+        return Some(format!(
+            "{}: the authentik IdP adapter is not available in this version; use the form adapter",
+            s.name
+        ));
+    }
+    None
+}
+
+async fn run_all(
+    scenarios: Vec<(Option<PathBuf>, Scenario)>,
+    jobs: usize,
+    output: &OutputArgs,
+    reveal: bool,
+    theme: &dyn terminal::Theme,
+) -> i32 {
+    if let Some(msg) = scenarios.iter().find_map(|(_, s)| unsupported(s)) {
+        return usage(&msg);
+    }
+    let many = scenarios.len() > 1;
+    let outcomes: Vec<(Option<PathBuf>, authchain::Outcome)> =
+        futures_util::stream::iter(scenarios)
+            .map(|(path, s)| async move {
+                let outcome = authchain::run(&s, reveal).await;
+                (path, outcome)
+            })
+            .buffered(jobs.max(1))
+            .collect()
+            .await;
+    let code = exit::combine(outcomes.iter().map(|(_, o)| o.report.exit_code));
+    let mut stdout = String::new();
+    for (_, o) in &outcomes {
+        let text = if many {
+            let mut t = terminal::body(&o.report, theme);
+            t.push_str(&format!(
+                "run result: {} (exit {})\n\n",
+                o.report.verdict.word(),
+                o.report.exit_code
+            ));
+            t
+        } else {
+            terminal::body(&o.report, theme)
+        };
+        stdout.push_str(&o.redactor.scrub(&text));
+    }
+    if many {
+        let passed = outcomes
+            .iter()
+            .filter(|(_, o)| o.report.exit_code == exit::PASS)
+            .count();
+        stdout.push_str(&format!(
+            "{passed} of {} scenarios passed\n",
+            outcomes.len()
+        ));
+    }
+    let word = match code {
+        exit::PASS => "pass",
+        exit::FAIL => "fail",
+        _ => "error",
+    };
+    stdout.push_str(&terminal::result_line(word, code, theme));
+
+    let redactors: Vec<&Redactor> = outcomes.iter().map(|(_, o)| &o.redactor).collect();
+    let scrub_all = |text: String| redactors.iter().fold(text, |t, r| r.scrub(&t));
+    let reports: Vec<Report> = outcomes.iter().map(|(_, o)| o.report.clone()).collect();
+    let mut write_failed = false;
+    if let Some(path) = &output.report_json {
+        let json = if many {
+            report::json::many(&reports, code)
+        } else {
+            report::json::one(&reports[0])
+        };
+        write_failed |= !write_file(path, &scrub_all(json));
+    }
+    if let Some(dir) = &output.out {
+        if let Err(e) = std::fs::create_dir_all(dir) {
+            eprintln!("error: cannot create {}: {e}", dir.display());
+            write_failed = true;
+        } else {
+            for (i, (path, o)) in outcomes.iter().enumerate() {
+                let stem = path
+                    .as_ref()
+                    .and_then(|p| p.file_stem())
+                    .map(|s| s.to_string_lossy().into_owned())
+                    .unwrap_or_else(|| {
+                        if many {
+                            format!("run-{}", i + 1)
+                        } else {
+                            "report".into()
+                        }
+                    });
+                let file = dir.join(format!("{stem}.json"));
+                write_failed |=
+                    !write_file(&file, &o.redactor.scrub(&report::json::one(&o.report)));
+            }
+        }
+    }
+    for (_, o) in &outcomes {
+        if let Some(e) = &o.report.trace.error {
+            let at = e.hop.map(|h| format!(" at {h}")).unwrap_or_default();
+            eprintln!(
+                "{}",
+                o.redactor.scrub(&format!(
+                    "error: {}: step {}{at}: {}",
+                    o.report.trace.scenario, e.step, e.message
+                ))
+            );
+        }
+    }
+    print!("{stdout}");
+    if write_failed {
+        exit::combine([code, exit::NO_ANSWER])
+    } else {
+        code
+    }
+}
+
+fn write_file(path: &Path, text: &str) -> bool {
+    match std::fs::write(path, text) {
+        Ok(()) => true,
+        Err(e) => {
+            eprintln!("error: cannot write {}: {e}", path.display());
+            false
+        }
+    }
+}

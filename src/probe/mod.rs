@@ -1,0 +1,230 @@
+//! Probe: ask the session endpoints whether the login produced a session, with the jar's
+//! cookies, and judge each answer against its expectation.
+
+use crate::drive::http::{Answer, HttpDriver, Request};
+use crate::redact::Redactor;
+use crate::scenario::ProbeSpec;
+use crate::trace::{BodyShape, Expect, Probe, RunError, Step};
+use serde_json::Value;
+
+/// How much of a probe's body the report keeps.
+const EXCERPT: usize = 300;
+
+/// Runs every probe in order; stops at the first one with no usable answer.
+pub async fn run(
+    specs: &[ProbeSpec],
+    driver: &HttpDriver,
+    r: &mut Redactor,
+) -> (Vec<Probe>, Option<RunError>) {
+    let mut probes = Vec::new();
+    for spec in specs {
+        let req = Request {
+            method: spec.method.clone(),
+            url: spec.url.clone(),
+            body: None,
+            step: Step::Follow,
+            headers: Vec::new(),
+        };
+        match driver.exchange(&req, true, r).await {
+            Ok(answer) => probes.push(judge(spec, &answer, r)),
+            Err(message) => {
+                return (
+                    probes,
+                    Some(RunError {
+                        step: format!("probe {}", spec.name),
+                        hop: None,
+                        message,
+                    }),
+                );
+            }
+        }
+    }
+    (probes, None)
+}
+
+fn judge(spec: &ProbeSpec, answer: &Answer, r: &mut Redactor) -> Probe {
+    let json = answer.json();
+    let body_shape = shape(answer, json.as_ref());
+    let json_keys = match &json {
+        Some(Value::Object(m)) => m.keys().cloned().collect(),
+        _ => Vec::new(),
+    };
+    let body_excerpt = match &json {
+        Some(v) => excerpt(&redact_json(v, r).to_string()),
+        None => excerpt(&r.scrub(&answer.text())),
+    };
+    let reason = failure(&spec.expect, answer.status, json.as_ref());
+    Probe {
+        name: spec.name.clone(),
+        method: spec.method.clone(),
+        url: r.url(&spec.url),
+        native: spec.native,
+        compare_to: spec.compare_to.clone(),
+        expect: spec.expect.clone(),
+        status: answer.status,
+        body_shape,
+        json_keys,
+        body_excerpt,
+        cookie_sent: answer.cookie_sent.clone(),
+        passed: reason.is_none(),
+        reason,
+        date: answer
+            .headers
+            .get(reqwest::header::DATE)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string),
+        duration_ms: answer.duration_ms,
+    }
+}
+
+fn shape(answer: &Answer, json: Option<&Value>) -> BodyShape {
+    match json {
+        _ if answer.body.iter().all(u8::is_ascii_whitespace) => BodyShape::Empty,
+        Some(Value::Null) => BodyShape::JsonNull,
+        Some(Value::Object(_)) => BodyShape::JsonObject,
+        Some(_) => BodyShape::JsonOther,
+        None if answer.content_type().is_some_and(|t| t.contains("html")) => BodyShape::Html,
+        None => BodyShape::Text,
+    }
+}
+
+/// Why an answer misses its expectation, or `None` when it meets it. A 2xx with a JSON `null`
+/// body never passes: BetterAuth's get-session answers exactly that when there is no session.
+pub fn failure(expect: &Expect, status: u16, json: Option<&Value>) -> Option<String> {
+    match expect.status {
+        Some(want) if want != status => {
+            return Some(format!("expected status {want}, got {status}"));
+        }
+        None if !(200..300).contains(&status) => {
+            return Some(format!("expected a 2xx status, got {status}"));
+        }
+        _ => {}
+    }
+    if (200..300).contains(&status) && json == Some(&Value::Null) {
+        return Some("the body is JSON null: no session".into());
+    }
+    if let Some(path) = &expect.json_present {
+        match json.and_then(|j| dot_path(j, path)) {
+            Some(Value::Null) => return Some(format!("`{path}` is null")),
+            None => return Some(format!("`{path}` is missing from the body")),
+            Some(_) => {}
+        }
+    }
+    None
+}
+
+/// `a.b.0.c` into a JSON value.
+pub fn dot_path<'a>(v: &'a Value, path: &str) -> Option<&'a Value> {
+    path.split('.')
+        .filter(|p| !p.is_empty())
+        .try_fold(v, |v, key| match v {
+            Value::Object(m) => m.get(key),
+            Value::Array(a) => a.get(key.parse::<usize>().ok()?),
+            _ => None,
+        })
+}
+
+/// Keys whose string values are secrets in a session answer.
+const SECRET_KEYS: &[&str] = &[
+    "token",
+    "access_token",
+    "refresh_token",
+    "id_token",
+    "session_token",
+    "secret",
+    "password",
+    "code",
+    "state",
+    "jwt",
+    "cookie",
+    "authorization",
+];
+
+/// A JSON body with token-like values replaced by fingerprints.
+pub fn redact_json(v: &Value, r: &mut Redactor) -> Value {
+    match v {
+        Value::Object(m) => Value::Object(
+            m.iter()
+                .map(|(k, v)| {
+                    let key = k.to_ascii_lowercase();
+                    let secret = SECRET_KEYS.iter().any(|s| {
+                        key == *s
+                            || key.ends_with(&format!("_{s}"))
+                            || key.ends_with(&s.to_uppercase())
+                    });
+                    let v = match v {
+                        Value::String(s) if secret || looks_random(s) => {
+                            Value::String(r.sensitive(s).shown().to_string())
+                        }
+                        other => redact_json(other, r),
+                    };
+                    (k.clone(), v)
+                })
+                .collect(),
+        ),
+        Value::Array(a) => Value::Array(a.iter().map(|v| redact_json(v, r)).collect()),
+        Value::String(s) if looks_random(s) => Value::String(r.sensitive(s).shown().to_string()),
+        other => other.clone(),
+    }
+}
+
+/// A long string without spaces that is neither a URL nor a date: likely a token.
+fn looks_random(s: &str) -> bool {
+    s.len() >= 40 && !s.contains(char::is_whitespace) && !s.contains("://") && !s.contains('@')
+}
+
+fn excerpt(s: &str) -> String {
+    if s.len() <= EXCERPT {
+        s.to_string()
+    } else {
+        let mut end = EXCERPT;
+        while !s.is_char_boundary(end) {
+            end -= 1;
+        }
+        format!("{}…", &s[..end])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn null_is_no_session() {
+        let e = Expect::default();
+        assert!(failure(&e, 200, Some(&Value::Null)).is_some());
+        assert!(failure(&e, 200, Some(&json!({"session": {}}))).is_none());
+        assert!(failure(&e, 401, None).is_some());
+    }
+
+    #[test]
+    fn json_present_paths() {
+        let e = Expect {
+            status: Some(200),
+            json_present: Some("session.id".into()),
+        };
+        assert!(failure(&e, 200, Some(&json!({"session": {"id": "x"}}))).is_none());
+        assert_eq!(
+            failure(&e, 200, Some(&json!({"session": {"id": null}}))).unwrap(),
+            "`session.id` is null"
+        );
+        assert!(
+            failure(&e, 200, Some(&json!({})))
+                .unwrap()
+                .contains("missing")
+        );
+    }
+
+    #[test]
+    fn tokens_in_bodies_are_fingerprinted() {
+        let mut r = Redactor::new(false);
+        let v = redact_json(
+            &json!({"session": {"token": "abcdef0123456789abcdef0123456789", "userId": "u1"}}),
+            &mut r,
+        );
+        let text = v.to_string();
+        assert!(!text.contains("abcdef0123456789abcdef0123456789"), "{text}");
+        assert!(text.contains("u1"));
+    }
+}

@@ -1,0 +1,235 @@
+//! The human report: the chain as a timeline of hops with their cookies, the probes, the
+//! findings (most likely root cause first) and the last line `result: …`.
+
+use super::Report;
+use crate::trace::{CookieAction, Hop, SetCookie, Severity};
+use std::fmt::Write;
+
+/// What a piece of text means; the binary decides how it looks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Style {
+    Good,
+    Bad,
+    Warn,
+    Dim,
+    Bold,
+}
+
+pub trait Theme {
+    fn paint(&self, text: &str, style: Style) -> String;
+}
+
+/// No decoration at all.
+pub struct Plain;
+
+impl Theme for Plain {
+    fn paint(&self, text: &str, _: Style) -> String {
+        text.to_string()
+    }
+}
+
+/// The whole report, ending with the `result:` line.
+pub fn render(report: &Report, theme: &dyn Theme) -> String {
+    let mut out = body(report, theme);
+    out.push_str(&result_line(report.verdict.word(), report.exit_code, theme));
+    out
+}
+
+/// The report without its `result:` line (for `run` with several scenarios).
+pub fn body(report: &Report, th: &dyn Theme) -> String {
+    let t = &report.trace;
+    let mut o = String::new();
+    let _ = writeln!(o, "{} {}", th.paint("authchain:", Style::Bold), t.scenario);
+    let mut chain = format!("  app {}", t.chain.app);
+    for (k, v) in [("preset", &t.chain.preset), ("provider", &t.chain.provider)] {
+        if let Some(v) = v {
+            let _ = write!(chain, " · {k} {v}");
+        }
+    }
+    let _ = write!(chain, " · driver {}", t.chain.driver);
+    let _ = writeln!(o, "{}", th.paint(&chain, Style::Dim));
+    if let Some(s) = &t.chain.start_endpoint {
+        let _ = writeln!(
+            o,
+            "{}",
+            th.paint(&format!("  start endpoint {s}"), Style::Dim)
+        );
+    }
+
+    let _ = writeln!(o, "\n{}", th.paint("hops", Style::Bold));
+    for h in &t.hops {
+        hop(&mut o, h, t.chain.callback_hop == Some(h.n), th);
+    }
+    if t.hops.is_empty() {
+        let _ = writeln!(o, "  (none)");
+    }
+
+    if !t.probes.is_empty() {
+        let _ = writeln!(o, "\n{}", th.paint("probes", Style::Bold));
+        let width = t.probes.iter().map(|p| p.name.len()).max().unwrap_or(0);
+        for p in &t.probes {
+            let verdict = if p.passed {
+                th.paint("pass", Style::Good)
+            } else {
+                th.paint(
+                    &format!("fail: {}", p.reason.clone().unwrap_or_default()),
+                    Style::Bad,
+                )
+            };
+            let native = if p.native { " (native)" } else { "" };
+            let _ = writeln!(
+                o,
+                "  {:width$}  {} {} → {}  {verdict}{native}",
+                p.name, p.method, p.url, p.status
+            );
+            if !p.body_excerpt.is_empty() {
+                let _ = writeln!(
+                    o,
+                    "  {:width$}  {}",
+                    "",
+                    th.paint(&format!("body {}", p.body_excerpt), Style::Dim)
+                );
+            }
+        }
+    }
+
+    if !report.findings.is_empty() {
+        let _ = writeln!(o, "\n{}", th.paint("findings", Style::Bold));
+        for f in &report.findings {
+            let style = match f.severity {
+                Severity::Error => Style::Bad,
+                Severity::Warning => Style::Warn,
+                Severity::Info => Style::Dim,
+            };
+            let _ = writeln!(o, "{}: {}", th.paint(&f.id, style), f.title);
+            if !f.evidence.is_empty() {
+                let _ = writeln!(o, "  evidence:");
+                for e in &f.evidence {
+                    let _ = writeln!(o, "    {e}");
+                }
+            }
+            let _ = writeln!(o, "  why: {}", f.explanation);
+            let _ = writeln!(o, "  fix: {}", f.fix);
+        }
+    }
+
+    if let Some(e) = &t.error {
+        let at = e.hop.map(|h| format!(" at {h}")).unwrap_or_default();
+        let _ = writeln!(
+            o,
+            "\n{}",
+            th.paint(
+                &format!("error in step {}{at}: {}", e.step, e.message),
+                Style::Bad
+            )
+        );
+    }
+    o.push('\n');
+    o
+}
+
+pub fn result_line(word: &str, code: i32, th: &dyn Theme) -> String {
+    let style = match code {
+        0 => Style::Good,
+        _ => Style::Bad,
+    };
+    format!(
+        "{}\n",
+        th.paint(&format!("result: {word} (exit {code})"), style)
+    )
+}
+
+fn hop(o: &mut String, h: &Hop, callback: bool, th: &dyn Theme) {
+    let status_style = match h.status {
+        200..=299 => Style::Good,
+        300..=399 => Style::Dim,
+        _ => Style::Bad,
+    };
+    let tag = if callback { "  [callback]" } else { "" };
+    let _ = writeln!(
+        o,
+        "{:>3}  {:<4} {}  {}{}  {}",
+        h.n.0,
+        h.method,
+        th.paint(&h.status.to_string(), status_style),
+        h.url,
+        tag,
+        th.paint(&format!("{:.0} ms", h.duration_ms), Style::Dim)
+    );
+    let pad = "       ";
+    if let Some(l) = &h.location {
+        let _ = writeln!(o, "{pad}→ {l}");
+    }
+    if !h.cookie_sent.is_empty() {
+        let sent: Vec<String> = h
+            .cookie_sent
+            .iter()
+            .map(|c| format!("{}={}", c.name, c.value.shown()))
+            .collect();
+        let _ = writeln!(
+            o,
+            "{pad}{}",
+            th.paint(&format!("sent     {}", sent.join("; ")), Style::Dim)
+        );
+    }
+    for c in &h.set_cookies {
+        let _ = writeln!(o, "{pad}{}", cookie(c, th));
+    }
+    if let Some(code) = &h.error_code {
+        let mut line = format!("error={code}");
+        if let Some(d) = &h.error_description {
+            let _ = write!(line, "  ({d})");
+        }
+        let _ = writeln!(o, "{pad}{}", th.paint(&line, Style::Bad));
+    }
+    if let Some(m) = h.page.as_ref().and_then(|p| p.message.as_ref()) {
+        let _ = writeln!(o, "{pad}page says \"{m}\"");
+    }
+    if let Some(b) = &h.body_excerpt {
+        let _ = writeln!(o, "{pad}{}", th.paint(&format!("body {b}"), Style::Dim));
+    }
+}
+
+fn cookie(c: &SetCookie, th: &dyn Theme) -> String {
+    let mut attrs = Vec::new();
+    if let Some(d) = &c.domain {
+        attrs.push(format!("Domain={d}"));
+    }
+    if let Some(p) = &c.path {
+        attrs.push(format!("Path={p}"));
+    }
+    if let Some(m) = c.max_age {
+        attrs.push(format!("Max-Age={m}"));
+    } else if let Some(e) = &c.expires {
+        attrs.push(format!("Expires={e}"));
+    }
+    if c.secure {
+        attrs.push("Secure".into());
+    }
+    if c.http_only {
+        attrs.push("HttpOnly".into());
+    }
+    if let Some(s) = &c.same_site {
+        attrs.push(format!("SameSite={s}"));
+    }
+    let attrs = attrs.join("; ");
+    match c.action {
+        CookieAction::Set => format!(
+            "set      {}={}  {}",
+            c.name,
+            c.value.shown(),
+            th.paint(&attrs, Style::Dim)
+        ),
+        CookieAction::Cleared => format!("cleared  {}  {}", c.name, th.paint(&attrs, Style::Dim)),
+        CookieAction::Refused => th.paint(
+            &format!(
+                "refused  {}={}  {}  ({})",
+                c.name,
+                c.value.shown(),
+                attrs,
+                c.refusal.as_deref().unwrap_or("refused")
+            ),
+            Style::Warn,
+        ),
+    }
+}

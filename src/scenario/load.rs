@@ -1,0 +1,683 @@
+//! TOML scenario files: parsing with spans, variable expansion, and validation into a [`Scenario`].
+
+use super::error::{ScenarioError, nearest};
+use super::*;
+use serde::Deserialize;
+use std::collections::{BTreeMap, HashMap};
+use std::ops::Range;
+use std::path::Path;
+use toml::Spanned;
+
+/// Where `${env:…}` and `${secret:…}` come from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Lookup {
+    /// The process environment; an unset variable is an error.
+    Environment,
+    /// Validation only: unset variables stand in as placeholders.
+    ValidateOnly,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    #[error("cannot read scenario {path}: {source}")]
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Invalid(#[from] Box<ScenarioError>),
+}
+
+pub fn load_file(path: &Path) -> Result<Scenario, LoadError> {
+    read_and_parse(path, Lookup::Environment)
+}
+
+pub fn validate_file(path: &Path) -> Result<Scenario, LoadError> {
+    read_and_parse(path, Lookup::ValidateOnly)
+}
+
+fn read_and_parse(path: &Path, lookup: Lookup) -> Result<Scenario, LoadError> {
+    let shown = path.display().to_string();
+    let src = std::fs::read_to_string(path).map_err(|source| LoadError::Read {
+        path: shown.clone(),
+        source,
+    })?;
+    Ok(from_toml(&src, &shown, lookup)?)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Raw {
+    name: Option<Spanned<String>>,
+    #[serde(default)]
+    vars: BTreeMap<String, Spanned<String>>,
+    chain: Spanned<RawChain>,
+    idp: Option<RawIdp>,
+    #[serde(default)]
+    probe: Vec<Spanned<RawProbe>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawChain {
+    app: Spanned<String>,
+    preset: Option<Spanned<String>>,
+    auth_base: Option<Spanned<String>>,
+    provider: Option<Spanned<String>>,
+    callback_url: Option<Spanned<String>>,
+    driver: Option<Spanned<String>>,
+    start: Option<Spanned<RawStart>>,
+    timeout: Option<Spanned<String>>,
+    max_hops: Option<Spanned<i64>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawStart {
+    request: Spanned<String>,
+    json: Option<toml::Value>,
+    form: Option<BTreeMap<String, Spanned<String>>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawIdp {
+    kind: Option<Spanned<String>>,
+    username: Option<Spanned<String>>,
+    password: Option<Spanned<String>>,
+    consent: Option<Spanned<String>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawProbe {
+    name: Spanned<String>,
+    request: Spanned<String>,
+    expect: Option<RawExpect>,
+    compare_to: Option<Spanned<String>>,
+    native: Option<bool>,
+    enabled: Option<bool>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawExpect {
+    status: Option<Spanned<i64>>,
+    json_present: Option<Spanned<String>>,
+}
+
+/// A string after expansion.
+#[derive(Clone)]
+struct Text {
+    value: String,
+    /// it holds a `${secret:…}`
+    secret: bool,
+    /// it holds a variable that validation could not resolve
+    unresolved: bool,
+}
+
+struct Expander<'a> {
+    file: &'a str,
+    src: &'a str,
+    vars: &'a BTreeMap<String, Spanned<String>>,
+    lookup: Lookup,
+    done: HashMap<String, Text>,
+    stack: Vec<String>,
+    secrets: Vec<Secret>,
+}
+
+impl Expander<'_> {
+    fn err(&self, span: Range<usize>, msg: impl Into<String>) -> Box<ScenarioError> {
+        Box::new(ScenarioError::new(self.file, self.src, span, msg))
+    }
+
+    fn text(&mut self, s: &Spanned<String>) -> Result<Text, Box<ScenarioError>> {
+        self.expand(s.get_ref(), s.span())
+    }
+
+    fn expand(&mut self, text: &str, span: Range<usize>) -> Result<Text, Box<ScenarioError>> {
+        // Point into the string when it is written plainly in the file, else at the whole value.
+        let inner = if self.src.get(span.clone()) == Some(&format!("\"{text}\"")) {
+            Some(span.start + 1)
+        } else {
+            None
+        };
+        let at = |i: usize, len: usize| match inner {
+            Some(base) => base + i..base + i + len,
+            None => span.clone(),
+        };
+        let mut out = Text {
+            value: String::new(),
+            secret: false,
+            unresolved: false,
+        };
+        let mut rest = text;
+        let mut pos = 0;
+        while let Some(i) = rest.find('$') {
+            out.value.push_str(&rest[..i]);
+            let after = &rest[i..];
+            if let Some(tail) = after.strip_prefix("$${") {
+                out.value.push_str("${");
+                rest = tail;
+                pos += i + 3;
+                continue;
+            }
+            if !after.starts_with("${") {
+                out.value.push('$');
+                rest = &after[1..];
+                pos += i + 1;
+                continue;
+            }
+            let Some(end) = after.find('}') else {
+                return Err(self
+                    .err(at(pos + i, after.len()), "unclosed `${` in a string")
+                    .into_help("close it with `}`, or write `$${` for a literal `${`"));
+            };
+            let reference = &after[2..end];
+            let here = at(pos + i, end + 1);
+            let got = self.reference(reference, here)?;
+            out.value.push_str(&got.value);
+            out.secret |= got.secret;
+            out.unresolved |= got.unresolved;
+            rest = &after[end + 1..];
+            pos += i + end + 1;
+        }
+        out.value.push_str(rest);
+        Ok(out)
+    }
+
+    fn reference(
+        &mut self,
+        reference: &str,
+        here: Range<usize>,
+    ) -> Result<Text, Box<ScenarioError>> {
+        if let Some(name) = reference.strip_prefix("env:") {
+            return self.environment(name, false, here);
+        }
+        if let Some(name) = reference.strip_prefix("secret:") {
+            return self.environment(name, true, here);
+        }
+        if let Some(done) = self.done.get(reference) {
+            return Ok(done.clone());
+        }
+        let Some(def) = self.vars.get(reference) else {
+            let mut e = self.err(here, format!("unknown variable `{reference}`"));
+            let known = self.vars.keys().map(String::as_str);
+            e.help = Some(match nearest(reference, known) {
+                Some(n) => format!("did you mean `${{{n}}}`?"),
+                None => "define it under [vars], or use `${env:NAME}` / `${secret:NAME}`".into(),
+            });
+            return Err(e);
+        };
+        if self.stack.iter().any(|s| s == reference) {
+            return Err(self.err(
+                def.span(),
+                format!(
+                    "variable `{reference}` refers to itself through {}",
+                    self.stack.join(" → ")
+                ),
+            ));
+        }
+        self.stack.push(reference.to_string());
+        let got = self.text(def);
+        self.stack.pop();
+        let got = got?;
+        self.done.insert(reference.to_string(), got.clone());
+        Ok(got)
+    }
+
+    fn environment(
+        &mut self,
+        name: &str,
+        secret: bool,
+        here: Range<usize>,
+    ) -> Result<Text, Box<ScenarioError>> {
+        let kind = if secret { "secret" } else { "env" };
+        if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+            return Err(self.err(
+                here,
+                format!("`${{{kind}:{name}}}` does not name an environment variable"),
+            ));
+        }
+        match (std::env::var(name), self.lookup) {
+            (Ok(value), _) => {
+                if secret {
+                    self.secrets.push(Secret::new(value.clone()));
+                }
+                Ok(Text {
+                    value,
+                    secret,
+                    unresolved: false,
+                })
+            }
+            (Err(_), Lookup::ValidateOnly) => Ok(Text {
+                value: format!("{kind}-{name}"),
+                secret,
+                unresolved: true,
+            }),
+            (Err(_), Lookup::Environment) => Err(self
+                .err(here, format!("environment variable {name} is not set"))
+                .into_help(format!("export {name}=… before running this scenario"))),
+        }
+    }
+}
+
+trait IntoHelp {
+    fn into_help(self, help: impl Into<String>) -> Self;
+}
+
+impl IntoHelp for Box<ScenarioError> {
+    fn into_help(mut self, help: impl Into<String>) -> Self {
+        self.help = Some(help.into());
+        self
+    }
+}
+
+/// Parses and validates a scenario. `file` names it in errors.
+pub fn from_toml(src: &str, file: &str, lookup: Lookup) -> Result<Scenario, Box<ScenarioError>> {
+    let raw: Raw = toml::from_str(src).map_err(|e| Box::new(toml_error(src, file, &e)))?;
+    let mut x = Expander {
+        file,
+        src,
+        vars: &raw.vars,
+        lookup,
+        done: HashMap::new(),
+        stack: Vec::new(),
+        secrets: Vec::new(),
+    };
+    let chain_span = raw.chain.span();
+    let c = raw.chain.into_inner();
+
+    let app = url_of(&mut x, &c.app)?;
+    let preset = match &c.preset {
+        Some(p) => Some(choice(&mut x, p, Preset::NAMES, Preset::parse, "preset")?),
+        None => None,
+    };
+    let auth_base = match &c.auth_base {
+        Some(s) => url_of(&mut x, s)?,
+        None => default_auth_base(&app),
+    };
+    let provider = c
+        .provider
+        .as_ref()
+        .map(|p| x.text(p))
+        .transpose()?
+        .map(|t| t.value);
+    let callback_url = match &c.callback_url {
+        Some(s) => url_of(&mut x, s)?,
+        None => app.clone(),
+    };
+    let driver = match &c.driver {
+        Some(d) => choice(&mut x, d, Driver::NAMES, Driver::parse, "driver")?,
+        None => Driver::Http,
+    };
+    let timeout = match &c.timeout {
+        Some(t) => {
+            let v = x.text(t)?.value;
+            parse_duration(&v).ok_or_else(|| {
+                x.err(t.span(), format!("`{v}` is not a duration"))
+                    .into_help("write e.g. \"10s\", \"500ms\" or \"2m\"")
+            })?
+        }
+        None => DEFAULT_TIMEOUT,
+    };
+    let max_hops = match &c.max_hops {
+        Some(m) if (1..=1000).contains(m.get_ref()) => *m.get_ref() as u32,
+        Some(m) => return Err(x.err(m.span(), "max_hops must be between 1 and 1000")),
+        None => DEFAULT_MAX_HOPS,
+    };
+    let start = match &c.start {
+        Some(s) => Some(start_of(&mut x, s.get_ref())?),
+        None => None,
+    };
+    if preset.is_none() && start.is_none() {
+        return Err(x
+            .err(chain_span, "[chain] needs a `preset` or a `start` request")
+            .into_help(
+                "add `preset = \"better-auth\"`, or `start = { request = \"POST https://…\" }`",
+            ));
+    }
+    if preset.is_some() && provider.is_none() && start.is_none() {
+        return Err(x
+            .err(
+                chain_span,
+                "the better-auth preset needs `provider` (the provider id configured in the app)",
+            )
+            .into_help("add e.g. `provider = \"authentik\"` under [chain]"));
+    }
+
+    let idp = match &raw.idp {
+        Some(i) => idp_of(&mut x, i)?,
+        None => IdpSpec {
+            kind: IdpKind::Form,
+            username: None,
+            password: None,
+            consent: Consent::Accept,
+        },
+    };
+
+    let native_url = preset.map(|_| join_path(&auth_base, "get-session"));
+    let mut probes = Vec::new();
+    let mut spans = Vec::new();
+    for p in &raw.probe {
+        let span = p.span();
+        let p = p.get_ref();
+        if p.enabled == Some(false) {
+            continue;
+        }
+        let name = x.text(&p.name)?.value;
+        if probes.iter().any(|q: &ProbeSpec| q.name == name) {
+            return Err(x.err(
+                p.name.span(),
+                format!("a probe named `{name}` is defined twice"),
+            ));
+        }
+        let request = x.text(&p.request)?;
+        let (method, url_text) = split_request(&request.value);
+        let url = parse_url(&x, url_text, &request, p.request.span())?;
+        let native = p.native.unwrap_or(false) || native_url.as_ref() == Some(&url);
+        let expect = match &p.expect {
+            Some(e) => expect_of(&mut x, e)?,
+            None if native => native_probe(url.clone()).expect,
+            None => Expect::default(),
+        };
+        let compare_to = p
+            .compare_to
+            .as_ref()
+            .map(|c| x.text(c))
+            .transpose()?
+            .map(|t| t.value);
+        probes.push(ProbeSpec {
+            name,
+            method,
+            url,
+            expect,
+            compare_to,
+            native,
+        });
+        spans.push((span, p.compare_to.as_ref().map(|c| c.span())));
+    }
+    if let Some(url) = native_url
+        && !probes.iter().any(|p| p.native)
+    {
+        probes.insert(0, native_probe(url));
+        spans.insert(0, (chain_span.clone(), None));
+    }
+    let native_name = probes.iter().find(|p| p.native).map(|p| p.name.clone());
+    let names: Vec<String> = probes.iter().map(|p| p.name.clone()).collect();
+    for (probe, (_, compare_span)) in probes.iter_mut().zip(&spans) {
+        match (&probe.compare_to, compare_span) {
+            (Some(other), Some(span)) if !names.contains(other) || *other == probe.name => {
+                let mut e = x.err(
+                    span.clone(),
+                    format!("`compare_to` names no other probe: `{other}`"),
+                );
+                if let Some(n) = nearest(other, names.iter().map(String::as_str)) {
+                    e.help = Some(format!("did you mean `{n}`?"));
+                }
+                return Err(e);
+            }
+            (None, _) if !probe.native => probe.compare_to = native_name.clone(),
+            _ => {}
+        }
+    }
+
+    let name = match &raw.name {
+        Some(n) => x.text(n)?.value,
+        None => file.to_string(),
+    };
+    let secrets = std::mem::take(&mut x.secrets);
+    let mut scenario = Scenario {
+        name,
+        chain: Chain {
+            app,
+            preset,
+            auth_base,
+            provider,
+            callback_url,
+            driver,
+            start,
+            timeout,
+            max_hops,
+        },
+        idp,
+        probes,
+        secrets,
+    };
+    if let Some(p) = &scenario.idp.password {
+        scenario.secrets.push(p.clone());
+    }
+    Ok(scenario)
+}
+
+fn url_of(x: &mut Expander, s: &Spanned<String>) -> Result<Url, Box<ScenarioError>> {
+    let t = x.text(s)?;
+    parse_url(x, &t.value.clone(), &t, s.span())
+}
+
+fn parse_url(
+    x: &Expander,
+    text: &str,
+    t: &Text,
+    span: Range<usize>,
+) -> Result<Url, Box<ScenarioError>> {
+    match Url::parse(text) {
+        Ok(u) if matches!(u.scheme(), "http" | "https") && u.host().is_some() => Ok(u),
+        // Validation cannot know what an unset variable will hold.
+        _ if t.unresolved => Ok(Url::parse("http://unresolved.invalid/").expect("a valid URL")),
+        Ok(u) => Err(x.err(span, format!("`{}` is not an http(s) URL", u.scheme()))),
+        Err(e) => {
+            let shown = if t.secret {
+                "the value".to_string()
+            } else {
+                format!("`{text}`")
+            };
+            Err(x
+                .err(span, format!("{shown} is not a URL: {e}"))
+                .into_help("write an absolute URL such as \"https://app.example.com\""))
+        }
+    }
+}
+
+fn choice<T>(
+    x: &mut Expander,
+    s: &Spanned<String>,
+    names: &[&str],
+    parse: fn(&str) -> Option<T>,
+    what: &str,
+) -> Result<T, Box<ScenarioError>> {
+    let v = x.text(s)?.value;
+    parse(&v).ok_or_else(|| {
+        let mut e = x.err(s.span(), format!("unknown {what} `{v}`"));
+        e.help = Some(match nearest(&v, names.iter().copied()) {
+            Some(n) => format!("did you mean `{n}`?"),
+            None => format!("one of: {}", names.join(", ")),
+        });
+        e
+    })
+}
+
+fn start_of(x: &mut Expander, s: &RawStart) -> Result<RequestSpec, Box<ScenarioError>> {
+    let request = x.text(&s.request)?;
+    let (method, url_text) = split_request(&request.value);
+    let url = parse_url(x, url_text, &request, s.request.span())?;
+    let body = match (&s.json, &s.form) {
+        (Some(_), Some(_)) => {
+            return Err(x.err(
+                s.request.span(),
+                "a start request takes `json` or `form`, not both",
+            ));
+        }
+        (Some(j), None) => Some(Body::Json(json_of(x, j, s.request.span())?)),
+        (None, Some(f)) => {
+            let mut pairs = Vec::new();
+            for (k, v) in f {
+                pairs.push((k.clone(), x.text(v)?.value));
+            }
+            Some(Body::Form(pairs))
+        }
+        (None, None) => None,
+    };
+    Ok(RequestSpec { method, url, body })
+}
+
+fn json_of(
+    x: &mut Expander,
+    v: &toml::Value,
+    span: Range<usize>,
+) -> Result<serde_json::Value, Box<ScenarioError>> {
+    use serde_json::Value as J;
+    Ok(match v {
+        toml::Value::String(s) => J::String(x.expand(s, span)?.value),
+        toml::Value::Integer(i) => J::from(*i),
+        toml::Value::Float(f) => J::from(*f),
+        toml::Value::Boolean(b) => J::Bool(*b),
+        toml::Value::Datetime(d) => J::String(d.to_string()),
+        toml::Value::Array(a) => J::Array(
+            a.iter()
+                .map(|v| json_of(x, v, span.clone()))
+                .collect::<Result<_, _>>()?,
+        ),
+        toml::Value::Table(t) => J::Object(
+            t.iter()
+                .map(|(k, v)| Ok((k.clone(), json_of(x, v, span.clone())?)))
+                .collect::<Result<_, Box<ScenarioError>>>()?,
+        ),
+    })
+}
+
+fn idp_of(x: &mut Expander, i: &RawIdp) -> Result<IdpSpec, Box<ScenarioError>> {
+    let kind = match &i.kind {
+        Some(k) => choice(x, k, IdpKind::NAMES, IdpKind::parse, "idp kind")?,
+        None => IdpKind::Form,
+    };
+    let consent = match &i.consent {
+        Some(c) => choice(x, c, Consent::NAMES, Consent::parse, "consent")?,
+        None => Consent::Accept,
+    };
+    let username = i
+        .username
+        .as_ref()
+        .map(|u| x.text(u))
+        .transpose()?
+        .map(|t| t.value);
+    // A password is a secret wherever it comes from, even written into the file.
+    let password = i
+        .password
+        .as_ref()
+        .map(|p| x.text(p))
+        .transpose()?
+        .map(|t| Secret::new(t.value));
+    Ok(IdpSpec {
+        kind,
+        username,
+        password,
+        consent,
+    })
+}
+
+fn expect_of(x: &mut Expander, e: &RawExpect) -> Result<Expect, Box<ScenarioError>> {
+    let status = match &e.status {
+        Some(s) if (100..=599).contains(s.get_ref()) => Some(*s.get_ref() as u16),
+        Some(s) => return Err(x.err(s.span(), "status must be between 100 and 599")),
+        None => None,
+    };
+    let json_present = e
+        .json_present
+        .as_ref()
+        .map(|j| x.text(j))
+        .transpose()?
+        .map(|t| t.value);
+    Ok(Expect {
+        status,
+        json_present,
+    })
+}
+
+/// Turns a TOML or serde error into one that points at the file, with "did you mean".
+fn toml_error(src: &str, file: &str, e: &toml::de::Error) -> ScenarioError {
+    let message = e.message().trim().to_string();
+    let span = e.span().unwrap_or(0..0);
+    let mut err = ScenarioError::new(file, src, span, message.clone());
+    if let Some(rest) = message.strip_prefix("unknown field `")
+        && let Some((field, expected)) = rest.split_once('`')
+    {
+        let known: Vec<&str> = expected.split('`').skip(1).step_by(2).collect();
+        err.help = Some(match nearest(field, known.iter().copied()) {
+            Some(n) => format!("did you mean `{n}`?"),
+            None if known.is_empty() => "remove it".into(),
+            None => format!("known keys here: {}", known.join(", ")),
+        });
+    }
+    err
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(src: &str) -> Result<Scenario, Box<ScenarioError>> {
+        from_toml(src, "t.toml", Lookup::Environment)
+    }
+
+    const MIN: &str = "[chain]\napp = \"http://localhost:3000\"\npreset = \"better-auth\"\nprovider = \"fixture\"\n";
+
+    #[test]
+    fn preset_adds_native_probe_and_defaults() {
+        let s = parse(MIN).unwrap();
+        assert_eq!(s.chain.auth_base.as_str(), "http://localhost:3000/api/auth");
+        assert_eq!(s.probes.len(), 1);
+        assert!(s.probes[0].native);
+        assert_eq!(
+            s.probes[0].url.as_str(),
+            "http://localhost:3000/api/auth/get-session"
+        );
+    }
+
+    #[test]
+    fn unknown_key_suggests() {
+        let e = parse("[chain]\naap = \"x\"\n").unwrap_err();
+        assert_eq!(e.location, "t.toml:2:1");
+        assert_eq!(e.help.as_deref(), Some("did you mean `app`?"));
+    }
+
+    #[test]
+    fn unknown_variable_points_into_the_string() {
+        let e = parse("[vars]\nhost = \"x\"\n[chain]\napp = \"http://${hots}/\"\npreset = \"better-auth\"\nprovider = \"p\"\n")
+            .unwrap_err();
+        assert_eq!(e.location, "t.toml:4:15");
+        assert_eq!(e.help.as_deref(), Some("did you mean `${host}`?"));
+    }
+
+    #[test]
+    fn probes_compare_to_native_and_native_url_is_native() {
+        let src = format!(
+            "{MIN}[[probe]]\nname = \"gs\"\nrequest = \"GET http://localhost:3000/api/auth/get-session\"\n[[probe]]\nname = \"guarded\"\nrequest = \"http://localhost:3000/auth/session\"\n"
+        );
+        let s = parse(&src).unwrap();
+        assert_eq!(s.probes.len(), 2);
+        assert!(s.probes[0].native);
+        assert_eq!(s.probes[1].compare_to.as_deref(), Some("gs"));
+    }
+
+    #[test]
+    fn bad_compare_to() {
+        let src = format!(
+            "{MIN}[[probe]]\nname = \"g\"\nrequest = \"http://a/\"\ncompare_to = \"nativ\"\n"
+        );
+        let e = parse(&src).unwrap_err();
+        assert_eq!(e.help.as_deref(), Some("did you mean `native`?"));
+    }
+
+    #[test]
+    fn validation_tolerates_unset_environment() {
+        let src = "[chain]\napp = \"${env:AUTHCHAIN_SURELY_UNSET_1}\"\npreset = \"better-auth\"\nprovider = \"p\"\n[idp]\npassword = \"${secret:AUTHCHAIN_SURELY_UNSET_2}\"\n";
+        assert!(from_toml(src, "t.toml", Lookup::ValidateOnly).is_ok());
+        let e = parse(src).unwrap_err();
+        assert!(
+            e.message.contains("AUTHCHAIN_SURELY_UNSET_1"),
+            "{}",
+            e.message
+        );
+    }
+}

@@ -1,0 +1,274 @@
+//! The scenario model: what chain to drive, how to log in and what to check. Loaded from TOML
+//! (with variables, `${env:…}` and `${secret:…}`) or built from `authchain login` flags.
+
+mod error;
+mod load;
+
+pub use error::{ScenarioError, line_col, nearest};
+pub use load::{LoadError, Lookup, from_toml, load_file, validate_file};
+
+use crate::redact::Secret;
+use crate::trace::Expect;
+use std::time::Duration;
+use url::Url;
+
+/// The default per-request and per-step timeout.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
+/// The default cap on hops in one run.
+pub const DEFAULT_MAX_HOPS: u32 = 30;
+
+#[derive(Clone, Debug)]
+pub struct Scenario {
+    pub name: String,
+    pub chain: Chain,
+    pub idp: IdpSpec,
+    pub probes: Vec<ProbeSpec>,
+    /// Every `${secret:…}` value, so that no output shows it.
+    pub secrets: Vec<Secret>,
+}
+
+#[derive(Clone, Debug)]
+pub struct Chain {
+    /// The app origin (BetterAuth's `baseURL`).
+    pub app: Url,
+    pub preset: Option<Preset>,
+    /// Where the auth handler is mounted (default `<app>/api/auth`).
+    pub auth_base: Url,
+    pub provider: Option<String>,
+    pub callback_url: Url,
+    pub driver: Driver,
+    /// An explicit start request, for apps without a preset.
+    pub start: Option<RequestSpec>,
+    pub timeout: Duration,
+    pub max_hops: u32,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Preset {
+    BetterAuth,
+}
+
+impl Preset {
+    pub const NAMES: &'static [&'static str] = &["better-auth"];
+
+    pub fn parse(s: &str) -> Option<Preset> {
+        match s {
+            "better-auth" | "better_auth" => Some(Preset::BetterAuth),
+            _ => None,
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Preset::BetterAuth => "better-auth",
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Driver {
+    Http,
+    Browser,
+}
+
+impl Driver {
+    pub const NAMES: &'static [&'static str] = &["http", "browser"];
+
+    pub fn parse(s: &str) -> Option<Driver> {
+        match s {
+            "http" => Some(Driver::Http),
+            "browser" => Some(Driver::Browser),
+            _ => None,
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Driver::Http => "http",
+            Driver::Browser => "browser",
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Body {
+    Json(serde_json::Value),
+    Form(Vec<(String, String)>),
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct RequestSpec {
+    pub method: String,
+    pub url: Url,
+    pub body: Option<Body>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum IdpKind {
+    Form,
+    Authentik,
+}
+
+impl IdpKind {
+    pub const NAMES: &'static [&'static str] = &["form", "authentik"];
+
+    pub fn parse(s: &str) -> Option<IdpKind> {
+        match s {
+            "form" => Some(IdpKind::Form),
+            "authentik" => Some(IdpKind::Authentik),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Consent {
+    Accept,
+    Deny,
+}
+
+impl Consent {
+    pub const NAMES: &'static [&'static str] = &["accept", "deny"];
+
+    pub fn parse(s: &str) -> Option<Consent> {
+        match s {
+            "accept" => Some(Consent::Accept),
+            "deny" => Some(Consent::Deny),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct IdpSpec {
+    pub kind: IdpKind,
+    pub username: Option<String>,
+    pub password: Option<Secret>,
+    pub consent: Consent,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct ProbeSpec {
+    pub name: String,
+    pub method: String,
+    pub url: Url,
+    pub expect: Expect,
+    /// The probe this one is compared to (the native one by default under a preset).
+    pub compare_to: Option<String>,
+    /// The auth library's own session endpoint.
+    pub native: bool,
+}
+
+/// The auth base a preset assumes when none is given.
+pub fn default_auth_base(app: &Url) -> Url {
+    join_path(app, "api/auth")
+}
+
+/// `base` with `path` appended to its path (unlike `Url::join`, keeps the base's last segment).
+pub fn join_path(base: &Url, path: &str) -> Url {
+    let mut url = base.clone();
+    let joined = format!(
+        "{}/{}",
+        base.path().trim_end_matches('/'),
+        path.trim_start_matches('/')
+    );
+    url.set_path(&joined);
+    url.set_query(None);
+    url
+}
+
+/// The native session probe of a preset: BetterAuth's `get-session`, which answers 200 `null`
+/// when there is no session, so it must show a `session`.
+pub fn native_probe(url: Url) -> ProbeSpec {
+    ProbeSpec {
+        name: "native".into(),
+        method: "GET".into(),
+        url,
+        expect: Expect {
+            status: Some(200),
+            json_present: Some("session".into()),
+        },
+        compare_to: None,
+        native: true,
+    }
+}
+
+/// A probe without an expectation of its own: a GET that passes on a 2xx whose body is not `null`.
+pub fn plain_probe(
+    name: String,
+    method: String,
+    url: Url,
+    compare_to: Option<String>,
+) -> ProbeSpec {
+    ProbeSpec {
+        name,
+        method,
+        url,
+        expect: Expect::default(),
+        compare_to,
+        native: false,
+    }
+}
+
+/// Parses `"10s"`, `"500ms"`, `"2m"` or a bare number of seconds.
+pub fn parse_duration(s: &str) -> Option<Duration> {
+    let s = s.trim();
+    let (num, unit) = match s.find(|c: char| !c.is_ascii_digit() && c != '.') {
+        Some(i) => (&s[..i], s[i..].trim()),
+        None => (s, "s"),
+    };
+    let n: f64 = num.parse().ok()?;
+    let secs = match unit {
+        "ms" => n / 1000.0,
+        "s" | "sec" => n,
+        "m" | "min" => n * 60.0,
+        _ => return None,
+    };
+    (secs > 0.0 && secs.is_finite()).then(|| Duration::from_secs_f64(secs))
+}
+
+/// Splits `"POST https://…"` into method and URL text; a bare URL is a GET.
+pub fn split_request(s: &str) -> (String, &str) {
+    let s = s.trim();
+    match s.split_once(char::is_whitespace) {
+        Some((m, rest)) if m.chars().all(|c| c.is_ascii_uppercase()) && !m.is_empty() => {
+            (m.to_string(), rest.trim())
+        }
+        _ => ("GET".to_string(), s),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("10s"), Some(Duration::from_secs(10)));
+        assert_eq!(parse_duration("500ms"), Some(Duration::from_millis(500)));
+        assert_eq!(parse_duration("2m"), Some(Duration::from_secs(120)));
+        assert_eq!(parse_duration("3"), Some(Duration::from_secs(3)));
+        assert_eq!(parse_duration("0s"), None);
+        assert_eq!(parse_duration("ten"), None);
+    }
+
+    #[test]
+    fn requests() {
+        assert_eq!(
+            split_request("POST http://a/b"),
+            ("POST".into(), "http://a/b")
+        );
+        assert_eq!(split_request("http://a/b"), ("GET".into(), "http://a/b"));
+    }
+
+    #[test]
+    fn join_keeps_base_path() {
+        let app = Url::parse("http://h:1/base").unwrap();
+        assert_eq!(
+            join_path(&app, "api/auth").as_str(),
+            "http://h:1/base/api/auth"
+        );
+        let app = Url::parse("http://h:1/").unwrap();
+        assert_eq!(default_auth_base(&app).as_str(), "http://h:1/api/auth");
+    }
+}

@@ -1,0 +1,252 @@
+//! The recorded chain: every hop, cookie and probe of one run, as plain data that can be saved
+//! as JSON and diagnosed again offline. Secret values are held only as [`Sensitive`] facts.
+
+use crate::redact::Sensitive;
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// The version of the JSON report's shape; raised on any incompatible change.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// A hop's number in the chain, counted from 1.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct HopNo(pub u32);
+
+impl fmt::Display for HopNo {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "hop {}", self.0)
+    }
+}
+
+/// Why a request was made.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Step {
+    /// the request that starts the login at the app
+    Start,
+    /// a redirect or a URL handed over by the previous answer
+    Follow,
+    /// the submission of the IdP's login form
+    IdpLogin,
+    /// the submission of the IdP's consent form
+    IdpConsent,
+}
+
+impl fmt::Display for Step {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Step::Start => "start",
+            Step::Follow => "follow",
+            Step::IdpLogin => "idp-login",
+            Step::IdpConsent => "idp-consent",
+        })
+    }
+}
+
+/// What the jar did with a `Set-Cookie`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum CookieAction {
+    Set,
+    Cleared,
+    Refused,
+}
+
+/// One `Set-Cookie` header as received, parsed, and what became of it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SetCookie {
+    pub name: String,
+    pub value: Sensitive,
+    /// The header with its value replaced by the fingerprint.
+    pub raw: String,
+    pub domain: Option<String>,
+    pub path: Option<String>,
+    pub secure: bool,
+    pub http_only: bool,
+    pub same_site: Option<String>,
+    pub max_age: Option<i64>,
+    pub expires: Option<String>,
+    pub action: CookieAction,
+    /// Why the jar refused it (`DomainMismatch`, `InvalidPrefix`, …).
+    pub refusal: Option<String>,
+}
+
+/// One cookie of a `Cookie` request header.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SentCookie {
+    pub name: String,
+    pub value: Sensitive,
+}
+
+/// What an answered page offered, as far as the login needs to know.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum PageKind {
+    LoginForm,
+    ConsentForm,
+    Other,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Page {
+    pub kind: PageKind,
+    /// A visible error text on the page (e.g. "Invalid username or password.").
+    pub message: Option<String>,
+}
+
+/// One request and its answer.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Hop {
+    pub n: HopNo,
+    pub step: Step,
+    pub method: String,
+    pub url: String,
+    pub status: u16,
+    pub location: Option<String>,
+    pub set_cookies: Vec<SetCookie>,
+    pub cookie_sent: Vec<SentCookie>,
+    pub origin_sent: Option<String>,
+    pub content_type: Option<String>,
+    /// The server's `Date` header, as sent.
+    pub date: Option<String>,
+    /// `error=` on the URL, the `Location` or in a JSON body, verbatim.
+    pub error_code: Option<String>,
+    pub error_description: Option<String>,
+    pub page: Option<Page>,
+    /// For an error answer (4xx/5xx): the start of its body as text, secrets replaced.
+    pub body_excerpt: Option<String>,
+    pub duration_ms: f64,
+}
+
+/// How a probe's answer is judged.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Expect {
+    /// The status wanted; without it any 2xx.
+    pub status: Option<u16>,
+    /// A dot path in the JSON body that must be present and not null.
+    pub json_present: Option<String>,
+}
+
+/// The broad shape of a body, enough to compare two answers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum BodyShape {
+    Empty,
+    JsonNull,
+    JsonObject,
+    JsonOther,
+    Html,
+    Text,
+}
+
+/// One session probe and its result.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Probe {
+    pub name: String,
+    pub method: String,
+    pub url: String,
+    /// The native session endpoint of the auth library: the reference others are compared to.
+    pub native: bool,
+    pub compare_to: Option<String>,
+    pub expect: Expect,
+    pub status: u16,
+    pub body_shape: BodyShape,
+    /// The top-level keys of a JSON object body.
+    pub json_keys: Vec<String>,
+    /// The first bytes of the body with secret values replaced.
+    pub body_excerpt: String,
+    pub cookie_sent: Vec<SentCookie>,
+    pub passed: bool,
+    /// Why it failed, in words.
+    pub reason: Option<String>,
+    pub date: Option<String>,
+    pub duration_ms: f64,
+}
+
+/// Where the run stopped for want of a usable answer (exit 3).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RunError {
+    pub step: String,
+    pub hop: Option<HopNo>,
+    pub message: String,
+}
+
+/// What the run learnt about the chain's endpoints.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct ChainInfo {
+    pub app: String,
+    pub auth_base: Option<String>,
+    pub preset: Option<String>,
+    pub provider: Option<String>,
+    pub driver: String,
+    /// The start endpoint that answered (`/sign-in/social` or `/sign-in/oauth2` under the preset).
+    pub start_endpoint: Option<String>,
+    /// The hop that carried the app's OAuth callback.
+    pub callback_hop: Option<HopNo>,
+    /// The URL the chain ended on.
+    pub final_url: Option<String>,
+}
+
+/// How the drive ended.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum Ended {
+    /// The chain came back to the app with a page (with or without an error code).
+    Landed { hop: HopNo },
+    /// The IdP showed its login form again after the credentials were submitted.
+    LoginRejected { hop: HopNo },
+    /// A redirect came back to a URL already visited in the same chain.
+    Loop { first: HopNo, again: HopNo },
+    /// The hop cap was reached.
+    HopCap { cap: u32 },
+    /// The app's start request answered without a URL to follow.
+    StartRefused { hop: HopNo },
+    /// The IdP answered an error page where the login should go on.
+    IdpError { hop: HopNo },
+    /// The run stopped on an error before the chain ended (see `error`).
+    #[default]
+    NotEnded,
+}
+
+/// Everything one run recorded.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Trace {
+    pub scenario: String,
+    pub chain: ChainInfo,
+    pub hops: Vec<Hop>,
+    pub probes: Vec<Probe>,
+    /// The differential matrix (filled when probes disagree).
+    pub matrix: Vec<serde_json::Value>,
+    pub ended: Ended,
+    pub error: Option<RunError>,
+    /// Seconds since the Unix epoch when the run started, by the local clock.
+    pub started_at: u64,
+    pub duration_ms: f64,
+}
+
+impl Trace {
+    pub fn hop(&self, n: HopNo) -> Option<&Hop> {
+        self.hops.iter().find(|h| h.n == n)
+    }
+}
+
+/// How bad a finding is: errors fail the run, warnings and notes do not.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Severity {
+    Error,
+    Warning,
+    Info,
+}
+
+/// A conclusion drawn from the trace.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Finding {
+    pub id: String,
+    pub severity: Severity,
+    pub title: String,
+    pub evidence: Vec<String>,
+    pub explanation: String,
+    pub fix: String,
+}
