@@ -1,0 +1,298 @@
+//! Bad input and broken peers: clear errors, the right exit code, a partial report, no hang.
+
+use crate::harness::{Chain, Misbehaving, Opts, authchain, free_port, read_json, response};
+use std::path::Path;
+
+fn scenario_file(dir: &Path, text: &str) -> String {
+    let path = dir.join("s.toml");
+    std::fs::write(&path, text).unwrap();
+    path.display().to_string()
+}
+
+#[test]
+fn scenario_error_names_file_line_and_column() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = scenario_file(
+        dir.path(),
+        "name = \"x\"\n[chain]\naap = \"http://localhost:1\"\n",
+    );
+    let json = dir.path().join("r.json");
+    let out = authchain(
+        &["run", &file, "--report-json", json.to_str().unwrap()],
+        &[],
+    );
+    assert_eq!(out.code, 2, "{}", out.all());
+    assert!(
+        out.stderr.contains(&format!("{file}:3:1")),
+        "{}",
+        out.stderr
+    );
+    assert!(out.stderr.contains("did you mean `app`?"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("aap = \"http://localhost:1\""),
+        "the line is shown: {}",
+        out.stderr
+    );
+    assert!(!json.exists(), "no report on exit 2");
+    assert!(out.stdout.is_empty());
+}
+
+#[test]
+fn unset_environment_variable_is_a_scenario_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = scenario_file(
+        dir.path(),
+        "[chain]\napp = \"${env:AUTHCHAIN_TEST_SURELY_UNSET}\"\npreset = \"better-auth\"\nprovider = \"p\"\n",
+    );
+    let out = authchain(&["run", &file], &[]);
+    assert_eq!(out.code, 2);
+    assert!(
+        out.stderr.contains(&format!("{file}:2:8")),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr
+            .contains("AUTHCHAIN_TEST_SURELY_UNSET is not set"),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn unset_password_env_is_a_usage_error() {
+    let out = authchain(
+        &[
+            "login",
+            "--app",
+            "http://localhost:1",
+            "--provider",
+            "p",
+            "--user",
+            "u",
+            "--password-env",
+            "AUTHCHAIN_TEST_UNSET_PW",
+        ],
+        &[],
+    );
+    assert_eq!(out.code, 2);
+    assert!(
+        out.stderr.contains("AUTHCHAIN_TEST_UNSET_PW is not set"),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn bad_flag_value_is_a_usage_error() {
+    let out = authchain(&["login", "--app", "not a url", "--provider", "p"], &[]);
+    assert_eq!(out.code, 2);
+    assert!(out.stderr.contains("--app"), "{}", out.stderr);
+    let out = authchain(
+        &[
+            "login",
+            "--app",
+            "http://a",
+            "--provider",
+            "p",
+            "--timeout",
+            "soon",
+        ],
+        &[],
+    );
+    assert_eq!(out.code, 2);
+}
+
+#[test]
+fn idp_port_closed_exits_3_with_a_partial_report() {
+    let mut chain = Chain::start(Opts::default());
+    chain.idp.stop();
+    let dir = tempfile::tempdir().unwrap();
+    let json = dir.path().join("r.json");
+    let mut args = chain.login_args("alice");
+    args.extend(["--report-json".into(), json.display().to_string()]);
+    let out = authchain(&args, &[]);
+    assert_eq!(out.code, 3, "{}", out.all());
+    assert!(
+        out.stdout.ends_with("result: error (exit 3)\n"),
+        "{}",
+        out.stdout
+    );
+    assert!(out.stderr.contains("could not connect"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("hop 2"),
+        "the error names the hop: {}",
+        out.stderr
+    );
+    let report = read_json(&json);
+    assert_eq!(report["exit_code"], 3);
+    assert_eq!(report["verdict"], "error");
+    assert_eq!(report["error"]["hop"], 2);
+    assert_eq!(report["error"]["step"], "follow");
+    assert_eq!(
+        report["hops"].as_array().unwrap().len(),
+        1,
+        "the start hop is kept"
+    );
+}
+
+#[test]
+fn unreachable_app_exits_3() {
+    let port = free_port();
+    let dir = tempfile::tempdir().unwrap();
+    let json = dir.path().join("r.json");
+    let app = format!("http://localhost:{port}");
+    let out = authchain(
+        &[
+            "login",
+            "--app",
+            &app,
+            "--provider",
+            "p",
+            "--user",
+            "u",
+            "--report-json",
+            json.to_str().unwrap(),
+        ],
+        &[],
+    );
+    assert_eq!(out.code, 3, "{}", out.all());
+    assert!(out.stderr.contains("step start at hop 1"), "{}", out.stderr);
+    assert_eq!(read_json(&json)["error"]["step"], "start");
+}
+
+/// A scenario whose explicit start is `GET /start` on the misbehaving server, reached as
+/// `localhost`, which sends the browser on to `127.0.0.1` (another host: "the IdP").
+fn misbehaving_scenario(dir: &Path, server: &Misbehaving, timeout: &str) -> String {
+    scenario_file(
+        dir,
+        &format!(
+            "[chain]\napp = \"http://localhost:{p}\"\nstart = {{ request = \"GET http://localhost:{p}/start\" }}\ntimeout = \"{timeout}\"\n[idp]\nusername = \"u\"\npassword = \"pw-not-shown\"\n",
+            p = server.port
+        ),
+    )
+}
+
+/// `/start` sends the browser to `/idp` on the other host name; `idp` answers there.
+fn to_idp(path: &str, port: u16, idp: fn() -> Option<Vec<u8>>) -> Option<Vec<u8>> {
+    if path == "/start" {
+        let location = format!("http://127.0.0.1:{port}/idp");
+        return Some(response("302 Found", &[("location", &location)], ""));
+    }
+    idp()
+}
+
+fn run_misbehaving(
+    answer: fn(&str, &str, u16) -> Option<Vec<u8>>,
+    timeout: &str,
+) -> (crate::harness::Output, serde_json::Value) {
+    let server = Misbehaving::start(answer);
+    let dir = tempfile::tempdir().unwrap();
+    let file = misbehaving_scenario(dir.path(), &server, timeout);
+    let json = dir.path().join("r.json");
+    let out = authchain(
+        &["run", &file, "--report-json", json.to_str().unwrap()],
+        &[],
+    );
+    let report = if json.exists() {
+        read_json(&json)
+    } else {
+        serde_json::Value::Null
+    };
+    (out, report)
+}
+
+#[test]
+fn a_json_idp_page_is_no_login_form() {
+    let (out, report) = run_misbehaving(
+        |_, p, port| {
+            to_idp(p, port, || {
+                Some(response(
+                    "200 OK",
+                    &[("content-type", "application/json")],
+                    "{\"ok\":true}",
+                ))
+            })
+        },
+        "5s",
+    );
+    assert_eq!(out.code, 3, "{}", out.all());
+    assert!(out.stderr.contains("is not HTML"), "{}", out.stderr);
+    assert!(out.stderr.contains("no login form found"), "{}", out.stderr);
+    assert_eq!(report["error"]["step"], "idp");
+}
+
+#[test]
+fn an_oversized_body_is_refused() {
+    let (out, _) = run_misbehaving(
+        |_, p, port| {
+            to_idp(p, port, || {
+                Some(response(
+                    "200 OK",
+                    &[("content-type", "text/html")],
+                    &"x".repeat(5 * 1024 * 1024),
+                ))
+            })
+        },
+        "10s",
+    );
+    assert_eq!(out.code, 3, "{}", out.all());
+    assert!(out.stderr.contains("larger than 4 MiB"), "{}", out.stderr);
+}
+
+#[test]
+fn a_silent_server_times_out() {
+    let (out, report) = run_misbehaving(|_, p, port| to_idp(p, port, || None), "1s");
+    assert_eq!(out.code, 3, "{}", out.all());
+    assert!(out.stderr.contains("no answer within 1s"), "{}", out.stderr);
+    assert_eq!(report["error"]["hop"], 2);
+}
+
+#[test]
+fn tls_to_a_plain_port_fails_cleanly() {
+    let server = Misbehaving::start(|_, _, _| Some(response("200 OK", &[], "plain")));
+    let app = format!("https://localhost:{}", server.port);
+    let out = authchain(
+        &["login", "--app", &app, "--provider", "p", "--timeout", "3s"],
+        &[],
+    );
+    assert_eq!(out.code, 3, "{}", out.all());
+    assert!(out.stderr.contains("step start at hop 1"), "{}", out.stderr);
+}
+
+#[test]
+fn a_redirect_loop_is_a_finding() {
+    let (out, report) = run_misbehaving(
+        |_, p, _| {
+            let next = match p {
+                "/start" | "/b" => "/a",
+                _ => "/b",
+            };
+            Some(response("302 Found", &[("location", next)], ""))
+        },
+        "5s",
+    );
+    assert_eq!(out.code, 1, "{}", out.all());
+    assert!(out.stdout.contains("redirect-loop: "), "{}", out.stdout);
+    assert_eq!(report["findings"][0]["id"], "redirect-loop");
+}
+
+#[test]
+fn the_hop_cap_is_a_finding() {
+    let (out, report) = run_misbehaving(
+        |_, p, _| {
+            let n: u32 = p.trim_start_matches("/n/").parse().unwrap_or(0);
+            let next = format!("/n/{}", n + 1);
+            Some(response("302 Found", &[("location", &next)], ""))
+        },
+        "5s",
+    );
+    assert_eq!(out.code, 1, "{}", out.all());
+    assert!(
+        out.stdout
+            .contains("redirect-loop: The chain hit the hop cap (30)"),
+        "{}",
+        out.stdout
+    );
+    assert_eq!(report["hops"].as_array().unwrap().len(), 30);
+}

@@ -1,0 +1,363 @@
+//! The real test chain on loopback: the fixture IdP (oidc-provider) and the fixture app
+//! (Express + unmodified BetterAuth), started on free ports and stopped on drop, even when a test
+//! panics. Also runs the built binary in a hermetic environment.
+
+use std::io::{BufRead, BufReader, Read};
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+pub const PASSWORD: &str = "correct-horse-battery";
+pub const PASSWORD_VAR: &str = "AUTHCHAIN_TEST_PASSWORD";
+const INSTALL: &str = "bash scripts/test.sh (it installs what is missing, then runs the tests)";
+
+pub fn fixtures_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")
+}
+
+/// Fails (never skips) when Node or the fixtures' packages are missing, naming the install script.
+fn preflight() {
+    let node = Command::new("node").arg("--version").output();
+    assert!(
+        node.as_ref().is_ok_and(|o| o.status.success()),
+        "Node.js is missing (the test chain runs on it): run {INSTALL}"
+    );
+    for pkg in ["oidc-provider", "better-auth", "better-auth-16", "express"] {
+        let dir = fixtures_dir().join("node_modules").join(pkg);
+        assert!(
+            dir.is_dir(),
+            "the test chain's package {pkg} is missing from tests/fixtures/node_modules: run {INSTALL}"
+        );
+    }
+}
+
+/// The switches of the fixture app.
+#[derive(Clone, Copy, Debug)]
+pub struct Opts {
+    pub line: &'static str,
+    pub guard: &'static str,
+    pub secure: bool,
+    pub stateless: bool,
+}
+
+impl Default for Opts {
+    fn default() -> Self {
+        Opts {
+            line: "1.7",
+            guard: "cookie",
+            secure: false,
+            stateless: false,
+        }
+    }
+}
+
+/// One Node server of the chain.
+pub struct Server {
+    name: &'static str,
+    child: Child,
+    log: PathBuf,
+    _dir: tempfile::TempDir,
+    pub port: u16,
+}
+
+impl Server {
+    fn start(name: &'static str, script: &str, env: &[(&str, String)]) -> Server {
+        let dir = tempfile::tempdir().expect("a temp dir");
+        let log = dir.path().join(format!("{name}.log"));
+        let log_file = std::fs::File::create(&log).expect("a log file");
+        let mut cmd = Command::new("node");
+        cmd.arg(script)
+            .current_dir(fixtures_dir())
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(log_file);
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let mut child = cmd
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start node {script}: {e}; run {INSTALL}"));
+        let stdout = child.stdout.take().expect("piped stdout");
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            let mut lines = BufReader::new(stdout).lines();
+            if let Some(Ok(line)) = lines.next() {
+                let _ = tx.send(line);
+            }
+            // Keep draining so the server never blocks on a full pipe.
+            for _ in lines {}
+        });
+        let mut server = Server {
+            name,
+            child,
+            log,
+            _dir: dir,
+            port: 0,
+        };
+        match rx.recv_timeout(Duration::from_secs(60)) {
+            Ok(line) => {
+                let port = line
+                    .strip_prefix("READY ")
+                    .and_then(|j| serde_json::from_str::<serde_json::Value>(j).ok())
+                    .and_then(|v| v["port"].as_u64())
+                    .unwrap_or_else(|| {
+                        panic!(
+                            "{name}: expected a READY line, got {line:?}\n{}",
+                            server.log_text()
+                        )
+                    });
+                server.port = port as u16;
+                server
+            }
+            Err(_) => panic!(
+                "{name} did not become ready within 60 s\n{}",
+                server.log_text()
+            ),
+        }
+    }
+
+    pub fn log_text(&self) -> String {
+        let mut s = String::new();
+        if let Ok(mut f) = std::fs::File::open(&self.log) {
+            let _ = f.read_to_string(&mut s);
+        }
+        format!("--- {} log ---\n{s}", self.name)
+    }
+
+    pub fn stop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.stop();
+        if std::thread::panicking() {
+            eprintln!("{}", self.log_text());
+        }
+    }
+}
+
+/// The IdP and the app, wired together.
+pub struct Chain {
+    pub idp: Server,
+    pub app: Server,
+}
+
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port()
+}
+
+impl Chain {
+    pub fn start(opts: Opts) -> Chain {
+        preflight();
+        let app_port = free_port();
+        let origin = format!("http://localhost:{app_port}");
+        let idp = Server::start("idp", "idp.mjs", &[("APP_ORIGIN", origin.clone())]);
+        let mut env = vec![
+            ("PORT", app_port.to_string()),
+            ("APP_ORIGIN", origin),
+            ("IDP_ISSUER", format!("http://127.0.0.1:{}", idp.port)),
+            ("BA_LINE", opts.line.to_string()),
+            ("GUARD", opts.guard.to_string()),
+        ];
+        if opts.secure {
+            env.push(("SECURE_COOKIES", "1".into()));
+        }
+        if opts.stateless {
+            env.push(("STATELESS", "1".into()));
+        }
+        let app = Server::start("app", "app.mjs", &env);
+        Chain { idp, app }
+    }
+
+    pub fn app(&self) -> String {
+        format!("http://localhost:{}", self.app.port)
+    }
+
+    pub fn guarded(&self) -> String {
+        format!("{}/auth/session", self.app())
+    }
+
+    /// `authchain login` flags for this chain, logging in as `user`.
+    pub fn login_args(&self, user: &str) -> Vec<String> {
+        let mut args: Vec<String> = [
+            "login",
+            "--app",
+            &self.app(),
+            "--provider",
+            "fixture",
+            "--user",
+            user,
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        args.extend(["--password-env".into(), PASSWORD_VAR.into()]);
+        args
+    }
+
+    /// Every session token the app issued, raw and as signed cookie values.
+    pub fn issued_secrets(&self) -> Vec<String> {
+        let out = Command::new("node")
+            .args([
+                "-e",
+                &format!(
+                    "fetch('{}/__fixture/secrets').then(r=>r.json()).then(j=>console.log(JSON.stringify(j)))",
+                    self.app()
+                ),
+            ])
+            .output()
+            .expect("node runs");
+        let v: serde_json::Value =
+            serde_json::from_slice(&out.stdout).expect("the secrets endpoint answers JSON");
+        let mut all = Vec::new();
+        for key in ["tokens", "signed"] {
+            for s in v[key].as_array().into_iter().flatten() {
+                all.push(s.as_str().unwrap_or_default().to_string());
+            }
+        }
+        all
+    }
+}
+
+/// What a run of the binary gave.
+#[derive(Debug)]
+pub struct Output {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Output {
+    pub fn all(&self) -> String {
+        format!("{}\n{}", self.stdout, self.stderr)
+    }
+}
+
+/// Runs the built binary with no proxy, no colour, no stdin and the test password in its
+/// environment; kills it after 120 s so that a hang fails the test instead of the suite.
+pub fn authchain<S: AsRef<str>>(args: &[S], extra_env: &[(&str, &str)]) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_authchain"));
+    cmd.args(args.iter().map(|a| a.as_ref()))
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .env("NO_COLOR", "1")
+        .env(PASSWORD_VAR, PASSWORD);
+    for var in [
+        "HTTP_PROXY",
+        "HTTPS_PROXY",
+        "ALL_PROXY",
+        "http_proxy",
+        "https_proxy",
+        "all_proxy",
+        "NO_PROXY",
+        "no_proxy",
+    ] {
+        cmd.env_remove(var);
+    }
+    for (k, v) in extra_env {
+        cmd.env(k, v);
+    }
+    let mut child = cmd.spawn().expect("the authchain binary starts");
+    let mut out_pipe = child.stdout.take().expect("stdout");
+    let mut err_pipe = child.stderr.take().expect("stderr");
+    let out_t = std::thread::spawn(move || {
+        let mut s = String::new();
+        let _ = out_pipe.read_to_string(&mut s);
+        s
+    });
+    let err_t = std::thread::spawn(move || {
+        let mut s = String::new();
+        let _ = err_pipe.read_to_string(&mut s);
+        s
+    });
+    let started = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait works") {
+            break status;
+        }
+        if started.elapsed() > Duration::from_secs(120) {
+            let _ = child.kill();
+            panic!(
+                "authchain did not finish within 120 s: {:?}",
+                args.iter().map(|a| a.as_ref()).collect::<Vec<_>>()
+            );
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    Output {
+        code: status.code().unwrap_or(-1),
+        stdout: out_t.join().unwrap_or_default(),
+        stderr: err_t.join().unwrap_or_default(),
+    }
+}
+
+/// The JSON report at `path`.
+pub fn read_json(path: &Path) -> serde_json::Value {
+    let text = std::fs::read_to_string(path)
+        .unwrap_or_else(|e| panic!("no report at {}: {e}", path.display()));
+    serde_json::from_str(&text).expect("the report is JSON")
+}
+
+/// A deliberately misbehaving HTTP server on loopback, for the bad-input cases a real IdP or
+/// app will not produce on demand (a JSON login page, an endless body, no answer at all).
+pub struct Misbehaving {
+    pub port: u16,
+}
+
+impl Misbehaving {
+    /// `answer(method, path, own port)` gives the raw HTTP response, or `None` to hold the
+    /// connection open without answering.
+    pub fn start(answer: fn(&str, &str, u16) -> Option<Vec<u8>>) -> Misbehaving {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("a loopback port");
+        let port = listener.local_addr().expect("an address").port();
+        std::thread::spawn(move || {
+            for stream in listener.incoming().flatten() {
+                std::thread::spawn(move || {
+                    use std::io::Write;
+                    let mut stream = stream;
+                    let mut reader = BufReader::new(stream.try_clone().expect("a stream"));
+                    let mut first = String::new();
+                    if reader.read_line(&mut first).is_err() {
+                        return;
+                    }
+                    let mut parts = first.split_whitespace();
+                    let (method, path) = (parts.next().unwrap_or(""), parts.next().unwrap_or(""));
+                    let mut line = String::new();
+                    while reader.read_line(&mut line).is_ok_and(|n| n > 2) {
+                        line.clear();
+                    }
+                    match answer(method, path, port) {
+                        Some(bytes) => {
+                            let _ = stream.write_all(&bytes);
+                        }
+                        None => std::thread::sleep(Duration::from_secs(30)),
+                    }
+                });
+            }
+        });
+        Misbehaving { port }
+    }
+}
+
+/// A complete HTTP/1.1 response.
+pub fn response(status: &str, headers: &[(&str, &str)], body: &str) -> Vec<u8> {
+    let mut s = format!(
+        "HTTP/1.1 {status}\r\ncontent-length: {}\r\nconnection: close\r\n",
+        body.len()
+    );
+    for (k, v) in headers {
+        s.push_str(&format!("{k}: {v}\r\n"));
+    }
+    s.push_str("\r\n");
+    s.push_str(body);
+    s.into_bytes()
+}

@@ -1,0 +1,8 @@
+//! Integration tests: the built binary against the real test chain (tests/fixtures), one module
+//! per area.
+
+mod bad_input;
+mod harness;
+mod login;
+mod redaction;
+mod scenarios;
