@@ -88,7 +88,7 @@ fn state_evidence(t: &Trace, mut evidence: Vec<String>) -> Vec<String> {
                 .as_deref()
                 .map(|r| format!(" ({r})"))
                 .unwrap_or_default();
-            evidence.push(format!("{}: {} {:?}{why}", h.n, c.name, c.action).to_lowercase());
+            evidence.push(format!("{}: {} {}{why}", h.n, c.name, c.action.word()));
         }
         if t.chain.callback_hop == Some(h.n) {
             let sent: Vec<&str> = h

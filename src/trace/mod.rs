@@ -53,6 +53,16 @@ pub enum CookieAction {
     Refused,
 }
 
+impl CookieAction {
+    pub fn word(self) -> &'static str {
+        match self {
+            CookieAction::Set => "set",
+            CookieAction::Cleared => "cleared",
+            CookieAction::Refused => "refused",
+        }
+    }
+}
+
 /// One `Set-Cookie` header as received, parsed, and what became of it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct SetCookie {
