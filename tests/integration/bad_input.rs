@@ -296,3 +296,27 @@ fn the_hop_cap_is_a_finding() {
     );
     assert_eq!(report["hops"].as_array().unwrap().len(), 30);
 }
+
+#[test]
+fn ctrl_c_exits_130() {
+    let server = Misbehaving::start(|_, p, port| to_idp(p, port, || None));
+    let dir = tempfile::tempdir().unwrap();
+    let file = misbehaving_scenario(dir.path(), &server, "60s");
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_authchain"))
+        .args(["run", &file])
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Wait until the run is stuck on the silent server's second answer, then interrupt it.
+    server.wait_for_requests(2);
+    let killed = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(130));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("interrupted"));
+}

@@ -311,6 +311,7 @@ pub fn read_json(path: &Path) -> serde_json::Value {
 /// app will not produce on demand (a JSON login page, an endless body, no answer at all).
 pub struct Misbehaving {
     pub port: u16,
+    hits: std::sync::Arc<std::sync::atomic::AtomicUsize>,
 }
 
 impl Misbehaving {
@@ -319,8 +320,11 @@ impl Misbehaving {
     pub fn start(answer: fn(&str, &str, u16) -> Option<Vec<u8>>) -> Misbehaving {
         let listener = TcpListener::bind("127.0.0.1:0").expect("a loopback port");
         let port = listener.local_addr().expect("an address").port();
+        let hits = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let counter = hits.clone();
         std::thread::spawn(move || {
             for stream in listener.incoming().flatten() {
+                let counter = counter.clone();
                 std::thread::spawn(move || {
                     use std::io::Write;
                     let mut stream = stream;
@@ -335,6 +339,7 @@ impl Misbehaving {
                     while reader.read_line(&mut line).is_ok_and(|n| n > 2) {
                         line.clear();
                     }
+                    counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
                     match answer(method, path, port) {
                         Some(bytes) => {
                             let _ = stream.write_all(&bytes);
@@ -344,7 +349,19 @@ impl Misbehaving {
                 });
             }
         });
-        Misbehaving { port }
+        Misbehaving { port, hits }
+    }
+
+    /// Waits until the server has received `n` requests.
+    pub fn wait_for_requests(&self, n: usize) {
+        let started = Instant::now();
+        while self.hits.load(std::sync::atomic::Ordering::SeqCst) < n {
+            assert!(
+                started.elapsed() < Duration::from_secs(30),
+                "the server never got {n} requests"
+            );
+            std::thread::sleep(Duration::from_millis(5));
+        }
     }
 }
 
