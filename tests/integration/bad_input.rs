@@ -302,7 +302,7 @@ fn ctrl_c_exits_130() {
     let server = Misbehaving::start(|_, p, port| to_idp(p, port, || None));
     let dir = tempfile::tempdir().unwrap();
     let file = misbehaving_scenario(dir.path(), &server, "60s");
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_authchain"))
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_authchain"))
         .args(["run", &file])
         .stdin(std::process::Stdio::null())
         .stdout(std::process::Stdio::piped())
