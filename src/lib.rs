@@ -33,13 +33,7 @@ pub async fn run(scenario: &Scenario, reveal: bool) -> Outcome {
         r.add_secret(s);
     }
     let started = Instant::now();
-    let mut trace = Trace {
-        scenario: scenario.name.clone(),
-        started_at: SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs()),
-        ..Trace::default()
-    };
+    let mut trace = new_trace(scenario);
     match drive::login(scenario, &mut r).await {
         Err(e) => trace.error = Some(e),
         Ok(d) => {
@@ -50,16 +44,70 @@ pub async fn run(scenario: &Scenario, reveal: bool) -> Outcome {
                 && trace.error.is_none()
                 && !d.driver.hops.iter().any(|h| h.error_code.is_some());
             if landed_clean {
-                let (probes, error) = probe::run(&scenario.probes, &d.driver, &mut r).await;
-                trace.probes = probes;
-                trace.error = error;
+                probe_and_compare(scenario, &d.driver, &mut trace, &mut r).await;
             }
             trace.hops = d.driver.hops;
         }
     }
+    finish(trace, started, r)
+}
+
+/// Runs the probes and, where they disagree, the differential matrix.
+async fn probe_and_compare(scenario: &Scenario, driver: &drive::http::HttpDriver, trace: &mut Trace, r: &mut Redactor) {
+    let (probes, error) = probe::run(&scenario.probes, driver, r).await;
+    trace.probes = probes;
+    trace.error = error;
+    if trace.error.is_none() {
+        let (rows, error) = probe::matrix::run(&scenario.probes, &trace.probes, scenario.chain.matrix, driver, r).await;
+        trace.matrix = rows;
+        trace.error = error;
+    }
+}
+
+fn new_trace(scenario: &Scenario) -> Trace {
+    Trace {
+        scenario: scenario.name.clone(),
+        started_at: SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs()),
+        ..Trace::default()
+    }
+}
+
+fn finish(mut trace: Trace, started: Instant, redactor: Redactor) -> Outcome {
     trace.duration_ms = started.elapsed().as_secs_f64() * 1000.0;
     Outcome {
         report: Report::new(trace),
-        redactor: r,
+        redactor,
     }
+}
+
+/// Probes an existing session, with no login: the session cookie is put in the jar for every
+/// probe's URL, then the probes and the matrix run as after a login.
+pub async fn probe_session(scenario: &Scenario, cookie: (&str, &redact::Secret), reveal: bool) -> Outcome {
+    let mut r = Redactor::new(reveal);
+    let started = Instant::now();
+    let mut trace = new_trace(scenario);
+    trace.ended = Ended::ProbeOnly;
+    trace.chain = trace::ChainInfo {
+        app: scenario.chain.app.to_string(),
+        driver: "http".into(),
+        ..trace::ChainInfo::default()
+    };
+    r.sensitive(cookie.1.expose());
+    match drive::http::HttpDriver::new(&scenario.chain.app, scenario.chain.timeout) {
+        Ok(mut driver) => {
+            let urls: Vec<&url::Url> = scenario.probes.iter().map(|p| &p.url).collect();
+            driver.preload(cookie.0, cookie.1.expose(), &urls);
+            probe_and_compare(scenario, &driver, &mut trace, &mut r).await;
+        }
+        Err(message) => {
+            trace.error = Some(trace::RunError {
+                step: "setup".into(),
+                hop: None,
+                message,
+            })
+        }
+    }
+    finish(trace, started, r)
 }

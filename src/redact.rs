@@ -78,12 +78,48 @@ fn is_base64url(s: &str) -> bool {
         .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
+/// The non-secret facts of a JWT: its header's algorithm and key id, and its times.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JwtFacts {
+    pub alg: Option<String>,
+    pub kid: Option<String>,
+    pub iat: Option<i64>,
+    pub nbf: Option<i64>,
+    pub exp: Option<i64>,
+}
+
+impl JwtFacts {
+    /// Reads a compact JWT leniently (any `alg`, no verification): facts only.
+    pub fn read(token: &str) -> Option<JwtFacts> {
+        let mut parts = token.split('.');
+        let decode = |p: Option<&str>| -> Option<serde_json::Value> {
+            let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+                .decode(p?.trim_end_matches('='))
+                .ok()?;
+            serde_json::from_slice(&bytes).ok()
+        };
+        let header = decode(parts.next())?;
+        let claims = decode(parts.next()).unwrap_or_default();
+        let text = |v: &serde_json::Value, k: &str| v.get(k).and_then(|x| x.as_str()).map(str::to_string);
+        let time = |k: &str| claims.get(k).and_then(|x| x.as_i64());
+        Some(JwtFacts {
+            alg: text(&header, "alg"),
+            kid: text(&header, "kid"),
+            iat: time("iat"),
+            nbf: time("nbf"),
+            exp: time("exp"),
+        })
+    }
+}
+
 /// A recorded secret value: its fingerprint and facts, and the value itself only under `--reveal`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Sensitive {
     pub fingerprint: String,
     pub len: usize,
     pub shape: Shape,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jwt: Option<JwtFacts>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub value: Option<String>,
 }
@@ -153,10 +189,12 @@ impl Redactor {
                 self.sensitive.push(decoded);
             }
         }
+        let shape = Shape::of(raw);
         Sensitive {
             fingerprint: fingerprint(raw),
             len: raw.len(),
-            shape: Shape::of(raw),
+            shape,
+            jwt: (shape == Shape::Jwt).then(|| JwtFacts::read(&percent_decode(raw))).flatten(),
             value: self.reveal.then(|| raw.to_string()),
         }
     }
@@ -299,6 +337,17 @@ mod tests {
         assert!(!shown.contains("secretcode"), "{shown}");
         assert!(shown.contains("iss=http"), "{shown}");
         assert!(shown.contains(&fingerprint("secretcode")), "{shown}");
+    }
+
+    #[test]
+    fn jwt_facts() {
+        // {"alg":"RS256","kid":"k1"} . {"iat":100,"exp":200}
+        let t = "eyJhbGciOiJSUzI1NiIsImtpZCI6ImsxIn0.eyJpYXQiOjEwMCwiZXhwIjoyMDB9.c2ln";
+        let f = JwtFacts::read(t).unwrap();
+        assert_eq!(f.alg.as_deref(), Some("RS256"));
+        assert_eq!((f.iat, f.exp, f.nbf), (Some(100), Some(200), None));
+        let mut r = Redactor::new(false);
+        assert_eq!(r.sensitive(t).jwt, Some(f));
     }
 
     #[test]

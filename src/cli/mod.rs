@@ -2,7 +2,7 @@
 
 use authchain::redact::Secret;
 use authchain::scenario::{
-    self, Chain, Consent, Driver, IdpKind, IdpSpec, Preset, ProbeSpec, Scenario, default_auth_base,
+    self, Chain, Consent, Driver, IdpKind, IdpSpec, MatrixMode, Preset, ProbeSpec, Scenario, default_auth_base,
     join_path,
 };
 use clap::{Args, Parser, Subcommand, ValueEnum};
@@ -39,6 +39,13 @@ pub enum Command {
     Run(RunArgs),
     /// Log in through a chain described by flags alone (for on-call).
     Login(Box<LoginArgs>),
+    /// Probe an existing session (a cookie), with no login: the probes and the differential matrix.
+    Probe(Box<ProbeArgs>),
+    /// Diagnose a saved JSON report again, offline.
+    Diagnose {
+        #[arg(value_name = "FILE")]
+        file: PathBuf,
+    },
     /// Check scenario files without running them (unset ${env:…} and ${secret:…} are allowed).
     Validate {
         #[arg(required = true, value_name = "SCENARIO")]
@@ -96,12 +103,8 @@ pub struct LoginArgs {
     /// Accept or deny the IdP's consent page.
     #[arg(long, value_enum, default_value_t = ConsentArg::Accept)]
     pub consent: ConsentArg,
-    /// The auth library's own session endpoint [default: <auth-base>/get-session].
-    #[arg(long, value_name = "URL")]
-    pub native: Option<String>,
-    /// An endpoint to probe after the login, compared to the native one (repeatable).
-    #[arg(long = "probe", value_name = "URL")]
-    pub probes: Vec<String>,
+    #[command(flatten)]
+    pub probes: ProbeFlags,
     /// Log in over plain HTTP or in headless Chromium.
     #[arg(long, value_enum, default_value_t = DriverArg::Http)]
     pub driver: DriverArg,
@@ -119,6 +122,128 @@ pub struct LoginArgs {
     pub webdriver: Option<String>,
     #[command(flatten)]
     pub output: OutputArgs,
+}
+
+/// The probes of `login` and `probe`.
+#[derive(Args, Debug)]
+pub struct ProbeFlags {
+    /// The auth library's own session endpoint [default: <auth-base>/get-session].
+    #[arg(long, value_name = "URL")]
+    pub native: Option<String>,
+    /// An endpoint to probe, compared to the native one (repeatable).
+    #[arg(long = "probe", value_name = "URL")]
+    pub probes: Vec<String>,
+    /// When to run the differential matrix: auto (when a probe disagrees with the native one), always, never.
+    #[arg(long, value_enum, default_value_t = MatrixArg::Auto)]
+    pub matrix: MatrixArg,
+}
+
+impl ProbeFlags {
+    /// The native probe (at `--native`, else `default_native`) and each `--probe` compared to it;
+    /// a `--probe` equal to the native URL is the native probe.
+    fn specs(&self, default_native: Option<Url>) -> Result<Vec<ProbeSpec>, String> {
+        let native_url = match (&self.native, default_native) {
+            (Some(n), _) => url_flag("native", n)?,
+            (None, Some(d)) => d,
+            (None, None) => return Err("--native is required".into()),
+        };
+        let mut probes = vec![scenario::native_probe(native_url.clone())];
+        for (i, p) in self.probes.iter().enumerate() {
+            let url = url_flag("probe", p)?;
+            if url == native_url {
+                continue;
+            }
+            let mut name = url.path().to_string();
+            if probes.iter().any(|q: &ProbeSpec| q.name == name) {
+                name = format!("{name}#{}", i + 1);
+            }
+            probes.push(scenario::plain_probe(name, "GET".into(), url, Some("native".into())));
+        }
+        Ok(probes)
+    }
+
+    fn mode(&self) -> MatrixMode {
+        match self.matrix {
+            MatrixArg::Auto => MatrixMode::Auto,
+            MatrixArg::Always => MatrixMode::Always,
+            MatrixArg::Never => MatrixMode::Never,
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum MatrixArg {
+    Auto,
+    Always,
+    Never,
+}
+
+#[derive(Args, Debug)]
+pub struct ProbeArgs {
+    /// The session cookie, as NAME=VALUE (the value is shown only as a fingerprint).
+    #[arg(long, value_name = "NAME=VALUE", conflicts_with = "cookie_env", required_unless_present = "cookie_env")]
+    pub cookie: Option<String>,
+    /// The environment variable that holds the session cookie as NAME=VALUE.
+    #[arg(long, value_name = "VAR")]
+    pub cookie_env: Option<String>,
+    /// The app origin, sent as Origin [default: the native endpoint's origin].
+    #[arg(long, value_name = "URL")]
+    pub app: Option<String>,
+    #[command(flatten)]
+    pub probes: ProbeFlags,
+    /// The timeout of each request, e.g. 10s, 500ms.
+    #[arg(long, default_value = "10s", value_parser = parse_timeout)]
+    pub timeout: std::time::Duration,
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+impl ProbeArgs {
+    /// The probes as a scenario without a login, and the cookie to probe with.
+    pub fn scenario(&self) -> Result<(Scenario, String, Secret), String> {
+        let pair = match (&self.cookie, &self.cookie_env) {
+            (Some(c), _) => c.clone(),
+            (None, Some(var)) => std::env::var(var).map_err(|_| format!("--cookie-env: the environment variable {var} is not set"))?,
+            (None, None) => return Err("give --cookie NAME=VALUE or --cookie-env VAR".into()),
+        };
+        let Some((name, value)) = pair.split_once('=').filter(|(n, v)| !n.trim().is_empty() && !v.is_empty()) else {
+            return Err("the cookie must be NAME=VALUE".into());
+        };
+        let probes = self.probes.specs(None)?;
+        let app = match &self.app {
+            Some(a) => url_flag("app", a)?,
+            None => {
+                let mut origin = probes[0].url.clone();
+                origin.set_path("/");
+                origin.set_query(None);
+                origin
+            }
+        };
+        let scenario = Scenario {
+            name: format!("probe {}", probes[0].url),
+            chain: Chain {
+                auth_base: default_auth_base(&app),
+                callback_url: app.clone(),
+                app,
+                preset: None,
+                provider: None,
+                driver: Driver::Http,
+                start: None,
+                timeout: self.timeout,
+                max_hops: scenario::DEFAULT_MAX_HOPS,
+                matrix: self.probes.mode(),
+            },
+            idp: IdpSpec {
+                kind: IdpKind::Form,
+                username: None,
+                password: None,
+                consent: Consent::Accept,
+            },
+            probes,
+            secrets: Vec::new(),
+        };
+        Ok((scenario, name.trim().to_string(), Secret::new(value)))
+    }
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -175,27 +300,7 @@ impl LoginArgs {
             },
             None => None,
         };
-        let native_url = match &self.native {
-            Some(n) => url_flag("native", n)?,
-            None => join_path(&auth_base, "get-session"),
-        };
-        let mut probes = vec![scenario::native_probe(native_url.clone())];
-        for (i, p) in self.probes.iter().enumerate() {
-            let url = url_flag("probe", p)?;
-            if url == native_url {
-                continue;
-            }
-            let mut name = url.path().to_string();
-            if probes.iter().any(|q: &ProbeSpec| q.name == name) {
-                name = format!("{name}#{}", i + 1);
-            }
-            probes.push(scenario::plain_probe(
-                name,
-                "GET".into(),
-                url,
-                Some("native".into()),
-            ));
-        }
+        let probes = self.probes.specs(Some(join_path(&auth_base, "get-session")))?;
         let secrets = password.iter().cloned().collect();
         Ok(Scenario {
             name: format!("login {app}"),
@@ -212,6 +317,7 @@ impl LoginArgs {
                 start: None,
                 timeout: self.timeout,
                 max_hops: self.max_hops,
+                matrix: self.probes.mode(),
             },
             idp: IdpSpec {
                 kind: match self.idp {

@@ -116,6 +116,6 @@ pub fn rules(t: &Trace) -> Vec<Finding> {
                  with the authorize request of the hop before.",
             )]
         }
-        Ended::Landed { .. } | Ended::NotEnded => Vec::new(),
+        Ended::Landed { .. } | Ended::ProbeOnly | Ended::NotEnded => Vec::new(),
     }
 }

@@ -2,14 +2,24 @@
 //! holds one family of rules; each rule is `&Trace -> Vec<Finding>`.
 
 mod callback;
+mod clock;
+mod cookies;
 mod flow;
+pub mod guard;
 mod session;
 
 use crate::trace::{Finding, Trace};
 
 /// Every rule, in the order their findings rank when severities tie: the earlier a link of the
 /// chain, the likelier it is the root cause of what follows.
-const RULES: &[fn(&Trace) -> Vec<Finding>] = &[flow::rules, callback::rules, session::rules];
+const RULES: &[fn(&Trace) -> Vec<Finding>] = &[
+    flow::rules,
+    callback::rules,
+    guard::rules,
+    session::rules,
+    cookies::rules,
+    clock::rules,
+];
 
 /// All findings for a trace, the most likely root cause first.
 pub fn diagnose(trace: &Trace) -> Vec<Finding> {

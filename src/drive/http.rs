@@ -44,7 +44,15 @@ pub struct Answer {
     pub location: Option<Url>,
     pub body: Vec<u8>,
     pub cookie_sent: Vec<SentCookie>,
+    pub received_at_ms: u64,
     pub duration_ms: f64,
+}
+
+/// Now, in Unix milliseconds by the local clock.
+pub fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
 }
 
 impl Answer {
@@ -114,6 +122,14 @@ impl HttpDriver {
         &self.jar
     }
 
+    /// Puts a cookie in the jar for each URL's host, as if that host had set it with `Path=/`.
+    pub fn preload(&mut self, name: &str, value: &str, urls: &[&Url]) {
+        for url in urls {
+            let cookie = RawCookie::build((name.to_string(), value.to_string())).path("/").build();
+            let _ = self.jar.insert_raw(&cookie, url);
+        }
+    }
+
     pub fn next_hop(&self) -> HopNo {
         HopNo(self.hops.len() as u32 + 1)
     }
@@ -149,6 +165,7 @@ impl HttpDriver {
             error_description,
             page: None,
             body_excerpt: (answer.status >= 400).then(|| excerpt_text(&answer, r)),
+            received_at_ms: answer.received_at_ms,
             duration_ms: answer.duration_ms,
         });
         Ok(answer)
@@ -227,6 +244,7 @@ impl HttpDriver {
             location,
             body,
             cookie_sent,
+            received_at_ms: now_ms(),
             duration_ms: started.elapsed().as_secs_f64() * 1000.0,
         })
     }

@@ -1,5 +1,8 @@
 //! Probe: ask the session endpoints whether the login produced a session, with the jar's
-//! cookies, and judge each answer against its expectation.
+//! cookies, and judge each answer against its expectation; then, where a probe disagrees with
+//! its reference, the differential matrix ([`matrix`]).
+
+pub mod matrix;
 
 use crate::drive::http::{Answer, HttpDriver, Request};
 use crate::redact::Redactor;
@@ -42,17 +45,36 @@ pub async fn run(
     (probes, None)
 }
 
-fn judge(spec: &ProbeSpec, answer: &Answer, r: &mut Redactor) -> Probe {
+/// An answer's body as the report keeps it: its shape, its top-level keys, and an excerpt with
+/// token-like values fingerprinted.
+pub struct Summary {
+    pub json: Option<Value>,
+    pub shape: BodyShape,
+    pub keys: Vec<String>,
+    pub excerpt: String,
+}
+
+pub fn summarize(answer: &Answer, r: &mut Redactor) -> Summary {
     let json = answer.json();
-    let body_shape = shape(answer, json.as_ref());
-    let json_keys = match &json {
+    let shape = shape(answer, json.as_ref());
+    let keys = match &json {
         Some(Value::Object(m)) => m.keys().cloned().collect(),
         _ => Vec::new(),
     };
-    let body_excerpt = match &json {
+    let excerpt = match &json {
         Some(v) => excerpt(&redact_json(v, r).to_string()),
         None => excerpt(&r.scrub(&answer.text())),
     };
+    Summary { json, shape, keys, excerpt }
+}
+
+fn judge(spec: &ProbeSpec, answer: &Answer, r: &mut Redactor) -> Probe {
+    let Summary {
+        json,
+        shape: body_shape,
+        keys: json_keys,
+        excerpt: body_excerpt,
+    } = summarize(answer, r);
     let reason = failure(&spec.expect, answer.status, json.as_ref());
     Probe {
         name: spec.name.clone(),
@@ -68,11 +90,17 @@ fn judge(spec: &ProbeSpec, answer: &Answer, r: &mut Redactor) -> Probe {
         cookie_sent: answer.cookie_sent.clone(),
         passed: reason.is_none(),
         reason,
+        session_expires_at: json
+            .as_ref()
+            .and_then(|j| dot_path(j, "session.expiresAt"))
+            .and_then(|v| v.as_str())
+            .map(str::to_string),
         date: answer
             .headers
             .get(reqwest::header::DATE)
             .and_then(|v| v.to_str().ok())
             .map(str::to_string),
+        received_at_ms: answer.received_at_ms,
         duration_ms: answer.duration_ms,
     }
 }

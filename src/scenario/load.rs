@@ -69,6 +69,7 @@ struct RawChain {
     start: Option<Spanned<RawStart>>,
     timeout: Option<Spanned<String>>,
     max_hops: Option<Spanned<i64>>,
+    matrix: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize)]
@@ -326,6 +327,10 @@ pub fn from_toml(src: &str, file: &str, lookup: Lookup) -> Result<Scenario, Box<
         Some(m) => return Err(x.err(m.span(), "max_hops must be between 1 and 1000")),
         None => DEFAULT_MAX_HOPS,
     };
+    let matrix = match &c.matrix {
+        Some(m) => choice(&mut x, m, MatrixMode::NAMES, MatrixMode::parse, "matrix mode")?,
+        None => MatrixMode::Auto,
+    };
     let start = match &c.start {
         Some(s) => Some(start_of(&mut x, s.get_ref())?),
         None => None,
@@ -439,6 +444,7 @@ pub fn from_toml(src: &str, file: &str, lookup: Lookup) -> Result<Scenario, Box<
             start,
             timeout,
             max_hops,
+            matrix,
         },
         idp,
         probes,

@@ -41,6 +41,30 @@ pub struct Chain {
     pub start: Option<RequestSpec>,
     pub timeout: Duration,
     pub max_hops: u32,
+    pub matrix: MatrixMode,
+}
+
+/// When the differential matrix runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MatrixMode {
+    /// when a compared probe fails where its reference passes
+    Auto,
+    /// for every compared probe
+    Always,
+    Never,
+}
+
+impl MatrixMode {
+    pub const NAMES: &'static [&'static str] = &["auto", "always", "never"];
+
+    pub fn parse(s: &str) -> Option<MatrixMode> {
+        match s {
+            "auto" => Some(MatrixMode::Auto),
+            "always" => Some(MatrixMode::Always),
+            "never" => Some(MatrixMode::Never),
+            _ => None,
+        }
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

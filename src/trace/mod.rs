@@ -126,6 +126,8 @@ pub struct Hop {
     pub page: Option<Page>,
     /// For an error answer (4xx/5xx): the start of its body as text, secrets replaced.
     pub body_excerpt: Option<String>,
+    /// When the answer came, in Unix milliseconds by the local clock.
+    pub received_at_ms: u64,
     pub duration_ms: f64,
 }
 
@@ -170,8 +172,62 @@ pub struct Probe {
     pub passed: bool,
     /// Why it failed, in words.
     pub reason: Option<String>,
+    /// `session.expiresAt` of a session answer, as sent.
+    pub session_expires_at: Option<String>,
     pub date: Option<String>,
+    pub received_at_ms: u64,
     pub duration_ms: f64,
+}
+
+/// How a matrix request carried (or did not carry) the session.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum Variant {
+    /// the cookies the probe sent, as recorded
+    RecordedCookie { name: String },
+    /// no cookie at all
+    NoCookie,
+    /// a garbage value under the session cookie's name
+    Garbage { name: String },
+    /// the cookie's value as `Authorization: Bearer`, signature included
+    BearerSigned,
+    /// the token alone (before the signature's dot) as `Authorization: Bearer`
+    BearerRaw,
+    /// the session cookie's value under another name
+    CookieName { name: String },
+}
+
+impl Variant {
+    pub fn describe(&self) -> String {
+        match self {
+            Variant::RecordedCookie { name } => format!("recorded cookie {name}"),
+            Variant::NoCookie => "no cookie".into(),
+            Variant::Garbage { name } => format!("garbage value as {name}"),
+            Variant::BearerSigned => "Bearer, signed token".into(),
+            Variant::BearerRaw => "Bearer, raw token".into(),
+            Variant::CookieName { name } => format!("value as cookie {name}"),
+        }
+    }
+}
+
+/// One replay of a probe's request in the differential matrix.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct MatrixRow {
+    /// The probe replayed (a compared probe or its reference).
+    pub probe: String,
+    pub variant: Variant,
+    pub status: u16,
+    pub body_shape: BodyShape,
+    pub body_excerpt: String,
+    /// Whether the answer meets the probe's expectation.
+    pub passed: bool,
+}
+
+impl MatrixRow {
+    /// Two answers are alike when status, body shape and body agree.
+    pub fn alike(&self, other: &MatrixRow) -> bool {
+        self.status == other.status && self.body_shape == other.body_shape && self.body_excerpt == other.body_excerpt
+    }
 }
 
 /// Where the run stopped for want of a usable answer (exit 3).
@@ -214,6 +270,8 @@ pub enum Ended {
     StartRefused { hop: HopNo },
     /// The IdP answered an error page where the login should go on.
     IdpError { hop: HopNo },
+    /// No login: the probes ran on an existing session (`authchain probe`).
+    ProbeOnly,
     /// The run stopped on an error before the chain ended (see `error`).
     #[default]
     NotEnded,
@@ -226,8 +284,8 @@ pub struct Trace {
     pub chain: ChainInfo,
     pub hops: Vec<Hop>,
     pub probes: Vec<Probe>,
-    /// The differential matrix (filled when probes disagree).
-    pub matrix: Vec<serde_json::Value>,
+    /// The differential matrix (filled when probes disagree, or on demand).
+    pub matrix: Vec<MatrixRow>,
     pub ended: Ended,
     pub error: Option<RunError>,
     /// Seconds since the Unix epoch when the run started, by the local clock.
@@ -238,6 +296,37 @@ pub struct Trace {
 impl Trace {
     pub fn hop(&self, n: HopNo) -> Option<&Hop> {
         self.hops.iter().find(|h| h.n == n)
+    }
+
+    /// The matrix of one compared probe and its reference as text lines: one row per way of
+    /// carrying the session, one column per endpoint.
+    pub fn matrix_table(&self, probe: &str, reference: &str) -> Vec<String> {
+        const BODY: usize = 48;
+        let cell = |row: &MatrixRow| {
+            let mark = if row.passed { "ok" } else { "no" };
+            let mut body: String = row.body_excerpt.chars().take(BODY).collect();
+            if row.body_excerpt.chars().count() > BODY {
+                body.push('…');
+            }
+            format!("{} {mark} {body}", row.status)
+        };
+        let refs: Vec<&MatrixRow> = self.matrix.iter().filter(|r| r.probe == reference).collect();
+        let rows: Vec<(String, String, String)> = self
+            .matrix
+            .iter()
+            .filter(|r| r.probe == probe)
+            .map(|row| {
+                let other = refs.iter().find(|r| r.variant == row.variant).map_or_else(String::new, |r| cell(r));
+                (row.variant.describe(), cell(row), other)
+            })
+            .collect();
+        let header = ("the session carried as".to_string(), probe.to_string(), reference.to_string());
+        let w1 = rows.iter().chain([&header]).map(|r| r.0.chars().count()).max().unwrap_or(0);
+        let w2 = rows.iter().chain([&header]).map(|r| r.1.chars().count()).max().unwrap_or(0);
+        std::iter::once(&header)
+            .chain(&rows)
+            .map(|(a, b, c)| format!("{a:<w1$}  {b:<w2$}  {c}").trim_end().to_string())
+            .collect()
     }
 }
 

@@ -1,0 +1,100 @@
+//! Clock skew: the servers' `Date` headers against the local clock at receipt, and the times of
+//! any JWT seen (issued in the future, already expired on arrival).
+
+use super::finding;
+use super::cookies::human;
+use crate::trace::{Finding, Severity, Trace};
+
+/// Beyond this, clocks disagree enough to matter.
+const WARN_SECS: i64 = 60;
+/// Beyond this, token checks with the usual leeway (5 minutes) fail.
+const ERROR_SECS: i64 = 300;
+
+pub fn rules(t: &Trace) -> Vec<Finding> {
+    let mut evidence = Vec::new();
+    let mut worst = 0i64;
+    let dated = t
+        .hops
+        .iter()
+        .map(|h| (h.n.to_string(), &h.url, &h.date, h.received_at_ms))
+        .chain(t.probes.iter().map(|p| (format!("probe {}", p.name), &p.url, &p.date, p.received_at_ms)));
+    for (what, url, date, received_ms) in dated {
+        let Some(server) = date.as_deref().and_then(parse_http_date) else { continue };
+        if received_ms == 0 {
+            continue;
+        }
+        let skew = server - (received_ms as i64) / 1000;
+        if skew.abs() > WARN_SECS {
+            worst = worst.max(skew.abs());
+            evidence.push(format!(
+                "{what}: {url} answered with Date {} — {} {} the local clock",
+                date.as_deref().unwrap_or_default(),
+                human(skew.abs()),
+                if skew > 0 { "ahead of" } else { "behind" }
+            ));
+        }
+    }
+    for h in &t.hops {
+        let now = h.received_at_ms as i64 / 1000;
+        let values = h
+            .set_cookies
+            .iter()
+            .map(|c| (&c.name, &c.value))
+            .chain(h.cookie_sent.iter().map(|c| (&c.name, &c.value)));
+        for (name, value) in values {
+            let Some(jwt) = &value.jwt else { continue };
+            if let Some(iat) = jwt.iat.filter(|iat| iat - now > WARN_SECS) {
+                worst = worst.max(iat - now);
+                evidence.push(format!("{}: the JWT in `{name}` was issued {} in the future (iat)", h.n, human(iat - now)));
+            }
+            if let Some(nbf) = jwt.nbf.filter(|nbf| nbf - now > WARN_SECS) {
+                worst = worst.max(nbf - now);
+                evidence.push(format!("{}: the JWT in `{name}` is not valid for another {} (nbf)", h.n, human(nbf - now)));
+            }
+            if let Some(exp) = jwt.exp.filter(|exp| *exp < now) {
+                worst = worst.max(now - exp);
+                evidence.push(format!("{}: the JWT in `{name}` had expired {} before it arrived (exp)", h.n, human(now - exp)));
+            }
+        }
+    }
+    if evidence.is_empty() {
+        return Vec::new();
+    }
+    vec![finding(
+        "clock-skew",
+        if worst > ERROR_SECS { Severity::Error } else { Severity::Warning },
+        format!("Clocks disagree by up to {}", human(worst)),
+        evidence,
+        "A server's clock (or the clock that stamped a token) is far from this machine's. Token checks \
+         compare iat/nbf/exp against the local clock with a small leeway, so a skewed IdP issues tokens \
+         the app rejects as not yet valid or expired, and cookies with an Expires date may be dropped \
+         at once.",
+        "Synchronise the servers' clocks (NTP/chrony) — or this machine's, if it is the one that is off.",
+    )]
+}
+
+/// An HTTP date (`Sun, 06 Nov 1994 08:49:37 GMT`) as Unix seconds.
+pub fn parse_http_date(s: &str) -> Option<i64> {
+    let parts: Vec<&str> = s.split_whitespace().collect();
+    let [_, day, month, year, hms, "GMT"] = parts.as_slice() else {
+        return None;
+    };
+    let months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+    let month = months.iter().position(|m| m == month)? as u8 + 1;
+    let mut t = hms.split(':').map(|x| x.parse::<u8>().ok());
+    let (h, m, sec) = (t.next()??, t.next()??, t.next()??);
+    let date = time::Date::from_calendar_date(year.parse().ok()?, time::Month::try_from(month).ok()?, day.parse().ok()?).ok()?;
+    let time = time::Time::from_hms(h, m, sec).ok()?;
+    Some(time::PrimitiveDateTime::new(date, time).assume_utc().unix_timestamp())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn http_dates() {
+        assert_eq!(parse_http_date("Sun, 06 Nov 1994 08:49:37 GMT"), Some(784111777));
+        assert_eq!(parse_http_date("yesterday"), None);
+    }
+}

@@ -1,0 +1,362 @@
+//! Rules on cookies: prefix and Secure/SameSite rules the server broke, cookies the browser (or
+//! the HTTP driver acting as one) refused, the session cookie not sent to a probe, cookies never
+//! sent back, and a session cookie that outlives (or dies before) the server's session.
+
+use super::finding;
+use crate::drive::http::is_secure_origin;
+use crate::trace::{CookieAction, Finding, Hop, SetCookie, Severity, Trace};
+use url::Url;
+
+pub fn rules(t: &Trace) -> Vec<Finding> {
+    let mut out = Vec::new();
+    attributes(t, &mut out);
+    blocked(t, &mut out);
+    not_sent(t, &mut out);
+    never_returned(t, &mut out);
+    lifetime(t, &mut out);
+    out
+}
+
+fn set_cookies(t: &Trace) -> impl Iterator<Item = (&Hop, &SetCookie)> {
+    t.hops.iter().flat_map(|h| h.set_cookies.iter().map(move |c| (h, c)))
+}
+
+fn line(h: &Hop, c: &SetCookie) -> String {
+    format!("{}: {} sets {}", h.n, host_of(&h.url), c.raw)
+}
+
+fn host_of(url: &str) -> String {
+    Url::parse(url)
+        .ok()
+        .and_then(|u| u.host_str().map(|h| match u.port() {
+            Some(p) => format!("{h}:{p}"),
+            None => h.to_string(),
+        }))
+        .unwrap_or_default()
+}
+
+/// The state and session cookies matter most: losing them breaks the login.
+fn is_key_cookie(name: &str) -> bool {
+    name.contains("state") || name.contains("session")
+}
+
+fn attributes(t: &Trace, out: &mut Vec<Finding>) {
+    let mut prefix = Vec::new();
+    let mut insecure_http = Vec::new();
+    let mut samesite = Vec::new();
+    for (h, c) in set_cookies(t).filter(|(_, c)| c.action != CookieAction::Cleared) {
+        let name = c.name.as_str();
+        let secure_origin = Url::parse(&h.url).is_ok_and(|u| is_secure_origin(&u));
+        if (name.starts_with("__Secure-") && !c.secure)
+            || (name.starts_with("__Host-") && (!c.secure || c.domain.is_some() || c.path.as_deref() != Some("/")))
+        {
+            prefix.push(line(h, c));
+        }
+        if c.secure && !secure_origin {
+            insecure_http.push(line(h, c));
+        }
+        if c.same_site.as_deref().is_some_and(|s| s.eq_ignore_ascii_case("none")) && !c.secure {
+            samesite.push(line(h, c));
+        }
+    }
+    if !prefix.is_empty() {
+        out.push(finding(
+            "cookie-prefix-violation",
+            Severity::Error,
+            "A cookie breaks the rules of its name's prefix, so browsers refuse it",
+            prefix,
+            "A `__Secure-` cookie must carry the Secure attribute; a `__Host-` cookie must carry Secure \
+             and Path=/ and no Domain. Browsers drop any cookie that breaks these rules, silently.",
+            "Set Secure (and for `__Host-`, Path=/ without Domain) on the cookie, or drop the prefix.",
+        ));
+    }
+    if !insecure_http.is_empty() {
+        out.push(finding(
+            "cookie-secure-over-http",
+            Severity::Error,
+            "A Secure cookie is set over plain http from a non-loopback host, so browsers refuse it",
+            insecure_http,
+            "Browsers accept a Secure cookie (and any `__Secure-`/`__Host-` cookie) only from a secure \
+             origin: https, or localhost/127.0.0.1. Over plain http on any other host name it is \
+             dropped, and whatever needs it later (the state check at the callback, the session) fails.",
+            "Serve the app over https, or turn secure cookies off where it really runs on plain http \
+             (BetterAuth: advanced.useSecureCookies, the baseURL's scheme, NODE_ENV).",
+        ));
+    }
+    if !samesite.is_empty() {
+        out.push(finding(
+            "cookie-samesite-none-insecure",
+            Severity::Error,
+            "A SameSite=None cookie lacks Secure, so browsers refuse it",
+            samesite,
+            "Browsers require Secure on every SameSite=None cookie and drop it otherwise.",
+            "Add Secure (and serve over https), or use SameSite=Lax.",
+        ));
+    }
+}
+
+fn reason_text(reason: &str) -> &'static str {
+    match reason {
+        "InvalidPrefix" => "its `__Secure-`/`__Host-` prefix needs Secure from a secure origin (https or localhost), and `__Host-` also Path=/ without Domain",
+        "SecureOnly" => "it is Secure but was set over plain http from a non-loopback host",
+        "InvalidDomain" => "its Domain attribute does not cover the host that set it",
+        "SyntaxError" => "the Set-Cookie header could not be parsed",
+        "SchemeNotSupported" => "it was set from a URL that is not http(s)",
+        "SameSiteNoneInsecure" => "SameSite=None requires Secure",
+        _ => "the browser's own rules refused it",
+    }
+}
+
+fn blocked(t: &Trace, out: &mut Vec<Finding>) {
+    for (h, c) in set_cookies(t).filter(|(_, c)| c.action == CookieAction::Refused) {
+        let reason = c.refusal.as_deref().unwrap_or("refused");
+        out.push(finding(
+            "cookie-blocked-by-browser",
+            if is_key_cookie(&c.name) { Severity::Error } else { Severity::Warning },
+            format!("The browser refused cookie `{}` at {} ({reason})", c.name, h.n),
+            vec![line(h, c), format!("refused: {reason}")],
+            format!(
+                "The cookie never reached the cookie jar: {}. Every later request goes without it.",
+                reason_text(reason)
+            ),
+            "Fix the cookie's attributes at the server that set it (see the reason), or serve the app \
+             over https.",
+        ));
+    }
+}
+
+/// Whether a cookie set by `hop` would go to `target`, and if not, why.
+fn would_send(hop: &Hop, c: &SetCookie, target: &Url) -> Result<(), String> {
+    let Ok(origin) = Url::parse(&hop.url) else {
+        return Ok(());
+    };
+    let host = target.host_str().unwrap_or_default();
+    match &c.domain {
+        Some(d) => {
+            let d = d.trim_start_matches('.');
+            if host != d && !host.ends_with(&format!(".{d}")) {
+                return Err(format!("its Domain={d} does not cover {host}"));
+            }
+        }
+        None if origin.host_str() != Some(host) => {
+            return Err(format!(
+                "it has no Domain, so it goes back only to {}, not to {host}",
+                origin.host_str().unwrap_or_default()
+            ));
+        }
+        None => {}
+    }
+    let path = c.path.clone().unwrap_or_else(|| {
+        let p = origin.path();
+        p[..p.rfind('/').unwrap_or(0).max(1)].to_string()
+    });
+    let tp = target.path();
+    if !(tp == path || tp.starts_with(&format!("{}/", path.trim_end_matches('/'))) || path == "/") {
+        return Err(format!("its Path={path} does not cover {tp}"));
+    }
+    if c.secure && !is_secure_origin(target) {
+        return Err(format!("it is Secure and {target} is plain http"));
+    }
+    Ok(())
+}
+
+/// The session cookie as last set: a `…session_token`, else the longest-lived cookie set at the
+/// callback.
+fn session_set(t: &Trace) -> Option<(&Hop, &SetCookie)> {
+    let set = || set_cookies(t).filter(|(_, c)| c.action == CookieAction::Set);
+    set()
+        .filter(|(_, c)| c.name.ends_with("session_token"))
+        .last()
+        .or_else(|| {
+            set()
+                .filter(|(h, _)| Some(h.n) == t.chain.callback_hop)
+                .max_by_key(|(_, c)| c.max_age.unwrap_or(0))
+        })
+}
+
+fn not_sent(t: &Trace, out: &mut Vec<Finding>) {
+    let Some((hop, cookie)) = session_set(t) else { return };
+    for p in t.probes.iter().filter(|p| !p.passed) {
+        if p.cookie_sent.iter().any(|c| c.name == cookie.name) {
+            continue;
+        }
+        let Ok(target) = Url::parse(&p.url) else { continue };
+        let why = match would_send(hop, cookie, &target) {
+            Err(why) => why,
+            Ok(()) => "it was cleared or replaced after it was set".into(),
+        };
+        out.push(finding(
+            "cookie-not-sent",
+            Severity::Error,
+            format!("The session cookie `{}` was not sent to probe `{}`", cookie.name, p.name),
+            vec![line(hop, cookie), format!("probe {}: {} {} sent no `{}`", p.name, p.method, p.url, cookie.name)],
+            format!("The login set the session cookie, but the request to the probe went without it: {why}."),
+            "Set the cookie's Domain (and Path) so that it covers every host and path that needs the \
+             session, or serve the API under the app's host.",
+        ));
+    }
+}
+
+fn never_returned(t: &Trace, out: &mut Vec<Finding>) {
+    let app_hosts: Vec<String> = [Some(t.chain.app.as_str()), t.chain.auth_base.as_deref()]
+        .into_iter()
+        .flatten()
+        .map(host_of)
+        .collect();
+    for (i, h) in t.hops.iter().enumerate() {
+        if !app_hosts.contains(&host_of(&h.url)) {
+            continue;
+        }
+        for c in h.set_cookies.iter().filter(|c| c.action == CookieAction::Set) {
+            let later = &t.hops[i + 1..];
+            let replaced = later.iter().any(|l| l.set_cookies.iter().any(|x| x.name == c.name));
+            let same_host = later.iter().any(|l| host_of(&l.url) == host_of(&h.url));
+            let returned = later.iter().any(|l| l.cookie_sent.iter().any(|s| s.name == c.name))
+                || t.probes.iter().any(|p| p.cookie_sent.iter().any(|s| s.name == c.name));
+            if replaced || !same_host || returned {
+                continue;
+            }
+            out.push(finding(
+                "cookie-never-returned",
+                Severity::Warning,
+                format!("Cookie `{}` set at {} never came back", c.name, h.n),
+                vec![line(h, c)],
+                "The cookie was accepted, but no later request to its host carried it: a SameSite rule \
+                 kept it off a cross-site request, its Path or Domain does not cover the later \
+                 requests, or the chain moved to another host name.",
+                "Compare the cookie's Domain, Path and SameSite with the later requests to its host.",
+            ));
+        }
+    }
+}
+
+fn lifetime(t: &Trace, out: &mut Vec<Finding>) {
+    let Some((hop, cookie)) = session_set(t) else { return };
+    let Some(native) = t.probes.iter().find(|p| p.native && p.passed) else { return };
+    let Some(session_end) = native.session_expires_at.as_deref().and_then(parse_rfc3339) else {
+        return;
+    };
+    let set_at = hop.received_at_ms as i64 / 1000;
+    let cookie_end = match (cookie.max_age, &cookie.expires) {
+        (Some(m), _) => set_at + m,
+        (None, Some(e)) => match time::OffsetDateTime::parse(e, &time::format_description::well_known::Rfc2822) {
+            Ok(t) => t.unix_timestamp(),
+            Err(_) => return,
+        },
+        // A session cookie (no expiry) lives as long as the browser: nothing to compare.
+        (None, None) => return,
+    };
+    let diff = cookie_end - session_end;
+    let span = (session_end - set_at).max(1);
+    if diff.abs() <= 3600.max(span / 10) {
+        return;
+    }
+    let (title, why) = if diff < 0 {
+        (
+            format!("The session cookie `{}` expires {} before the session", cookie.name, human(-diff)),
+            "The browser drops the cookie while the server still holds a valid session: users are \
+             logged out early, and \"remember me\" does not last.",
+        )
+    } else {
+        (
+            format!("The session cookie `{}` outlives the session by {}", cookie.name, human(diff)),
+            "The browser keeps sending a cookie for a session the server has already ended: requests \
+             fail as unauthenticated while the app looks logged in.",
+        )
+    };
+    out.push(finding(
+        "cookie-lifetime-mismatch",
+        Severity::Warning,
+        title,
+        vec![
+            line(hop, cookie),
+            format!("probe {}: session.expiresAt {}", native.name, native.session_expires_at.clone().unwrap_or_default()),
+        ],
+        why,
+        "Give the cookie the session's lifetime (BetterAuth: session.expiresIn sets both).",
+    ));
+}
+
+pub(crate) fn parse_rfc3339(s: &str) -> Option<i64> {
+    time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339)
+        .ok()
+        .map(|t| t.unix_timestamp())
+}
+
+pub(crate) fn human(secs: i64) -> String {
+    match secs {
+        s if s >= 86_400 => format!("{:.1} days", s as f64 / 86_400.0),
+        s if s >= 3600 => format!("{:.1} hours", s as f64 / 3600.0),
+        s if s >= 60 => format!("{} min", s / 60),
+        s => format!("{s} s"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::redact::Redactor;
+    use crate::trace::{HopNo, Step};
+
+    fn hop(url: &str, cookie: SetCookie) -> Hop {
+        Hop {
+            n: HopNo(1),
+            step: Step::Follow,
+            method: "GET".into(),
+            url: url.into(),
+            status: 200,
+            location: None,
+            set_cookies: vec![cookie],
+            cookie_sent: vec![],
+            origin_sent: None,
+            content_type: None,
+            date: None,
+            error_code: None,
+            error_description: None,
+            page: None,
+            body_excerpt: None,
+            received_at_ms: 0,
+            duration_ms: 0.0,
+        }
+    }
+
+    fn cookie(name: &str, domain: Option<&str>, path: Option<&str>, secure: bool) -> SetCookie {
+        SetCookie {
+            name: name.into(),
+            value: Redactor::new(false).sensitive("v"),
+            raw: format!("{name}=v"),
+            domain: domain.map(Into::into),
+            path: path.map(Into::into),
+            secure,
+            http_only: true,
+            same_site: None,
+            max_age: None,
+            expires: None,
+            action: CookieAction::Set,
+            refusal: None,
+        }
+    }
+
+    #[test]
+    fn sending_rules() {
+        let h = hop("https://app.example.com/api/auth/callback/x", cookie("s", None, Some("/"), true));
+        let c = &h.set_cookies[0];
+        assert!(would_send(&h, c, &Url::parse("https://app.example.com/x").unwrap()).is_ok());
+        assert!(would_send(&h, c, &Url::parse("https://api.example.com/x").unwrap()).unwrap_err().contains("no Domain"));
+        let h = hop("https://app.example.com/", cookie("s", Some(".example.com"), Some("/api"), true));
+        let c = &h.set_cookies[0];
+        assert!(would_send(&h, c, &Url::parse("https://api.example.com/api/session").unwrap()).is_ok());
+        assert!(would_send(&h, c, &Url::parse("https://api.example.com/auth").unwrap()).unwrap_err().contains("Path"));
+        assert!(would_send(&h, c, &Url::parse("http://api.example.com/api").unwrap()).unwrap_err().contains("Secure"));
+    }
+
+    #[test]
+    fn prefix_rules() {
+        let mut t = Trace::default();
+        t.hops.push(hop("https://a.test/", cookie("__Secure-x", None, Some("/"), false)));
+        t.hops.push(hop("https://a.test/", cookie("__Host-y", Some("a.test"), Some("/"), true)));
+        let f = rules(&t);
+        let prefix = f.iter().find(|f| f.id == "cookie-prefix-violation").unwrap();
+        assert_eq!(prefix.evidence.len(), 2);
+    }
+}

@@ -1,0 +1,148 @@
+//! Rules on the differential matrix: why a guarded endpoint rejects a session the auth library's
+//! own endpoint accepts — it does not see the cookie, it validates it another way, or it wants
+//! the session in another transport or under another name.
+
+use super::finding;
+use crate::trace::{Finding, Probe, Severity, Trace, Variant};
+
+pub fn rules(t: &Trace) -> Vec<Finding> {
+    t.probes
+        .iter()
+        .filter(|p| !p.native)
+        .filter_map(|p| judge(t, p))
+        .collect()
+}
+
+fn judge(t: &Trace, p: &Probe) -> Option<Finding> {
+    let reference = p.compare_to.as_deref()?;
+    let row = |name: &str, f: &dyn Fn(&Variant) -> bool| t.matrix.iter().find(|r| r.probe == name && f(&r.variant));
+    let with = row(&p.name, &|v| matches!(v, Variant::RecordedCookie { .. }))?;
+    if with.passed {
+        return None;
+    }
+    let none = row(&p.name, &|v| *v == Variant::NoCookie)?;
+    let garbage = row(&p.name, &|v| matches!(v, Variant::Garbage { .. }))?;
+    let cookie_name = match &with.variant {
+        Variant::RecordedCookie { name } => name.clone(),
+        _ => String::new(),
+    };
+    let name_success = t.matrix.iter().find_map(|r| match &r.variant {
+        Variant::CookieName { name } if r.probe == p.name && r.passed => Some(name.clone()),
+        _ => None,
+    });
+    let bearer_success = t
+        .matrix
+        .iter()
+        .find(|r| r.probe == p.name && r.passed && matches!(r.variant, Variant::BearerSigned | Variant::BearerRaw))
+        .map(|r| r.variant.describe());
+    let native_ignores_bearer = t
+        .matrix
+        .iter()
+        .filter(|r| r.probe == reference && matches!(r.variant, Variant::BearerSigned | Variant::BearerRaw))
+        .all(|r| !r.passed);
+    let evidence = t.matrix_table(&p.name, reference);
+
+    if with.alike(none) {
+        return Some(match (name_success, bearer_success) {
+            (Some(wanted), _) => finding(
+                "guard-misses-cookie",
+                Severity::Error,
+                format!("`{}` looks for the session cookie under another name: `{wanted}`, not `{cookie_name}`", p.name),
+                evidence,
+                format!(
+                    "With the recorded cookie `{cookie_name}` the guarded endpoint answers exactly as with no \
+                     cookie at all, and the same value under the name `{wanted}` is accepted. The guard was \
+                     set up with another cookie name than the auth library that set it: another cookie \
+                     prefix, secure cookies on in one and off in the other (the `__Secure-` prefix follows \
+                     useSecureCookies, an https baseURL, or NODE_ENV=production), or another baseURL."
+                ),
+                format!(
+                    "Give the guard the same auth configuration (cookie prefix, useSecureCookies, baseURL, \
+                     NODE_ENV) as the handler that sets `{cookie_name}`, or better, call the same auth \
+                     instance."
+                ),
+            ),
+            (None, Some(transport)) => finding(
+                "guard-wants-other-transport",
+                Severity::Error,
+                format!("`{}` ignores the session cookie and accepts the session as {transport}", p.name),
+                evidence,
+                format!(
+                    "With the recorded cookie `{cookie_name}` the guarded endpoint answers exactly as with no \
+                     cookie at all, but it accepts the same session sent as an Authorization header. It \
+                     reads only `Authorization` (an API-client guard), while the browser sends the cookie."
+                ),
+                "Let the guard read the session cookie too (pass the request's Cookie header to the auth \
+                 library), or make the client send `Authorization: Bearer` (BetterAuth's bearer plugin \
+                 exposes the token for that).",
+            ),
+            (None, None) => finding(
+                "guard-misses-cookie",
+                Severity::Error,
+                format!("`{}` answers as if no session cookie came", p.name),
+                evidence,
+                format!(
+                    "With the recorded cookie `{cookie_name}` the guarded endpoint answers exactly as with no \
+                     cookie, and no other name or transport works either. The cookie does not reach the \
+                     code that checks it: a proxy or gateway drops the Cookie header, the guard reads \
+                     another header, or it looks under a name not tried here."
+                ),
+                "Log the Cookie header the guard receives; check proxies between the browser and the guard.",
+            ),
+        });
+    }
+    if let (false, Some(transport)) = (with.alike(garbage), bearer_success.clone().or(name_success.clone())) {
+        return Some(finding(
+            "guard-wants-other-transport",
+            Severity::Error,
+            format!("`{}` rejects the cookie but accepts the session as {transport}", p.name),
+            evidence,
+            "The guarded endpoint rejects the recorded cookie, yet accepts the same session carried \
+             another way.",
+            "Make the guard and the client agree on one transport for the session.",
+        ));
+    }
+    let mut causes = Vec::new();
+    let bearer_cause = "it re-validates the token as `Authorization: Bearer`, which the auth library ignores \
+                        (BetterAuth reads Bearer tokens only with its bearer plugin): the native endpoint \
+                        here does not accept Bearer either";
+    let secret_cause = "it validates with another secret or against another instance or database (a \
+                        second auth instance built with another BETTER_AUTH_SECRET, another deployment's \
+                        session store)";
+    if native_ignores_bearer {
+        causes.push(bearer_cause);
+        causes.push(secret_cause);
+    } else {
+        causes.push(secret_cause);
+        causes.push(bearer_cause);
+    }
+    let ranked: Vec<String> = causes.iter().enumerate().map(|(i, c)| format!("({}) {c}", i + 1)).collect();
+    Some(finding(
+        "guard-validates-differently",
+        Severity::Error,
+        format!(
+            "`{}` finds the session cookie but rejects a session that `{reference}` accepts",
+            p.name
+        ),
+        evidence,
+        format!(
+            "The native endpoint accepts the recorded cookie `{cookie_name}`; the guarded endpoint answers \
+             it {} — it sees the cookie but does not validate it as the auth library does. Most likely \
+             first: {}.",
+            if with.alike(garbage) {
+                "exactly as it answers a garbage value, and unlike no cookie at all"
+            } else {
+                "unlike no cookie at all"
+            },
+            ranked.join("; ")
+        ),
+        if native_ignores_bearer {
+            "Validate the session in the guard the way the auth library does: pass the request's Cookie \
+             header to `auth.api.getSession({ headers })` on the same instance (or turn on the bearer \
+             plugin if the guard must use Bearer); and check that the guard shares the auth secret and \
+             database."
+        } else {
+            "Check that the guard uses the same auth secret, instance and database as the auth handler."
+        },
+    ))
+}
