@@ -53,12 +53,24 @@ pub async fn run(scenario: &Scenario, reveal: bool) -> Outcome {
 }
 
 /// Runs the probes and, where they disagree, the differential matrix.
-async fn probe_and_compare(scenario: &Scenario, driver: &drive::http::HttpDriver, trace: &mut Trace, r: &mut Redactor) {
+async fn probe_and_compare(
+    scenario: &Scenario,
+    driver: &drive::http::HttpDriver,
+    trace: &mut Trace,
+    r: &mut Redactor,
+) {
     let (probes, error) = probe::run(&scenario.probes, driver, r).await;
     trace.probes = probes;
     trace.error = error;
     if trace.error.is_none() {
-        let (rows, error) = probe::matrix::run(&scenario.probes, &trace.probes, scenario.chain.matrix, driver, r).await;
+        let (rows, error) = probe::matrix::run(
+            &scenario.probes,
+            &trace.probes,
+            scenario.chain.matrix,
+            driver,
+            r,
+        )
+        .await;
         trace.matrix = rows;
         trace.error = error;
     }
@@ -84,7 +96,11 @@ fn finish(mut trace: Trace, started: Instant, redactor: Redactor) -> Outcome {
 
 /// Probes an existing session, with no login: the session cookie is put in the jar for every
 /// probe's URL, then the probes and the matrix run as after a login.
-pub async fn probe_session(scenario: &Scenario, cookie: (&str, &redact::Secret), reveal: bool) -> Outcome {
+pub async fn probe_session(
+    scenario: &Scenario,
+    cookie: (&str, &redact::Secret),
+    reveal: bool,
+) -> Outcome {
     let mut r = Redactor::new(reveal);
     let started = Instant::now();
     let mut trace = new_trace(scenario);
@@ -95,7 +111,11 @@ pub async fn probe_session(scenario: &Scenario, cookie: (&str, &redact::Secret),
         ..trace::ChainInfo::default()
     };
     r.sensitive(cookie.1.expose());
-    match drive::http::HttpDriver::new(&scenario.chain.app, scenario.chain.timeout) {
+    match drive::http::HttpDriver::new(
+        &scenario.chain.app,
+        scenario.chain.timeout,
+        &scenario.chain.resolve,
+    ) {
         Ok(mut driver) => {
             let urls: Vec<&url::Url> = scenario.probes.iter().map(|p| &p.url).collect();
             driver.preload(cookie.0, cookie.1.expose(), &urls);

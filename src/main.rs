@@ -97,7 +97,8 @@ async fn dispatch(cli: Cli, theme: &dyn terminal::Theme) -> i32 {
         }
         Command::Probe(args) => match args.scenario() {
             Ok((scenario, name, value)) => {
-                let outcome = authchain::probe_session(&scenario, (&name, &value), cli.reveal).await;
+                let outcome =
+                    authchain::probe_session(&scenario, (&name, &value), cli.reveal).await;
                 emit(vec![(None, outcome)], &args.output, theme)
             }
             Err(e) => usage(&e),
@@ -182,22 +183,30 @@ async fn run_all(
     if let Some(msg) = scenarios.iter().find_map(|(_, s)| unsupported(s)) {
         return usage(&msg);
     }
-    let outcomes: Vec<(Option<PathBuf>, authchain::Outcome)> = futures_util::stream::iter(scenarios)
-        .map(|(path, s)| async move {
-            let outcome = authchain::run(&s, reveal).await;
-            (path, outcome)
-        })
-        .buffered(jobs.max(1))
-        .collect()
-        .await;
+    let outcomes: Vec<(Option<PathBuf>, authchain::Outcome)> =
+        futures_util::stream::iter(scenarios)
+            .map(|(path, s)| async move {
+                let outcome = authchain::run(&s, reveal).await;
+                (path, outcome)
+            })
+            .buffered(jobs.max(1))
+            .collect()
+            .await;
     emit(outcomes, output, theme)
 }
 
 /// A saved JSON report: one run, or `{runs: […]}`.
 fn load_reports(path: &Path) -> Result<Vec<Report>, String> {
-    let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-    let value: serde_json::Value = serde_json::from_str(&text)
-        .map_err(|e| format!("{}:{}:{}: not a JSON report: {e}", path.display(), e.line(), e.column()))?;
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let value: serde_json::Value = serde_json::from_str(&text).map_err(|e| {
+        format!(
+            "{}:{}:{}: not a JSON report: {e}",
+            path.display(),
+            e.line(),
+            e.column()
+        )
+    })?;
     let runs = match value.get("runs") {
         Some(runs) => runs.as_array().cloned().unwrap_or_default(),
         None => vec![value],
@@ -205,14 +214,23 @@ fn load_reports(path: &Path) -> Result<Vec<Report>, String> {
     runs.into_iter()
         .enumerate()
         .map(|(i, run)| {
-            serde_json::from_value::<Report>(run)
-                .map_err(|e| format!("{}: run {} is not an authchain report: {e}", path.display(), i + 1))
+            serde_json::from_value::<Report>(run).map_err(|e| {
+                format!(
+                    "{}: run {} is not an authchain report: {e}",
+                    path.display(),
+                    i + 1
+                )
+            })
         })
         .collect()
 }
 
 /// Writes the reports of finished runs (stdout, JSON, artifacts) and gives the exit code.
-fn emit(outcomes: Vec<(Option<PathBuf>, authchain::Outcome)>, output: &OutputArgs, theme: &dyn terminal::Theme) -> i32 {
+fn emit(
+    outcomes: Vec<(Option<PathBuf>, authchain::Outcome)>,
+    output: &OutputArgs,
+    theme: &dyn terminal::Theme,
+) -> i32 {
     let many = outcomes.len() > 1;
     let code = exit::combine(outcomes.iter().map(|(_, o)| o.report.exit_code));
     let mut stdout = String::new();

@@ -100,7 +100,8 @@ impl JwtFacts {
         };
         let header = decode(parts.next())?;
         let claims = decode(parts.next()).unwrap_or_default();
-        let text = |v: &serde_json::Value, k: &str| v.get(k).and_then(|x| x.as_str()).map(str::to_string);
+        let text =
+            |v: &serde_json::Value, k: &str| v.get(k).and_then(|x| x.as_str()).map(str::to_string);
         let time = |k: &str| claims.get(k).and_then(|x| x.as_i64());
         Some(JwtFacts {
             alg: text(&header, "alg"),
@@ -194,7 +195,9 @@ impl Redactor {
             fingerprint: fingerprint(raw),
             len: raw.len(),
             shape,
-            jwt: (shape == Shape::Jwt).then(|| JwtFacts::read(&percent_decode(raw))).flatten(),
+            jwt: (shape == Shape::Jwt)
+                .then(|| JwtFacts::read(&percent_decode(raw)))
+                .flatten(),
             value: self.reveal.then(|| raw.to_string()),
         }
     }

@@ -2,8 +2,8 @@
 
 use authchain::redact::Secret;
 use authchain::scenario::{
-    self, Chain, Consent, Driver, IdpKind, IdpSpec, MatrixMode, Preset, ProbeSpec, Scenario, default_auth_base,
-    join_path,
+    self, Chain, Consent, Driver, IdpKind, IdpSpec, MatrixMode, Preset, ProbeSpec, Scenario,
+    default_auth_base, join_path,
 };
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
@@ -111,6 +111,9 @@ pub struct LoginArgs {
     /// The timeout of each request and step, e.g. 10s, 500ms.
     #[arg(long, default_value = "10s", value_parser = parse_timeout)]
     pub timeout: std::time::Duration,
+    /// Map a host name to an address, bypassing DNS, e.g. app.test:127.0.0.1 (repeatable).
+    #[arg(long, value_name = "HOST:IP", value_parser = parse_resolve)]
+    pub resolve: Vec<(String, std::net::IpAddr)>,
     /// The most hops a login may take.
     #[arg(long, default_value_t = scenario::DEFAULT_MAX_HOPS, value_parser = clap::value_parser!(u32).range(1..=1000))]
     pub max_hops: u32,
@@ -157,7 +160,12 @@ impl ProbeFlags {
             if probes.iter().any(|q: &ProbeSpec| q.name == name) {
                 name = format!("{name}#{}", i + 1);
             }
-            probes.push(scenario::plain_probe(name, "GET".into(), url, Some("native".into())));
+            probes.push(scenario::plain_probe(
+                name,
+                "GET".into(),
+                url,
+                Some("native".into()),
+            ));
         }
         Ok(probes)
     }
@@ -181,7 +189,12 @@ pub enum MatrixArg {
 #[derive(Args, Debug)]
 pub struct ProbeArgs {
     /// The session cookie, as NAME=VALUE (the value is shown only as a fingerprint).
-    #[arg(long, value_name = "NAME=VALUE", conflicts_with = "cookie_env", required_unless_present = "cookie_env")]
+    #[arg(
+        long,
+        value_name = "NAME=VALUE",
+        conflicts_with = "cookie_env",
+        required_unless_present = "cookie_env"
+    )]
     pub cookie: Option<String>,
     /// The environment variable that holds the session cookie as NAME=VALUE.
     #[arg(long, value_name = "VAR")]
@@ -203,10 +216,14 @@ impl ProbeArgs {
     pub fn scenario(&self) -> Result<(Scenario, String, Secret), String> {
         let pair = match (&self.cookie, &self.cookie_env) {
             (Some(c), _) => c.clone(),
-            (None, Some(var)) => std::env::var(var).map_err(|_| format!("--cookie-env: the environment variable {var} is not set"))?,
+            (None, Some(var)) => std::env::var(var)
+                .map_err(|_| format!("--cookie-env: the environment variable {var} is not set"))?,
             (None, None) => return Err("give --cookie NAME=VALUE or --cookie-env VAR".into()),
         };
-        let Some((name, value)) = pair.split_once('=').filter(|(n, v)| !n.trim().is_empty() && !v.is_empty()) else {
+        let Some((name, value)) = pair
+            .split_once('=')
+            .filter(|(n, v)| !n.trim().is_empty() && !v.is_empty())
+        else {
             return Err("the cookie must be NAME=VALUE".into());
         };
         let probes = self.probes.specs(None)?;
@@ -232,6 +249,7 @@ impl ProbeArgs {
                 timeout: self.timeout,
                 max_hops: scenario::DEFAULT_MAX_HOPS,
                 matrix: self.probes.mode(),
+                resolve: Vec::new(),
             },
             idp: IdpSpec {
                 kind: IdpKind::Form,
@@ -262,6 +280,11 @@ pub enum ConsentArg {
 pub enum DriverArg {
     Http,
     Browser,
+}
+
+fn parse_resolve(s: &str) -> Result<(String, std::net::IpAddr), String> {
+    scenario::parse_resolve(s)
+        .ok_or_else(|| format!("`{s}` is not HOST:IP (e.g. app.test:127.0.0.1)"))
 }
 
 fn parse_timeout(s: &str) -> Result<std::time::Duration, String> {
@@ -300,7 +323,9 @@ impl LoginArgs {
             },
             None => None,
         };
-        let probes = self.probes.specs(Some(join_path(&auth_base, "get-session")))?;
+        let probes = self
+            .probes
+            .specs(Some(join_path(&auth_base, "get-session")))?;
         let secrets = password.iter().cloned().collect();
         Ok(Scenario {
             name: format!("login {app}"),
@@ -318,6 +343,7 @@ impl LoginArgs {
                 timeout: self.timeout,
                 max_hops: self.max_hops,
                 matrix: self.probes.mode(),
+                resolve: self.resolve.clone(),
             },
             idp: IdpSpec {
                 kind: match self.idp {

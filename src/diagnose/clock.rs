@@ -1,8 +1,8 @@
 //! Clock skew: the servers' `Date` headers against the local clock at receipt, and the times of
 //! any JWT seen (issued in the future, already expired on arrival).
 
-use super::finding;
 use super::cookies::human;
+use super::finding;
 use crate::trace::{Finding, Severity, Trace};
 
 /// Beyond this, clocks disagree enough to matter.
@@ -17,9 +17,18 @@ pub fn rules(t: &Trace) -> Vec<Finding> {
         .hops
         .iter()
         .map(|h| (h.n.to_string(), &h.url, &h.date, h.received_at_ms))
-        .chain(t.probes.iter().map(|p| (format!("probe {}", p.name), &p.url, &p.date, p.received_at_ms)));
+        .chain(t.probes.iter().map(|p| {
+            (
+                format!("probe {}", p.name),
+                &p.url,
+                &p.date,
+                p.received_at_ms,
+            )
+        }));
     for (what, url, date, received_ms) in dated {
-        let Some(server) = date.as_deref().and_then(parse_http_date) else { continue };
+        let Some(server) = date.as_deref().and_then(parse_http_date) else {
+            continue;
+        };
         if received_ms == 0 {
             continue;
         }
@@ -45,15 +54,27 @@ pub fn rules(t: &Trace) -> Vec<Finding> {
             let Some(jwt) = &value.jwt else { continue };
             if let Some(iat) = jwt.iat.filter(|iat| iat - now > WARN_SECS) {
                 worst = worst.max(iat - now);
-                evidence.push(format!("{}: the JWT in `{name}` was issued {} in the future (iat)", h.n, human(iat - now)));
+                evidence.push(format!(
+                    "{}: the JWT in `{name}` was issued {} in the future (iat)",
+                    h.n,
+                    human(iat - now)
+                ));
             }
             if let Some(nbf) = jwt.nbf.filter(|nbf| nbf - now > WARN_SECS) {
                 worst = worst.max(nbf - now);
-                evidence.push(format!("{}: the JWT in `{name}` is not valid for another {} (nbf)", h.n, human(nbf - now)));
+                evidence.push(format!(
+                    "{}: the JWT in `{name}` is not valid for another {} (nbf)",
+                    h.n,
+                    human(nbf - now)
+                ));
             }
             if let Some(exp) = jwt.exp.filter(|exp| *exp < now) {
                 worst = worst.max(now - exp);
-                evidence.push(format!("{}: the JWT in `{name}` had expired {} before it arrived (exp)", h.n, human(now - exp)));
+                evidence.push(format!(
+                    "{}: the JWT in `{name}` had expired {} before it arrived (exp)",
+                    h.n,
+                    human(now - exp)
+                ));
             }
         }
     }
@@ -62,7 +83,11 @@ pub fn rules(t: &Trace) -> Vec<Finding> {
     }
     vec![finding(
         "clock-skew",
-        if worst > ERROR_SECS { Severity::Error } else { Severity::Warning },
+        if worst > ERROR_SECS {
+            Severity::Error
+        } else {
+            Severity::Warning
+        },
         format!("Clocks disagree by up to {}", human(worst)),
         evidence,
         "A server's clock (or the clock that stamped a token) is far from this machine's. Token checks \
@@ -79,13 +104,24 @@ pub fn parse_http_date(s: &str) -> Option<i64> {
     let [_, day, month, year, hms, "GMT"] = parts.as_slice() else {
         return None;
     };
-    let months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+    let months = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
     let month = months.iter().position(|m| m == month)? as u8 + 1;
     let mut t = hms.split(':').map(|x| x.parse::<u8>().ok());
     let (h, m, sec) = (t.next()??, t.next()??, t.next()??);
-    let date = time::Date::from_calendar_date(year.parse().ok()?, time::Month::try_from(month).ok()?, day.parse().ok()?).ok()?;
+    let date = time::Date::from_calendar_date(
+        year.parse().ok()?,
+        time::Month::try_from(month).ok()?,
+        day.parse().ok()?,
+    )
+    .ok()?;
     let time = time::Time::from_hms(h, m, sec).ok()?;
-    Some(time::PrimitiveDateTime::new(date, time).assume_utc().unix_timestamp())
+    Some(
+        time::PrimitiveDateTime::new(date, time)
+            .assume_utc()
+            .unix_timestamp(),
+    )
 }
 
 #[cfg(test)]
@@ -94,7 +130,10 @@ mod tests {
 
     #[test]
     fn http_dates() {
-        assert_eq!(parse_http_date("Sun, 06 Nov 1994 08:49:37 GMT"), Some(784111777));
+        assert_eq!(
+            parse_http_date("Sun, 06 Nov 1994 08:49:37 GMT"),
+            Some(784111777)
+        );
         assert_eq!(parse_http_date("yesterday"), None);
     }
 }

@@ -18,7 +18,9 @@ pub fn rules(t: &Trace) -> Vec<Finding> {
 }
 
 fn set_cookies(t: &Trace) -> impl Iterator<Item = (&Hop, &SetCookie)> {
-    t.hops.iter().flat_map(|h| h.set_cookies.iter().map(move |c| (h, c)))
+    t.hops
+        .iter()
+        .flat_map(|h| h.set_cookies.iter().map(move |c| (h, c)))
 }
 
 fn line(h: &Hop, c: &SetCookie) -> String {
@@ -28,10 +30,12 @@ fn line(h: &Hop, c: &SetCookie) -> String {
 fn host_of(url: &str) -> String {
     Url::parse(url)
         .ok()
-        .and_then(|u| u.host_str().map(|h| match u.port() {
-            Some(p) => format!("{h}:{p}"),
-            None => h.to_string(),
-        }))
+        .and_then(|u| {
+            u.host_str().map(|h| match u.port() {
+                Some(p) => format!("{h}:{p}"),
+                None => h.to_string(),
+            })
+        })
         .unwrap_or_default()
 }
 
@@ -48,14 +52,19 @@ fn attributes(t: &Trace, out: &mut Vec<Finding>) {
         let name = c.name.as_str();
         let secure_origin = Url::parse(&h.url).is_ok_and(|u| is_secure_origin(&u));
         if (name.starts_with("__Secure-") && !c.secure)
-            || (name.starts_with("__Host-") && (!c.secure || c.domain.is_some() || c.path.as_deref() != Some("/")))
+            || (name.starts_with("__Host-")
+                && (!c.secure || c.domain.is_some() || c.path.as_deref() != Some("/")))
         {
             prefix.push(line(h, c));
         }
         if c.secure && !secure_origin {
             insecure_http.push(line(h, c));
         }
-        if c.same_site.as_deref().is_some_and(|s| s.eq_ignore_ascii_case("none")) && !c.secure {
+        if c.same_site
+            .as_deref()
+            .is_some_and(|s| s.eq_ignore_ascii_case("none"))
+            && !c.secure
+        {
             samesite.push(line(h, c));
         }
     }
@@ -97,7 +106,9 @@ fn attributes(t: &Trace, out: &mut Vec<Finding>) {
 
 fn reason_text(reason: &str) -> &'static str {
     match reason {
-        "InvalidPrefix" => "its `__Secure-`/`__Host-` prefix needs Secure from a secure origin (https or localhost), and `__Host-` also Path=/ without Domain",
+        "InvalidPrefix" => {
+            "its `__Secure-`/`__Host-` prefix needs Secure from a secure origin (https or localhost), and `__Host-` also Path=/ without Domain"
+        }
         "SecureOnly" => "it is Secure but was set over plain http from a non-loopback host",
         "InvalidDomain" => "its Domain attribute does not cover the host that set it",
         "SyntaxError" => "the Set-Cookie header could not be parsed",
@@ -175,12 +186,16 @@ fn session_set(t: &Trace) -> Option<(&Hop, &SetCookie)> {
 }
 
 fn not_sent(t: &Trace, out: &mut Vec<Finding>) {
-    let Some((hop, cookie)) = session_set(t) else { return };
+    let Some((hop, cookie)) = session_set(t) else {
+        return;
+    };
     for p in t.probes.iter().filter(|p| !p.passed) {
         if p.cookie_sent.iter().any(|c| c.name == cookie.name) {
             continue;
         }
-        let Ok(target) = Url::parse(&p.url) else { continue };
+        let Ok(target) = Url::parse(&p.url) else {
+            continue;
+        };
         let why = match would_send(hop, cookie, &target) {
             Err(why) => why,
             Ok(()) => "it was cleared or replaced after it was set".into(),
@@ -207,12 +222,22 @@ fn never_returned(t: &Trace, out: &mut Vec<Finding>) {
         if !app_hosts.contains(&host_of(&h.url)) {
             continue;
         }
-        for c in h.set_cookies.iter().filter(|c| c.action == CookieAction::Set) {
+        for c in h
+            .set_cookies
+            .iter()
+            .filter(|c| c.action == CookieAction::Set)
+        {
             let later = &t.hops[i + 1..];
-            let replaced = later.iter().any(|l| l.set_cookies.iter().any(|x| x.name == c.name));
+            let replaced = later
+                .iter()
+                .any(|l| l.set_cookies.iter().any(|x| x.name == c.name));
             let same_host = later.iter().any(|l| host_of(&l.url) == host_of(&h.url));
-            let returned = later.iter().any(|l| l.cookie_sent.iter().any(|s| s.name == c.name))
-                || t.probes.iter().any(|p| p.cookie_sent.iter().any(|s| s.name == c.name));
+            let returned = later
+                .iter()
+                .any(|l| l.cookie_sent.iter().any(|s| s.name == c.name))
+                || t.probes
+                    .iter()
+                    .any(|p| p.cookie_sent.iter().any(|s| s.name == c.name));
             if replaced || !same_host || returned {
                 continue;
             }
@@ -231,18 +256,24 @@ fn never_returned(t: &Trace, out: &mut Vec<Finding>) {
 }
 
 fn lifetime(t: &Trace, out: &mut Vec<Finding>) {
-    let Some((hop, cookie)) = session_set(t) else { return };
-    let Some(native) = t.probes.iter().find(|p| p.native && p.passed) else { return };
+    let Some((hop, cookie)) = session_set(t) else {
+        return;
+    };
+    let Some(native) = t.probes.iter().find(|p| p.native && p.passed) else {
+        return;
+    };
     let Some(session_end) = native.session_expires_at.as_deref().and_then(parse_rfc3339) else {
         return;
     };
     let set_at = hop.received_at_ms as i64 / 1000;
     let cookie_end = match (cookie.max_age, &cookie.expires) {
         (Some(m), _) => set_at + m,
-        (None, Some(e)) => match time::OffsetDateTime::parse(e, &time::format_description::well_known::Rfc2822) {
-            Ok(t) => t.unix_timestamp(),
-            Err(_) => return,
-        },
+        (None, Some(e)) => {
+            match time::OffsetDateTime::parse(e, &time::format_description::well_known::Rfc2822) {
+                Ok(t) => t.unix_timestamp(),
+                Err(_) => return,
+            }
+        }
         // A session cookie (no expiry) lives as long as the browser: nothing to compare.
         (None, None) => return,
     };
@@ -253,13 +284,21 @@ fn lifetime(t: &Trace, out: &mut Vec<Finding>) {
     }
     let (title, why) = if diff < 0 {
         (
-            format!("The session cookie `{}` expires {} before the session", cookie.name, human(-diff)),
+            format!(
+                "The session cookie `{}` expires {} before the session",
+                cookie.name,
+                human(-diff)
+            ),
             "The browser drops the cookie while the server still holds a valid session: users are \
              logged out early, and \"remember me\" does not last.",
         )
     } else {
         (
-            format!("The session cookie `{}` outlives the session by {}", cookie.name, human(diff)),
+            format!(
+                "The session cookie `{}` outlives the session by {}",
+                cookie.name,
+                human(diff)
+            ),
             "The browser keeps sending a cookie for a session the server has already ended: requests \
              fail as unauthenticated while the app looks logged in.",
         )
@@ -270,7 +309,11 @@ fn lifetime(t: &Trace, out: &mut Vec<Finding>) {
         title,
         vec![
             line(hop, cookie),
-            format!("probe {}: session.expiresAt {}", native.name, native.session_expires_at.clone().unwrap_or_default()),
+            format!(
+                "probe {}: session.expiresAt {}",
+                native.name,
+                native.session_expires_at.clone().unwrap_or_default()
+            ),
         ],
         why,
         "Give the cookie the session's lifetime (BetterAuth: session.expiresIn sets both).",
@@ -339,24 +382,58 @@ mod tests {
 
     #[test]
     fn sending_rules() {
-        let h = hop("https://app.example.com/api/auth/callback/x", cookie("s", None, Some("/"), true));
+        let h = hop(
+            "https://app.example.com/api/auth/callback/x",
+            cookie("s", None, Some("/"), true),
+        );
         let c = &h.set_cookies[0];
         assert!(would_send(&h, c, &Url::parse("https://app.example.com/x").unwrap()).is_ok());
-        assert!(would_send(&h, c, &Url::parse("https://api.example.com/x").unwrap()).unwrap_err().contains("no Domain"));
-        let h = hop("https://app.example.com/", cookie("s", Some(".example.com"), Some("/api"), true));
+        assert!(
+            would_send(&h, c, &Url::parse("https://api.example.com/x").unwrap())
+                .unwrap_err()
+                .contains("no Domain")
+        );
+        let h = hop(
+            "https://app.example.com/",
+            cookie("s", Some(".example.com"), Some("/api"), true),
+        );
         let c = &h.set_cookies[0];
-        assert!(would_send(&h, c, &Url::parse("https://api.example.com/api/session").unwrap()).is_ok());
-        assert!(would_send(&h, c, &Url::parse("https://api.example.com/auth").unwrap()).unwrap_err().contains("Path"));
-        assert!(would_send(&h, c, &Url::parse("http://api.example.com/api").unwrap()).unwrap_err().contains("Secure"));
+        assert!(
+            would_send(
+                &h,
+                c,
+                &Url::parse("https://api.example.com/api/session").unwrap()
+            )
+            .is_ok()
+        );
+        assert!(
+            would_send(&h, c, &Url::parse("https://api.example.com/auth").unwrap())
+                .unwrap_err()
+                .contains("Path")
+        );
+        assert!(
+            would_send(&h, c, &Url::parse("http://api.example.com/api").unwrap())
+                .unwrap_err()
+                .contains("Secure")
+        );
     }
 
     #[test]
     fn prefix_rules() {
         let mut t = Trace::default();
-        t.hops.push(hop("https://a.test/", cookie("__Secure-x", None, Some("/"), false)));
-        t.hops.push(hop("https://a.test/", cookie("__Host-y", Some("a.test"), Some("/"), true)));
+        t.hops.push(hop(
+            "https://a.test/",
+            cookie("__Secure-x", None, Some("/"), false),
+        ));
+        t.hops.push(hop(
+            "https://a.test/",
+            cookie("__Host-y", Some("a.test"), Some("/"), true),
+        ));
         let f = rules(&t);
-        let prefix = f.iter().find(|f| f.id == "cookie-prefix-violation").unwrap();
+        let prefix = f
+            .iter()
+            .find(|f| f.id == "cookie-prefix-violation")
+            .unwrap();
         assert_eq!(prefix.evidence.len(), 2);
     }
 }

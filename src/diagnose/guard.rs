@@ -15,7 +15,9 @@ pub fn rules(t: &Trace) -> Vec<Finding> {
 
 fn judge(t: &Trace, p: &Probe) -> Option<Finding> {
     let reference = p.compare_to.as_deref()?;
-    let row = |name: &str, f: &dyn Fn(&Variant) -> bool| t.matrix.iter().find(|r| r.probe == name && f(&r.variant));
+    let row = |name: &str, f: &dyn Fn(&Variant) -> bool| {
+        t.matrix.iter().find(|r| r.probe == name && f(&r.variant))
+    };
     let with = row(&p.name, &|v| matches!(v, Variant::RecordedCookie { .. }))?;
     if with.passed {
         return None;
@@ -33,12 +35,18 @@ fn judge(t: &Trace, p: &Probe) -> Option<Finding> {
     let bearer_success = t
         .matrix
         .iter()
-        .find(|r| r.probe == p.name && r.passed && matches!(r.variant, Variant::BearerSigned | Variant::BearerRaw))
+        .find(|r| {
+            r.probe == p.name
+                && r.passed
+                && matches!(r.variant, Variant::BearerSigned | Variant::BearerRaw)
+        })
         .map(|r| r.variant.describe());
     let native_ignores_bearer = t
         .matrix
         .iter()
-        .filter(|r| r.probe == reference && matches!(r.variant, Variant::BearerSigned | Variant::BearerRaw))
+        .filter(|r| {
+            r.probe == reference && matches!(r.variant, Variant::BearerSigned | Variant::BearerRaw)
+        })
         .all(|r| !r.passed);
     let evidence = t.matrix_table(&p.name, reference);
 
@@ -47,7 +55,10 @@ fn judge(t: &Trace, p: &Probe) -> Option<Finding> {
             (Some(wanted), _) => finding(
                 "guard-misses-cookie",
                 Severity::Error,
-                format!("`{}` looks for the session cookie under another name: `{wanted}`, not `{cookie_name}`", p.name),
+                format!(
+                    "`{}` looks for the session cookie under another name: `{wanted}`, not `{cookie_name}`",
+                    p.name
+                ),
                 evidence,
                 format!(
                     "With the recorded cookie `{cookie_name}` the guarded endpoint answers exactly as with no \
@@ -65,7 +76,10 @@ fn judge(t: &Trace, p: &Probe) -> Option<Finding> {
             (None, Some(transport)) => finding(
                 "guard-wants-other-transport",
                 Severity::Error,
-                format!("`{}` ignores the session cookie and accepts the session as {transport}", p.name),
+                format!(
+                    "`{}` ignores the session cookie and accepts the session as {transport}",
+                    p.name
+                ),
                 evidence,
                 format!(
                     "With the recorded cookie `{cookie_name}` the guarded endpoint answers exactly as with no \
@@ -91,11 +105,17 @@ fn judge(t: &Trace, p: &Probe) -> Option<Finding> {
             ),
         });
     }
-    if let (false, Some(transport)) = (with.alike(garbage), bearer_success.clone().or(name_success.clone())) {
+    if let (false, Some(transport)) = (
+        with.alike(garbage),
+        bearer_success.clone().or(name_success.clone()),
+    ) {
         return Some(finding(
             "guard-wants-other-transport",
             Severity::Error,
-            format!("`{}` rejects the cookie but accepts the session as {transport}", p.name),
+            format!(
+                "`{}` rejects the cookie but accepts the session as {transport}",
+                p.name
+            ),
             evidence,
             "The guarded endpoint rejects the recorded cookie, yet accepts the same session carried \
              another way.",
@@ -106,9 +126,8 @@ fn judge(t: &Trace, p: &Probe) -> Option<Finding> {
     let bearer_cause = "it re-validates the token as `Authorization: Bearer`, which the auth library ignores \
                         (BetterAuth reads Bearer tokens only with its bearer plugin): the native endpoint \
                         here does not accept Bearer either";
-    let secret_cause = "it validates with another secret or against another instance or database (a \
-                        second auth instance built with another BETTER_AUTH_SECRET, another deployment's \
-                        session store)";
+    let secret_cause = "it validates with another secret or instance: a second auth instance built with \
+                        another BETTER_AUTH_SECRET, or another deployment's session store or database";
     if native_ignores_bearer {
         causes.push(bearer_cause);
         causes.push(secret_cause);
@@ -116,7 +135,11 @@ fn judge(t: &Trace, p: &Probe) -> Option<Finding> {
         causes.push(secret_cause);
         causes.push(bearer_cause);
     }
-    let ranked: Vec<String> = causes.iter().enumerate().map(|(i, c)| format!("({}) {c}", i + 1)).collect();
+    let ranked: Vec<String> = causes
+        .iter()
+        .enumerate()
+        .map(|(i, c)| format!("({}) {c}", i + 1))
+        .collect();
     Some(finding(
         "guard-validates-differently",
         Severity::Error,

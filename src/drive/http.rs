@@ -101,8 +101,17 @@ pub struct HttpDriver {
 }
 
 impl HttpDriver {
-    pub fn new(app: &Url, timeout: Duration) -> Result<Self, String> {
-        let client = reqwest::Client::builder()
+    pub fn new(
+        app: &Url,
+        timeout: Duration,
+        resolve: &[(String, std::net::IpAddr)],
+    ) -> Result<Self, String> {
+        let mut builder = reqwest::Client::builder();
+        for (host, ip) in resolve {
+            // Port 0: the URL's own port is used.
+            builder = builder.resolve(host, std::net::SocketAddr::new(*ip, 0));
+        }
+        let client = builder
             .redirect(reqwest::redirect::Policy::none())
             .timeout(timeout)
             .connect_timeout(timeout)
@@ -125,7 +134,9 @@ impl HttpDriver {
     /// Puts a cookie in the jar for each URL's host, as if that host had set it with `Path=/`.
     pub fn preload(&mut self, name: &str, value: &str, urls: &[&Url]) {
         for url in urls {
-            let cookie = RawCookie::build((name.to_string(), value.to_string())).path("/").build();
+            let cookie = RawCookie::build((name.to_string(), value.to_string()))
+                .path("/")
+                .build();
             let _ = self.jar.insert_raw(&cookie, url);
         }
     }
@@ -183,10 +194,12 @@ impl HttpDriver {
         let mut builder = self.client.request(method, req.url.clone());
         let mut cookie_sent = Vec::new();
         if with_jar {
-            let pairs: Vec<(String, String)> = self
-                .jar
-                .get_request_values(&req.url)
-                .map(|(n, v)| (n.to_string(), v.to_string()))
+            // Longer paths first, as RFC 6265 orders them; then by name, so runs compare.
+            let mut cookies = self.jar.matches(&req.url);
+            cookies.sort_by_key(|c| (std::cmp::Reverse(c.path.len()), c.name().to_string()));
+            let pairs: Vec<(String, String)> = cookies
+                .iter()
+                .map(|c| (c.name().to_string(), c.value().to_string()))
                 .collect();
             if !pairs.is_empty() {
                 let header = pairs

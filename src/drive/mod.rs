@@ -45,7 +45,7 @@ pub async fn login(scenario: &Scenario, r: &mut Redactor) -> Result<Drive, RunEr
         driver: c.driver.name().to_string(),
         ..ChainInfo::default()
     };
-    let driver = HttpDriver::new(&c.app, c.timeout).map_err(|message| RunError {
+    let driver = HttpDriver::new(&c.app, c.timeout, &c.resolve).map_err(|message| RunError {
         step: "setup".into(),
         hop: None,
         message,

@@ -16,13 +16,19 @@ const PREFIXES: &[&str] = &["__Secure-", "__Host-"];
 
 /// The probes whose matrix is wanted: compared probes that fail where their reference passes,
 /// or every compared probe when asked to.
-pub fn wanted<'a>(specs: &'a [ProbeSpec], probes: &[Probe], mode: MatrixMode) -> Vec<(&'a ProbeSpec, &'a ProbeSpec)> {
+pub fn wanted<'a>(
+    specs: &'a [ProbeSpec],
+    probes: &[Probe],
+    mode: MatrixMode,
+) -> Vec<(&'a ProbeSpec, &'a ProbeSpec)> {
     let result = |name: &str| probes.iter().find(|p| p.name == name);
     specs
         .iter()
         .filter(|s| !s.native)
         .filter_map(|s| {
-            let reference = specs.iter().find(|r| Some(&r.name) == s.compare_to.as_ref())?;
+            let reference = specs
+                .iter()
+                .find(|r| Some(&r.name) == s.compare_to.as_ref())?;
             let disagree = result(&reference.name)?.passed && !result(&s.name)?.passed;
             match mode {
                 MatrixMode::Never => None,
@@ -70,15 +76,23 @@ pub fn other_names(name: &str) -> Vec<String> {
 
 pub fn variants(name: &str, value: &str) -> Vec<Variant> {
     let mut v = vec![
-        Variant::RecordedCookie { name: name.to_string() },
+        Variant::RecordedCookie {
+            name: name.to_string(),
+        },
         Variant::NoCookie,
-        Variant::Garbage { name: name.to_string() },
+        Variant::Garbage {
+            name: name.to_string(),
+        },
         Variant::BearerSigned,
     ];
     if percent_decode(value).contains('.') {
         v.push(Variant::BearerRaw);
     }
-    v.extend(other_names(name).into_iter().map(|name| Variant::CookieName { name }));
+    v.extend(
+        other_names(name)
+            .into_iter()
+            .map(|name| Variant::CookieName { name }),
+    );
     v
 }
 
@@ -117,8 +131,12 @@ pub async fn run(
                     Variant::RecordedCookie { name } => cookies.push(format!("{name}={value}")),
                     Variant::NoCookie => cookies.clear(),
                     Variant::Garbage { name } => cookies.push(format!("{name}={}", garbage())),
-                    Variant::BearerSigned => headers.push(("authorization".to_string(), format!("Bearer {decoded}"))),
-                    Variant::BearerRaw => headers.push(("authorization".to_string(), format!("Bearer {raw}"))),
+                    Variant::BearerSigned => {
+                        headers.push(("authorization".to_string(), format!("Bearer {decoded}")))
+                    }
+                    Variant::BearerRaw => {
+                        headers.push(("authorization".to_string(), format!("Bearer {raw}")))
+                    }
                     Variant::CookieName { name } => cookies.push(format!("{name}={value}")),
                 }
                 if !cookies.is_empty() {
@@ -140,7 +158,8 @@ pub async fn run(
                             status: answer.status,
                             body_shape: summary.shape,
                             body_excerpt: summary.excerpt,
-                            passed: failure(&spec.expect, answer.status, summary.json.as_ref()).is_none(),
+                            passed: failure(&spec.expect, answer.status, summary.json.as_ref())
+                                .is_none(),
                         });
                     }
                     Err(message) => {
@@ -166,7 +185,10 @@ mod tests {
     fn names_with_and_without_prefixes() {
         assert_eq!(
             other_names("__Secure-better-auth.session_token"),
-            ["better-auth.session_token", "__Host-better-auth.session_token"]
+            [
+                "better-auth.session_token",
+                "__Host-better-auth.session_token"
+            ]
         );
         assert_eq!(
             other_names("app.session_token"),

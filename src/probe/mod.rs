@@ -65,7 +65,12 @@ pub fn summarize(answer: &Answer, r: &mut Redactor) -> Summary {
         Some(v) => excerpt(&redact_json(v, r).to_string()),
         None => excerpt(&r.scrub(&answer.text())),
     };
-    Summary { json, shape, keys, excerpt }
+    Summary {
+        json,
+        shape,
+        keys,
+        excerpt,
+    }
 }
 
 fn judge(spec: &ProbeSpec, answer: &Answer, r: &mut Redactor) -> Probe {

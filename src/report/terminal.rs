@@ -96,7 +96,11 @@ pub fn body(report: &Report, th: &dyn Theme) -> String {
     // The guard findings show the matrix as their evidence; otherwise it gets its own section.
     if !t.matrix.is_empty() && !report.findings.iter().any(|f| f.id.starts_with("guard-")) {
         let _ = writeln!(o, "\n{}", th.paint("matrix", Style::Bold));
-        for p in t.probes.iter().filter(|p| t.matrix.iter().any(|r| r.probe == p.name) && !p.native) {
+        for p in t
+            .probes
+            .iter()
+            .filter(|p| t.matrix.iter().any(|r| r.probe == p.name) && !p.native)
+        {
             for line in t.matrix_table(&p.name, p.compare_to.as_deref().unwrap_or_default()) {
                 let _ = writeln!(o, "  {line}");
             }

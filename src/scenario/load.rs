@@ -70,6 +70,8 @@ struct RawChain {
     timeout: Option<Spanned<String>>,
     max_hops: Option<Spanned<i64>>,
     matrix: Option<Spanned<String>>,
+    #[serde(default)]
+    resolve: Vec<Spanned<String>>,
 }
 
 #[derive(Deserialize)]
@@ -328,9 +330,23 @@ pub fn from_toml(src: &str, file: &str, lookup: Lookup) -> Result<Scenario, Box<
         None => DEFAULT_MAX_HOPS,
     };
     let matrix = match &c.matrix {
-        Some(m) => choice(&mut x, m, MatrixMode::NAMES, MatrixMode::parse, "matrix mode")?,
+        Some(m) => choice(
+            &mut x,
+            m,
+            MatrixMode::NAMES,
+            MatrixMode::parse,
+            "matrix mode",
+        )?,
         None => MatrixMode::Auto,
     };
+    let mut resolve = Vec::new();
+    for r in &c.resolve {
+        let v = x.text(r)?.value;
+        resolve.push(parse_resolve(&v).ok_or_else(|| {
+            x.err(r.span(), format!("`{v}` is not HOST:IP"))
+                .into_help("write e.g. \"app.test:127.0.0.1\"")
+        })?);
+    }
     let start = match &c.start {
         Some(s) => Some(start_of(&mut x, s.get_ref())?),
         None => None,
@@ -445,6 +461,7 @@ pub fn from_toml(src: &str, file: &str, lookup: Lookup) -> Result<Scenario, Box<
             timeout,
             max_hops,
             matrix,
+            resolve,
         },
         idp,
         probes,

@@ -42,6 +42,19 @@ pub struct Chain {
     pub timeout: Duration,
     pub max_hops: u32,
     pub matrix: MatrixMode,
+    /// Host names mapped to addresses, bypassing DNS (`--resolve app.test:127.0.0.1`).
+    pub resolve: Vec<(String, std::net::IpAddr)>,
+}
+
+/// Parses `HOST:IP` (an IPv6 address may be in brackets).
+pub fn parse_resolve(s: &str) -> Option<(String, std::net::IpAddr)> {
+    let (host, ip) = s.split_once(':')?;
+    let ip = ip
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .parse()
+        .ok()?;
+    (!host.is_empty()).then(|| (host.to_ascii_lowercase(), ip))
 }
 
 /// When the differential matrix runs.

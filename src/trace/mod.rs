@@ -226,7 +226,9 @@ pub struct MatrixRow {
 impl MatrixRow {
     /// Two answers are alike when status, body shape and body agree.
     pub fn alike(&self, other: &MatrixRow) -> bool {
-        self.status == other.status && self.body_shape == other.body_shape && self.body_excerpt == other.body_excerpt
+        self.status == other.status
+            && self.body_shape == other.body_shape
+            && self.body_excerpt == other.body_excerpt
     }
 }
 
@@ -310,19 +312,40 @@ impl Trace {
             }
             format!("{} {mark} {body}", row.status)
         };
-        let refs: Vec<&MatrixRow> = self.matrix.iter().filter(|r| r.probe == reference).collect();
+        let refs: Vec<&MatrixRow> = self
+            .matrix
+            .iter()
+            .filter(|r| r.probe == reference)
+            .collect();
         let rows: Vec<(String, String, String)> = self
             .matrix
             .iter()
             .filter(|r| r.probe == probe)
             .map(|row| {
-                let other = refs.iter().find(|r| r.variant == row.variant).map_or_else(String::new, |r| cell(r));
+                let other = refs
+                    .iter()
+                    .find(|r| r.variant == row.variant)
+                    .map_or_else(String::new, |r| cell(r));
                 (row.variant.describe(), cell(row), other)
             })
             .collect();
-        let header = ("the session carried as".to_string(), probe.to_string(), reference.to_string());
-        let w1 = rows.iter().chain([&header]).map(|r| r.0.chars().count()).max().unwrap_or(0);
-        let w2 = rows.iter().chain([&header]).map(|r| r.1.chars().count()).max().unwrap_or(0);
+        let header = (
+            "the session carried as".to_string(),
+            probe.to_string(),
+            reference.to_string(),
+        );
+        let w1 = rows
+            .iter()
+            .chain([&header])
+            .map(|r| r.0.chars().count())
+            .max()
+            .unwrap_or(0);
+        let w2 = rows
+            .iter()
+            .chain([&header])
+            .map(|r| r.1.chars().count())
+            .max()
+            .unwrap_or(0);
         std::iter::once(&header)
             .chain(&rows)
             .map(|(a, b, c)| format!("{a:<w1$}  {b:<w2$}  {c}").trim_end().to_string())

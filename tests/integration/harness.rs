@@ -40,6 +40,9 @@ pub struct Opts {
     pub guard: &'static str,
     pub secure: bool,
     pub stateless: bool,
+    /// The app's host name: `localhost`, or a name like `app.test` that authchain maps to
+    /// 127.0.0.1 with `--resolve` (not loopback to a browser's eyes).
+    pub app_host: &'static str,
 }
 
 impl Default for Opts {
@@ -49,6 +52,7 @@ impl Default for Opts {
             guard: "cookie",
             secure: false,
             stateless: false,
+            app_host: "localhost",
         }
     }
 }
@@ -145,6 +149,7 @@ impl Drop for Server {
 pub struct Chain {
     pub idp: Server,
     pub app: Server,
+    app_host: &'static str,
 }
 
 pub fn free_port() -> u16 {
@@ -158,7 +163,7 @@ impl Chain {
     pub fn start(opts: Opts) -> Chain {
         preflight();
         let app_port = free_port();
-        let origin = format!("http://localhost:{app_port}");
+        let origin = format!("http://{}:{app_port}", opts.app_host);
         let idp = Server::start("idp", "idp.mjs", &[("APP_ORIGIN", origin.clone())]);
         let mut env = vec![
             ("PORT", app_port.to_string()),
@@ -174,11 +179,15 @@ impl Chain {
             env.push(("STATELESS", "1".into()));
         }
         let app = Server::start("app", "app.mjs", &env);
-        Chain { idp, app }
+        Chain {
+            idp,
+            app,
+            app_host: opts.app_host,
+        }
     }
 
     pub fn app(&self) -> String {
-        format!("http://localhost:{}", self.app.port)
+        format!("http://{}:{}", self.app_host, self.app.port)
     }
 
     pub fn guarded(&self) -> String {
@@ -200,7 +209,30 @@ impl Chain {
         .map(|s| s.to_string())
         .collect();
         args.extend(["--password-env".into(), PASSWORD_VAR.into()]);
+        if self.app_host != "localhost" {
+            args.extend(["--resolve".into(), format!("{}:127.0.0.1", self.app_host)]);
+        }
         args
+    }
+
+    /// `authchain login` as `user` with `extra` flags and a JSON report, in a temp dir kept as
+    /// long as the result.
+    pub fn login(&self, user: &str, extra: &[&str], env: &[(&str, &str)]) -> Run {
+        let dir = tempfile::tempdir().expect("a temp dir");
+        let json = dir.path().join("report.json");
+        let mut args = self.login_args(user);
+        args.extend(extra.iter().map(|s| s.to_string()));
+        args.extend(["--report-json".into(), json.display().to_string()]);
+        let out = authchain(&args, env);
+        let json_text = std::fs::read_to_string(&json).unwrap_or_default();
+        let report = serde_json::from_str(&json_text).unwrap_or(serde_json::Value::Null);
+        Run {
+            out,
+            report,
+            json_text,
+            json,
+            _dir: dir,
+        }
     }
 
     /// Every session token the app issued, raw and as signed cookie values.
@@ -209,8 +241,8 @@ impl Chain {
             .args([
                 "-e",
                 &format!(
-                    "fetch('{}/__fixture/secrets').then(r=>r.json()).then(j=>console.log(JSON.stringify(j)))",
-                    self.app()
+                    "fetch('http://127.0.0.1:{}/__fixture/secrets').then(r=>r.json()).then(j=>console.log(JSON.stringify(j)))",
+                    self.app.port
                 ),
             ])
             .output()
@@ -225,6 +257,27 @@ impl Chain {
         }
         all
     }
+}
+
+/// A login's outputs and its JSON report.
+pub struct Run {
+    pub out: Output,
+    pub report: serde_json::Value,
+    pub json_text: String,
+    pub json: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+/// The finding ids of a JSON report, in order.
+pub fn finding_ids(report: &serde_json::Value) -> Vec<String> {
+    report["findings"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|f| f["id"].as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 /// What a run of the binary gave.

@@ -1,26 +1,11 @@
 //! `authchain login` through the real chain: both BetterAuth lines, the email-less user, every
 //! guard mode, refused credentials.
 
-use crate::harness::{Chain, Opts, authchain, read_json};
-
-fn finding_ids(report: &serde_json::Value) -> Vec<String> {
-    report["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|f| f["id"].as_str().unwrap().to_string())
-        .collect()
-}
+use crate::harness::{Chain, Opts, authchain, finding_ids, read_json};
 
 fn login(chain: &Chain, user: &str, extra: &[&str]) -> (crate::harness::Output, serde_json::Value) {
-    let dir = tempfile::tempdir().unwrap();
-    let json = dir.path().join("report.json");
-    let mut args = chain.login_args(user);
-    args.extend(extra.iter().map(|s| s.to_string()));
-    args.extend(["--report-json".into(), json.display().to_string()]);
-    let out = authchain(&args, &[]);
-    let report = read_json(&json);
-    (out, report)
+    let run = chain.login(user, extra, &[]);
+    (run.out, run.report)
 }
 
 fn happy_path(line: &'static str, start: &str, callback: &str) {
@@ -257,11 +242,12 @@ fn guard_bearer_plugin_passes() {
 #[test]
 fn wrong_password_is_idp_login_rejected() {
     let chain = Chain::start(Opts::default());
-    let dir = tempfile::tempdir().unwrap();
-    let json = dir.path().join("r.json");
-    let mut args = chain.login_args("alice");
-    args.extend(["--report-json".into(), json.display().to_string()]);
-    let out = authchain(&args, &[(crate::harness::PASSWORD_VAR, "not-the-password")]);
+    let run = chain.login(
+        "alice",
+        &[],
+        &[(crate::harness::PASSWORD_VAR, "not-the-password")],
+    );
+    let out = &run.out;
     assert_eq!(out.code, 1, "{}", out.all());
     assert!(
         out.stdout.contains("idp-login-rejected: "),
@@ -273,8 +259,8 @@ fn wrong_password_is_idp_login_rejected() {
         "{}",
         out.stdout
     );
-    assert_eq!(finding_ids(&read_json(&json)), ["idp-login-rejected"]);
-    assert!(!out.all().contains("not-the-password"));
+    assert_eq!(finding_ids(&run.report), ["idp-login-rejected"]);
+    assert!(!out.all().contains("not-the-password") && !run.json_text.contains("not-the-password"));
 }
 
 #[test]

@@ -2,6 +2,7 @@
 //! per area.
 
 mod bad_input;
+mod diagnosis;
 mod harness;
 mod login;
 mod redaction;

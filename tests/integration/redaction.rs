@@ -1,7 +1,7 @@
 //! No password, cookie value or token reaches any output, in any encoding, unless `--reveal`
 //! (and passwords not even then).
 
-use crate::harness::{Chain, Opts, PASSWORD, authchain};
+use crate::harness::{Chain, Opts, PASSWORD};
 
 fn encodings(secret: &str) -> Vec<String> {
     let decoded = url::form_urlencoded::parse(format!("x={secret}").as_bytes())
@@ -23,21 +23,14 @@ fn encodings(secret: &str) -> Vec<String> {
 }
 
 fn outputs(chain: &Chain, reveal: bool) -> (String, String) {
-    let dir = tempfile::tempdir().unwrap();
-    let json = dir.path().join("r.json");
-    let mut args = chain.login_args("alice");
-    args.extend([
-        "--probe".into(),
-        chain.guarded(),
-        "--report-json".into(),
-        json.display().to_string(),
-    ]);
+    let guarded = chain.guarded();
+    let mut extra = vec!["--probe", guarded.as_str()];
     if reveal {
-        args.push("--reveal".into());
+        extra.push("--reveal");
     }
-    let out = authchain(&args, &[]);
-    assert_eq!(out.code, 0, "{}", out.all());
-    (out.all(), std::fs::read_to_string(&json).unwrap())
+    let run = chain.login("alice", &extra, &[]);
+    assert_eq!(run.out.code, 0, "{}", run.out.all());
+    (run.out.all(), run.json_text)
 }
 
 #[test]

@@ -67,7 +67,8 @@ fn a_failing_scenario_among_passing_ones_fails_the_run() {
     let out = authchain(&args, &env);
     assert_eq!(out.code, 1, "{}", out.all());
     assert!(
-        out.stdout.contains("probe-failed: Probe `guarded` failed"),
+        out.stdout
+            .contains("guard-validates-differently: `guarded` finds the session cookie"),
         "{}",
         out.stdout
     );
