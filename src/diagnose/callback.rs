@@ -208,3 +208,70 @@ fn known(code: &str) -> (String, String) {
         fix.to_string(),
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::trace::{HopNo, Step};
+
+    fn trace_with(code: &str) -> Trace {
+        let hop = Hop {
+            n: HopNo(9),
+            step: Step::Follow,
+            method: "GET".into(),
+            url: "http://localhost:3000/api/auth/callback/x".into(),
+            status: 302,
+            location: Some(format!("http://localhost:3000/api/auth/error?error={code}")),
+            set_cookies: vec![],
+            cookie_sent: vec![],
+            origin_sent: None,
+            content_type: None,
+            date: None,
+            error_code: Some(code.into()),
+            error_description: None,
+            page: None,
+            body_excerpt: None,
+            received_at_ms: 0,
+            duration_ms: 0.0,
+        };
+        let mut t = Trace::default();
+        t.hops.push(hop);
+        t.chain.callback_hop = Some(HopNo(9));
+        t
+    }
+
+    #[test]
+    fn codes_map_to_findings() {
+        for (code, id) in [
+            ("email_is_missing", "missing-email-claim"),
+            ("email_not_found", "missing-email-claim"),
+            ("state_mismatch", "state-cookie-lost"),
+            ("state_not_found", "callback-error"),
+            ("invalid_code", "callback-error"),
+            ("oauth_code_verification_failed", "callback-error"),
+            ("unable_to_get_user_info", "callback-error"),
+            ("account_not_linked", "callback-error"),
+            ("access_denied", "callback-error"),
+            ("something_new", "callback-error"),
+        ] {
+            let f = rules(&trace_with(code));
+            assert_eq!(f.len(), 1, "{code}");
+            assert_eq!(f[0].id, id, "{code}");
+            assert!(
+                f[0].title.contains(code),
+                "the code is in the title: {}",
+                f[0].title
+            );
+        }
+    }
+
+    #[test]
+    fn known_causes_are_specific() {
+        let f = rules(&trace_with("unable_to_get_user_info"));
+        assert!(f[0].explanation.contains("HS256"), "{}", f[0].explanation);
+        let f = rules(&trace_with("redirect_uri_mismatch"));
+        assert!(f[0].explanation.contains("not registered"));
+        let f = rules(&trace_with("something_new"));
+        assert!(f[0].explanation.contains("no specific knowledge"));
+    }
+}

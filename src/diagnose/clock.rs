@@ -129,6 +129,41 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_skewed_server_date_is_found() {
+        let mut t = Trace::default();
+        let received = 784111777_000u64;
+        t.probes.push(crate::trace::Probe {
+            name: "native".into(),
+            method: "GET".into(),
+            url: "http://a/".into(),
+            native: true,
+            compare_to: None,
+            expect: Default::default(),
+            status: 200,
+            body_shape: crate::trace::BodyShape::JsonObject,
+            json_keys: vec![],
+            body_excerpt: String::new(),
+            cookie_sent: vec![],
+            passed: true,
+            reason: None,
+            session_expires_at: None,
+            date: Some("Sun, 06 Nov 1994 09:49:37 GMT".into()),
+            received_at_ms: received,
+            duration_ms: 1.0,
+        });
+        let f = rules(&t);
+        assert_eq!(f[0].id, "clock-skew");
+        assert_eq!(f[0].severity, Severity::Error);
+        assert!(
+            f[0].evidence[0].contains("1.0 hours ahead of"),
+            "{:?}",
+            f[0].evidence
+        );
+        t.probes[0].date = Some("Sun, 06 Nov 1994 08:49:40 GMT".into());
+        assert!(rules(&t).is_empty(), "3 s is no skew");
+    }
+
+    #[test]
     fn http_dates() {
         assert_eq!(
             parse_http_date("Sun, 06 Nov 1994 08:49:37 GMT"),
