@@ -131,7 +131,7 @@ mod tests {
     #[test]
     fn a_skewed_server_date_is_found() {
         let mut t = Trace::default();
-        let received = 784111777_000u64;
+        let received = 784_111_777_000u64;
         t.probes.push(crate::trace::Probe {
             name: "native".into(),
             method: "GET".into(),
