@@ -27,14 +27,34 @@ pub struct Outcome {
 }
 
 /// Runs one scenario end to end: log in, probe, diagnose.
-pub async fn run(scenario: &Scenario, reveal: bool) -> Outcome {
-    let mut r = Redactor::new(reveal);
+/// How to run: what to reveal, and where the browser comes from.
+#[derive(Clone, Debug, Default)]
+pub struct RunOptions {
+    pub reveal: bool,
+    pub browser: drive::browser::BrowserOptions,
+}
+
+/// Runs one scenario end to end: log in, probe, diagnose.
+pub async fn run(scenario: &Scenario, opts: &RunOptions) -> Outcome {
+    let mut r = Redactor::new(opts.reveal);
     for s in &scenario.secrets {
         r.add_secret(s);
     }
     let started = Instant::now();
     let mut trace = new_trace(scenario);
-    match drive::login(scenario, &mut r).await {
+    let (drive, page_answers) = match scenario.chain.driver {
+        scenario::Driver::Http => (drive::login(scenario, &mut r).await, Vec::new()),
+        scenario::Driver::Browser => {
+            match drive::browser::login(scenario, &opts.browser, &mut r).await {
+                Ok(b) => {
+                    trace.artifacts = b.artifacts;
+                    (Ok(b.drive), b.page_answers)
+                }
+                Err(e) => (Err(e), Vec::new()),
+            }
+        }
+    };
+    match drive {
         Err(e) => trace.error = Some(e),
         Ok(d) => {
             trace.chain = d.chain;
@@ -45,11 +65,38 @@ pub async fn run(scenario: &Scenario, reveal: bool) -> Outcome {
                 && !d.driver.hops.iter().any(|h| h.error_code.is_some());
             if landed_clean {
                 probe_and_compare(scenario, &d.driver, &mut trace, &mut r).await;
+                add_page_answers(scenario, &mut trace, page_answers, &mut r);
             }
             trace.hops = d.driver.hops;
         }
     }
     finish(trace, started, r)
+}
+
+/// Puts the page's own answers next to the HTTP probes they repeat.
+fn add_page_answers(
+    scenario: &Scenario,
+    trace: &mut Trace,
+    answers: Vec<(String, drive::browser::PageAnswer)>,
+    r: &mut Redactor,
+) {
+    for (name, answer) in answers {
+        let (Some(probe), Some(spec)) = (
+            trace.probes.iter_mut().find(|p| p.name == name),
+            scenario.probes.iter().find(|p| p.name == name),
+        ) else {
+            continue;
+        };
+        let summary = probe::summarize_body(answer.body.as_bytes(), None, r);
+        probe.page = Some(trace::PageProbe {
+            status: answer.status,
+            body_shape: summary.shape,
+            body_excerpt: summary.excerpt,
+            passed: answer.error.is_none()
+                && probe::failure(&spec.expect, answer.status, summary.json.as_ref()).is_none(),
+            error: answer.error,
+        });
+    }
 }
 
 /// Runs the probes and, where they disagree, the differential matrix.

@@ -75,7 +75,17 @@ fn main() {
 async fn dispatch(cli: Cli, theme: &dyn terminal::Theme) -> i32 {
     match cli.command {
         Command::Login(args) => match args.scenario() {
-            Ok(s) => run_all(vec![(None, s)], 1, &args.output, cli.reveal, theme).await,
+            Ok(s) => {
+                run_all(
+                    vec![(None, s)],
+                    1,
+                    &args.output,
+                    &args.browser,
+                    cli.reveal,
+                    theme,
+                )
+                .await
+            }
             Err(e) => usage(&e),
         },
         Command::Run(args) => {
@@ -90,6 +100,7 @@ async fn dispatch(cli: Cli, theme: &dyn terminal::Theme) -> i32 {
                 scenarios,
                 args.jobs as usize,
                 &args.output,
+                &args.browser,
                 cli.reveal,
                 theme,
             )
@@ -158,15 +169,9 @@ fn scenario_error(e: scenario::LoadError) -> i32 {
 
 /// What this build cannot drive yet is a usage error, said before anything runs.
 fn unsupported(s: &Scenario) -> Option<String> {
-    if s.chain.driver == Driver::Browser {
+    if s.idp.kind == IdpKind::Authentik && s.chain.driver == Driver::Http {
         return Some(format!(
-            "{}: the browser driver is not available in this version; use the http driver",
-            s.name
-        ));
-    }
-    if s.idp.kind == IdpKind::Authentik {
-        return Some(format!(
-            "{}: the authentik IdP adapter is not available in this version; use the form adapter",
+            "{}: the authentik IdP adapter runs in the browser driver only in this version (driver = \"browser\")",
             s.name
         ));
     }
@@ -177,17 +182,27 @@ async fn run_all(
     scenarios: Vec<(Option<PathBuf>, Scenario)>,
     jobs: usize,
     output: &OutputArgs,
+    browser: &cli::BrowserArgs,
     reveal: bool,
     theme: &dyn terminal::Theme,
 ) -> i32 {
     if let Some(msg) = scenarios.iter().find_map(|(_, s)| unsupported(s)) {
         return usage(&msg);
     }
+    let many = scenarios.len() > 1;
     let outcomes: Vec<(Option<PathBuf>, authchain::Outcome)> =
         futures_util::stream::iter(scenarios)
-            .map(|(path, s)| async move {
-                let outcome = authchain::run(&s, reveal).await;
-                (path, outcome)
+            .map(|(path, s)| {
+                // Several runs keep their artifacts apart, one dir per scenario file.
+                let artifacts = output.out.as_ref().map(|d| match (&path, many) {
+                    (Some(p), true) => d.join(p.file_stem().unwrap_or_default()),
+                    _ => d.clone(),
+                });
+                let opts = browser.options(reveal, artifacts);
+                async move {
+                    let outcome = authchain::run(&s, &opts).await;
+                    (path, outcome)
+                }
             })
             .buffered(jobs.max(1))
             .collect()

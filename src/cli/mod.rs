@@ -61,6 +61,8 @@ pub struct RunArgs {
     #[arg(short = 'j', long = "jobs", default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=64))]
     pub jobs: u16,
     #[command(flatten)]
+    pub browser: BrowserArgs,
+    #[command(flatten)]
     pub output: OutputArgs,
 }
 
@@ -117,14 +119,35 @@ pub struct LoginArgs {
     /// The most hops a login may take.
     #[arg(long, default_value_t = scenario::DEFAULT_MAX_HOPS, value_parser = clap::value_parser!(u32).range(1..=1000))]
     pub max_hops: u32,
-    /// The chromedriver to start (browser driver).
+    #[command(flatten)]
+    pub browser: BrowserArgs,
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+/// Where the browser driver's browser comes from.
+#[derive(Args, Debug, Clone)]
+pub struct BrowserArgs {
+    /// The chromedriver to start (browser driver) [default: chromedriver from PATH].
     #[arg(long, value_name = "PATH")]
     pub chromedriver: Option<PathBuf>,
     /// A running WebDriver server to use instead of starting chromedriver (browser driver).
     #[arg(long, value_name = "URL")]
     pub webdriver: Option<String>,
-    #[command(flatten)]
-    pub output: OutputArgs,
+}
+
+impl BrowserArgs {
+    /// The run options these flags (and the artifacts dir) give.
+    pub fn options(&self, reveal: bool, artifacts: Option<PathBuf>) -> authchain::RunOptions {
+        authchain::RunOptions {
+            reveal,
+            browser: authchain::drive::browser::BrowserOptions {
+                chromedriver: self.chromedriver.clone(),
+                webdriver: self.webdriver.clone(),
+                artifacts,
+            },
+        }
+    }
 }
 
 /// The probes of `login` and `probe`.

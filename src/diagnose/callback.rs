@@ -224,6 +224,7 @@ mod tests {
             location: Some(format!("http://localhost:3000/api/auth/error?error={code}")),
             set_cookies: vec![],
             cookie_sent: vec![],
+            cookie_blocked: vec![],
             origin_sent: None,
             content_type: None,
             date: None,

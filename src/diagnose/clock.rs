@@ -150,6 +150,7 @@ mod tests {
             date: Some("Sun, 06 Nov 1994 09:49:37 GMT".into()),
             received_at_ms: received,
             duration_ms: 1.0,
+            page: None,
         });
         let f = rules(&t);
         assert_eq!(f[0].id, "clock-skew");

@@ -351,6 +351,7 @@ mod tests {
             location: None,
             set_cookies: vec![cookie],
             cookie_sent: vec![],
+            cookie_blocked: vec![],
             origin_sent: None,
             content_type: None,
             date: None,

@@ -141,6 +141,13 @@ impl HttpDriver {
         }
     }
 
+    /// Stores a `Set-Cookie` line as if `url` had sent it (no record is made).
+    pub fn insert_raw(&mut self, raw: &str, url: &Url) {
+        if let Ok(cookie) = RawCookie::parse(raw.to_string()) {
+            let _ = self.jar.insert_raw(&cookie, url);
+        }
+    }
+
     pub fn next_hop(&self) -> HopNo {
         HopNo(self.hops.len() as u32 + 1)
     }
@@ -169,6 +176,7 @@ impl HttpDriver {
             location: answer.location.as_ref().map(|l| r.url(l)),
             set_cookies,
             cookie_sent: answer.cookie_sent.clone(),
+            cookie_blocked: Vec::new(),
             origin_sent: (req.method != "GET").then(|| self.origin.clone()),
             content_type: answer.content_type(),
             date: header(&answer.headers, DATE.as_str()),
@@ -299,58 +307,80 @@ impl HttpDriver {
 
     fn offer(&mut self, raw: &str, url: &Url, r: &mut Redactor) -> SetCookie {
         let Ok(cookie) = RawCookie::parse(raw.to_string()) else {
-            let name = raw.split('=').next().unwrap_or("").trim().to_string();
-            return SetCookie {
-                name,
-                value: r.sensitive(""),
-                raw: r.scrub(raw),
-                domain: None,
-                path: None,
-                secure: false,
-                http_only: false,
-                same_site: None,
-                max_age: None,
-                expires: None,
-                action: CookieAction::Refused,
-                refusal: Some("SyntaxError".into()),
-            };
+            return unparsable_set_cookie(raw, r);
         };
-        let value = r.sensitive(cookie.value());
-        let shown_raw = if cookie.value().is_empty() {
-            raw.to_string()
-        } else {
-            raw.replacen(cookie.value(), value.shown(), 1)
-        };
-        let max_age = cookie.max_age().map(|d| d.whole_seconds());
-        let expires = cookie.expires_datetime();
-        let clearing = max_age.is_some_and(|s| s <= 0)
-            || (max_age.is_none() && expires.is_some_and(|t| t <= time::OffsetDateTime::now_utc()));
         let (action, refusal) = match browser_refusal(&cookie, url) {
             Some(reason) => (CookieAction::Refused, Some(reason.to_string())),
             None => match self.jar.insert_raw(&cookie, url) {
-                Ok(_) if clearing => (CookieAction::Cleared, None),
+                Ok(_) if is_clearing(&cookie) => (CookieAction::Cleared, None),
                 Ok(_) => (CookieAction::Set, None),
                 Err(CookieError::Expired) => (CookieAction::Cleared, None),
                 Err(e) => (CookieAction::Refused, Some(jar_refusal(&e).to_string())),
             },
         };
-        SetCookie {
-            name: cookie.name().to_string(),
-            value,
-            raw: shown_raw,
-            domain: cookie.domain().map(str::to_string),
-            path: cookie.path().map(str::to_string),
-            secure: cookie.secure().unwrap_or(false),
-            http_only: cookie.http_only().unwrap_or(false),
-            same_site: cookie.same_site().map(|s| s.to_string()),
-            max_age,
-            expires: expires.and_then(|t| {
-                t.format(&time::format_description::well_known::Rfc2822)
-                    .ok()
-            }),
-            action,
-            refusal,
-        }
+        set_cookie_record(&cookie, raw, action, refusal, r)
+    }
+}
+
+/// A `Set-Cookie` that does not parse: refused as a syntax error.
+pub fn unparsable_set_cookie(raw: &str, r: &mut Redactor) -> SetCookie {
+    let name = raw.split('=').next().unwrap_or("").trim().to_string();
+    SetCookie {
+        name,
+        value: r.sensitive(""),
+        raw: r.scrub(raw),
+        domain: None,
+        path: None,
+        secure: false,
+        http_only: false,
+        same_site: None,
+        max_age: None,
+        expires: None,
+        action: CookieAction::Refused,
+        refusal: Some("SyntaxError".into()),
+    }
+}
+
+/// Whether a cookie deletes itself: `Max-Age<=0`, or an `Expires` in the past.
+pub fn is_clearing(cookie: &RawCookie) -> bool {
+    let max_age = cookie.max_age().map(|d| d.whole_seconds());
+    max_age.is_some_and(|s| s <= 0)
+        || (max_age.is_none()
+            && cookie
+                .expires_datetime()
+                .is_some_and(|t| t <= time::OffsetDateTime::now_utc()))
+}
+
+/// The record of one `Set-Cookie`: its attributes, its value as a fingerprint, what became of it.
+pub fn set_cookie_record(
+    cookie: &RawCookie,
+    raw: &str,
+    action: CookieAction,
+    refusal: Option<String>,
+    r: &mut Redactor,
+) -> SetCookie {
+    let value = r.sensitive(cookie.value());
+    let shown_raw = if cookie.value().is_empty() {
+        raw.to_string()
+    } else {
+        raw.replacen(cookie.value(), value.shown(), 1)
+    };
+    SetCookie {
+        name: cookie.name().to_string(),
+        value,
+        raw: shown_raw,
+        domain: cookie.domain().map(str::to_string),
+        path: cookie.path().map(str::to_string),
+        secure: cookie.secure().unwrap_or(false),
+        http_only: cookie.http_only().unwrap_or(false),
+        same_site: cookie.same_site().map(|s| s.to_string()),
+        max_age: cookie.max_age().map(|d| d.whole_seconds()),
+        expires: cookie.expires_datetime().and_then(|t| {
+            t.format(&time::format_description::well_known::Rfc2822)
+                .ok()
+        }),
+        action,
+        refusal,
     }
 }
 

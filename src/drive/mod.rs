@@ -1,6 +1,7 @@
 //! Drive: log in through the chain (start at the app, through the IdP, back to the callback),
 //! recording every hop. Returns the hops and the jar for the probe stage.
 
+pub mod browser;
 pub mod http;
 pub mod idp;
 
@@ -12,7 +13,7 @@ use std::collections::HashMap;
 use url::Url;
 
 /// How many pages of the IdP the login may pass (login, consent, a second factor, …).
-const MAX_IDP_PAGES: usize = 8;
+pub(crate) const MAX_IDP_PAGES: usize = 8;
 
 /// The drive's result: what it learnt, the hops it made and how it ended.
 pub struct Drive {
@@ -343,7 +344,7 @@ fn unknown_start(answer: &Answer) -> bool {
 }
 
 /// The hop that brought the browser back from elsewhere to the app on a callback path.
-fn callback_hop(driver: &HttpDriver, app: &Url) -> Option<HopNo> {
+pub(crate) fn callback_hop(driver: &HttpDriver, app: &Url) -> Option<HopNo> {
     let app_host = app.host_str()?;
     let mut left = false;
     for hop in &driver.hops {

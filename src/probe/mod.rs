@@ -55,15 +55,20 @@ pub struct Summary {
 }
 
 pub fn summarize(answer: &Answer, r: &mut Redactor) -> Summary {
-    let json = answer.json();
-    let shape = shape(answer, json.as_ref());
+    summarize_body(&answer.body, answer.content_type().as_deref(), r)
+}
+
+/// The same for a body that did not come through the HTTP driver (the page's own fetch).
+pub fn summarize_body(body: &[u8], content_type: Option<&str>, r: &mut Redactor) -> Summary {
+    let json: Option<Value> = serde_json::from_slice(body).ok();
+    let shape = shape(body, content_type, json.as_ref());
     let keys = match &json {
         Some(Value::Object(m)) => m.keys().cloned().collect(),
         _ => Vec::new(),
     };
     let excerpt = match &json {
         Some(v) => excerpt(&redact_json(v, r).to_string()),
-        None => excerpt(&r.scrub(&answer.text())),
+        None => excerpt(&r.scrub(&String::from_utf8_lossy(body))),
     };
     Summary {
         json,
@@ -107,16 +112,21 @@ fn judge(spec: &ProbeSpec, answer: &Answer, r: &mut Redactor) -> Probe {
             .map(str::to_string),
         received_at_ms: answer.received_at_ms,
         duration_ms: answer.duration_ms,
+        page: None,
     }
 }
 
-fn shape(answer: &Answer, json: Option<&Value>) -> BodyShape {
+fn shape(body: &[u8], content_type: Option<&str>, json: Option<&Value>) -> BodyShape {
     match json {
-        _ if answer.body.iter().all(u8::is_ascii_whitespace) => BodyShape::Empty,
+        _ if body.iter().all(u8::is_ascii_whitespace) => BodyShape::Empty,
         Some(Value::Null) => BodyShape::JsonNull,
         Some(Value::Object(_)) => BodyShape::JsonObject,
         Some(_) => BodyShape::JsonOther,
-        None if answer.content_type().is_some_and(|t| t.contains("html")) => BodyShape::Html,
+        None if content_type.is_some_and(|t| t.contains("html"))
+            || body.trim_ascii_start().starts_with(b"<") =>
+        {
+            BodyShape::Html
+        }
         None => BodyShape::Text,
     }
 }

@@ -89,6 +89,13 @@ pub struct SentCookie {
     pub value: Sensitive,
 }
 
+/// A cookie the browser withheld from a request, with its reason (e.g. `SameSiteLax`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct BlockedCookie {
+    pub name: String,
+    pub reason: String,
+}
+
 /// What an answered page offered, as far as the login needs to know.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -116,6 +123,9 @@ pub struct Hop {
     pub location: Option<String>,
     pub set_cookies: Vec<SetCookie>,
     pub cookie_sent: Vec<SentCookie>,
+    /// Cookies the browser withheld from this request (browser driver only).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub cookie_blocked: Vec<BlockedCookie>,
     pub origin_sent: Option<String>,
     pub content_type: Option<String>,
     /// The server's `Date` header, as sent.
@@ -129,6 +139,17 @@ pub struct Hop {
     /// When the answer came, in Unix milliseconds by the local clock.
     pub received_at_ms: u64,
     pub duration_ms: f64,
+}
+
+/// The page's own answer to a probe (browser driver): `fetch` with credentials from the app.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PageProbe {
+    pub status: u16,
+    pub body_shape: BodyShape,
+    pub body_excerpt: String,
+    pub passed: bool,
+    /// Why the page's request failed outright (CORS, network), if it did.
+    pub error: Option<String>,
 }
 
 /// How a probe's answer is judged.
@@ -177,6 +198,9 @@ pub struct Probe {
     pub date: Option<String>,
     pub received_at_ms: u64,
     pub duration_ms: f64,
+    /// The same probe asked by the page itself (browser driver).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub page: Option<PageProbe>,
 }
 
 /// How a matrix request carried (or did not carry) the session.
@@ -290,6 +314,9 @@ pub struct Trace {
     pub matrix: Vec<MatrixRow>,
     pub ended: Ended,
     pub error: Option<RunError>,
+    /// Files the run wrote for a failure (a screenshot, the page's HTML).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub artifacts: Vec<String>,
     /// Seconds since the Unix epoch when the run started, by the local clock.
     pub started_at: u64,
     pub duration_ms: f64,

@@ -1,0 +1,609 @@
+//! The browser driver: the same chain in headless Chromium through WebDriver (fantoccini). The
+//! performance log becomes the same hops as the HTTP driver's, Chromium's cookie jar (every
+//! origin, through CDP) becomes the jar the probes replay with, and the page runs its own probes.
+
+mod page;
+pub mod perflog;
+pub mod process;
+
+use super::Drive;
+use super::http::HttpDriver;
+use crate::redact::Redactor;
+use crate::scenario::{Body, Consent, IdpKind, Preset, Scenario, join_path};
+use crate::trace::{ChainInfo, Ended, HopNo, Page, PageKind, RunError, Step};
+use fantoccini::wd::WebDriverCompatibleCommand;
+use fantoccini::{Client, ClientBuilder};
+use serde_json::{Value, json};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+use url::Url;
+
+/// Where the browser comes from, and where failure artifacts go.
+#[derive(Clone, Debug, Default)]
+pub struct BrowserOptions {
+    /// The chromedriver to start (default: `chromedriver` from PATH).
+    pub chromedriver: Option<PathBuf>,
+    /// A running WebDriver server to use instead of starting chromedriver.
+    pub webdriver: Option<String>,
+    /// The artifacts dir: a screenshot and the page's HTML on a failure.
+    pub artifacts: Option<PathBuf>,
+}
+
+/// The page's own answer to a probe.
+#[derive(Clone, Debug)]
+pub struct PageAnswer {
+    pub status: u16,
+    pub body: String,
+    pub error: Option<String>,
+}
+
+pub struct BrowserDrive {
+    pub drive: Drive,
+    /// The page's answers, by probe name.
+    pub page_answers: Vec<(String, PageAnswer)>,
+    /// Files written to the artifacts dir.
+    pub artifacts: Vec<String>,
+}
+
+/// The selectors an IdP adapter finds its fields with (`>>>` enters a shadow root).
+struct Selectors {
+    password: &'static str,
+    username: &'static str,
+    submit: &'static str,
+    consent: &'static str,
+}
+
+const FORM: Selectors = Selectors {
+    password: "input[type=password]",
+    username: "input[autocomplete=username], input[name=username], input[name=login], input[name=email]",
+    submit: "[type=submit], button:not([type])",
+    consent: "form[method=post] [type=submit], form[method=POST] [type=submit], form[method=post] button:not([type]), form[method=POST] button:not([type])",
+};
+
+/// Authentik's flow executor: fields sit inside the stage elements' shadow roots (scoped to the
+/// stage, not the hidden light-DOM form Authentik adds for password managers).
+const AUTHENTIK: Selectors = Selectors {
+    password: "ak-flow-executor >>> ak-stage-identification >>> input[name=password], ak-flow-executor >>> ak-stage-password >>> input[name=password]",
+    username: "ak-flow-executor >>> ak-stage-identification >>> input[name=uidField]",
+    submit: "ak-flow-executor >>> ak-stage-identification >>> button[type=submit], ak-flow-executor >>> ak-stage-password >>> button[type=submit]",
+    consent: "ak-flow-executor >>> ak-stage-consent >>> button",
+};
+
+/// `POST /session/{id}/se/log`: chromedriver's log endpoint.
+#[derive(Debug)]
+struct ReadLog;
+
+impl WebDriverCompatibleCommand for ReadLog {
+    fn endpoint(&self, base: &Url, session: Option<&str>) -> Result<Url, url::ParseError> {
+        base.join(&format!("session/{}/se/log", session.unwrap_or_default()))
+    }
+    fn method_and_body(&self, _: &Url) -> (http::Method, Option<String>) {
+        (
+            http::Method::POST,
+            Some(json!({"type": "performance"}).to_string()),
+        )
+    }
+}
+
+/// `POST /session/{id}/goog/cdp/execute`: a DevTools command through chromedriver.
+#[derive(Debug)]
+struct Cdp(&'static str);
+
+impl WebDriverCompatibleCommand for Cdp {
+    fn endpoint(&self, base: &Url, session: Option<&str>) -> Result<Url, url::ParseError> {
+        base.join(&format!(
+            "session/{}/goog/cdp/execute",
+            session.unwrap_or_default()
+        ))
+    }
+    fn method_and_body(&self, _: &Url) -> (http::Method, Option<String>) {
+        (
+            http::Method::POST,
+            Some(json!({"cmd": self.0, "params": {}}).to_string()),
+        )
+    }
+}
+
+fn error(step: &str, message: impl Into<String>) -> RunError {
+    RunError {
+        step: step.into(),
+        hop: None,
+        message: message.into(),
+    }
+}
+
+/// The browser's arguments: headless, quiet on a closed network, a fresh profile.
+fn chrome_args(profile: Option<&Path>, resolve: &[(String, std::net::IpAddr)]) -> Vec<String> {
+    let mut args: Vec<String> = [
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--window-size=1280,900",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    if let Some(p) = profile {
+        args.push(format!("--user-data-dir={}", p.display()));
+    }
+    if !resolve.is_empty() {
+        let rules: Vec<String> = resolve
+            .iter()
+            .map(|(h, ip)| format!("MAP {h} {ip}"))
+            .collect();
+        args.push(format!("--host-resolver-rules={}", rules.join(",")));
+    }
+    args
+}
+
+/// Logs in through Chromium. The browser and chromedriver are shut down before this returns,
+/// and by their drop on any other way out (a panic, an interruption).
+pub async fn login(
+    scenario: &Scenario,
+    opts: &BrowserOptions,
+    r: &mut Redactor,
+) -> Result<BrowserDrive, RunError> {
+    let c = &scenario.chain;
+    let temp = tempfile::Builder::new()
+        .prefix(process::TEMP_PREFIX)
+        .tempdir()
+        .map_err(|e| error("browser", format!("cannot make a temp dir: {e}")))?;
+    let (driver_process, url, profile) = match &opts.webdriver {
+        Some(url) => (None, url.clone(), None),
+        None => {
+            let d = process::Chromedriver::start(
+                opts.chromedriver.as_deref(),
+                temp.path(),
+                c.timeout.max(Duration::from_secs(10)),
+            )
+            .await
+            .map_err(|m| error("browser", m))?;
+            let url = d.url.clone();
+            (Some(d), url, Some(temp.path().join("profile")))
+        }
+    };
+    let mut caps = serde_json::Map::new();
+    caps.insert("browserName".into(), json!("chrome"));
+    caps.insert(
+        "goog:chromeOptions".into(),
+        json!({ "args": chrome_args(profile.as_deref(), &c.resolve) }),
+    );
+    caps.insert("goog:loggingPrefs".into(), json!({ "performance": "ALL" }));
+    let ms = c.timeout.as_millis() as u64;
+    caps.insert("timeouts".into(), json!({ "pageLoad": ms, "script": ms }));
+    let builder = ClientBuilder::rustls()
+        .map_err(|e| error("browser", format!("cannot set up TLS for WebDriver: {e}")))?;
+    let url = url.as_str();
+    let client = tokio::time::timeout(
+        c.timeout.max(Duration::from_secs(30)),
+        builder.clone().capabilities(caps).connect(url),
+    )
+    .await
+    .map_err(|_| {
+        error(
+            "browser",
+            format!("the WebDriver server at {url} did not start a session in time"),
+        )
+    })?
+    .map_err(|e| {
+        error(
+            "browser",
+            format!("cannot start a browser session at {url}: {e}"),
+        )
+    })?;
+    let mut session = Session {
+        scenario,
+        client: client.clone(),
+        inspections: Vec::new(),
+        actions: Vec::new(),
+    };
+    let result = session.run(r, opts).await;
+    let _ = client.close().await;
+    drop(driver_process);
+    drop(temp);
+    result
+}
+
+struct Session<'a> {
+    scenario: &'a Scenario,
+    client: Client,
+    /// Each page looked at: its URL and what it offered.
+    inspections: Vec<(String, Page)>,
+    /// The form submissions made, in order.
+    actions: Vec<Step>,
+}
+
+/// How the page loop ended, before the hops are known.
+enum Outcome {
+    Landed,
+    Rejected,
+    Stuck(String),
+    StartRefused,
+}
+
+impl Session<'_> {
+    fn selectors(&self) -> &'static Selectors {
+        match self.scenario.idp.kind {
+            IdpKind::Form => &FORM,
+            IdpKind::Authentik => &AUTHENTIK,
+        }
+    }
+
+    fn selector_arg(&self) -> Value {
+        let s = self.selectors();
+        json!({"password": s.password, "username": s.username, "submit": s.submit, "consent": s.consent})
+    }
+
+    async fn script(&self, body: &str, args: Vec<Value>) -> Result<Value, RunError> {
+        let script = format!("{}\n{body}", page::HELPERS);
+        self.client
+            .execute(&script, args)
+            .await
+            .map_err(|e| error("browser", format!("a script in the page failed: {e}")))
+    }
+
+    async fn goto(&self, url: &Url) -> Result<(), RunError> {
+        self.client
+            .goto(url.as_str())
+            .await
+            .map_err(|e| error("browser", format!("cannot open {url}: {e}")))
+    }
+
+    async fn run(
+        &mut self,
+        r: &mut Redactor,
+        opts: &BrowserOptions,
+    ) -> Result<BrowserDrive, RunError> {
+        let c = &self.scenario.chain;
+        let mut chain = ChainInfo {
+            app: c.app.to_string(),
+            auth_base: Some(c.auth_base.to_string()),
+            preset: c.preset.map(|p| p.name().to_string()),
+            provider: c.provider.clone(),
+            driver: "browser".into(),
+            ..ChainInfo::default()
+        };
+        let outcome = self.drive(&mut chain).await;
+        // The log holds every request so far; read it before the page probes add their own.
+        let log = self
+            .client
+            .issue_cmd(ReadLog)
+            .await
+            .map_err(|e| error("browser", format!("cannot read the performance log: {e}")))?;
+        let events = perflog::events(log.as_array().map(Vec::as_slice).unwrap_or_default());
+        let (mut hops, failure) = perflog::hops(&events, 1, &self.actions, r);
+        for (url, page) in &self.inspections {
+            let shown = Url::parse(url).map(|u| r.url(&u)).unwrap_or_default();
+            if let Some(h) = hops.iter_mut().rev().find(|h| h.url == shown) {
+                h.page = Some(page.clone());
+            }
+        }
+        let last = HopNo(hops.len() as u32);
+        let mut run_error = None;
+        let ended = match outcome {
+            Ok(Outcome::Landed) => Ended::Landed { hop: last },
+            Ok(Outcome::Rejected) => Ended::LoginRejected { hop: last },
+            Ok(Outcome::StartRefused) => Ended::StartRefused { hop: last },
+            Ok(Outcome::Stuck(message)) => {
+                let app_hosts = [c.app.host_str(), c.auth_base.host_str()];
+                match hops.last() {
+                    Some(h)
+                        if h.status >= 400
+                            && !app_hosts.contains(
+                                &Url::parse(&h.url).ok().as_ref().and_then(|u| u.host_str()),
+                            ) =>
+                    {
+                        Ended::IdpError { hop: last }
+                    }
+                    _ => {
+                        run_error = Some(RunError {
+                            step: "idp".into(),
+                            hop: Some(last),
+                            message,
+                        });
+                        Ended::NotEnded
+                    }
+                }
+            }
+            Err(e) => {
+                run_error = Some(e);
+                Ended::NotEnded
+            }
+        };
+        let ended = match (&failure, ended) {
+            (Some(f), _) if f.error.contains("TOO_MANY_REDIRECTS") => {
+                run_error = None;
+                Ended::HopCap { cap: 20 }
+            }
+            (Some(f), Ended::NotEnded) => {
+                run_error = Some(RunError {
+                    step: "browser".into(),
+                    hop: Some(HopNo(last.0 + 1)),
+                    message: format!("the browser could not load {}: {}", f.url, f.error),
+                });
+                Ended::NotEnded
+            }
+            (_, ended) => ended,
+        };
+        let mut driver =
+            HttpDriver::new(&c.app, c.timeout, &c.resolve).map_err(|m| error("setup", m))?;
+        chain.final_url = hops.last().map(|h| h.url.clone());
+        driver.hops = hops;
+        chain.callback_hop = super::callback_hop(&driver, &c.app);
+        if let Ok(all) = self.client.issue_cmd(Cdp("Network.getAllCookies")).await {
+            for cookie in all["cookies"].as_array().into_iter().flatten() {
+                driver.load_browser_cookie(cookie);
+            }
+        }
+        let clean = matches!(ended, Ended::Landed { .. })
+            && run_error.is_none()
+            && !driver.hops.iter().any(|h| h.error_code.is_some());
+        let mut page_answers = Vec::new();
+        if clean {
+            page_answers = self.page_probes().await;
+        }
+        let failed = !clean
+            || page_answers.iter().any(|(name, a)| {
+                let spec = self.scenario.probes.iter().find(|p| &p.name == name);
+                let json = serde_json::from_str(&a.body).ok();
+                spec.is_none_or(|s| {
+                    crate::probe::failure(&s.expect, a.status, json.as_ref()).is_some()
+                })
+            });
+        let artifacts = match (&opts.artifacts, failed) {
+            (Some(dir), true) => self.save_artifacts(dir, r).await,
+            _ => Vec::new(),
+        };
+        Ok(BrowserDrive {
+            drive: Drive {
+                driver,
+                chain,
+                ended,
+                error: run_error,
+            },
+            page_answers,
+            artifacts,
+        })
+    }
+
+    /// Opens the app, starts the login, and passes the IdP's pages.
+    async fn drive(&mut self, chain: &mut ChainInfo) -> Result<Outcome, RunError> {
+        let c = &self.scenario.chain;
+        self.goto(&c.app).await?;
+        let attempts: Vec<Value> = match (&c.start, c.preset) {
+            (Some(start), _) => {
+                let (json, form) = match &start.body {
+                    Some(Body::Json(j)) => (j.clone(), Value::Null),
+                    Some(Body::Form(f)) => (Value::Null, json!(f)),
+                    None => (Value::Null, Value::Null),
+                };
+                if start.method == "GET" {
+                    chain.start_endpoint = Some(start.url.path().to_string());
+                    self.goto(&start.url).await?;
+                    Vec::new()
+                } else {
+                    vec![
+                        json!({"path": start.url.path(), "method": start.method, "url": start.url.as_str(), "json": json, "form": form}),
+                    ]
+                }
+            }
+            (None, Some(Preset::BetterAuth)) => {
+                let provider = c.provider.clone().unwrap_or_default();
+                let callback = c.callback_url.to_string();
+                vec![
+                    json!({"path": "/sign-in/social", "method": "POST", "url": join_path(&c.auth_base, "sign-in/social").as_str(),
+                           "json": {"provider": provider, "callbackURL": callback}, "form": null}),
+                    json!({"path": "/sign-in/oauth2", "method": "POST", "url": join_path(&c.auth_base, "sign-in/oauth2").as_str(),
+                           "json": {"providerId": provider, "callbackURL": callback}, "form": null}),
+                ]
+            }
+            (None, None) => Vec::new(),
+        };
+        if !attempts.is_empty() {
+            let answer = self.script(page::START, vec![json!(attempts)]).await?;
+            chain.start_endpoint = answer["path"].as_str().map(str::to_string);
+            if let Some(e) = answer["error"].as_str() {
+                return Err(error(
+                    "start",
+                    format!("the page could not start the login: {e}"),
+                ));
+            }
+            match answer["url"].as_str().and_then(|u| c.app.join(u).ok()) {
+                Some(next) => self.goto(&next).await?,
+                None => return Ok(Outcome::StartRefused),
+            }
+        }
+        let hosts = [
+            c.app.host_str().map(str::to_string),
+            c.auth_base.host_str().map(str::to_string),
+        ];
+        let mut submitted = false;
+        for _ in 0..super::MAX_IDP_PAGES {
+            let seen = self.inspect().await?;
+            let url = seen["url"].as_str().unwrap_or_default().to_string();
+            let host = Url::parse(&url)
+                .ok()
+                .and_then(|u| u.host_str().map(str::to_string));
+            if hosts.contains(&host) {
+                return Ok(Outcome::Landed);
+            }
+            match seen["kind"].as_str() {
+                Some("login") if submitted => return Ok(Outcome::Rejected),
+                Some("login") => {
+                    submitted = true;
+                    let idp = &self.scenario.idp;
+                    let (Some(user), Some(password)) = (&idp.username, &idp.password) else {
+                        return Err(error(
+                            "idp-login",
+                            "the IdP asks for a login but the scenario gives no username or password",
+                        ));
+                    };
+                    let failed = self
+                        .script(
+                            page::LOGIN,
+                            vec![self.selector_arg(), json!(user), json!(password.expose())],
+                        )
+                        .await?;
+                    if let Some(why) = failed.as_str() {
+                        return Err(error("idp-login", format!("{why} on {url}")));
+                    }
+                    self.actions.push(Step::IdpLogin);
+                }
+                Some("consent") => {
+                    let deny = self.scenario.idp.consent == Consent::Deny;
+                    let failed = self
+                        .script(page::CONSENT, vec![self.selector_arg(), json!(deny)])
+                        .await?;
+                    if let Some(why) = failed.as_str() {
+                        return Err(error("idp-consent", format!("{why} on {url}")));
+                    }
+                    self.actions.push(Step::IdpConsent);
+                }
+                _ => {
+                    return Ok(Outcome::Stuck(format!(
+                        "no login form found on the IdP page {url} within {}s (password field: `{}`)",
+                        c.timeout.as_secs_f64(),
+                        self.selectors().password
+                    )));
+                }
+            }
+            self.wait_for_navigation().await?;
+        }
+        Ok(Outcome::Stuck(format!(
+            "the IdP showed more than {} pages",
+            super::MAX_IDP_PAGES
+        )))
+    }
+
+    /// Looks at the page until it offers a login or consent form, or is back at the app, or the
+    /// step's timeout passes (web components render after the load event).
+    async fn inspect(&mut self) -> Result<Value, RunError> {
+        let c = &self.scenario.chain;
+        let hosts = [c.app.host_str(), c.auth_base.host_str()];
+        let started = Instant::now();
+        loop {
+            let seen = self
+                .script(page::INSPECT, vec![self.selector_arg()])
+                .await?;
+            let url = seen["url"].as_str().unwrap_or_default();
+            let at_app = Url::parse(url)
+                .ok()
+                .is_some_and(|u| hosts.contains(&u.host_str()));
+            let kind = seen["kind"].as_str().unwrap_or("other");
+            if at_app || kind != "other" || started.elapsed() > c.timeout {
+                let page = Page {
+                    kind: match kind {
+                        "login" => PageKind::LoginForm,
+                        "consent" => PageKind::ConsentForm,
+                        _ => PageKind::Other,
+                    },
+                    message: seen["message"].as_str().map(str::to_string),
+                };
+                if !at_app {
+                    self.inspections.push((url.to_string(), page));
+                }
+                return Ok(seen);
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    async fn wait_for_navigation(&self) -> Result<(), RunError> {
+        let started = Instant::now();
+        loop {
+            // A script can fail while the old document goes away: that is navigation too.
+            if let Ok(Value::Bool(true)) = self.client.execute(page::NAVIGATED, vec![]).await {
+                return Ok(());
+            }
+            if started.elapsed() > self.scenario.chain.timeout {
+                return Err(error(
+                    "browser",
+                    format!(
+                        "the page did not move on within {}s after the form was submitted",
+                        self.scenario.chain.timeout.as_secs_f64()
+                    ),
+                ));
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+    }
+
+    /// Each probe as the web app itself would ask it: `fetch` with credentials from the page.
+    async fn page_probes(&self) -> Vec<(String, PageAnswer)> {
+        let mut out = Vec::new();
+        for spec in &self.scenario.probes {
+            let answer = match self
+                .script(
+                    page::PROBE,
+                    vec![json!(spec.url.as_str()), json!(spec.method)],
+                )
+                .await
+            {
+                Ok(v) => PageAnswer {
+                    status: v["status"].as_u64().unwrap_or(0) as u16,
+                    body: v["body"].as_str().unwrap_or_default().to_string(),
+                    error: v["error"].as_str().map(str::to_string),
+                },
+                Err(e) => PageAnswer {
+                    status: 0,
+                    body: String::new(),
+                    error: Some(e.message),
+                },
+            };
+            out.push((spec.name.clone(), answer));
+        }
+        out
+    }
+
+    /// A screenshot and the page's HTML (secrets replaced), named in the report.
+    async fn save_artifacts(&self, dir: &Path, r: &Redactor) -> Vec<String> {
+        let mut saved = Vec::new();
+        if std::fs::create_dir_all(dir).is_err() {
+            return saved;
+        }
+        if let Ok(png) = self.client.screenshot().await
+            && std::fs::write(dir.join("screenshot.png"), png).is_ok()
+        {
+            saved.push(dir.join("screenshot.png").display().to_string());
+        }
+        if let Ok(html) = self.client.source().await
+            && std::fs::write(dir.join("page.html"), r.scrub(&html)).is_ok()
+        {
+            saved.push(dir.join("page.html").display().to_string());
+        }
+        saved
+    }
+}
+
+impl HttpDriver {
+    /// Puts a cookie from the browser's jar (CDP `Network.getAllCookies`) into this jar.
+    pub fn load_browser_cookie(&mut self, c: &Value) {
+        let (Some(name), Some(value), Some(domain)) = (
+            c["name"].as_str(),
+            c["value"].as_str(),
+            c["domain"].as_str(),
+        ) else {
+            return;
+        };
+        let path = c["path"].as_str().unwrap_or("/");
+        let secure = c["secure"].as_bool().unwrap_or(false);
+        let mut raw = format!("{name}={value}; Path={path}");
+        if domain.starts_with('.') {
+            raw.push_str(&format!("; Domain={domain}"));
+        }
+        if secure {
+            raw.push_str("; Secure");
+        }
+        let host = domain.trim_start_matches('.');
+        let scheme = if secure { "https" } else { "http" };
+        if let Ok(url) = Url::parse(&format!("{scheme}://{host}{path}")) {
+            self.insert_raw(&raw, &url);
+        }
+    }
+}

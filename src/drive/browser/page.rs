@@ -1,0 +1,119 @@
+//! What runs inside the page: selectors that pierce open shadow roots, reading a login or consent
+//! page, filling and submitting it, and the page's own session probes.
+
+/// Helpers every script starts with. `pierce("a >>> b >>> c")` finds `a` anywhere (inside open
+/// shadow roots too), then `b` inside the shadow root of each match (or the match itself when it
+/// has none), and so on.
+pub const HELPERS: &str = r#"
+const deepAll = (root, sel) => {
+  const out = [...root.querySelectorAll(sel)];
+  for (const el of root.querySelectorAll('*')) if (el.shadowRoot) out.push(...deepAll(el.shadowRoot, sel));
+  return out;
+};
+const pierce = (selector) => {
+  const parts = selector.split('>>>').map((s) => s.trim()).filter(Boolean);
+  let roots = [document];
+  let found = [];
+  parts.forEach((part, i) => {
+    found = [];
+    for (const r of roots) found.push(...(i === 0 ? deepAll(r, part) : r.querySelectorAll(part)));
+    roots = found.map((e) => e.shadowRoot || e);
+  });
+  return found;
+};
+const visible = (e) => !!(e.offsetWidth || e.offsetHeight || e.getClientRects().length);
+const text = (e) => (e.innerText || e.textContent || '').replace(/\s+/g, ' ').trim();
+const setValue = (input, value) => {
+  input.focus();
+  input.value = value;
+  input.dispatchEvent(new Event('input', { bubbles: true, composed: true }));
+  input.dispatchEvent(new Event('change', { bubbles: true, composed: true }));
+};
+const DENY = /\b(deny|abort|cancel|reject|decline|refuse|no)\b/i;
+const describe = (b) => [b.getAttribute('name'), b.value, text(b), b.form && b.form.getAttribute('action')].join(' ');
+const message = () => {
+  const e = deepAll(document, '[role=alert], .error, .errors, .alert, .alert-error, .alert-danger, .form-error, .invalid-feedback, #error, .pf-m-error')
+    .find((e) => text(e));
+  return e ? text(e).slice(0, 200) : null;
+};
+"#;
+
+/// Reads the page: `{url, ready, kind: "login"|"consent"|"other", message}`. `selectors` holds
+/// the adapter's `password`, `username`, `submit` and `consent` selectors.
+pub const INSPECT: &str = r#"
+const [s] = arguments;
+const password = pierce(s.password).filter(visible)[0];
+const consent = pierce(s.consent).filter(visible);
+const kind = password ? 'login' : (consent.length ? 'consent' : 'other');
+return { url: location.href, ready: document.readyState, kind, message: message() };
+"#;
+
+/// Fills the username (when the page asks for it) and the password, and submits.
+pub const LOGIN: &str = r#"
+const [s, user, pass] = arguments;
+const password = pierce(s.password).filter(visible)[0];
+if (!password) return 'no password field matches `' + s.password + '`';
+let username = pierce(s.username).filter(visible)[0];
+if (!username && password.form) {
+  const inputs = [...password.form.querySelectorAll('input')].filter((i) => visible(i) && /^(text|email|tel)?$/.test(i.type || ''));
+  username = inputs.find((i) => /user|login|email|uid|ident/i.test(i.name || '')) || inputs[inputs.length - 1];
+}
+if (username) setValue(username, user);
+setValue(password, pass);
+window.__authchain_page = 1;
+const scope = password.form || password.getRootNode();
+const submit = pierce(s.submit).filter(visible).find((b) => scope.contains(b)) || (scope.querySelector && scope.querySelector('[type=submit], button:not([type])'));
+if (submit) submit.click(); else if (password.form) password.form.requestSubmit(); else return 'no submit button matches `' + s.submit + '`';
+return null;
+"#;
+
+/// Presses the consent button that gives the wanted answer.
+pub const CONSENT: &str = r#"
+const [s, deny] = arguments;
+const buttons = pierce(s.consent).filter(visible);
+const button = buttons.find((b) => DENY.test(describe(b)) === deny);
+if (!button) return 'no button to ' + (deny ? 'deny' : 'accept') + ' consent matches `' + s.consent + '`';
+window.__authchain_page = 1;
+button.click();
+return null;
+"#;
+
+/// Whether the page that was acted on has been replaced by a loaded one.
+pub const NAVIGATED: &str = r#"
+return window.__authchain_page === undefined && document.readyState === 'complete';
+"#;
+
+/// Starts the login from the page, as the app's own client does: POSTs to each start endpoint
+/// until one knows the provider, and gives the URL to go to.
+pub const START: &str = r#"
+const [attempts] = arguments;
+return (async () => {
+let last = null;
+for (const a of attempts) {
+  const init = { method: a.method, credentials: 'include', headers: {} };
+  if (a.json !== null) { init.headers['content-type'] = 'application/json'; init.body = JSON.stringify(a.json); }
+  if (a.form !== null) { init.body = new URLSearchParams(a.form); }
+  let r, body;
+  try { r = await fetch(a.url, init); body = await r.text(); }
+  catch (e) { return { path: a.path, status: 0, url: null, error: String(e) }; }
+  let url = r.headers.get('location');
+  try { const j = JSON.parse(body); url = url || j.url || j.authorizationUrl || j.authorization_url || null; } catch (e) {}
+  last = { path: a.path, status: r.status, url: url, error: null };
+  if (!(r.status === 404 || /provider.?not.?found/i.test(body))) return last;
+}
+return last;
+})();
+"#;
+
+/// The page's own probe: `fetch` with the browser's cookies, from the app's origin.
+pub const PROBE: &str = r#"
+const [url, method] = arguments;
+return (async () => {
+  try {
+    const r = await fetch(url, { method, credentials: 'include' });
+    return { status: r.status, body: await r.text(), error: null };
+  } catch (e) {
+    return { status: 0, body: '', error: String(e) };
+  }
+})();
+"#;
