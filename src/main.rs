@@ -66,10 +66,30 @@ fn main() {
                 eprintln!("interrupted");
                 exit::INTERRUPTED
             }
+            _ = terminated() => {
+                eprintln!("terminated");
+                exit::INTERRUPTED
+            }
         }
     });
     let _ = std::io::stdout().flush();
     std::process::exit(code);
+}
+
+/// SIGTERM, as CI runners and process supervisors send it: stop the same way as on Ctrl-C (the
+/// run's future is dropped, which shuts the browser down).
+async fn terminated() {
+    #[cfg(unix)]
+    {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    }
+    #[cfg(not(unix))]
+    std::future::pending::<()>().await
 }
 
 async fn dispatch(cli: Cli, theme: &dyn terminal::Theme) -> i32 {

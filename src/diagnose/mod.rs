@@ -1,6 +1,7 @@
 //! Diagnose: rules over the recorded trace that name the broken link. Pure: no I/O. Each file
 //! holds one family of rules; each rule is `&Trace -> Vec<Finding>`.
 
+mod browser;
 mod callback;
 mod clock;
 mod cookies;
@@ -17,6 +18,7 @@ const RULES: &[fn(&Trace) -> Vec<Finding>] = &[
     callback::rules,
     guard::rules,
     session::rules,
+    browser::rules,
     cookies::rules,
     clock::rules,
 ];

@@ -82,6 +82,18 @@ pub fn body(report: &Report, th: &dyn Theme) -> String {
                 "  {:width$}  {} {} → {}  {verdict}{native}",
                 p.name, p.method, p.url, p.status
             );
+            if let Some(page) = &p.page {
+                let verdict = match (&page.error, page.passed) {
+                    (Some(e), _) => th.paint(&format!("failed: {e}"), Style::Bad),
+                    (None, true) => th.paint("pass", Style::Good),
+                    (None, false) => th.paint("fail", Style::Bad),
+                };
+                let _ = writeln!(
+                    o,
+                    "  {:width$}  from the page → {}  {verdict}",
+                    "", page.status
+                );
+            }
             if !p.body_excerpt.is_empty() {
                 let _ = writeln!(
                     o,

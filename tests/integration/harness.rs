@@ -33,6 +33,44 @@ fn preflight() {
     }
 }
 
+/// Fails (never skips) when Chromium or chromedriver is missing, naming the install script.
+pub fn browser_preflight() {
+    for program in ["chromium", "chromedriver"] {
+        let found = Command::new("sh")
+            .args(["-c", &format!("command -v {program}")])
+            .output()
+            .is_ok_and(|o| o.status.success());
+        assert!(
+            found,
+            "{program} is missing (the browser tests run it): run {INSTALL}"
+        );
+    }
+}
+
+static BROWSER: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+/// Browser tests run one at a time: each holds this while it runs.
+pub fn browser_lock() -> std::sync::MutexGuard<'static, ()> {
+    browser_preflight();
+    BROWSER
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// Live (not zombie) processes whose command line carries the browser driver's temp-dir prefix:
+/// a Chromium or chromedriver that a run left behind.
+pub fn leftover_browsers() -> Vec<String> {
+    let out = Command::new("ps")
+        .args(["-eo", "stat=,args="])
+        .output()
+        .expect("ps runs");
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter(|l| !l.trim_start().starts_with('Z') && l.contains("authchain-browser-"))
+        .map(str::to_string)
+        .collect()
+}
+
 /// The switches of the fixture app.
 #[derive(Clone, Copy, Debug)]
 pub struct Opts {

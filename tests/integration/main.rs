@@ -2,6 +2,7 @@
 //! per area.
 
 mod bad_input;
+mod browser;
 mod diagnosis;
 mod harness;
 mod login;

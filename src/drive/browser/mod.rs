@@ -124,6 +124,8 @@ fn chrome_args(profile: Option<&Path>, resolve: &[(String, std::net::IpAddr)]) -
         "--disable-background-networking",
         "--disable-component-update",
         "--disable-sync",
+        "--disable-crash-reporter",
+        "--disable-breakpad",
         "--window-size=1280,900",
     ]
     .iter()

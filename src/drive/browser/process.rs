@@ -13,6 +13,8 @@ pub const TEMP_PREFIX: &str = "authchain-browser-";
 pub struct Chromedriver {
     child: Child,
     pub url: String,
+    /// The run's private dir: every process of this browser names it on its command line.
+    home: PathBuf,
 }
 
 impl Chromedriver {
@@ -53,6 +55,7 @@ impl Chromedriver {
         let driver = Chromedriver {
             child,
             url: format!("http://127.0.0.1:{port}"),
+            home: home.to_path_buf(),
         };
         driver.wait_ready(timeout).await?;
         Ok(driver)
@@ -89,6 +92,48 @@ impl Drop for Chromedriver {
         kill_group(self.child.id());
         let _ = self.child.kill();
         let _ = self.child.wait();
+        // Chromium's crash handler leaves the process group on purpose; find it by our dir.
+        kill_naming(&self.home);
+    }
+}
+
+/// Kills every process whose command line names `dir`, and waits (briefly) until they are gone.
+fn kill_naming(dir: &Path) {
+    let needle = dir.display().to_string();
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return;
+    };
+    let mut killed = Vec::new();
+    for entry in entries.flatten() {
+        let Some(pid) = entry
+            .file_name()
+            .to_str()
+            .and_then(|s| s.parse::<i32>().ok())
+        else {
+            continue;
+        };
+        let Ok(cmdline) = std::fs::read(entry.path().join("cmdline")) else {
+            continue;
+        };
+        if String::from_utf8_lossy(&cmdline).contains(&needle) && pid != std::process::id() as i32 {
+            #[cfg(unix)]
+            // SAFETY: kill only sends a signal to a process that named our private dir.
+            unsafe {
+                libc::kill(pid, libc::SIGKILL);
+            }
+            killed.push(pid);
+        }
+    }
+    let alive = |pid: &i32| {
+        std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| {
+            stat.rsplit(')')
+                .next()
+                .is_some_and(|rest| !rest.trim_start().starts_with('Z'))
+        })
+    };
+    let started = std::time::Instant::now();
+    while killed.iter().any(alive) && started.elapsed() < Duration::from_secs(2) {
+        std::thread::sleep(Duration::from_millis(5));
     }
 }
 

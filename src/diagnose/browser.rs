@@ -1,0 +1,43 @@
+//! The browser's own view against the HTTP replay: a probe the page's `fetch` answers otherwise
+//! than the same request replayed with the browser's cookies.
+
+use super::finding;
+use crate::trace::{Finding, Severity, Trace};
+
+pub fn rules(t: &Trace) -> Vec<Finding> {
+    t.probes
+        .iter()
+        .filter_map(|p| {
+            let page = p.page.as_ref()?;
+            if page.passed == p.passed {
+                return None;
+            }
+            let page_says = match &page.error {
+                Some(e) => format!("failed: {e}"),
+                None => format!("{} {}", page.status, if page.passed { "pass" } else { "fail" }),
+            };
+            Some(finding(
+                "browser-http-disagree",
+                Severity::Error,
+                format!(
+                    "Probe `{}`: the page's own request says {page_says}, the HTTP replay with the browser's cookies {} {}",
+                    p.name,
+                    p.status,
+                    if p.passed { "pass" } else { "fail" }
+                ),
+                vec![
+                    format!("page: {} {} → {} {}", p.method, p.url, page.status, page.body_excerpt),
+                    format!("http: {} {} → {} {}", p.method, p.url, p.status, p.body_excerpt),
+                ],
+                "The web app's own request (fetch with credentials, from the app's origin) and the same \
+                 request replayed with every cookie in the browser's jar answer differently. The browser \
+                 withheld a cookie from its request (SameSite, third-party cookie blocking, a Secure \
+                 cookie on http), CORS kept the page from sending credentials or reading the answer, or \
+                 the page's request carries something the replay does not (an Origin, a header).",
+                "Compare the cookies the browser sent on its request with those in its jar; for another \
+                 origin, check the API's CORS (Access-Control-Allow-Credentials, the allowed origin) and \
+                 the cookie's SameSite.",
+            ))
+        })
+        .collect()
+}
