@@ -24,6 +24,14 @@ pub struct Request {
 }
 
 impl Request {
+    /// An `Origin` given with the request's headers (a form posted from an IdP page).
+    pub fn origin_header(&self) -> Option<String> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case("origin"))
+            .map(|(_, v)| v.clone())
+    }
+
     pub fn get(url: Url, step: Step) -> Self {
         Request {
             method: "GET".into(),
@@ -95,7 +103,7 @@ pub struct HttpDriver {
     client: reqwest::Client,
     jar: CookieStore,
     pub hops: Vec<Hop>,
-    /// The app's origin, sent as `Origin` on every non-GET request.
+    /// The app's origin, sent as `Origin` on every non-GET request that names no other.
     origin: String,
     timeout: Duration,
 }
@@ -177,7 +185,9 @@ impl HttpDriver {
             set_cookies,
             cookie_sent: answer.cookie_sent.clone(),
             cookie_blocked: Vec::new(),
-            origin_sent: (req.method != "GET").then(|| self.origin.clone()),
+            origin_sent: req
+                .origin_header()
+                .or_else(|| (req.method != "GET").then(|| self.origin.clone())),
             content_type: answer.content_type(),
             date: header(&answer.headers, DATE.as_str()),
             error_code,
@@ -231,7 +241,7 @@ impl HttpDriver {
             }
             builder = builder.header(k.as_str(), v.as_str());
         }
-        if req.method != "GET" && req.method != "HEAD" {
+        if req.method != "GET" && req.method != "HEAD" && req.origin_header().is_none() {
             builder = builder.header(ORIGIN, &self.origin);
         }
         builder = match &req.body {

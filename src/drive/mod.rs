@@ -135,8 +135,15 @@ impl Runner<'_> {
                         .as_ref()
                         .ok_or_else(|| missing("password", n))?;
                     let fields = idp::form::fill_login(form, user, password.expose());
-                    self.submit(&form.method, &form.action, fields, Step::IdpLogin, r)
-                        .await?
+                    self.submit(
+                        &answer.url,
+                        &form.method,
+                        &form.action,
+                        fields,
+                        Step::IdpLogin,
+                        r,
+                    )
+                    .await?
                 }
                 PageKind::ConsentForm => {
                     let consent = self.scenario.idp.consent;
@@ -157,7 +164,7 @@ impl Runner<'_> {
                         }));
                     };
                     let (method, action) = (form.method.clone(), form.action.clone());
-                    self.submit(&method, &action, fields, Step::IdpConsent, r)
+                    self.submit(&answer.url, &method, &action, fields, Step::IdpConsent, r)
                         .await?
                 }
                 PageKind::Other => {
@@ -259,8 +266,10 @@ impl Runner<'_> {
         }
     }
 
+    /// Submits a form of the page at `page`, as a browser would (its `Origin` is the page's).
     async fn submit(
         &mut self,
+        page: &Url,
         method: &str,
         action: &Url,
         fields: Vec<(String, String)>,
@@ -273,7 +282,7 @@ impl Runner<'_> {
                 url: action.clone(),
                 body: Some(Body::Form(fields)),
                 step,
-                headers: Vec::new(),
+                headers: vec![("origin".into(), page.origin().ascii_serialization())],
             }
         } else {
             let mut url = action.clone();

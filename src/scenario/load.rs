@@ -89,6 +89,10 @@ struct RawIdp {
     username: Option<Spanned<String>>,
     password: Option<Spanned<String>>,
     consent: Option<Spanned<String>>,
+    username_selector: Option<Spanned<String>>,
+    password_selector: Option<Spanned<String>>,
+    submit_selector: Option<Spanned<String>>,
+    consent_selector: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize)]
@@ -374,6 +378,7 @@ pub fn from_toml(src: &str, file: &str, lookup: Lookup) -> Result<Scenario, Box<
             username: None,
             password: None,
             consent: Consent::Accept,
+            selectors: SelectorOverrides::default(),
         },
     };
 
@@ -591,11 +596,24 @@ fn idp_of(x: &mut Expander, i: &RawIdp) -> Result<IdpSpec, Box<ScenarioError>> {
         .map(|p| x.text(p))
         .transpose()?
         .map(|t| Secret::new(t.value));
+    let mut selector = |s: &Option<Spanned<String>>| {
+        s.as_ref()
+            .map(|v| x.text(v))
+            .transpose()
+            .map(|t| t.map(|t| t.value))
+    };
+    let selectors = SelectorOverrides {
+        username: selector(&i.username_selector)?,
+        password: selector(&i.password_selector)?,
+        submit: selector(&i.submit_selector)?,
+        consent: selector(&i.consent_selector)?,
+    };
     Ok(IdpSpec {
         kind,
         username,
         password,
         consent,
+        selectors,
     })
 }
 

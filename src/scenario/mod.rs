@@ -182,6 +182,16 @@ pub struct IdpSpec {
     pub username: Option<String>,
     pub password: Option<Secret>,
     pub consent: Consent,
+    /// Selectors that replace the adapter's own (browser driver; `>>>` enters a shadow root).
+    pub selectors: SelectorOverrides,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SelectorOverrides {
+    pub username: Option<String>,
+    pub password: Option<String>,
+    pub submit: Option<String>,
+    pub consent: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq)]

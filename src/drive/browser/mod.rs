@@ -237,9 +237,19 @@ impl Session<'_> {
         }
     }
 
+    /// The adapter's selectors, with the scenario's overrides.
     fn selector_arg(&self) -> Value {
         let s = self.selectors();
-        json!({"password": s.password, "username": s.username, "submit": s.submit, "consent": s.consent})
+        let o = &self.scenario.idp.selectors;
+        let pick = |over: &Option<String>, own: &'static str| {
+            over.clone().unwrap_or_else(|| own.to_string())
+        };
+        json!({
+            "password": pick(&o.password, s.password),
+            "username": pick(&o.username, s.username),
+            "submit": pick(&o.submit, s.submit),
+            "consent": pick(&o.consent, s.consent),
+        })
     }
 
     async fn script(&self, body: &str, args: Vec<Value>) -> Result<Value, RunError> {
@@ -468,10 +478,12 @@ impl Session<'_> {
                     self.actions.push(Step::IdpConsent);
                 }
                 _ => {
+                    let s = self.selector_arg();
                     return Ok(Outcome::Stuck(format!(
-                        "no login form found on the IdP page {url} within {}s (password field: `{}`)",
+                        "no login form found on the IdP page {url} within {}s: nothing matches the password selector `{}` nor the consent selector `{}`",
                         c.timeout.as_secs_f64(),
-                        self.selectors().password
+                        s["password"].as_str().unwrap_or_default(),
+                        s["consent"].as_str().unwrap_or_default()
                     )));
                 }
             }
