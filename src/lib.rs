@@ -4,6 +4,7 @@
 //! The pipeline: [`scenario`] → [`drive`] → [`probe`] → [`diagnose`] → [`report`]. The library
 //! prints nothing; the binary decides what goes where and which exit code to use ([`exit`]).
 
+pub mod demo;
 pub mod diagnose;
 pub mod drive;
 pub mod exit;

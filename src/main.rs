@@ -154,6 +154,34 @@ async fn dispatch(cli: Cli, theme: &dyn terminal::Theme) -> i32 {
             }
             Err(e) => usage(&e),
         },
+        Command::Demo(args) => {
+            if args.list {
+                for f in authchain::demo::Fault::ALL {
+                    let (what, finding) = f.describe();
+                    println!("{:<18} {what} → {finding}", f.name());
+                }
+                return exit::PASS;
+            }
+            let demo = match authchain::demo::start(args.fault).await {
+                Ok(d) => d,
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    return exit::NO_ANSWER;
+                }
+            };
+            let scenario = demo.scenario(args.driver.driver());
+            let code = run_all(
+                vec![(None, scenario)],
+                1,
+                &args.output,
+                &args.browser,
+                cli.reveal,
+                theme,
+            )
+            .await;
+            drop(demo);
+            code
+        }
         Command::Validate { files } => {
             let mut code = exit::PASS;
             for f in &files {

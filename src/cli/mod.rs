@@ -46,11 +46,49 @@ pub enum Command {
         #[arg(value_name = "FILE")]
         file: PathBuf,
     },
+    /// Run against the built-in demo chain: nothing to install, no server to start.
+    Demo(DemoArgs),
     /// Check scenario files without running them (unset ${env:…} and ${secret:…} are allowed).
     Validate {
         #[arg(required = true, value_name = "SCENARIO")]
         files: Vec<PathBuf>,
     },
+}
+
+#[derive(Args, Debug)]
+pub struct DemoArgs {
+    /// Inject a known failure (see --list).
+    #[arg(long, value_name = "FAULT", value_parser = parse_fault)]
+    pub fault: Option<authchain::demo::Fault>,
+    /// List the faults and the finding each gives.
+    #[arg(long)]
+    pub list: bool,
+    /// Log in over plain HTTP or in headless Chromium (when installed).
+    #[arg(long, value_enum, default_value_t = DriverArg::Http)]
+    pub driver: DriverArg,
+    #[command(flatten)]
+    pub browser: BrowserArgs,
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+fn parse_fault(s: &str) -> Result<authchain::demo::Fault, String> {
+    authchain::demo::Fault::parse(s).ok_or_else(|| {
+        let names: Vec<&str> = authchain::demo::Fault::ALL
+            .iter()
+            .map(|f| f.name())
+            .collect();
+        format!("unknown fault `{s}`; one of: {}", names.join(", "))
+    })
+}
+
+impl DriverArg {
+    pub fn driver(self) -> Driver {
+        match self {
+            DriverArg::Http => Driver::Http,
+            DriverArg::Browser => Driver::Browser,
+        }
+    }
 }
 
 #[derive(Args, Debug)]
@@ -359,10 +397,7 @@ impl LoginArgs {
                 auth_base,
                 provider: Some(self.provider.clone()),
                 callback_url,
-                driver: match self.driver {
-                    DriverArg::Http => Driver::Http,
-                    DriverArg::Browser => Driver::Browser,
-                },
+                driver: self.driver.driver(),
                 start: None,
                 timeout: self.timeout,
                 max_hops: self.max_hops,

@@ -16,10 +16,10 @@ use crate::trace::{Finding, Trace};
 const RULES: &[fn(&Trace) -> Vec<Finding>] = &[
     flow::rules,
     callback::rules,
+    cookies::rules,
     guard::rules,
     session::rules,
     browser::rules,
-    cookies::rules,
     clock::rules,
 ];
 

@@ -247,7 +247,12 @@ impl Chain {
         .map(|s| s.to_string())
         .collect();
         // Generous: a loaded CI machine must not turn into a timeout finding.
-        args.extend(["--password-env".into(), PASSWORD_VAR.into(), "--timeout".into(), "30s".into()]);
+        args.extend([
+            "--password-env".into(),
+            PASSWORD_VAR.into(),
+            "--timeout".into(),
+            "30s".into(),
+        ]);
         if self.app_host != "localhost" {
             args.extend(["--resolve".into(), format!("{}:127.0.0.1", self.app_host)]);
         }

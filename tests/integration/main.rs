@@ -3,6 +3,7 @@
 
 mod bad_input;
 mod browser;
+mod demo;
 mod diagnosis;
 mod harness;
 mod login;

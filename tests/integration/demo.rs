@@ -1,0 +1,86 @@
+//! `authchain demo`: the clean demo passes, every fault gives its finding, and the founding
+//! incident's fault names the same root cause as the real chain's Bearer-only guard.
+
+use crate::harness::{Chain, Opts, authchain, browser_lock, finding_ids, read_json};
+
+fn demo(args: &[&str]) -> (crate::harness::Output, serde_json::Value) {
+    let dir = tempfile::tempdir().unwrap();
+    let json = dir.path().join("demo.json");
+    let mut all = vec!["demo"];
+    all.extend(args);
+    all.extend(["--report-json", json.to_str().unwrap()]);
+    let out = authchain(&all, &[]);
+    let report = read_json(&json);
+    (out, report)
+}
+
+#[test]
+fn the_clean_demo_passes() {
+    let (out, report) = demo(&[]);
+    assert_eq!(out.code, 0, "{}", out.all());
+    assert!(out.stdout.ends_with("result: pass (exit 0)\n"));
+    assert!(report["hops"].as_array().unwrap().len() >= 5);
+    assert!(
+        !out.all().contains(authchain::demo::PASSWORD),
+        "the demo password is redacted"
+    );
+}
+
+#[test]
+fn every_fault_gives_its_finding() {
+    for fault in authchain::demo::Fault::ALL {
+        let (_, want) = fault.describe();
+        let (out, report) = demo(&["--fault", fault.name()]);
+        assert_eq!(out.code, 1, "{}: {}", fault.name(), out.all());
+        let ids = finding_ids(&report);
+        assert_eq!(ids[0], want, "{}: the top finding: {ids:?}", fault.name());
+        assert!(out.stdout.contains(&format!("{want}: ")));
+    }
+}
+
+#[test]
+fn list_names_every_fault() {
+    let out = authchain(&["demo", "--list"], &[]);
+    assert_eq!(out.code, 0);
+    for fault in authchain::demo::Fault::ALL {
+        assert!(out.stdout.contains(fault.name()));
+    }
+    let out = authchain(&["demo", "--fault", "nonsense"], &[]);
+    assert_eq!(out.code, 2);
+}
+
+#[test]
+fn the_demo_founding_incident_matches_the_real_chain() {
+    let (_, demo) = demo(&["--fault", "guard-bearer"]);
+    let chain = Chain::start(Opts {
+        guard: "bearer-only",
+        ..Opts::default()
+    });
+    let guarded = chain.guarded();
+    let real = chain.login("alice", &["--probe", &guarded], &[]).report;
+    assert_eq!(finding_ids(&demo)[0], finding_ids(&real)[0]);
+    let explanation = |r: &serde_json::Value| {
+        r["findings"][0]["explanation"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    for r in [&demo, &real] {
+        let why = explanation(r);
+        assert!(
+            why.find("Authorization: Bearer").unwrap() < why.find("another secret").unwrap(),
+            "{why}"
+        );
+    }
+}
+
+#[test]
+fn the_demo_runs_in_the_browser() {
+    let _one = browser_lock();
+    let (out, report) = demo(&["--driver", "browser"]);
+    assert_eq!(out.code, 0, "{}", out.all());
+    assert_eq!(report["chain"]["driver"], "browser");
+    let (out, report) = demo(&["--driver", "browser", "--fault", "guard-bearer"]);
+    assert_eq!(out.code, 1, "{}", out.all());
+    assert_eq!(finding_ids(&report)[0], "guard-validates-differently");
+}
