@@ -6,7 +6,7 @@ mod cli;
 use authchain::exit;
 use authchain::redact::Redactor;
 use authchain::report::{self, Report, terminal};
-use authchain::scenario::{self, Driver, IdpKind, Scenario};
+use authchain::scenario::{self, Scenario};
 use clap::Parser;
 use cli::{Cli, Color, Command, OutputArgs};
 use colored::Colorize;
@@ -215,17 +215,6 @@ fn scenario_error(e: scenario::LoadError) -> i32 {
     exit::USAGE
 }
 
-/// What this build cannot drive yet is a usage error, said before anything runs.
-fn unsupported(s: &Scenario) -> Option<String> {
-    if s.idp.kind == IdpKind::Authentik && s.chain.driver == Driver::Http {
-        return Some(format!(
-            "{}: the authentik IdP adapter runs in the browser driver only in this version (driver = \"browser\")",
-            s.name
-        ));
-    }
-    None
-}
-
 async fn run_all(
     scenarios: Vec<(Option<PathBuf>, Scenario)>,
     jobs: usize,
@@ -234,9 +223,6 @@ async fn run_all(
     reveal: bool,
     theme: &dyn terminal::Theme,
 ) -> i32 {
-    if let Some(msg) = scenarios.iter().find_map(|(_, s)| unsupported(s)) {
-        return usage(&msg);
-    }
     let many = scenarios.len() > 1;
     let outcomes: Vec<(Option<PathBuf>, authchain::Outcome)> =
         futures_util::stream::iter(scenarios)

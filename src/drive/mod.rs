@@ -6,7 +6,7 @@ pub mod http;
 pub mod idp;
 
 use crate::redact::Redactor;
-use crate::scenario::{Body, Consent, Preset, Scenario, join_path};
+use crate::scenario::{Body, Consent, IdpKind, Preset, Scenario, join_path};
 use crate::trace::{ChainInfo, Ended, HopNo, PageKind, RunError, Step};
 use http::{Answer, HttpDriver, Request};
 use std::collections::HashMap;
@@ -93,6 +93,14 @@ impl Runner<'_> {
             }
             if answer.status >= 400 {
                 return Ok(Ended::IdpError { hop: n });
+            }
+            if self.scenario.idp.kind == IdpKind::Authentik
+                && let Some(slug) = idp::authentik::flow_slug(&answer.url)
+            {
+                answer = self
+                    .authentik_flow(&answer.url, &slug, &mut submitted_login, r)
+                    .await?;
+                continue;
             }
             let is_html = answer
                 .content_type()
@@ -185,6 +193,130 @@ impl Runner<'_> {
             hop: Some(HopNo(self.driver.hops.len() as u32)),
             message: format!(
                 "the IdP showed more than {MAX_IDP_PAGES} pages without sending the browser back to the app"
+            ),
+        }))
+    }
+
+    /// Passes an Authentik flow through its executor API, challenge by challenge, and follows
+    /// the redirect out of it.
+    async fn authentik_flow(
+        &mut self,
+        page: &Url,
+        slug: &str,
+        submitted_login: &mut bool,
+        r: &mut Redactor,
+    ) -> Result<Answer, Stop> {
+        use idp::authentik::{Next, executor_url, next, page as challenge_page};
+        let executor = executor_url(page, slug);
+        let idp = &self.scenario.idp;
+        let user = idp.username.clone().unwrap_or_default();
+        let password = idp
+            .password
+            .clone()
+            .map(|p| p.expose().to_string())
+            .unwrap_or_default();
+        let consent = idp.consent;
+        self.seen.clear();
+        let mut answer = self
+            .follow(Request::get(executor.clone(), Step::Follow), r)
+            .await?;
+        for _ in 0..MAX_IDP_PAGES * 2 {
+            let n = HopNo(self.driver.hops.len() as u32);
+            let Some(challenge) = answer.json().filter(|c| c["component"].is_string()) else {
+                return Err(Stop::Error(RunError {
+                    step: "idp".into(),
+                    hop: Some(n),
+                    message: format!(
+                        "the flow executor {} answered {} without a challenge",
+                        r.url(&executor),
+                        answer.status
+                    ),
+                }));
+            };
+            if let Some(hop) = self.driver.hops.last_mut() {
+                hop.page = Some(challenge_page(&challenge));
+            }
+            let step = match next(&challenge, &user, &password, consent, *submitted_login) {
+                Ok(Next::Rejected(_)) => return Err(Stop::Ended(Ended::LoginRejected { hop: n })),
+                Ok(Next::Refused(message)) => {
+                    if let Some(hop) = self.driver.hops.last_mut() {
+                        hop.page = Some(crate::trace::Page {
+                            kind: PageKind::Other,
+                            message: Some(message),
+                        });
+                    }
+                    return Err(Stop::Ended(Ended::IdpError { hop: n }));
+                }
+                Ok(Next::Redirect(to)) => {
+                    let to = executor.join(&to).map_err(|e| {
+                        Stop::Error(RunError {
+                            step: "idp".into(),
+                            hop: Some(n),
+                            message: format!("the flow redirects to an invalid URL: {e}"),
+                        })
+                    })?;
+                    self.seen.clear();
+                    return self.follow(Request::get(to, Step::Follow), r).await;
+                }
+                Ok(Next::Solve { body, login }) => {
+                    if login && (user.is_empty() || password.is_empty()) {
+                        return Err(missing(
+                            if user.is_empty() {
+                                "username"
+                            } else {
+                                "password"
+                            },
+                            n,
+                        ));
+                    }
+                    *submitted_login |= login;
+                    (
+                        body,
+                        if login {
+                            Step::IdpLogin
+                        } else {
+                            Step::IdpConsent
+                        },
+                    )
+                }
+                Err(message) => {
+                    return Err(Stop::Error(RunError {
+                        step: "idp".into(),
+                        hop: Some(n),
+                        message,
+                    }));
+                }
+            };
+            // Django's CSRF check: the CSRF cookie's value as a header, from the IdP's origin.
+            let csrf = self
+                .driver
+                .jar()
+                .get_request_values(&executor)
+                .find(|(name, _)| *name == "authentik_csrf")
+                .map(|(_, v)| v.to_string());
+            let mut headers = vec![(
+                "origin".to_string(),
+                executor.origin().ascii_serialization(),
+            )];
+            if let Some(token) = csrf {
+                headers.push(("x-authentik-csrf".into(), token));
+            }
+            let req = Request {
+                method: "POST".into(),
+                url: executor.clone(),
+                body: Some(Body::Json(step.0)),
+                step: step.1,
+                headers,
+            };
+            self.seen.clear();
+            answer = self.follow(req, r).await?;
+        }
+        Err(Stop::Error(RunError {
+            step: "idp".into(),
+            hop: Some(HopNo(self.driver.hops.len() as u32)),
+            message: format!(
+                "the Authentik flow `{slug}` asked for more than {} stages",
+                MAX_IDP_PAGES * 2
             ),
         }))
     }
