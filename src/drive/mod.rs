@@ -73,8 +73,10 @@ pub async fn login(scenario: &Scenario, r: &mut Redactor) -> Result<Drive, RunEr
 struct Runner<'a> {
     scenario: &'a Scenario,
     driver: HttpDriver,
-    /// Every (method, URL) requested in the current redirect chain, and the hop that did it.
-    seen: HashMap<(String, Url), HopNo>,
+    /// Every (method, URL) requested in the current redirect chain: the first hop that did it
+    /// and how often: a URL may come back once (a flow that skips a stage redirects to itself),
+    /// a third visit is a loop.
+    seen: HashMap<(String, Url), (HopNo, u32)>,
 }
 
 impl Runner<'_> {
@@ -256,6 +258,11 @@ impl Runner<'_> {
                         })
                     })?;
                     self.seen.clear();
+                    // A redirect to the executor itself is the next stage, not the way out.
+                    if to.path().starts_with("/api/v3/flows/executor/") {
+                        answer = self.follow(Request::get(to, Step::Follow), r).await?;
+                        continue;
+                    }
                     return self.follow(Request::get(to, Step::Follow), r).await;
                 }
                 Ok(Next::Solve { body, login }) => {
@@ -435,13 +442,13 @@ impl Runner<'_> {
             }
             let key = (req.method.clone(), req.url.clone());
             let n = self.driver.next_hop();
-            if let Some(first) = self.seen.get(&key) {
+            if let Some((first, 2..)) = self.seen.get(&key) {
                 return Err(Stop::Ended(Ended::Loop {
                     first: *first,
                     again: HopNo(n.0 - 1),
                 }));
             }
-            self.seen.insert(key, n);
+            self.seen.entry(key).or_insert((n, 0)).1 += 1;
             let answer = self.driver.hop(&req, r).await?;
             if !answer.is_redirect() {
                 return Ok(answer);

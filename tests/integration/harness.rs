@@ -81,6 +81,10 @@ pub struct Opts {
     /// The app's host name: `localhost`, or a name like `app.test` that authchain maps to
     /// 127.0.0.1 with `--resolve` (not loopback to a browser's eyes).
     pub app_host: &'static str,
+    /// The IdP: `form` (idp.mjs) or `authentik` (the Authentik stand-in, authentik.mjs).
+    pub idp: &'static str,
+    /// Extra switches for the IdP process (e.g. `SIGNING_ALG=HS256` for the stand-in).
+    pub idp_env: &'static [(&'static str, &'static str)],
 }
 
 impl Default for Opts {
@@ -91,9 +95,14 @@ impl Default for Opts {
             secure: false,
             stateless: false,
             app_host: "localhost",
+            idp: "form",
+            idp_env: &[],
         }
     }
 }
+
+/// The Authentik stand-in's application slug.
+pub const AUTHENTIK_SLUG: &str = "authchain";
 
 /// One Node server of the chain.
 pub struct Server {
@@ -188,6 +197,7 @@ pub struct Chain {
     pub idp: Server,
     pub app: Server,
     app_host: &'static str,
+    authentik: bool,
 }
 
 pub fn free_port() -> u16 {
@@ -202,7 +212,15 @@ impl Chain {
         preflight();
         let app_port = free_port();
         let origin = format!("http://{}:{app_port}", opts.app_host);
-        let idp = Server::start("idp", "idp.mjs", &[("APP_ORIGIN", origin.clone())]);
+        let authentik = opts.idp == "authentik";
+        let mut idp_env = vec![("APP_ORIGIN", origin.clone())];
+        idp_env.extend(opts.idp_env.iter().map(|(k, v)| (*k, v.to_string())));
+        let script = if authentik {
+            "authentik.mjs"
+        } else {
+            "idp.mjs"
+        };
+        let idp = Server::start("idp", script, &idp_env);
         let mut env = vec![
             ("PORT", app_port.to_string()),
             ("APP_ORIGIN", origin),
@@ -210,6 +228,13 @@ impl Chain {
             ("BA_LINE", opts.line.to_string()),
             ("GUARD", opts.guard.to_string()),
         ];
+        if authentik {
+            env.push(("PROVIDER_ID", "authentik".into()));
+            env.push((
+                "IDP_DISCOVERY",
+                format!("http://127.0.0.1:{}/application/o/{AUTHENTIK_SLUG}/.well-known/openid-configuration", idp.port),
+            ));
+        }
         if opts.secure {
             env.push(("SECURE_COOKIES", "1".into()));
         }
@@ -221,6 +246,7 @@ impl Chain {
             idp,
             app,
             app_host: opts.app_host,
+            authentik,
         }
     }
 
@@ -234,12 +260,19 @@ impl Chain {
 
     /// `authchain login` flags for this chain, logging in as `user`.
     pub fn login_args(&self, user: &str) -> Vec<String> {
+        let (provider, idp) = if self.authentik {
+            ("authentik", "authentik")
+        } else {
+            ("fixture", "form")
+        };
         let mut args: Vec<String> = [
             "login",
             "--app",
             &self.app(),
             "--provider",
-            "fixture",
+            provider,
+            "--idp",
+            idp,
             "--user",
             user,
         ]

@@ -204,6 +204,7 @@ pub async fn login(
         client: client.clone(),
         inspections: Vec::new(),
         actions: Vec::new(),
+        starts: Vec::new(),
     };
     let result = session.run(r, opts).await;
     let _ = client.close().await;
@@ -219,6 +220,8 @@ struct Session<'a> {
     inspections: Vec<(String, Page)>,
     /// The form submissions made, in order.
     actions: Vec<Step>,
+    /// The URLs the start request was sent to.
+    starts: Vec<String>,
 }
 
 /// How the page loop ended, before the hops are known.
@@ -289,7 +292,7 @@ impl Session<'_> {
             .await
             .map_err(|e| error("browser", format!("cannot read the performance log: {e}")))?;
         let events = perflog::events(log.as_array().map(Vec::as_slice).unwrap_or_default());
-        let (mut hops, failure) = perflog::hops(&events, 1, &self.actions, r);
+        let (mut hops, failure) = perflog::hops(&events, 1, &self.starts, &self.actions, r);
         for (url, page) in &self.inspections {
             let shown = Url::parse(url).map(|u| r.url(&u)).unwrap_or_default();
             if let Some(h) = hops.iter_mut().rev().find(|h| h.url == shown) {
@@ -418,6 +421,10 @@ impl Session<'_> {
             (None, None) => Vec::new(),
         };
         if !attempts.is_empty() {
+            self.starts = attempts
+                .iter()
+                .filter_map(|a| a["url"].as_str().map(str::to_string))
+                .collect();
             let answer = self.script(page::START, vec![json!(attempts)]).await?;
             chain.start_endpoint = answer["path"].as_str().map(str::to_string);
             if let Some(e) = answer["error"].as_str() {
@@ -435,8 +442,8 @@ impl Session<'_> {
             c.app.host_str().map(str::to_string),
             c.auth_base.host_str().map(str::to_string),
         ];
-        let mut submitted = false;
-        for _ in 0..super::MAX_IDP_PAGES {
+        let mut password_sent = false;
+        for _ in 0..super::MAX_IDP_PAGES * 2 {
             let seen = self.inspect().await?;
             let url = seen["url"].as_str().unwrap_or_default().to_string();
             let host = Url::parse(&url)
@@ -446,9 +453,15 @@ impl Session<'_> {
                 return Ok(Outcome::Landed);
             }
             match seen["kind"].as_str() {
-                Some("login") if submitted => return Ok(Outcome::Rejected),
+                // The login page again after the password went: the credentials were refused.
+                Some("login") if password_sent && seen["password"] == true => {
+                    return Ok(Outcome::Rejected);
+                }
+                Some("login") if password_sent && seen["message"].is_string() => {
+                    return Ok(Outcome::Rejected);
+                }
                 Some("login") => {
-                    submitted = true;
+                    password_sent |= seen["password"] == true;
                     let idp = &self.scenario.idp;
                     let (Some(user), Some(password)) = (&idp.username, &idp.password) else {
                         return Err(error(
@@ -487,7 +500,8 @@ impl Session<'_> {
                     )));
                 }
             }
-            self.wait_for_navigation().await?;
+            self.settle(seen["sig"].as_str().unwrap_or_default())
+                .await?;
         }
         Ok(Outcome::Stuck(format!(
             "the IdP showed more than {} pages",
@@ -528,11 +542,23 @@ impl Session<'_> {
         }
     }
 
-    async fn wait_for_navigation(&self) -> Result<(), RunError> {
+    /// Waits after a submission until a new document has loaded, or (in a single-page flow) the
+    /// page offers something else than `before`.
+    async fn settle(&self, before: &str) -> Result<(), RunError> {
         let started = Instant::now();
         loop {
             // A script can fail while the old document goes away: that is navigation too.
             if let Ok(Value::Bool(true)) = self.client.execute(page::NAVIGATED, vec![]).await {
+                return Ok(());
+            }
+            let script = format!("{}\n{}", page::HELPERS, page::INSPECT);
+            if let Ok(now) = self
+                .client
+                .execute(&script, vec![self.selector_arg()])
+                .await
+                && now["sig"].as_str().is_some_and(|sig| sig != before)
+                && (now["kind"] != "other" || now["message"].is_string())
+            {
                 return Ok(());
             }
             if started.elapsed() > self.scenario.chain.timeout {

@@ -3,14 +3,14 @@
 
 /// Helpers every script starts with. `pierce("a >>> b >>> c")` finds `a` anywhere (inside open
 /// shadow roots too), then `b` inside the shadow root of each match (or the match itself when it
-/// has none), and so on.
+/// has none), and so on; commas separate whole alternatives (`a >>> b, c >>> d`).
 pub const HELPERS: &str = r#"
 const deepAll = (root, sel) => {
   const out = [...root.querySelectorAll(sel)];
   for (const el of root.querySelectorAll('*')) if (el.shadowRoot) out.push(...deepAll(el.shadowRoot, sel));
   return out;
 };
-const pierce = (selector) => {
+const chain = (selector) => {
   const parts = selector.split('>>>').map((s) => s.trim()).filter(Boolean);
   let roots = [document];
   let found = [];
@@ -21,6 +21,20 @@ const pierce = (selector) => {
   });
   return found;
 };
+// Commas outside brackets and parentheses separate whole alternatives, as in CSS.
+const alternatives = (selector) => {
+  const out = [];
+  let depth = 0, start = 0;
+  for (let i = 0; i < selector.length; i++) {
+    const c = selector[i];
+    if (c === '[' || c === '(') depth++;
+    else if (c === ']' || c === ')') depth--;
+    else if (c === ',' && depth === 0) { out.push(selector.slice(start, i)); start = i + 1; }
+  }
+  out.push(selector.slice(start));
+  return out.map((s) => s.trim()).filter(Boolean);
+};
+const pierce = (selector) => [...new Set(alternatives(selector).flatMap(chain))];
 const visible = (e) => !!(e.offsetWidth || e.offsetHeight || e.getClientRects().length);
 const text = (e) => (e.innerText || e.textContent || '').replace(/\s+/g, ' ').trim();
 const setValue = (input, value) => {
@@ -38,32 +52,39 @@ const message = () => {
 };
 "#;
 
-/// Reads the page: `{url, ready, kind: "login"|"consent"|"other", message}`. `selectors` holds
-/// the adapter's `password`, `username`, `submit` and `consent` selectors.
+/// Reads the page: `{url, ready, kind: "login"|"consent"|"other", password, message, sig}`.
+/// A page with only a username field (a username-first stage) is a login page too. `sig` changes
+/// whenever what the page offers changes, also without a navigation (single-page flows).
+/// `selectors` holds the adapter's `password`, `username`, `submit` and `consent` selectors.
 pub const INSPECT: &str = r#"
 const [s] = arguments;
 const password = pierce(s.password).filter(visible)[0];
+const username = pierce(s.username).filter(visible)[0];
 const consent = pierce(s.consent).filter(visible);
-const kind = password ? 'login' : (consent.length ? 'consent' : 'other');
-return { url: location.href, ready: document.readyState, kind, message: message() };
+const kind = (password || username) ? 'login' : (consent.length ? 'consent' : 'other');
+const msg = message();
+const sig = [location.href, kind, !!password, !!username, consent.length, msg].join('|');
+return { url: location.href, ready: document.readyState, kind, password: !!password, message: msg, sig };
 "#;
 
-/// Fills the username (when the page asks for it) and the password, and submits.
+/// Fills the username (when the page asks for it) and the password (when it asks for it), and
+/// submits.
 pub const LOGIN: &str = r#"
 const [s, user, pass] = arguments;
 const password = pierce(s.password).filter(visible)[0];
-if (!password) return 'no password field matches `' + s.password + '`';
 let username = pierce(s.username).filter(visible)[0];
-if (!username && password.form) {
+const field = password || username;
+if (!field) return 'no field matches the password selector `' + s.password + '` nor the username selector `' + s.username + '`';
+if (!username && password && password.form) {
   const inputs = [...password.form.querySelectorAll('input')].filter((i) => visible(i) && /^(text|email|tel)?$/.test(i.type || ''));
   username = inputs.find((i) => /user|login|email|uid|ident/i.test(i.name || '')) || inputs[inputs.length - 1];
 }
 if (username) setValue(username, user);
-setValue(password, pass);
+if (password) setValue(password, pass);
 window.__authchain_page = 1;
-const scope = password.form || password.getRootNode();
+const scope = field.form || field.getRootNode();
 const submit = pierce(s.submit).filter(visible).find((b) => scope.contains(b)) || (scope.querySelector && scope.querySelector('[type=submit], button:not([type])'));
-if (submit) submit.click(); else if (password.form) password.form.requestSubmit(); else return 'no submit button matches `' + s.submit + '`';
+if (submit) submit.click(); else if (field.form) field.form.requestSubmit(); else return 'no submit button matches `' + s.submit + '`';
 return null;
 "#;
 

@@ -53,10 +53,13 @@ fn header<'a>(headers: &'a Value, name: &str) -> Option<&'a str> {
 }
 
 /// The hops of the chain, numbered from `first`, and the first request that failed to load.
-/// `steps` names the POST navigations in order (the login and consent submissions).
+/// `starts` are the URLs of the start request (fetched by the page); `steps` names the other
+/// POSTs in order (the login and consent submissions, as forms or as fetches of a single-page
+/// flow).
 pub fn hops(
     events: &[(String, Value)],
     first: u32,
+    starts: &[String],
     steps: &[Step],
     r: &mut Redactor,
 ) -> (Vec<Hop>, Option<LoadFailure>) {
@@ -141,7 +144,7 @@ pub fn hops(
         let set_cookies = extra_resp.map(|x| set_cookies(x, r)).unwrap_or_default();
         let (cookie_sent, cookie_blocked) =
             extra_req.map(|x| sent_cookies(x, r)).unwrap_or_default();
-        let step = if q.kind == "Fetch" || q.kind == "XHR" {
+        let step = if q.kind != "Document" && starts.contains(&q.url) {
             Step::Start
         } else if q.method == "POST" {
             posts.next().copied().unwrap_or(Step::Follow)
@@ -306,7 +309,7 @@ mod tests {
             ),
         ];
         let mut r = Redactor::new(false);
-        let (hops, failure) = hops(&events(&log), 1, &[], &mut r);
+        let (hops, failure) = hops(&events(&log), 1, &[], &[], &mut r);
         assert!(failure.is_none());
         assert_eq!(hops.len(), 2);
         assert_eq!(hops[0].status, 302);
@@ -340,7 +343,7 @@ mod tests {
                 json!({"requestId": "1", "errorText": "net::ERR_CONNECTION_REFUSED"}),
             ),
         ];
-        let (hops, failure) = hops(&events(&log), 1, &[], &mut Redactor::new(false));
+        let (hops, failure) = hops(&events(&log), 1, &[], &[], &mut Redactor::new(false));
         assert!(hops.is_empty());
         assert_eq!(failure.unwrap().error, "net::ERR_CONNECTION_REFUSED");
     }
