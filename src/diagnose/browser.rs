@@ -41,3 +41,49 @@ pub fn rules(t: &Trace) -> Vec<Finding> {
         })
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::trace::{BodyShape, PageProbe, Probe};
+
+    fn probe(passed: bool, page_passed: bool) -> Probe {
+        Probe {
+            name: "guarded".into(),
+            method: "GET".into(),
+            url: "http://app/auth/session".into(),
+            native: false,
+            compare_to: Some("native".into()),
+            expect: Default::default(),
+            status: if passed { 200 } else { 401 },
+            body_shape: BodyShape::JsonObject,
+            json_keys: vec![],
+            body_excerpt: String::new(),
+            cookie_sent: vec![],
+            passed,
+            reason: None,
+            session_expires_at: None,
+            date: None,
+            received_at_ms: 0,
+            duration_ms: 0.0,
+            page: Some(PageProbe {
+                status: if page_passed { 200 } else { 401 },
+                body_shape: BodyShape::JsonObject,
+                body_excerpt: String::new(),
+                passed: page_passed,
+                error: None,
+            }),
+        }
+    }
+
+    #[test]
+    fn disagreement_is_a_finding_agreement_is_not() {
+        let mut t = Trace::default();
+        t.probes.push(probe(true, false));
+        let f = rules(&t);
+        assert_eq!(f[0].id, "browser-http-disagree");
+        assert!(f[0].title.contains("401 fail"), "{}", f[0].title);
+        t.probes[0] = probe(false, false);
+        assert!(rules(&t).is_empty());
+    }
+}

@@ -55,3 +55,51 @@ pub(crate) fn probe_line(p: &Probe) -> String {
         p.name, p.method, p.url, p.status, p.body_excerpt
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::trace::{BodyShape, HopNo};
+
+    fn native(shape: BodyShape) -> Probe {
+        Probe {
+            name: "native".into(),
+            method: "GET".into(),
+            url: "http://app/api/auth/get-session".into(),
+            native: true,
+            compare_to: None,
+            expect: Default::default(),
+            status: 200,
+            body_shape: shape,
+            json_keys: vec![],
+            body_excerpt: "null".into(),
+            cookie_sent: vec![],
+            passed: false,
+            reason: Some("the body is JSON null: no session".into()),
+            session_expires_at: None,
+            date: None,
+            received_at_ms: 0,
+            duration_ms: 0.0,
+            page: None,
+        }
+    }
+
+    #[test]
+    fn null_after_a_clean_login_is_no_session() {
+        let mut t = Trace {
+            ended: Ended::Landed { hop: HopNo(9) },
+            ..Trace::default()
+        };
+        t.probes.push(native(BodyShape::JsonNull));
+        let f = rules(&t);
+        assert_eq!(f[0].id, "no-session-after-login");
+        assert!(
+            f[0].evidence
+                .iter()
+                .any(|e| e == "the probe sent no cookie")
+        );
+        // Without a login (authchain probe), the same answer is just a failed probe.
+        t.ended = Ended::ProbeOnly;
+        assert_eq!(rules(&t)[0].id, "probe-failed");
+    }
+}
