@@ -148,6 +148,7 @@ async fn dispatch(cli: Cli, theme: &dyn terminal::Theme) -> i32 {
                     .collect();
                 let none = OutputArgs {
                     report_json: None,
+                    junit: None,
                     out: None,
                 };
                 emit(outcomes, &none, theme)
@@ -325,6 +326,9 @@ fn emit(
             report::json::one(&reports[0])
         };
         write_failed |= !write_file(path, &scrub_all(json));
+    }
+    if let Some(path) = &output.junit {
+        write_failed |= !write_file(path, &scrub_all(report::junit::render(&reports)));
     }
     if let Some(dir) = &output.out {
         if let Err(e) = std::fs::create_dir_all(dir) {

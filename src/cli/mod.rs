@@ -109,6 +109,9 @@ pub struct OutputArgs {
     /// Write the JSON report to FILE (also on exit 1 and 3).
     #[arg(long, value_name = "FILE")]
     pub report_json: Option<PathBuf>,
+    /// Write a JUnit XML report to FILE (also on exit 1 and 3).
+    #[arg(long, value_name = "FILE")]
+    pub junit: Option<PathBuf>,
     /// Write artifacts (the JSON report of each run) into DIR.
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,

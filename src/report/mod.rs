@@ -1,6 +1,7 @@
 //! Reports: functions from a run's result to text. They decide nothing and do no I/O.
 
 pub mod json;
+pub mod junit;
 pub mod terminal;
 
 use crate::exit::Verdict;

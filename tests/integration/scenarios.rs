@@ -62,10 +62,25 @@ fn a_failing_scenario_among_passing_ones_fails_the_run() {
     ];
     let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
     let files = toml_files("scenarios");
-    let mut args: Vec<String> = vec!["run".into()];
+    let dir = tempfile::tempdir().unwrap();
+    let junit = dir.path().join("junit.xml");
+    let mut args: Vec<String> = vec!["run".into(), "--junit".into(), junit.display().to_string()];
     args.extend(files.iter().map(|f| f.display().to_string()));
     let out = authchain(&args, &env);
     assert_eq!(out.code, 1, "{}", out.all());
+    let xml = std::fs::read_to_string(&junit).expect("a JUnit report");
+    assert!(
+        xml.contains("<failure message=\"guard-validates-differently: "),
+        "{xml}"
+    );
+    assert!(
+        xml.contains(&format!(
+            "<testsuites name=\"authchain\" tests=\"{}\"",
+            2 + 3
+        )),
+        "{xml}"
+    );
+    assert!(!xml.contains(PASSWORD));
     assert!(
         out.stdout
             .contains("guard-validates-differently: `guarded` finds the session cookie"),
