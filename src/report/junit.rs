@@ -58,14 +58,14 @@ fn cases(r: &Report) -> Vec<Case> {
             format!("step {}{at}: {}", e.step, e.message),
             details(&errors),
         ))
-    } else if let Some(first) = errors.first() {
-        Some((
-            "failure",
-            format!("{}: {}", first.id, first.title),
-            details(&errors),
-        ))
     } else {
-        None
+        errors.first().map(|first| {
+            (
+                "failure",
+                format!("{}: {}", first.id, first.title),
+                details(&errors),
+            )
+        })
     };
     let mut out = vec![Case {
         name: if t.ended == Ended::ProbeOnly {
