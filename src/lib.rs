@@ -37,9 +37,14 @@ pub struct RunOptions {
 
 /// Runs one scenario end to end: log in, probe, diagnose.
 pub async fn run(scenario: &Scenario, opts: &RunOptions) -> Outcome {
-    let mut r = Redactor::new(opts.reveal);
-    for s in &scenario.secrets {
-        r.add_secret(s);
+    let mut r = redactor_for(scenario, opts.reveal);
+    if let Some(webdriver) = opts
+        .browser
+        .webdriver
+        .as_deref()
+        .and_then(|u| url::Url::parse(u).ok())
+    {
+        add_url_password(&mut r, &webdriver);
     }
     let started = Instant::now();
     let mut trace = new_trace(scenario);
@@ -97,6 +102,30 @@ fn add_page_answers(
                 && probe::failure(&spec.expect, answer.status, summary.json.as_ref()).is_none(),
             error: answer.error,
         });
+    }
+}
+
+/// A redactor that knows the scenario's secrets, including passwords written into its URLs.
+fn redactor_for(scenario: &Scenario, reveal: bool) -> Redactor {
+    let mut r = Redactor::new(reveal);
+    for s in &scenario.secrets {
+        r.add_secret(s);
+    }
+    let c = &scenario.chain;
+    let urls = [&c.app, &c.auth_base, &c.callback_url]
+        .into_iter()
+        .chain(c.start.iter().map(|s| &s.url))
+        .chain(scenario.probes.iter().map(|p| &p.url));
+    for url in urls {
+        add_url_password(&mut r, url);
+    }
+    r
+}
+
+fn add_url_password(r: &mut Redactor, url: &url::Url) {
+    if let Some(password) = url.password() {
+        r.add_secret(&redact::Secret::new(password));
+        r.add_secret(&redact::Secret::new(redact::percent_decode(password)));
     }
 }
 

@@ -134,7 +134,7 @@ async fn dispatch(cli: Cli, theme: &dyn terminal::Theme) -> i32 {
             }
             Err(e) => usage(&e),
         },
-        Command::Diagnose { file } => match load_reports(&file) {
+        Command::Diagnose { file } => match load_reports(&file, cli.reveal) {
             Ok(reports) => {
                 let outcomes = reports
                     .into_iter()
@@ -245,8 +245,9 @@ async fn run_all(
     emit(outcomes, output, theme)
 }
 
-/// A saved JSON report: one run, or `{runs: […]}`.
-fn load_reports(path: &Path) -> Result<Vec<Report>, String> {
+/// A saved JSON report: one run, or `{runs: […]}`. Values a report kept under `--reveal` are
+/// dropped unless this run reveals too.
+fn load_reports(path: &Path, reveal: bool) -> Result<Vec<Report>, String> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
     let value: serde_json::Value = serde_json::from_str(&text).map_err(|e| {
@@ -257,10 +258,17 @@ fn load_reports(path: &Path) -> Result<Vec<Report>, String> {
             e.column()
         )
     })?;
+    let mut value = value;
+    if !reveal {
+        forget_values(&mut value);
+    }
     let runs = match value.get("runs") {
         Some(runs) => runs.as_array().cloned().unwrap_or_default(),
         None => vec![value],
     };
+    if runs.is_empty() {
+        return Err(format!("{}: the report holds no run", path.display()));
+    }
     runs.into_iter()
         .enumerate()
         .map(|(i, run)| {
@@ -273,6 +281,20 @@ fn load_reports(path: &Path) -> Result<Vec<Report>, String> {
             })
         })
         .collect()
+}
+
+/// Removes the revealed `value` of every secret value object (those with a `fingerprint`).
+fn forget_values(v: &mut serde_json::Value) {
+    match v {
+        serde_json::Value::Object(m) => {
+            if m.contains_key("fingerprint") {
+                m.remove("value");
+            }
+            m.values_mut().for_each(forget_values);
+        }
+        serde_json::Value::Array(a) => a.iter_mut().for_each(forget_values),
+        _ => {}
+    }
 }
 
 /// Writes the reports of finished runs (stdout, JSON, artifacts) and gives the exit code.
@@ -308,15 +330,9 @@ fn emit(
             outcomes.len()
         ));
     }
-    let word = match code {
-        exit::PASS => "pass",
-        exit::FAIL => "fail",
-        _ => "error",
-    };
-    stdout.push_str(&terminal::result_line(word, code, theme));
-
     let redactors: Vec<&Redactor> = outcomes.iter().map(|(_, o)| &o.redactor).collect();
     let scrub_all = |text: String| redactors.iter().fold(text, |t, r| r.scrub(&t));
+    let scrub_json = |text: String| redactors.iter().fold(text, |t, r| r.scrub_json(&t));
     let reports: Vec<Report> = outcomes.iter().map(|(_, o)| o.report.clone()).collect();
     let mut write_failed = false;
     if let Some(path) = &output.report_json {
@@ -325,7 +341,7 @@ fn emit(
         } else {
             report::json::one(&reports[0])
         };
-        write_failed |= !write_file(path, &scrub_all(json));
+        write_failed |= !write_file(path, &scrub_json(json));
     }
     if let Some(path) = &output.junit {
         write_failed |= !write_file(path, &scrub_all(report::junit::render(&reports)));
@@ -349,7 +365,7 @@ fn emit(
                     });
                 let file = dir.join(format!("{stem}.json"));
                 write_failed |=
-                    !write_file(&file, &o.redactor.scrub(&report::json::one(&o.report)));
+                    !write_file(&file, &o.redactor.scrub_json(&report::json::one(&o.report)));
             }
         }
     }
@@ -365,12 +381,20 @@ fn emit(
             );
         }
     }
-    print!("{stdout}");
-    if write_failed {
+    // A report that could not be written is no usable answer either; the last line says so.
+    let code = if write_failed {
         exit::combine([code, exit::NO_ANSWER])
     } else {
         code
-    }
+    };
+    let word = match code {
+        exit::PASS => "pass",
+        exit::FAIL => "fail",
+        _ => "error",
+    };
+    stdout.push_str(&terminal::result_line(word, code, theme));
+    print!("{stdout}");
+    code
 }
 
 fn write_file(path: &Path, text: &str) -> bool {

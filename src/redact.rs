@@ -153,6 +153,9 @@ const SENSITIVE_PARAMS: &[&str] = &[
     "id_token_hint",
 ];
 
+/// The shortest recorded value the final scrub looks for in free text.
+const MIN_SCRUBBED: usize = 8;
+
 /// Records which values are secret and turns them into their safe text.
 #[derive(Default, Debug)]
 pub struct Redactor {
@@ -183,10 +186,12 @@ impl Redactor {
 
     /// Record a sensitive value and return its safe form.
     pub fn sensitive(&mut self, raw: &str) -> Sensitive {
-        if raw.len() >= 4 && !self.sensitive.iter().any(|s| s == raw) {
+        // Short values (`true`, `1`, `en`) are no secrets, and scrubbing them from free text
+        // would mangle it.
+        if raw.len() >= MIN_SCRUBBED && !self.sensitive.iter().any(|s| s == raw) {
             self.sensitive.push(raw.to_string());
             let decoded = percent_decode(raw);
-            if decoded != raw && decoded.len() >= 4 {
+            if decoded != raw && decoded.len() >= MIN_SCRUBBED {
                 self.sensitive.push(decoded);
             }
         }
@@ -271,6 +276,28 @@ impl Redactor {
     }
 }
 
+impl Redactor {
+    /// The final scrub of a JSON document: only its strings are scrubbed, so it stays valid JSON
+    /// whatever the secrets look like.
+    pub fn scrub_json(&self, json: &str) -> String {
+        fn walk(v: &mut serde_json::Value, r: &Redactor) {
+            match v {
+                serde_json::Value::String(s) => *s = r.scrub(s),
+                serde_json::Value::Array(a) => a.iter_mut().for_each(|v| walk(v, r)),
+                serde_json::Value::Object(m) => m.values_mut().for_each(|v| walk(v, r)),
+                _ => {}
+            }
+        }
+        match serde_json::from_str::<serde_json::Value>(json) {
+            Ok(mut v) => {
+                walk(&mut v, self);
+                serde_json::to_string_pretty(&v).unwrap_or_default()
+            }
+            Err(_) => self.scrub(json),
+        }
+    }
+}
+
 /// The forms a value takes on the wire and in reports.
 fn encodings(raw: &str) -> Vec<String> {
     let b64 = base64::engine::general_purpose::STANDARD.encode(raw);
@@ -340,6 +367,23 @@ mod tests {
         assert!(!shown.contains("secretcode"), "{shown}");
         assert!(shown.contains("iss=http"), "{shown}");
         assert!(shown.contains(&fingerprint("secretcode")), "{shown}");
+    }
+
+    #[test]
+    fn json_stays_json() {
+        let mut r = Redactor::new(false);
+        r.add_secret(&Secret::new("1234"));
+        r.sensitive("true");
+        r.sensitive("averylongcookievalue");
+        let out =
+            r.scrub_json(r#"{"passed": true, "n": 1234, "s": "pw=1234 averylongcookievalue"}"#);
+        let v: serde_json::Value = serde_json::from_str(&out).expect("valid JSON");
+        assert_eq!(v["passed"], true);
+        assert_eq!(v["n"], 1234);
+        assert_eq!(
+            v["s"],
+            format!("pw=‹redacted 4B› {}", fingerprint("averylongcookievalue"))
+        );
     }
 
     #[test]

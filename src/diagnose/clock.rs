@@ -32,19 +32,19 @@ pub fn rules(t: &Trace) -> Vec<Finding> {
         if received_ms == 0 {
             continue;
         }
-        let skew = server - (received_ms as i64) / 1000;
-        if skew.abs() > WARN_SECS {
-            worst = worst.max(skew.abs());
+        let skew = server.saturating_sub((received_ms / 1000) as i64);
+        if skew.saturating_abs() > WARN_SECS {
+            worst = worst.max(skew.saturating_abs());
             evidence.push(format!(
                 "{what}: {url} answered with Date {} — {} {} the local clock",
                 date.as_deref().unwrap_or_default(),
-                human(skew.abs()),
+                human(skew.saturating_abs()),
                 if skew > 0 { "ahead of" } else { "behind" }
             ));
         }
     }
     for h in &t.hops {
-        let now = h.received_at_ms as i64 / 1000;
+        let now = (h.received_at_ms / 1000) as i64;
         let values = h
             .set_cookies
             .iter()
@@ -52,28 +52,28 @@ pub fn rules(t: &Trace) -> Vec<Finding> {
             .chain(h.cookie_sent.iter().map(|c| (&c.name, &c.value)));
         for (name, value) in values {
             let Some(jwt) = &value.jwt else { continue };
-            if let Some(iat) = jwt.iat.filter(|iat| iat - now > WARN_SECS) {
-                worst = worst.max(iat - now);
+            if let Some(iat) = jwt.iat.filter(|iat| iat.saturating_sub(now) > WARN_SECS) {
+                worst = worst.max(iat.saturating_sub(now));
                 evidence.push(format!(
                     "{}: the JWT in `{name}` was issued {} in the future (iat)",
                     h.n,
-                    human(iat - now)
+                    human(iat.saturating_sub(now))
                 ));
             }
-            if let Some(nbf) = jwt.nbf.filter(|nbf| nbf - now > WARN_SECS) {
-                worst = worst.max(nbf - now);
+            if let Some(nbf) = jwt.nbf.filter(|nbf| nbf.saturating_sub(now) > WARN_SECS) {
+                worst = worst.max(nbf.saturating_sub(now));
                 evidence.push(format!(
                     "{}: the JWT in `{name}` is not valid for another {} (nbf)",
                     h.n,
-                    human(nbf - now)
+                    human(nbf.saturating_sub(now))
                 ));
             }
             if let Some(exp) = jwt.exp.filter(|exp| *exp < now) {
-                worst = worst.max(now - exp);
+                worst = worst.max(now.saturating_sub(exp));
                 evidence.push(format!(
                     "{}: the JWT in `{name}` had expired {} before it arrived (exp)",
                     h.n,
-                    human(now - exp)
+                    human(now.saturating_sub(exp))
                 ));
             }
         }

@@ -267,7 +267,7 @@ fn lifetime(t: &Trace, out: &mut Vec<Finding>) {
     };
     let set_at = hop.received_at_ms as i64 / 1000;
     let cookie_end = match (cookie.max_age, &cookie.expires) {
-        (Some(m), _) => set_at + m,
+        (Some(m), _) => set_at.saturating_add(m),
         (None, Some(e)) => {
             match time::OffsetDateTime::parse(e, &time::format_description::well_known::Rfc2822) {
                 Ok(t) => t.unix_timestamp(),
@@ -277,9 +277,9 @@ fn lifetime(t: &Trace, out: &mut Vec<Finding>) {
         // A session cookie (no expiry) lives as long as the browser: nothing to compare.
         (None, None) => return,
     };
-    let diff = cookie_end - session_end;
-    let span = (session_end - set_at).max(1);
-    if diff.abs() <= 3600.max(span / 10) {
+    let diff = cookie_end.saturating_sub(session_end);
+    let span = session_end.saturating_sub(set_at).max(1);
+    if diff.saturating_abs() <= 3600.max(span / 10) {
         return;
     }
     let (title, why) = if diff < 0 {
@@ -287,7 +287,7 @@ fn lifetime(t: &Trace, out: &mut Vec<Finding>) {
             format!(
                 "The session cookie `{}` expires {} before the session",
                 cookie.name,
-                human(-diff)
+                human(diff.saturating_neg())
             ),
             "The browser drops the cookie while the server still holds a valid session: users are \
              logged out early, and \"remember me\" does not last.",

@@ -13,13 +13,22 @@ pub fn rules(t: &Trace) -> Vec<Finding> {
         .collect()
 }
 
+/// Whether the matrix names the cause of this probe's failure (then no plain `probe-failed`).
+pub(crate) fn explains(t: &Trace, p: &Probe) -> bool {
+    !p.native && judge(t, p).is_some()
+}
+
 fn judge(t: &Trace, p: &Probe) -> Option<Finding> {
     let reference = p.compare_to.as_deref()?;
     let row = |name: &str, f: &dyn Fn(&Variant) -> bool| {
         t.matrix.iter().find(|r| r.probe == name && f(&r.variant))
     };
     let with = row(&p.name, &|v| matches!(v, Variant::RecordedCookie { .. }))?;
-    if with.passed {
+    // The comparison means something only when the reference accepts the session and the
+    // compared endpoint rejects it, also on the replay.
+    let reference_accepts =
+        row(reference, &|v| matches!(v, Variant::RecordedCookie { .. })).is_some_and(|r| r.passed);
+    if with.passed || !reference_accepts {
         return None;
     }
     let none = row(&p.name, &|v| *v == Variant::NoCookie)?;
@@ -105,10 +114,7 @@ fn judge(t: &Trace, p: &Probe) -> Option<Finding> {
             ),
         });
     }
-    if let (false, Some(transport)) = (
-        with.alike(garbage),
-        bearer_success.clone().or(name_success.clone()),
-    ) {
+    if let Some(transport) = bearer_success.or(name_success) {
         return Some(finding(
             "guard-wants-other-transport",
             Severity::Error,
@@ -121,6 +127,11 @@ fn judge(t: &Trace, p: &Probe) -> Option<Finding> {
              another way.",
             "Make the guard and the client agree on one transport for the session.",
         ));
+    }
+    // Unlike no cookie but also unlike garbage (a 403, say): the guard accepts the session and
+    // refuses for another reason; the plain probe failure says so.
+    if !with.alike(garbage) {
+        return None;
     }
     let mut causes = Vec::new();
     let bearer_cause = "it re-validates the token as `Authorization: Bearer`, which the auth library ignores \
@@ -150,13 +161,8 @@ fn judge(t: &Trace, p: &Probe) -> Option<Finding> {
         evidence,
         format!(
             "The native endpoint accepts the recorded cookie `{cookie_name}`; the guarded endpoint answers \
-             it {} — it sees the cookie but does not validate it as the auth library does. Most likely \
-             first: {}.",
-            if with.alike(garbage) {
-                "exactly as it answers a garbage value, and unlike no cookie at all"
-            } else {
-                "unlike no cookie at all"
-            },
+             it exactly as it answers a garbage value, and unlike no cookie at all — it sees the cookie \
+             but does not validate it as the auth library does. Most likely first: {}.",
             ranked.join("; ")
         ),
         if native_ignores_bearer {

@@ -7,8 +7,8 @@ pub fn rules(t: &Trace) -> Vec<Finding> {
     let mut out = Vec::new();
     let clean_landing =
         matches!(t.ended, Ended::Landed { .. }) && !t.hops.iter().any(|h| h.error_code.is_some());
-    // A probe with a matrix is judged by the guard rules.
-    let judged = |p: &Probe| t.matrix.iter().any(|r| r.probe == p.name) && !p.native;
+    // A probe whose failure the matrix explains is judged by the guard rules.
+    let judged = |p: &Probe| super::guard::explains(t, p);
     for p in t.probes.iter().filter(|p| !p.passed && !judged(p)) {
         let evidence = vec![probe_line(p)];
         if p.native && clean_landing && p.body_shape == crate::trace::BodyShape::JsonNull {

@@ -3,7 +3,9 @@
 
 use crate::redact::Redactor;
 use crate::scenario::Body;
-use crate::trace::{CookieAction, Hop, HopNo, RunError, SentCookie, SetCookie, Step};
+use crate::trace::{
+    BlockedCookie, CookieAction, Hop, HopNo, RunError, SentCookie, SetCookie, Step,
+};
 use cookie_store::{CookieError, CookieStore, RawCookie};
 use reqwest::header::{CONTENT_TYPE, COOKIE, DATE, HeaderMap, LOCATION, ORIGIN, SET_COOKIE};
 use std::time::{Duration, Instant};
@@ -21,6 +23,9 @@ pub struct Request {
     pub step: Step,
     /// Extra headers (e.g. `Authorization`), sent as given.
     pub headers: Vec<(String, String)>,
+    /// The request crosses sites (its initiator or a redirect on the way is on another site):
+    /// SameSite cookies are withheld as a browser withholds them.
+    pub cross_site: bool,
 }
 
 impl Request {
@@ -39,6 +44,7 @@ impl Request {
             body: None,
             step,
             headers: Vec::new(),
+            cross_site: false,
         }
     }
 }
@@ -52,6 +58,8 @@ pub struct Answer {
     pub location: Option<Url>,
     pub body: Vec<u8>,
     pub cookie_sent: Vec<SentCookie>,
+    /// Cookies withheld from the request (SameSite).
+    pub cookie_blocked: Vec<BlockedCookie>,
     pub received_at_ms: u64,
     pub duration_ms: f64,
 }
@@ -184,7 +192,7 @@ impl HttpDriver {
             location: answer.location.as_ref().map(|l| r.url(l)),
             set_cookies,
             cookie_sent: answer.cookie_sent.clone(),
-            cookie_blocked: Vec::new(),
+            cookie_blocked: answer.cookie_blocked.clone(),
             origin_sent: req
                 .origin_header()
                 .or_else(|| (req.method != "GET").then(|| self.origin.clone())),
@@ -211,9 +219,27 @@ impl HttpDriver {
             .map_err(|_| format!("`{}` is not an HTTP method", req.method))?;
         let mut builder = self.client.request(method, req.url.clone());
         let mut cookie_sent = Vec::new();
+        let mut cookie_blocked = Vec::new();
         if with_jar {
+            // Browsers count http://*.localhost as secure, as they do localhost.
+            let mut lookup = req.url.clone();
+            if lookup.scheme() == "http"
+                && lookup.host_str().is_some_and(|h| h.ends_with(".localhost"))
+            {
+                let _ = lookup.set_scheme("https");
+            }
+            let mut cookies = self.jar.matches(&lookup);
+            cookies.retain(|c| match same_site_withholds(c.same_site(), req) {
+                Some(reason) => {
+                    cookie_blocked.push(BlockedCookie {
+                        name: c.name().to_string(),
+                        reason: reason.into(),
+                    });
+                    false
+                }
+                None => true,
+            });
             // Longer paths first, as RFC 6265 orders them; then by name, so runs compare.
-            let mut cookies = self.jar.matches(&req.url);
             cookies.sort_by_key(|c| (std::cmp::Reverse(c.path.len()), c.name().to_string()));
             let pairs: Vec<(String, String)> = cookies
                 .iter()
@@ -275,6 +301,7 @@ impl HttpDriver {
             location,
             body,
             cookie_sent,
+            cookie_blocked,
             received_at_ms: now_ms(),
             duration_ms: started.elapsed().as_secs_f64() * 1000.0,
         })
@@ -414,6 +441,36 @@ fn excerpt_text(answer: &Answer, r: &mut Redactor) -> String {
     r.scrub(&line.chars().take(300).collect::<String>())
 }
 
+/// The site of a URL for SameSite: its scheme and registrable domain. Without a public-suffix
+/// list the registrable domain is taken as the last two labels (IP addresses and single-label
+/// hosts stand for themselves).
+pub fn site(url: &Url) -> String {
+    let host = match url.host() {
+        Some(url::Host::Domain(d)) => {
+            let labels: Vec<&str> = d.split('.').collect();
+            labels[labels.len().saturating_sub(2)..].join(".")
+        }
+        Some(h) => h.to_string(),
+        None => String::new(),
+    };
+    format!("{}://{host}", url.scheme())
+}
+
+/// Why a browser would withhold a cookie of this SameSite from the request, in Chromium's words.
+/// Cookies without SameSite go as with `None`: Chromium's "Lax by default" lets them through on
+/// the POSTs of a fresh login anyway (its two-minute allowance).
+fn same_site_withholds(same_site: Option<cookie::SameSite>, req: &Request) -> Option<&'static str> {
+    match same_site {
+        Some(cookie::SameSite::Strict) if req.cross_site => Some("SameSiteStrict"),
+        Some(cookie::SameSite::Lax)
+            if req.cross_site && req.method != "GET" && req.method != "HEAD" =>
+        {
+            Some("SameSiteLax")
+        }
+        _ => None,
+    }
+}
+
 /// The rules browsers apply before a cookie reaches the jar, which cookie_store leaves out;
 /// the reasons carry Chromium's names so both drivers speak alike.
 fn browser_refusal(cookie: &RawCookie, url: &Url) -> Option<&'static str> {
@@ -430,6 +487,9 @@ fn browser_refusal(cookie: &RawCookie, url: &Url) -> Option<&'static str> {
     }
     if name.starts_with("__Secure-") && !secure {
         return Some("InvalidPrefix");
+    }
+    if cookie.same_site() == Some(cookie::SameSite::None) && !secure {
+        return Some("SameSiteNoneInsecure");
     }
     if name.starts_with("__Host-")
         && (!secure || cookie.domain().is_some() || cookie.path() != Some("/"))
@@ -513,6 +573,47 @@ mod tests {
             refusal("a=1; Secure", "http://app.test/"),
             Some("SecureOnly")
         );
+    }
+
+    #[test]
+    fn same_site_rules() {
+        let url = Url::parse("http://app.example.com/cb").unwrap();
+        let mut req = Request::get(url, Step::Follow);
+        assert_eq!(
+            same_site_withholds(Some(cookie::SameSite::Strict), &req),
+            None
+        );
+        req.cross_site = true;
+        assert_eq!(
+            same_site_withholds(Some(cookie::SameSite::Strict), &req),
+            Some("SameSiteStrict")
+        );
+        assert_eq!(
+            same_site_withholds(Some(cookie::SameSite::Lax), &req),
+            None,
+            "Lax goes on a top-level GET"
+        );
+        req.method = "POST".into();
+        assert_eq!(
+            same_site_withholds(Some(cookie::SameSite::Lax), &req),
+            Some("SameSiteLax")
+        );
+        assert_eq!(same_site_withholds(None, &req), None);
+        assert_eq!(
+            refusal("a=1; SameSite=None", "https://a.test/"),
+            Some("SameSiteNoneInsecure")
+        );
+    }
+
+    #[test]
+    fn sites() {
+        let s = |u: &str| site(&Url::parse(u).unwrap());
+        assert_eq!(
+            s("https://app.example.com/x"),
+            s("https://auth.example.com/")
+        );
+        assert_ne!(s("http://localhost:3000/"), s("http://127.0.0.1:4000/"));
+        assert_ne!(s("http://example.com/"), s("https://example.com/"));
     }
 
     #[test]

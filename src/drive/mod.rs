@@ -61,7 +61,7 @@ pub async fn login(scenario: &Scenario, r: &mut Redactor) -> Result<Drive, RunEr
         Err(Stop::Ended(ended)) => (ended, None),
         Err(Stop::Error(e)) => (Ended::NotEnded, Some(e)),
     };
-    chain.callback_hop = callback_hop(&run.driver, &scenario.chain.app);
+    chain.callback_hop = callback_hop(&run.driver, &scenario.chain);
     Ok(Drive {
         driver: run.driver,
         chain,
@@ -84,16 +84,18 @@ impl Runner<'_> {
         let first = self.start(chain, r).await?;
         let mut answer = first;
         let mut submitted_login = false;
-        let app_host = self.scenario.chain.app.host_str().map(str::to_string);
-        let auth_host = self.scenario.chain.auth_base.host_str().map(str::to_string);
+        let mut password_sent = false;
         for _ in 0..MAX_IDP_PAGES {
             let n = HopNo(self.driver.hops.len() as u32);
-            let host = answer.url.host_str().map(str::to_string);
             chain.final_url = Some(r.url(&answer.url));
-            if host == app_host || host == auth_host {
+            if at_app(&answer.url, &self.scenario.chain) {
                 return Ok(Ended::Landed { hop: n });
             }
-            if answer.status >= 400 {
+            // An IdP may answer a refused login with its form and a 401: that is no error page.
+            let shows_login = answer.status >= 400
+                && submitted_login
+                && idp::form::parse(&answer.text(), &answer.url).page.kind == PageKind::LoginForm;
+            if answer.status >= 400 && !shows_login {
                 return Ok(Ended::IdpError { hop: n });
             }
             if self.scenario.idp.kind == IdpKind::Authentik
@@ -124,17 +126,25 @@ impl Runner<'_> {
             if let Some(hop) = self.driver.hops.last_mut() {
                 hop.page = Some(parsed.page.clone());
             }
+            let login_form = parsed
+                .forms
+                .iter()
+                .find(|f| f.password_field.is_some())
+                .or_else(|| parsed.forms.iter().find(|f| f.username_field.is_some()));
+            let asks_password = login_form.is_some_and(|f| f.password_field.is_some());
             answer = match parsed.page.kind {
-                PageKind::LoginForm if submitted_login => {
+                // The login form again after the password went (or the username-first form
+                // again, with an error): the credentials were refused.
+                PageKind::LoginForm
+                    if password_sent && asks_password
+                        || submitted_login && !asks_password && parsed.page.message.is_some() =>
+                {
                     return Ok(Ended::LoginRejected { hop: n });
                 }
                 PageKind::LoginForm => {
                     submitted_login = true;
-                    let form = parsed
-                        .forms
-                        .iter()
-                        .find(|f| f.password_field.is_some())
-                        .expect("a login page has a password form");
+                    password_sent |= asks_password;
+                    let form = login_form.expect("a login page has a login form");
                     let idp = &self.scenario.idp;
                     let user = idp
                         .username
@@ -220,7 +230,7 @@ impl Runner<'_> {
         let consent = idp.consent;
         self.seen.clear();
         let mut answer = self
-            .follow(Request::get(executor.clone(), Step::Follow), r)
+            .follow(Request::get(executor.clone(), Step::Follow), page, r)
             .await?;
         for _ in 0..MAX_IDP_PAGES * 2 {
             let n = HopNo(self.driver.hops.len() as u32);
@@ -260,10 +270,14 @@ impl Runner<'_> {
                     self.seen.clear();
                     // A redirect to the executor itself is the next stage, not the way out.
                     if to.path().starts_with("/api/v3/flows/executor/") {
-                        answer = self.follow(Request::get(to, Step::Follow), r).await?;
+                        answer = self
+                            .follow(Request::get(to, Step::Follow), &executor, r)
+                            .await?;
                         continue;
                     }
-                    return self.follow(Request::get(to, Step::Follow), r).await;
+                    return self
+                        .follow(Request::get(to, Step::Follow), &executor, r)
+                        .await;
                 }
                 Ok(Next::Solve { body, login }) => {
                     if login && (user.is_empty() || password.is_empty()) {
@@ -314,9 +328,10 @@ impl Runner<'_> {
                 body: Some(Body::Json(step.0)),
                 step: step.1,
                 headers,
+                cross_site: false,
             };
             self.seen.clear();
-            answer = self.follow(req, r).await?;
+            answer = self.follow(req, &executor, r).await?;
         }
         Err(Stop::Error(RunError {
             step: "idp".into(),
@@ -339,6 +354,7 @@ impl Runner<'_> {
                 body: start.body.clone(),
                 step: Step::Start,
                 headers: Vec::new(),
+                cross_site: false,
             };
             chain.start_endpoint = Some(start.url.path().to_string());
             let answer = self.driver.hop(&req, r).await?;
@@ -367,6 +383,7 @@ impl Runner<'_> {
                 body: Some(Body::Json(body)),
                 step: Step::Start,
                 headers: Vec::new(),
+                cross_site: false,
             };
             let answer = self.driver.hop(&req, r).await?;
             chain.start_endpoint = Some(format!("/{path}"));
@@ -397,7 +414,8 @@ impl Runner<'_> {
         });
         match next {
             Some(url) if answer.status < 400 => {
-                self.follow(Request::get(url, Step::Follow), r).await
+                let app = self.scenario.chain.app.clone();
+                self.follow(Request::get(url, Step::Follow), &app, r).await
             }
             _ => Err(Stop::Ended(Ended::StartRefused {
                 hop: HopNo(self.driver.hops.len() as u32),
@@ -422,6 +440,7 @@ impl Runner<'_> {
                 body: Some(Body::Form(fields)),
                 step,
                 headers: vec![("origin".into(), page.origin().ascii_serialization())],
+                cross_site: false,
             }
         } else {
             let mut url = action.clone();
@@ -429,13 +448,25 @@ impl Runner<'_> {
             Request::get(url, step)
         };
         self.seen.clear();
-        self.follow(req, r).await
+        self.follow(req, page, r).await
     }
 
     /// Sends a request and follows its redirects by hand: 301/302/303 turn into a GET without
     /// body, 307/308 keep method and body. Stops at the hop cap or a loop.
-    async fn follow(&mut self, mut req: Request, r: &mut Redactor) -> Result<Answer, Stop> {
+    ///
+    /// `from` is the page that made the request: with the sites the redirects pass, it decides
+    /// whether the request crosses sites (for SameSite).
+    async fn follow(
+        &mut self,
+        mut req: Request,
+        from: &Url,
+        r: &mut Redactor,
+    ) -> Result<Answer, Stop> {
+        let mut sites = vec![http::site(from)];
         loop {
+            let target = http::site(&req.url);
+            req.cross_site = sites.iter().any(|s| *s != target);
+            sites.push(target);
             let max = self.scenario.chain.max_hops;
             if self.driver.hops.len() as u32 >= max {
                 return Err(Stop::Ended(Ended::HopCap { cap: max }));
@@ -491,13 +522,18 @@ fn unknown_start(answer: &Answer) -> bool {
         && (text.contains("provider_not_found") || text.contains("provider not found"))
 }
 
+/// Whether a URL is the app's (its origin or the auth base's: scheme, host and port).
+pub(crate) fn at_app(url: &Url, chain: &crate::scenario::Chain) -> bool {
+    let origin = url.origin();
+    origin == chain.app.origin() || origin == chain.auth_base.origin()
+}
+
 /// The hop that brought the browser back from elsewhere to the app on a callback path.
-pub(crate) fn callback_hop(driver: &HttpDriver, app: &Url) -> Option<HopNo> {
-    let app_host = app.host_str()?;
+pub(crate) fn callback_hop(driver: &HttpDriver, chain: &crate::scenario::Chain) -> Option<HopNo> {
     let mut left = false;
     for hop in &driver.hops {
         let url = Url::parse(&hop.url).ok()?;
-        let here = url.host_str() == Some(app_host);
+        let here = at_app(&url, chain);
         if !here {
             left = true;
         } else if left && url.path().contains("/callback") {

@@ -148,6 +148,7 @@ pub async fn run(
                     body: None,
                     step: Step::Follow,
                     headers,
+                    cross_site: false,
                 };
                 match driver.exchange(&req, false, r).await {
                     Ok(answer) => {

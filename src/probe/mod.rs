@@ -27,6 +27,7 @@ pub async fn run(
             body: None,
             step: Step::Follow,
             headers: Vec::new(),
+            cross_site: false,
         };
         match driver.exchange(&req, true, r).await {
             Ok(answer) => probes.push(judge(spec, &answer, r)),
@@ -190,11 +191,8 @@ pub fn redact_json(v: &Value, r: &mut Redactor) -> Value {
             m.iter()
                 .map(|(k, v)| {
                     let key = k.to_ascii_lowercase();
-                    let secret = SECRET_KEYS.iter().any(|s| {
-                        key == *s
-                            || key.ends_with(&format!("_{s}"))
-                            || key.ends_with(&s.to_uppercase())
-                    });
+                    // `token`, `access_token`, `sessionToken` (the key is lowercased).
+                    let secret = SECRET_KEYS.iter().any(|s| key.ends_with(s));
                     let v = match v {
                         Value::String(s) if secret || looks_random(s) => {
                             Value::String(r.sensitive(s).shown().to_string())
@@ -257,6 +255,13 @@ mod tests {
                 .unwrap()
                 .contains("missing")
         );
+    }
+
+    #[test]
+    fn camel_case_token_keys_are_secret() {
+        let mut r = Redactor::new(false);
+        let v = redact_json(&json!({"sessionToken": "short-token-1"}), &mut r);
+        assert!(!v.to_string().contains("short-token-1"));
     }
 
     #[test]

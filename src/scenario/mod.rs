@@ -271,7 +271,10 @@ pub fn parse_duration(s: &str) -> Option<Duration> {
         "m" | "min" => n * 60.0,
         _ => return None,
     };
-    (secs > 0.0 && secs.is_finite()).then(|| Duration::from_secs_f64(secs))
+    if secs <= 0.0 {
+        return None;
+    }
+    Duration::try_from_secs_f64(secs).ok()
 }
 
 /// Splits `"POST https://…"` into method and URL text; a bare URL is a GET.
@@ -297,6 +300,7 @@ mod tests {
         assert_eq!(parse_duration("3"), Some(Duration::from_secs(3)));
         assert_eq!(parse_duration("0s"), None);
         assert_eq!(parse_duration("ten"), None);
+        assert_eq!(parse_duration("99999999999999999999999999"), None);
     }
 
     #[test]

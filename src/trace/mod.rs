@@ -248,11 +248,77 @@ pub struct MatrixRow {
 }
 
 impl MatrixRow {
-    /// Two answers are alike when status, body shape and body agree.
+    /// Two answers are alike when status, body shape and body agree, leaving out what changes
+    /// from one answer to the next (numbers, timestamps, request ids, fingerprints).
     pub fn alike(&self, other: &MatrixRow) -> bool {
         self.status == other.status
             && self.body_shape == other.body_shape
-            && self.body_excerpt == other.body_excerpt
+            && steady(&self.body_excerpt) == steady(&other.body_excerpt)
+    }
+}
+
+/// A body with every word that holds a digit (numbers, timestamps, ids), every long word and
+/// every fingerprint blanked out.
+fn steady(body: &str) -> String {
+    let mut out = String::with_capacity(body.len());
+    let mut word = String::new();
+    let flush = |word: &mut String, out: &mut String| {
+        if word.len() >= 16 || word.chars().any(|c| c.is_ascii_digit()) {
+            out.push('*');
+        } else {
+            out.push_str(word);
+        }
+        word.clear();
+    };
+    let mut in_fingerprint = false;
+    for c in body.chars() {
+        match c {
+            '‹' => in_fingerprint = true,
+            '›' => {
+                in_fingerprint = false;
+                out.push('*');
+            }
+            _ if in_fingerprint => {}
+            c if c.is_ascii_alphanumeric() || c == '_' || c == '-' => word.push(c),
+            c => {
+                if !word.is_empty() {
+                    flush(&mut word, &mut out);
+                }
+                out.push(c);
+            }
+        }
+    }
+    if !word.is_empty() {
+        flush(&mut word, &mut out);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn volatile_parts_do_not_count() {
+        let row = |body: &str| MatrixRow {
+            probe: "p".into(),
+            variant: Variant::NoCookie,
+            status: 401,
+            body_shape: BodyShape::JsonObject,
+            body_excerpt: body.into(),
+            passed: false,
+        };
+        let a = row(
+            r#"{"timestamp":"2026-11-22T14:00:01.123Z","requestId":"a1b2c3d4e5f6a7b8c9","error":"No session"}"#,
+        );
+        let b = row(
+            r#"{"timestamp":"2026-11-22T14:00:02.456Z","requestId":"f9e8d7c6b5a4f3e2d1","error":"No session"}"#,
+        );
+        let c = row(
+            r#"{"timestamp":"2026-11-22T14:00:02.456Z","requestId":"f9e8d7c6b5a4f3e2d1","error":"Invalid session"}"#,
+        );
+        assert!(a.alike(&b));
+        assert!(!a.alike(&c));
     }
 }
 

@@ -305,27 +305,22 @@ impl Session<'_> {
             Ok(Outcome::Landed) => Ended::Landed { hop: last },
             Ok(Outcome::Rejected) => Ended::LoginRejected { hop: last },
             Ok(Outcome::StartRefused) => Ended::StartRefused { hop: last },
-            Ok(Outcome::Stuck(message)) => {
-                let app_hosts = [c.app.host_str(), c.auth_base.host_str()];
-                match hops.last() {
-                    Some(h)
-                        if h.status >= 400
-                            && !app_hosts.contains(
-                                &Url::parse(&h.url).ok().as_ref().and_then(|u| u.host_str()),
-                            ) =>
-                    {
-                        Ended::IdpError { hop: last }
-                    }
-                    _ => {
-                        run_error = Some(RunError {
-                            step: "idp".into(),
-                            hop: Some(last),
-                            message,
-                        });
-                        Ended::NotEnded
-                    }
+            Ok(Outcome::Stuck(message)) => match hops.last() {
+                Some(h)
+                    if h.status >= 400
+                        && !Url::parse(&h.url).is_ok_and(|u| super::at_app(&u, c)) =>
+                {
+                    Ended::IdpError { hop: last }
                 }
-            }
+                _ => {
+                    run_error = Some(RunError {
+                        step: "idp".into(),
+                        hop: Some(last),
+                        message,
+                    });
+                    Ended::NotEnded
+                }
+            },
             Err(e) => {
                 run_error = Some(e);
                 Ended::NotEnded
@@ -350,7 +345,7 @@ impl Session<'_> {
             HttpDriver::new(&c.app, c.timeout, &c.resolve).map_err(|m| error("setup", m))?;
         chain.final_url = hops.last().map(|h| h.url.clone());
         driver.hops = hops;
-        chain.callback_hop = super::callback_hop(&driver, &c.app);
+        chain.callback_hop = super::callback_hop(&driver, c);
         if let Ok(all) = self.client.issue_cmd(Cdp("Network.getAllCookies")).await {
             for cookie in all["cookies"].as_array().into_iter().flatten() {
                 driver.load_browser_cookie(cookie);
@@ -438,18 +433,11 @@ impl Session<'_> {
                 None => return Ok(Outcome::StartRefused),
             }
         }
-        let hosts = [
-            c.app.host_str().map(str::to_string),
-            c.auth_base.host_str().map(str::to_string),
-        ];
         let mut password_sent = false;
         for _ in 0..super::MAX_IDP_PAGES * 2 {
             let seen = self.inspect().await?;
             let url = seen["url"].as_str().unwrap_or_default().to_string();
-            let host = Url::parse(&url)
-                .ok()
-                .and_then(|u| u.host_str().map(str::to_string));
-            if hosts.contains(&host) {
+            if Url::parse(&url).is_ok_and(|u| super::at_app(&u, c)) {
                 return Ok(Outcome::Landed);
             }
             match seen["kind"].as_str() {
@@ -513,16 +501,13 @@ impl Session<'_> {
     /// step's timeout passes (web components render after the load event).
     async fn inspect(&mut self) -> Result<Value, RunError> {
         let c = &self.scenario.chain;
-        let hosts = [c.app.host_str(), c.auth_base.host_str()];
         let started = Instant::now();
         loop {
             let seen = self
                 .script(page::INSPECT, vec![self.selector_arg()])
                 .await?;
             let url = seen["url"].as_str().unwrap_or_default();
-            let at_app = Url::parse(url)
-                .ok()
-                .is_some_and(|u| hosts.contains(&u.host_str()));
+            let at_app = Url::parse(url).is_ok_and(|u| super::at_app(&u, c));
             let kind = seen["kind"].as_str().unwrap_or("other");
             if at_app || kind != "other" || started.elapsed() > c.timeout {
                 let page = Page {

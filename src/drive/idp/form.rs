@@ -61,7 +61,10 @@ pub fn parse(html: &str, base: &Url) -> Parsed {
         .select(&sel("form"))
         .map(|f| read_form(f, base))
         .collect();
-    let kind = if forms.iter().any(|f| f.password_field.is_some()) {
+    let kind = if forms
+        .iter()
+        .any(|f| f.password_field.is_some() || f.username_field.is_some())
+    {
         PageKind::LoginForm
     } else if forms.iter().any(|f| f.method == "POST") {
         PageKind::ConsentForm
@@ -163,13 +166,17 @@ fn read_form(form: ElementRef, base: &Url) -> Form {
             }
         }
     }
-    let username_field = password_field.as_ref().and_then(|_| {
-        USER_NAMES
-            .iter()
-            .find_map(|want| text_fields.iter().find(|n| n.eq_ignore_ascii_case(want)))
-            .or_else(|| text_fields.last())
-            .cloned()
-    });
+    // With a password field, its username field; without one, a POST form whose text field has
+    // a username's name is a username-first login page.
+    let named = USER_NAMES
+        .iter()
+        .find_map(|want| text_fields.iter().find(|n| n.eq_ignore_ascii_case(want)))
+        .cloned();
+    let username_field = match &password_field {
+        Some(_) => named.or_else(|| text_fields.last().cloned()),
+        None if method == "POST" => named,
+        None => None,
+    };
     Form {
         action,
         method,
@@ -273,6 +280,18 @@ mod tests {
                 ("username".into(), "alice".into()),
                 ("password".into(), "pw".into())
             ]
+        );
+    }
+
+    #[test]
+    fn a_username_first_page_is_a_login_page() {
+        let html = r#"<form method="post" action="/identify"><input name="email"><button>Next</button></form>"#;
+        let p = parse(html, &base());
+        assert_eq!(p.page.kind, PageKind::LoginForm);
+        assert_eq!(p.forms[0].username_field.as_deref(), Some("email"));
+        assert_eq!(
+            fill_login(&p.forms[0], "alice", "pw"),
+            vec![("email".to_string(), "alice".to_string())]
         );
     }
 
