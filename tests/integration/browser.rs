@@ -264,3 +264,80 @@ fn a_missing_chromedriver_is_no_usable_answer() {
         run.out.stderr
     );
 }
+
+#[test]
+fn an_interrupted_run_ends_its_remote_session() {
+    let _one = browser_lock();
+    let port = crate::harness::free_port();
+    let home = tempfile::tempdir().unwrap();
+    let mut driver = std::process::Command::new("chromedriver")
+        .arg(format!("--port={port}"))
+        .env("HOME", home.path())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let browsers_of = |pid: u32| {
+        let out = std::process::Command::new("ps")
+            .args(["-o", "pid=", "--ppid", &pid.to_string()])
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).lines().count()
+    };
+    let server = Misbehaving::start(|_, _, _| None);
+    let app = format!("http://localhost:{}", server.port);
+    let webdriver = format!("http://127.0.0.1:{port}");
+    // chromedriver may need a moment before it takes sessions: retry until the app is reached.
+    let mut child = None;
+    for _ in 0..100 {
+        let c = std::process::Command::new(env!("CARGO_BIN_EXE_authchain"))
+            .args([
+                "login",
+                "--driver",
+                "browser",
+                "--app",
+                &app,
+                "--provider",
+                "p",
+                "--timeout",
+                "4s",
+                "--webdriver",
+                &webdriver,
+            ])
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let started = std::time::Instant::now();
+        let mut c = c;
+        while started.elapsed() < std::time::Duration::from_secs(3) {
+            if browsers_of(driver.id()) > 0 && c.try_wait().unwrap().is_none() {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        if c.try_wait().unwrap().is_none() {
+            child = Some(c);
+            break;
+        }
+    }
+    let child = child.expect("a run got a remote browser");
+    server.wait_for_requests(1);
+    assert!(browsers_of(driver.id()) > 0, "the remote browser runs");
+    std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(130));
+    // chromedriver ends the session once the page load it is waiting on gives up.
+    let started = std::time::Instant::now();
+    while browsers_of(driver.id()) > 0 && started.elapsed() < std::time::Duration::from_secs(30) {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let left = browsers_of(driver.id());
+    let _ = driver.kill();
+    let _ = driver.wait();
+    assert_eq!(left, 0, "the remote session was ended");
+}

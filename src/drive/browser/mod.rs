@@ -104,6 +104,25 @@ impl WebDriverCompatibleCommand for Cdp {
     }
 }
 
+/// Any WebDriver command, bounded: a wedged browser must not hang the run.
+async fn bounded<T, E: std::fmt::Display>(
+    limit: Duration,
+    what: &str,
+    fut: impl std::future::Future<Output = Result<T, E>>,
+) -> Result<T, RunError> {
+    match tokio::time::timeout(limit + Duration::from_secs(5), fut).await {
+        Ok(Ok(v)) => Ok(v),
+        Ok(Err(e)) => Err(error("browser", format!("{what}: {e}"))),
+        Err(_) => Err(error(
+            "browser",
+            format!(
+                "{what}: the browser did not answer within {}s",
+                limit.as_secs_f64() + 5.0
+            ),
+        )),
+    }
+}
+
 fn error(step: &str, message: impl Into<String>) -> RunError {
     RunError {
         step: step.into(),
@@ -206,11 +225,62 @@ pub async fn login(
         actions: Vec::new(),
         starts: Vec::new(),
     };
+    // Ends a remote session even when this future is dropped (Ctrl-C) before `close` below.
+    let mut guard = SessionGuard {
+        webdriver: driver_process.is_none().then(|| url.to_string()),
+        session: client
+            .session_id()
+            .await
+            .ok()
+            .flatten()
+            .map(|id| id.to_string()),
+    };
     let result = session.run(r, opts).await;
-    let _ = client.close().await;
+    let _ = bounded(c.timeout, "closing the browser", client.close()).await;
+    guard.session = None;
     drop(driver_process);
     drop(temp);
     result
+}
+
+/// Deletes a remote WebDriver session that was not closed (the run was interrupted). A local
+/// chromedriver is killed with its process group instead.
+struct SessionGuard {
+    webdriver: Option<String>,
+    session: Option<String>,
+}
+
+impl Drop for SessionGuard {
+    fn drop(&mut self) {
+        let (Some(base), Some(id)) = (&self.webdriver, &self.session) else {
+            return;
+        };
+        let Ok(url) = Url::parse(base) else { return };
+        let (Some(host), Some(port)) = (url.host_str(), url.port_or_known_default()) else {
+            return;
+        };
+        if url.scheme() != "http" {
+            return;
+        }
+        use std::io::Write;
+        let Ok(addr) = std::net::ToSocketAddrs::to_socket_addrs(&(host, port)) else {
+            return;
+        };
+        for addr in addr {
+            if let Ok(mut stream) =
+                std::net::TcpStream::connect_timeout(&addr, Duration::from_secs(2))
+            {
+                let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
+                let path = format!("{}/session/{id}", url.path().trim_end_matches('/'));
+                let _ = write!(
+                    stream,
+                    "DELETE {path} HTTP/1.1\r\nHost: {host}:{port}\r\nConnection: close\r\n\r\n"
+                );
+                let _ = std::io::Read::read(&mut stream, &mut [0u8; 512]);
+                return;
+            }
+        }
+    }
 }
 
 struct Session<'a> {
@@ -257,17 +327,23 @@ impl Session<'_> {
 
     async fn script(&self, body: &str, args: Vec<Value>) -> Result<Value, RunError> {
         let script = format!("{}\n{body}", page::HELPERS);
-        self.client
-            .execute(&script, args)
-            .await
-            .map_err(|e| error("browser", format!("a script in the page failed: {e}")))
+        let limit = self.scenario.chain.timeout;
+        bounded(
+            limit,
+            "a script in the page failed",
+            self.client.execute(&script, args),
+        )
+        .await
     }
 
     async fn goto(&self, url: &Url) -> Result<(), RunError> {
-        self.client
-            .goto(url.as_str())
-            .await
-            .map_err(|e| error("browser", format!("cannot open {url}: {e}")))
+        let limit = self.scenario.chain.timeout;
+        bounded(
+            limit,
+            &format!("cannot open {url}"),
+            self.client.goto(url.as_str()),
+        )
+        .await
     }
 
     async fn run(
@@ -286,11 +362,12 @@ impl Session<'_> {
         };
         let outcome = self.drive(&mut chain).await;
         // The log holds every request so far; read it before the page probes add their own.
-        let log = self
-            .client
-            .issue_cmd(ReadLog)
-            .await
-            .map_err(|e| error("browser", format!("cannot read the performance log: {e}")))?;
+        let log = bounded(
+            c.timeout,
+            "cannot read the performance log",
+            self.client.issue_cmd(ReadLog),
+        )
+        .await?;
         let events = perflog::events(log.as_array().map(Vec::as_slice).unwrap_or_default());
         let (mut hops, failure) = perflog::hops(&events, 1, &self.starts, &self.actions, r);
         for (url, page) in &self.inspections {
@@ -346,7 +423,13 @@ impl Session<'_> {
         chain.final_url = hops.last().map(|h| h.url.clone());
         driver.hops = hops;
         chain.callback_hop = super::callback_hop(&driver, c);
-        if let Ok(all) = self.client.issue_cmd(Cdp("Network.getAllCookies")).await {
+        if let Ok(all) = bounded(
+            c.timeout,
+            "cookies",
+            self.client.issue_cmd(Cdp("Network.getAllCookies")),
+        )
+        .await
+        {
             for cookie in all["cookies"].as_array().into_iter().flatten() {
                 driver.load_browser_cookie(cookie);
             }
@@ -592,12 +675,13 @@ impl Session<'_> {
         if std::fs::create_dir_all(dir).is_err() {
             return saved;
         }
-        if let Ok(png) = self.client.screenshot().await
+        let limit = self.scenario.chain.timeout;
+        if let Ok(png) = bounded(limit, "screenshot", self.client.screenshot()).await
             && std::fs::write(dir.join("screenshot.png"), png).is_ok()
         {
             saved.push(dir.join("screenshot.png").display().to_string());
         }
-        if let Ok(html) = self.client.source().await
+        if let Ok(html) = bounded(limit, "page source", self.client.source()).await
             && std::fs::write(dir.join("page.html"), r.scrub(&html)).is_ok()
         {
             saved.push(dir.join("page.html").display().to_string());
