@@ -4,6 +4,23 @@
 use super::{finding, hop_line};
 use crate::trace::{Ended, Finding, Severity, Trace};
 
+/// A hop and the start of its body, and its status: the evidence of an error answer.
+fn answer_evidence(t: &Trace, hop: crate::trace::HopNo) -> (Vec<String>, u16) {
+    let h = t.hop(hop);
+    let mut evidence: Vec<String> = h.map(hop_line).into_iter().collect();
+    if let Some(body) = h.and_then(|h| h.body_excerpt.clone()) {
+        evidence.push(format!("body: {body}"));
+    }
+    // A page message (an Authentik stage's error, say) says what the body may not.
+    if let Some(message) = h
+        .and_then(|h| h.page.as_ref())
+        .and_then(|p| p.message.clone())
+    {
+        evidence.push(format!("the page says: \"{message}\""));
+    }
+    (evidence, h.map_or(0, |h| h.status))
+}
+
 pub fn rules(t: &Trace) -> Vec<Finding> {
     let hop_lines = |from: u32, to: u32| -> Vec<String> {
         t.hops
@@ -76,12 +93,7 @@ pub fn rules(t: &Trace) -> Vec<Finding> {
             )]
         }
         Ended::StartRefused { hop } => {
-            let h = t.hop(*hop);
-            let mut evidence: Vec<String> = h.map(hop_line).into_iter().collect();
-            if let Some(body) = h.and_then(|h| h.body_excerpt.clone()) {
-                evidence.push(format!("body: {body}"));
-            }
-            let status = h.map_or(0, |h| h.status);
+            let (evidence, status) = answer_evidence(t, *hop);
             vec![finding(
                 "start-rejected",
                 Severity::Error,
@@ -98,12 +110,7 @@ pub fn rules(t: &Trace) -> Vec<Finding> {
             )]
         }
         Ended::IdpError { hop } => {
-            let h = t.hop(*hop);
-            let mut evidence: Vec<String> = h.map(hop_line).into_iter().collect();
-            if let Some(body) = h.and_then(|h| h.body_excerpt.clone()) {
-                evidence.push(format!("body: {body}"));
-            }
-            let status = h.map_or(0, |h| h.status);
+            let (evidence, status) = answer_evidence(t, *hop);
             vec![finding(
                 "idp-error-page",
                 Severity::Error,
