@@ -148,6 +148,7 @@ async fn dispatch(cli: Cli, theme: &dyn terminal::Theme) -> i32 {
                     .collect();
                 let none = OutputArgs {
                     report_json: None,
+                    har: None,
                     junit: None,
                     out: None,
                 };
@@ -342,6 +343,9 @@ fn emit(
             report::json::one(&reports[0])
         };
         write_failed |= !write_file(path, &scrub_json(json));
+    }
+    if let Some(path) = &output.har {
+        write_failed |= !write_file(path, &scrub_json(report::har::render(&reports)));
     }
     if let Some(path) = &output.junit {
         write_failed |= !write_file(path, &scrub_all(report::junit::render(&reports)));

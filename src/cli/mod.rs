@@ -109,6 +109,9 @@ pub struct OutputArgs {
     /// Write the JSON report to FILE (also on exit 1 and 3).
     #[arg(long, value_name = "FILE")]
     pub report_json: Option<PathBuf>,
+    /// Write the hops and probes as a HAR 1.2 file (for a browser's network panel).
+    #[arg(long, value_name = "FILE")]
+    pub har: Option<PathBuf>,
     /// Write a JUnit XML report to FILE (also on exit 1 and 3).
     #[arg(long, value_name = "FILE")]
     pub junit: Option<PathBuf>,

@@ -1,5 +1,6 @@
 //! Reports: functions from a run's result to text. They decide nothing and do no I/O.
 
+pub mod har;
 pub mod json;
 pub mod junit;
 pub mod terminal;

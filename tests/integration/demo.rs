@@ -27,6 +27,27 @@ fn the_clean_demo_passes() {
 }
 
 #[test]
+fn the_demo_writes_a_har() {
+    let dir = tempfile::tempdir().unwrap();
+    let har = dir.path().join("demo.har");
+    let out = authchain(&["demo", "--har", har.to_str().unwrap()], &[]);
+    assert_eq!(out.code, 0, "{}", out.all());
+    let text = std::fs::read_to_string(&har).unwrap();
+    let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let entries = v["log"]["entries"].as_array().unwrap();
+    assert_eq!(v["log"]["version"], "1.2");
+    assert!(entries.len() >= 7, "hops and probes: {}", entries.len());
+    assert!(entries.iter().any(|e| {
+        e["response"]["cookies"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["name"] == "better-auth.session_token")
+    }));
+    assert!(!text.contains(authchain::demo::PASSWORD));
+}
+
+#[test]
 fn every_fault_gives_its_finding() {
     for fault in authchain::demo::Fault::ALL {
         let (_, want) = fault.describe();
