@@ -136,7 +136,7 @@ async fn probe_and_compare(
     trace: &mut Trace,
     r: &mut Redactor,
 ) {
-    let (probes, error) = probe::run(&scenario.probes, driver, r).await;
+    let (probes, error) = probe::run(&scenario.probes, &scenario.chain.app, driver, r).await;
     trace.probes = probes;
     trace.error = error;
     if trace.error.is_none() {

@@ -334,7 +334,15 @@ fn emit(
     let redactors: Vec<&Redactor> = outcomes.iter().map(|(_, o)| &o.redactor).collect();
     let scrub_all = |text: String| redactors.iter().fold(text, |t, r| r.scrub(&t));
     let scrub_json = |text: String| redactors.iter().fold(text, |t, r| r.scrub_json(&t));
-    let reports: Vec<Report> = outcomes.iter().map(|(_, o)| o.report.clone()).collect();
+    // Every file format is made from reports whose strings are already scrubbed, so no format's
+    // own escaping can hide a secret from the scrub.
+    let reports: Vec<Report> = outcomes
+        .iter()
+        .map(|(_, o)| {
+            let clean = o.redactor.scrub_json(&report::json::one(&o.report));
+            serde_json::from_str(&clean).unwrap_or_else(|_| o.report.clone())
+        })
+        .collect();
     let mut write_failed = false;
     if let Some(path) = &output.report_json {
         let json = if many {

@@ -26,6 +26,8 @@ pub struct Request {
     /// The request crosses sites (its initiator or a redirect on the way is on another site):
     /// SameSite cookies are withheld as a browser withholds them.
     pub cross_site: bool,
+    /// A top-level navigation (a redirect, a link, a form) rather than a page's `fetch`.
+    pub navigation: bool,
 }
 
 impl Request {
@@ -45,6 +47,7 @@ impl Request {
             step,
             headers: Vec::new(),
             cross_site: false,
+            navigation: true,
         }
     }
 }
@@ -441,15 +444,12 @@ fn excerpt_text(answer: &Answer, r: &mut Redactor) -> String {
     r.scrub(&line.chars().take(300).collect::<String>())
 }
 
-/// The site of a URL for SameSite: its scheme and registrable domain. Without a public-suffix
-/// list the registrable domain is taken as the last two labels (IP addresses and single-label
-/// hosts stand for themselves).
+/// The site of a URL for SameSite: its scheme and registrable domain, by the public suffix list
+/// (private registries included, as browsers use it). A host with no registrable domain (an IP
+/// address, `localhost`, a name under an unknown suffix) is its own site.
 pub fn site(url: &Url) -> String {
     let host = match url.host() {
-        Some(url::Host::Domain(d)) => {
-            let labels: Vec<&str> = d.split('.').collect();
-            labels[labels.len().saturating_sub(2)..].join(".")
-        }
+        Some(url::Host::Domain(d)) => psl::domain_str(d).unwrap_or(d).to_string(),
         Some(h) => h.to_string(),
         None => String::new(),
     };
@@ -457,17 +457,20 @@ pub fn site(url: &Url) -> String {
 }
 
 /// Why a browser would withhold a cookie of this SameSite from the request, in Chromium's words.
-/// Cookies without SameSite go as with `None`: Chromium's "Lax by default" lets them through on
-/// the POSTs of a fresh login anyway (its two-minute allowance).
+/// On a top-level navigation, cookies without SameSite go as with `None` (Chromium's "Lax by
+/// default" lets them through on the POSTs of a fresh login anyway, its two-minute allowance); on
+/// a cross-site `fetch` they are withheld like `Lax` ones.
 fn same_site_withholds(same_site: Option<cookie::SameSite>, req: &Request) -> Option<&'static str> {
+    use cookie::SameSite::{Lax, None as Unrestricted, Strict};
+    if !req.cross_site {
+        return None;
+    }
+    let unsafe_method = req.method != "GET" && req.method != "HEAD";
     match same_site {
-        Some(cookie::SameSite::Strict) if req.cross_site => Some("SameSiteStrict"),
-        Some(cookie::SameSite::Lax)
-            if req.cross_site && req.method != "GET" && req.method != "HEAD" =>
-        {
-            Some("SameSiteLax")
-        }
-        _ => None,
+        Some(Strict) => Some("SameSiteStrict"),
+        Some(Lax) if unsafe_method || !req.navigation => Some("SameSiteLax"),
+        None if !req.navigation => Some("SameSiteUnspecifiedTreatedAsLax"),
+        Some(Lax) | Some(Unrestricted) | None => None,
     }
 }
 
@@ -490,6 +493,10 @@ fn browser_refusal(cookie: &RawCookie, url: &Url) -> Option<&'static str> {
     }
     if cookie.same_site() == Some(cookie::SameSite::None) && !secure {
         return Some("SameSiteNoneInsecure");
+    }
+    // Chromium's limit on a cookie's name and value together.
+    if cookie.name().len() + cookie.value().len() > 4096 {
+        return Some("NameValuePairExceedsMaxSize");
     }
     if name.starts_with("__Host-")
         && (!secure || cookie.domain().is_some() || cookie.path() != Some("/"))
@@ -599,6 +606,20 @@ mod tests {
             Some("SameSiteLax")
         );
         assert_eq!(same_site_withholds(None, &req), None);
+        req.navigation = false;
+        req.method = "GET".into();
+        assert_eq!(
+            same_site_withholds(None, &req),
+            Some("SameSiteUnspecifiedTreatedAsLax")
+        );
+        assert_eq!(
+            same_site_withholds(Some(cookie::SameSite::Lax), &req),
+            Some("SameSiteLax")
+        );
+        assert_eq!(
+            same_site_withholds(Some(cookie::SameSite::None), &req),
+            None
+        );
         assert_eq!(
             refusal("a=1; SameSite=None", "https://a.test/"),
             Some("SameSiteNoneInsecure")
@@ -614,6 +635,9 @@ mod tests {
         );
         assert_ne!(s("http://localhost:3000/"), s("http://127.0.0.1:4000/"));
         assert_ne!(s("http://example.com/"), s("https://example.com/"));
+        assert_ne!(s("https://app.acme.co.uk/"), s("https://sso.other.co.uk/"));
+        assert_ne!(s("https://a.vercel.app/"), s("https://b.vercel.app/"));
+        assert_ne!(s("http://app.test/"), s("http://sso.test/"));
     }
 
     #[test]

@@ -85,10 +85,21 @@ impl Runner<'_> {
         let mut answer = first;
         let mut submitted_login = false;
         let mut password_sent = false;
+        // Where credentials were posted: the same form again means they were refused.
+        let mut submitted_actions: Vec<String> = Vec::new();
         for _ in 0..MAX_IDP_PAGES {
             let n = HopNo(self.driver.hops.len() as u32);
             chain.final_url = Some(r.url(&answer.url));
-            if at_app(&answer.url, &self.scenario.chain) {
+            // Back at the app, unless the app's origin serves the IdP's password form itself
+            // (an IdP routed under the app's host).
+            let password_form_here = || {
+                answer.content_type().is_some_and(|t| t.contains("html"))
+                    && idp::form::parse(&answer.text(), &answer.url)
+                        .forms
+                        .iter()
+                        .any(|f| f.password_field.is_some())
+            };
+            if at_app(&answer.url, &self.scenario.chain) && !password_form_here() {
                 return Ok(Ended::Landed { hop: n });
             }
             // An IdP may answer a refused login with its form and a 401: that is no error page.
@@ -132,19 +143,39 @@ impl Runner<'_> {
                 .find(|f| f.password_field.is_some())
                 .or_else(|| parsed.forms.iter().find(|f| f.username_field.is_some()));
             let asks_password = login_form.is_some_and(|f| f.password_field.is_some());
+            let again = login_form
+                .is_some_and(|f| submitted_actions.contains(&f.action.path().to_string()));
             answer = match parsed.page.kind {
-                // The login form again after the password went (or the username-first form
+                // The same login form again after the password went (or the username-first form
                 // again, with an error): the credentials were refused.
                 PageKind::LoginForm
-                    if password_sent && asks_password
-                        || submitted_login && !asks_password && parsed.page.message.is_some() =>
+                    if again
+                        && (password_sent && asks_password || parsed.page.message.is_some()) =>
                 {
                     return Ok(Ended::LoginRejected { hop: n });
+                }
+                // Another password form after an accepted one (a forced password change): a
+                // step a smoke test cannot take.
+                PageKind::LoginForm if password_sent && asks_password => {
+                    let says = parsed
+                        .page
+                        .message
+                        .map(|m| format!(" (the page says \"{m}\")"))
+                        .unwrap_or_default();
+                    return Err(Stop::Error(RunError {
+                        step: "idp-login".into(),
+                        hop: Some(n),
+                        message: format!(
+                            "after the password was accepted the IdP asks for another password at {}{says}: the account needs a manual step (a password change?)",
+                            r.url(&answer.url)
+                        ),
+                    }));
                 }
                 PageKind::LoginForm => {
                     submitted_login = true;
                     password_sent |= asks_password;
                     let form = login_form.expect("a login page has a login form");
+                    submitted_actions.push(form.action.path().to_string());
                     let idp = &self.scenario.idp;
                     let user = idp
                         .username
@@ -329,6 +360,7 @@ impl Runner<'_> {
                 step: step.1,
                 headers,
                 cross_site: false,
+                navigation: true,
             };
             self.seen.clear();
             answer = self.follow(req, &executor, r).await?;
@@ -355,6 +387,7 @@ impl Runner<'_> {
                 step: Step::Start,
                 headers: Vec::new(),
                 cross_site: false,
+                navigation: true,
             };
             chain.start_endpoint = Some(start.url.path().to_string());
             let answer = self.driver.hop(&req, r).await?;
@@ -384,6 +417,7 @@ impl Runner<'_> {
                 step: Step::Start,
                 headers: Vec::new(),
                 cross_site: false,
+                navigation: true,
             };
             let answer = self.driver.hop(&req, r).await?;
             chain.start_endpoint = Some(format!("/{path}"));
@@ -441,6 +475,7 @@ impl Runner<'_> {
                 step,
                 headers: vec![("origin".into(), page.origin().ascii_serialization())],
                 cross_site: false,
+                navigation: true,
             }
         } else {
             let mut url = action.clone();
@@ -473,7 +508,12 @@ impl Runner<'_> {
             }
             let key = (req.method.clone(), req.url.clone());
             let n = self.driver.next_hop();
-            if let Some((first, 2..)) = self.seen.get(&key) {
+            // Authentik's executor redirects to itself after every stage that passes on its own;
+            // the stage cap and the hop cap bound it.
+            let executor = req.url.path().starts_with("/api/v3/flows/executor/");
+            if let Some((first, 2..)) = self.seen.get(&key)
+                && !executor
+            {
                 return Err(Stop::Ended(Ended::Loop {
                     first: *first,
                     again: HopNo(n.0 - 1),

@@ -149,6 +149,7 @@ pub async fn run(
                     step: Step::Follow,
                     headers,
                     cross_site: false,
+                    navigation: false,
                 };
                 match driver.exchange(&req, false, r).await {
                     Ok(answer) => {

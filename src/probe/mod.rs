@@ -13,9 +13,11 @@ use serde_json::Value;
 /// How much of a probe's body the report keeps.
 const EXCERPT: usize = 300;
 
-/// Runs every probe in order; stops at the first one with no usable answer.
+/// Runs every probe in order, as the app's page would `fetch` it (with the cookies a browser
+/// would send there); stops at the first one with no usable answer.
 pub async fn run(
     specs: &[ProbeSpec],
+    app: &url::Url,
     driver: &HttpDriver,
     r: &mut Redactor,
 ) -> (Vec<Probe>, Option<RunError>) {
@@ -27,7 +29,8 @@ pub async fn run(
             body: None,
             step: Step::Follow,
             headers: Vec::new(),
-            cross_site: false,
+            cross_site: crate::drive::http::site(&spec.url) != crate::drive::http::site(app),
+            navigation: false,
         };
         match driver.exchange(&req, true, r).await {
             Ok(answer) => probes.push(judge(spec, &answer, r)),

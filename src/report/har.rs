@@ -82,9 +82,19 @@ fn hop_entry(h: &Hop) -> Value {
         .set_cookies
         .iter()
         .map(|c| {
-            json!({"name": c.name, "value": c.value.shown(), "path": c.path, "domain": c.domain,
-                   "expires": c.expires, "httpOnly": c.http_only, "secure": c.secure,
-                   "comment": format!("{}{}", c.action.word(), c.refusal.as_deref().map(|r| format!(": {r}")).unwrap_or_default())})
+            let mut cookie = json!({"name": c.name, "value": c.value.shown(), "httpOnly": c.http_only, "secure": c.secure,
+                   "comment": format!("{}{}", c.action.word(), c.refusal.as_deref().map(|r| format!(": {r}")).unwrap_or_default())});
+            // HAR wants ISO 8601 dates and leaves absent fields out.
+            let expires = c.expires.as_deref().and_then(|e| {
+                time::OffsetDateTime::parse(e, &time::format_description::well_known::Rfc2822).ok()?
+                    .format(&time::format_description::well_known::Rfc3339).ok()
+            });
+            for (key, value) in [("path", c.path.clone()), ("domain", c.domain.clone()), ("expires", expires)] {
+                if let Some(v) = value {
+                    cookie[key] = json!(v);
+                }
+            }
+            cookie
         })
         .collect();
     let started = (h.received_at_ms as f64 - h.duration_ms).max(0.0) as u64;

@@ -47,6 +47,8 @@ pub struct BrowserDrive {
 
 /// The selectors an IdP adapter finds its fields with (`>>>` enters a shadow root).
 struct Selectors {
+    /// An IdP's "access denied" or error stage.
+    denied: &'static str,
     password: &'static str,
     username: &'static str,
     submit: &'static str,
@@ -54,6 +56,7 @@ struct Selectors {
 }
 
 const FORM: Selectors = Selectors {
+    denied: "",
     password: "input[type=password]",
     username: "input[autocomplete=username], input[name=username], input[name=login], input[name=email]",
     submit: "[type=submit], button:not([type])",
@@ -63,6 +66,7 @@ const FORM: Selectors = Selectors {
 /// Authentik's flow executor: fields sit inside the stage elements' shadow roots (scoped to the
 /// stage, not the hidden light-DOM form Authentik adds for password managers).
 const AUTHENTIK: Selectors = Selectors {
+    denied: "ak-flow-executor >>> ak-stage-access-denied, ak-flow-executor >>> ak-stage-flow-error",
     password: "ak-flow-executor >>> ak-stage-identification >>> input[name=password], ak-flow-executor >>> ak-stage-password >>> input[name=password]",
     username: "ak-flow-executor >>> ak-stage-identification >>> input[name=uidField]",
     submit: "ak-flow-executor >>> ak-stage-identification >>> button[type=submit], ak-flow-executor >>> ak-stage-password >>> button[type=submit]",
@@ -298,6 +302,8 @@ struct Session<'a> {
 enum Outcome {
     Landed,
     Rejected,
+    /// The IdP denied access (Authentik's access-denied or flow-error stage).
+    Denied,
     Stuck(String),
     StartRefused,
 }
@@ -318,6 +324,7 @@ impl Session<'_> {
             over.clone().unwrap_or_else(|| own.to_string())
         };
         json!({
+            "denied": s.denied,
             "password": pick(&o.password, s.password),
             "username": pick(&o.username, s.username),
             "submit": pick(&o.submit, s.submit),
@@ -360,14 +367,24 @@ impl Session<'_> {
             driver: "browser".into(),
             ..ChainInfo::default()
         };
-        let outcome = self.drive(&mut chain).await;
-        // The log holds every request so far; read it before the page probes add their own.
-        let log = bounded(
+        let mut outcome = self.drive(&mut chain).await;
+        // The log holds every request so far; read it before the page probes add their own. If
+        // it cannot be read, the drive's own outcome stands, without hops.
+        let log = match bounded(
             c.timeout,
             "cannot read the performance log",
             self.client.issue_cmd(ReadLog),
         )
-        .await?;
+        .await
+        {
+            Ok(log) => log,
+            Err(e) => {
+                if outcome.is_ok() {
+                    outcome = Err(e);
+                }
+                Value::Null
+            }
+        };
         let events = perflog::events(log.as_array().map(Vec::as_slice).unwrap_or_default());
         let (mut hops, failure) = perflog::hops(&events, 1, &self.starts, &self.actions, r);
         for (url, page) in &self.inspections {
@@ -381,6 +398,7 @@ impl Session<'_> {
         let ended = match outcome {
             Ok(Outcome::Landed) => Ended::Landed { hop: last },
             Ok(Outcome::Rejected) => Ended::LoginRejected { hop: last },
+            Ok(Outcome::Denied) => Ended::IdpError { hop: last },
             Ok(Outcome::StartRefused) => Ended::StartRefused { hop: last },
             Ok(Outcome::Stuck(message)) => match hops.last() {
                 Some(h)
@@ -480,6 +498,22 @@ impl Session<'_> {
                     chain.start_endpoint = Some(start.url.path().to_string());
                     self.goto(&start.url).await?;
                     Vec::new()
+                } else if !matches!(start.body, Some(Body::Json(_))) {
+                    // A form start (Auth.js's `signin/<provider>`, say) is a navigation: its
+                    // redirect must not become a cross-origin fetch.
+                    chain.start_endpoint = Some(start.url.path().to_string());
+                    self.actions.push(Step::Start);
+                    let fields = match &start.body {
+                        Some(Body::Form(f)) => json!(f),
+                        _ => json!([]),
+                    };
+                    self.script(
+                        page::FORM_POST,
+                        vec![json!(start.url.as_str()), json!(start.method), fields],
+                    )
+                    .await?;
+                    self.settle("").await?;
+                    Vec::new()
                 } else {
                     vec![
                         json!({"path": start.url.path(), "method": start.method, "url": start.url.as_str(), "json": json, "form": form}),
@@ -517,22 +551,42 @@ impl Session<'_> {
             }
         }
         let mut password_sent = false;
+        // Where credentials were posted: the same form again means they were refused.
+        let mut submitted_actions: Vec<String> = Vec::new();
         for _ in 0..super::MAX_IDP_PAGES * 2 {
             let seen = self.inspect().await?;
             let url = seen["url"].as_str().unwrap_or_default().to_string();
-            if Url::parse(&url).is_ok_and(|u| super::at_app(&u, c)) {
+            let asks_password = seen["password"] == true;
+            // Back at the app, unless the app's origin serves the IdP's password form itself.
+            if Url::parse(&url).is_ok_and(|u| super::at_app(&u, c)) && !asks_password {
                 return Ok(Outcome::Landed);
             }
+            let action = seen["action"].as_str().unwrap_or_default().to_string();
+            let again = submitted_actions.contains(&action);
             match seen["kind"].as_str() {
-                // The login page again after the password went: the credentials were refused.
-                Some("login") if password_sent && seen["password"] == true => {
+                Some("denied") => return Ok(Outcome::Denied),
+                // The same login form again after the password went (or with an error): the
+                // credentials were refused.
+                Some("login")
+                    if again && (password_sent && asks_password || seen["message"].is_string()) =>
+                {
                     return Ok(Outcome::Rejected);
                 }
-                Some("login") if password_sent && seen["message"].is_string() => {
-                    return Ok(Outcome::Rejected);
+                Some("login") if password_sent && asks_password => {
+                    let says = seen["message"]
+                        .as_str()
+                        .map(|m| format!(" (the page says \"{m}\")"))
+                        .unwrap_or_default();
+                    return Err(error(
+                        "idp-login",
+                        format!(
+                            "after the password was accepted the IdP asks for another password at {url}{says}: the account needs a manual step (a password change?)"
+                        ),
+                    ));
                 }
                 Some("login") => {
-                    password_sent |= seen["password"] == true;
+                    password_sent |= asks_password;
+                    submitted_actions.push(action);
                     let idp = &self.scenario.idp;
                     let (Some(user), Some(password)) = (&idp.username, &idp.password) else {
                         return Err(error(
@@ -615,15 +669,20 @@ impl Session<'_> {
     async fn settle(&self, before: &str) -> Result<(), RunError> {
         let started = Instant::now();
         loop {
-            // A script can fail while the old document goes away: that is navigation too.
-            if let Ok(Value::Bool(true)) = self.client.execute(page::NAVIGATED, vec![]).await {
+            // A script can fail while the old document goes away: that is navigation too. Each
+            // look is bounded, so a wedged browser ends in the timeout below, not in a hang.
+            let look = Duration::from_secs(5);
+            let navigated =
+                tokio::time::timeout(look, self.client.execute(page::NAVIGATED, vec![])).await;
+            if let Ok(Ok(Value::Bool(true))) = navigated {
                 return Ok(());
             }
             let script = format!("{}\n{}", page::HELPERS, page::INSPECT);
-            if let Ok(now) = self
-                .client
-                .execute(&script, vec![self.selector_arg()])
-                .await
+            if let Ok(Ok(now)) = tokio::time::timeout(
+                look,
+                self.client.execute(&script, vec![self.selector_arg()]),
+            )
+            .await
                 && now["sig"].as_str().is_some_and(|sig| sig != before)
                 && (now["kind"] != "other" || now["message"].is_string())
             {

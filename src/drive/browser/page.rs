@@ -52,7 +52,8 @@ const message = () => {
 };
 "#;
 
-/// Reads the page: `{url, ready, kind: "login"|"consent"|"other", password, message, sig}`.
+/// Reads the page: `{url, ready, kind: "login"|"consent"|"denied"|"other", password, action,
+/// message, sig}` (`action` is the path the login form posts to).
 /// A page with only a username field (a username-first stage) is a login page too. `sig` changes
 /// whenever what the page offers changes, also without a navigation (single-page flows).
 /// `selectors` holds the adapter's `password`, `username`, `submit` and `consent` selectors.
@@ -61,10 +62,13 @@ const [s] = arguments;
 const password = pierce(s.password).filter(visible)[0];
 const username = pierce(s.username).filter(visible)[0];
 const consent = pierce(s.consent).filter(visible);
-const kind = (password || username) ? 'login' : (consent.length ? 'consent' : 'other');
-const msg = message();
+const denied = pierce(s.denied)[0];
+const kind = denied ? 'denied' : (password || username) ? 'login' : (consent.length ? 'consent' : 'other');
+const field = password || username;
+const action = field && field.form ? new URL(field.form.action, location.href).pathname : location.pathname;
+const msg = denied ? (text((denied.shadowRoot || denied)) || 'access denied').slice(0, 200) : message();
 const sig = [location.href, kind, !!password, !!username, consent.length, msg].join('|');
-return { url: location.href, ready: document.readyState, kind, password: !!password, message: msg, sig };
+return { url: location.href, ready: document.readyState, kind, password: !!password, action, message: msg, sig };
 "#;
 
 /// Fills the username (when the page asks for it) and the password (when it asks for it), and
@@ -137,4 +141,23 @@ return (async () => {
     return { status: 0, body: '', error: String(e) };
   }
 })();
+"#;
+
+/// Posts a form from the page, as a browser does: a navigation, not a `fetch`.
+pub const FORM_POST: &str = r#"
+const [url, method, fields] = arguments;
+const form = document.createElement('form');
+form.method = method;
+form.action = url;
+for (const [name, value] of fields) {
+  const input = document.createElement('input');
+  input.type = 'hidden';
+  input.name = name;
+  input.value = value;
+  form.appendChild(input);
+}
+document.body.appendChild(form);
+window.__authchain_page = 1;
+form.submit();
+return null;
 "#;
