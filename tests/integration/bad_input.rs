@@ -320,3 +320,68 @@ fn ctrl_c_exits_130() {
     assert_eq!(out.status.code(), Some(130));
     assert!(String::from_utf8_lossy(&out.stderr).contains("interrupted"));
 }
+
+const LOGIN_PAGE: &str = r#"<form method="post" action="/login"><input name="username"><input type="password" name="password"><button>Sign in</button></form>"#;
+
+fn login_then(after: fn() -> Option<Vec<u8>>, path: &str, port: u16) -> Option<Vec<u8>> {
+    match path {
+        "/idp" => Some(response(
+            "200 OK",
+            &[("content-type", "text/html")],
+            LOGIN_PAGE,
+        )),
+        "/login" => after(),
+        _ => to_idp(path, port, || None),
+    }
+}
+
+#[test]
+fn the_same_login_form_again_is_refused_credentials() {
+    let (out, report) = run_misbehaving(
+        |_, p, port| {
+            login_then(
+                || {
+                    Some(response(
+                        "200 OK",
+                        &[("content-type", "text/html")],
+                        &format!("<p class=\"error\">Wrong.</p>{LOGIN_PAGE}"),
+                    ))
+                },
+                p,
+                port,
+            )
+        },
+        "5s",
+    );
+    assert_eq!(out.code, 1, "{}", out.all());
+    assert_eq!(report["findings"][0]["id"], "idp-login-rejected");
+}
+
+#[test]
+fn a_second_password_form_is_a_manual_step_not_refused_credentials() {
+    let (out, report) = run_misbehaving(
+        |_, p, port| {
+            login_then(
+                || {
+                    let page = r#"<p class="alert">You need to change your password.</p><form method="post" action="/change"><input type="password" name="password-new"><input type="password" name="password-confirm"><button>Save</button></form>"#;
+                    Some(response("200 OK", &[("content-type", "text/html")], page))
+                },
+                p,
+                port,
+            )
+        },
+        "5s",
+    );
+    assert_eq!(out.code, 3, "{}", out.all());
+    assert!(
+        out.stderr.contains("asks for another password"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr.contains("You need to change your password."),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(report["error"]["step"], "idp-login");
+}
