@@ -111,14 +111,24 @@ pub fn rules(t: &Trace) -> Vec<Finding> {
         }
         Ended::IdpError { hop } => {
             let (evidence, status) = answer_evidence(t, *hop);
+            let message = t
+                .hop(*hop)
+                .and_then(|h| h.page.as_ref())
+                .and_then(|p| p.message.clone());
             vec![finding(
                 "idp-error-page",
                 Severity::Error,
-                format!("The IdP answered {status} instead of going on with the login"),
+                match (status, &message) {
+                    (400.., _) | (_, None) => {
+                        format!("The IdP answered {status} instead of going on with the login")
+                    }
+                    (_, Some(m)) => format!("The IdP stopped the login: \"{m}\""),
+                },
                 evidence,
-                "The identity provider showed an error page. Common causes: a redirect_uri that \
-                 is not registered for the client (`invalid_redirect_uri`), an unknown client_id, \
-                 a scope the client may not ask for, or a lost interaction cookie.",
+                "The identity provider showed an error page or stopped the login. Common causes: a \
+                 redirect_uri that is not registered for the client (`invalid_redirect_uri`), an \
+                 unknown client_id, a scope the client may not ask for, a lost interaction cookie; \
+                 after the login, a policy that denies this user the application (group, binding).",
                 "Read the IdP's error in the body above, and compare the client's registration \
                  with the authorize request of the hop before.",
             )]

@@ -218,6 +218,9 @@ impl Runner<'_> {
                     self.submit(&answer.url, &method, &action, fields, Step::IdpConsent, r)
                         .await?
                 }
+                // After the login, a page with nothing to fill is the IdP stopping the login
+                // (Authentik's "Permission denied", a policy page).
+                PageKind::Other if submitted_login => return Ok(Ended::IdpError { hop: n }),
                 PageKind::Other => {
                     return Err(Stop::Error(RunError {
                         step: "idp".into(),

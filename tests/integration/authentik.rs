@@ -139,3 +139,19 @@ fn the_stand_in_conforms_to_authentiks_client_and_schema() {
     assert!(stdout.contains("conformance: ok"), "{stdout}");
     let _ = AUTHENTIK_SLUG;
 }
+
+#[test]
+fn a_policy_denial_after_the_login_is_an_idp_error() {
+    // The stand-in's `denied` user logs in, then the application's policy refuses it.
+    let chain = authentik("1.7", &[]);
+    let run = chain.login("denied", &[], &[]);
+    assert_eq!(run.out.code, 1, "{}", run.out.all());
+    assert_eq!(finding_ids(&run.report), ["idp-error-page"]);
+    assert!(
+        run.out
+            .stdout
+            .contains("idp-error-page: The IdP stopped the login: \"Permission denied\""),
+        "{}",
+        run.out.stdout
+    );
+}

@@ -79,7 +79,30 @@ pub fn parse(html: &str, base: &Url) -> Parsed {
         .map(|e| e.text().collect::<Vec<_>>().join(" "))
         .map(|t| t.split_whitespace().collect::<Vec<_>>().join(" "))
         .find(|t| !t.is_empty())
-        .map(|t| t.chars().take(200).collect());
+        .map(|t| t.chars().take(200).collect::<String>())
+        // A page that offers nothing to fill says what it is in its heading or title.
+        .or_else(|| {
+            (kind == PageKind::Other)
+                .then(|| {
+                    ["h1", "title"]
+                        .iter()
+                        .flat_map(|tag| {
+                            doc.select(&sel(tag))
+                                .map(|e| e.text().collect::<String>())
+                                .collect::<Vec<_>>()
+                        })
+                        .find(|t| !t.trim().is_empty())
+                })
+                .flatten()
+                .map(|t| {
+                    t.split_whitespace()
+                        .collect::<Vec<_>>()
+                        .join(" ")
+                        .chars()
+                        .take(200)
+                        .collect()
+                })
+        });
     Parsed {
         forms,
         page: Page { kind, message },
