@@ -52,20 +52,21 @@ pub fn rules(t: &Trace) -> Vec<Finding> {
             .chain(h.cookie_sent.iter().map(|c| (&c.name, &c.value)));
         for (name, value) in values {
             let Some(jwt) = &value.jwt else { continue };
-            if let Some(iat) = jwt.iat.filter(|iat| iat.saturating_sub(now) > WARN_SECS) {
-                worst = worst.max(iat.saturating_sub(now));
+            // Times still ahead of the local clock: issued in the future, or not yet valid.
+            let ahead = [
+                (jwt.iat, "was issued {} in the future (iat)"),
+                (jwt.nbf, "is not valid for another {} (nbf)"),
+            ];
+            for (at, says) in ahead {
+                let Some(secs) = at.map(|t| t.saturating_sub(now)).filter(|s| *s > WARN_SECS)
+                else {
+                    continue;
+                };
+                worst = worst.max(secs);
                 evidence.push(format!(
-                    "{}: the JWT in `{name}` was issued {} in the future (iat)",
+                    "{}: the JWT in `{name}` {}",
                     h.n,
-                    human(iat.saturating_sub(now))
-                ));
-            }
-            if let Some(nbf) = jwt.nbf.filter(|nbf| nbf.saturating_sub(now) > WARN_SECS) {
-                worst = worst.max(nbf.saturating_sub(now));
-                evidence.push(format!(
-                    "{}: the JWT in `{name}` is not valid for another {} (nbf)",
-                    h.n,
-                    human(nbf.saturating_sub(now))
+                    says.replace("{}", &human(secs))
                 ));
             }
             if let Some(exp) = jwt.exp.filter(|exp| *exp < now) {
