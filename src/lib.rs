@@ -8,11 +8,13 @@ pub mod demo;
 pub mod diagnose;
 pub mod drive;
 pub mod exit;
+pub mod preset;
 pub mod probe;
 pub mod redact;
 pub mod report;
 pub mod scenario;
 pub mod trace;
+pub mod web;
 
 use redact::Redactor;
 use report::Report;
@@ -136,7 +138,8 @@ async fn probe_and_compare(
     trace: &mut Trace,
     r: &mut Redactor,
 ) {
-    let (probes, error) = probe::run(&scenario.probes, &scenario.chain.app, driver, r).await;
+    let c = &scenario.chain;
+    let (probes, error) = probe::run(&scenario.probes, &c.app, c.preset, driver, r).await;
     trace.probes = probes;
     trace.error = error;
     if trace.error.is_none() {
@@ -144,6 +147,7 @@ async fn probe_and_compare(
             &scenario.probes,
             &trace.probes,
             scenario.chain.matrix,
+            scenario.chain.preset,
             driver,
             r,
         )
@@ -184,6 +188,7 @@ pub async fn probe_session(
     trace.ended = Ended::ProbeOnly;
     trace.chain = trace::ChainInfo {
         app: scenario.chain.app.to_string(),
+        preset: scenario.chain.preset.map(|p| p.name().to_string()),
         driver: "http".into(),
         ..trace::ChainInfo::default()
     };

@@ -123,8 +123,8 @@ pub struct OutputArgs {
 #[derive(Args, Debug)]
 pub struct LoginArgs {
     /// The preset that knows the auth library's endpoints.
-    #[arg(long, default_value = "better-auth", value_parser = ["better-auth"])]
-    pub preset: String,
+    #[arg(long, default_value = "better-auth", value_parser = preset_name)]
+    pub preset: Preset,
     /// The app origin (BetterAuth's baseURL).
     #[arg(long, value_name = "URL")]
     pub app: String,
@@ -211,13 +211,13 @@ pub struct ProbeFlags {
 impl ProbeFlags {
     /// The native probe (at `--native`, else `default_native`) and each `--probe` compared to it;
     /// a `--probe` equal to the native URL is the native probe.
-    fn specs(&self, default_native: Option<Url>) -> Result<Vec<ProbeSpec>, String> {
+    fn specs(&self, preset: Preset, default_native: Option<Url>) -> Result<Vec<ProbeSpec>, String> {
         let native_url = match (&self.native, default_native) {
             (Some(n), _) => url_flag("native", n)?,
             (None, Some(d)) => d,
             (None, None) => return Err("--native is required".into()),
         };
-        let mut probes = vec![scenario::native_probe(native_url.clone())];
+        let mut probes = vec![scenario::native_probe(preset, native_url.clone())];
         for (i, p) in self.probes.iter().enumerate() {
             let url = url_flag("probe", p)?;
             if url == native_url {
@@ -266,6 +266,9 @@ pub struct ProbeArgs {
     /// The environment variable that holds the session cookie as NAME=VALUE.
     #[arg(long, value_name = "VAR")]
     pub cookie_env: Option<String>,
+    /// The preset that knows what the native endpoint answers for a session.
+    #[arg(long, default_value = "better-auth", value_parser = preset_name)]
+    pub preset: Preset,
     /// The app origin, sent as Origin [default: the native endpoint's origin].
     #[arg(long, value_name = "URL")]
     pub app: Option<String>,
@@ -293,7 +296,7 @@ impl ProbeArgs {
         else {
             return Err("the cookie must be NAME=VALUE".into());
         };
-        let probes = self.probes.specs(None)?;
+        let probes = self.probes.specs(self.preset, None)?;
         let app = match &self.app {
             Some(a) => url_flag("app", a)?,
             None => {
@@ -306,10 +309,10 @@ impl ProbeArgs {
         let scenario = Scenario {
             name: format!("probe {}", probes[0].url),
             chain: Chain {
-                auth_base: default_auth_base(&app),
+                auth_base: default_auth_base(&app, Some(self.preset)),
                 callback_url: app.clone(),
                 app,
-                preset: None,
+                preset: Some(self.preset),
                 provider: None,
                 driver: Driver::Http,
                 start: None,
@@ -360,6 +363,10 @@ fn parse_timeout(s: &str) -> Result<std::time::Duration, String> {
         .ok_or_else(|| format!("`{s}` is not a duration (e.g. 10s, 500ms, 2m)"))
 }
 
+fn preset_name(s: &str) -> Result<Preset, String> {
+    Preset::parse(s).ok_or_else(|| format!("one of: {}", Preset::NAMES.join(", ")))
+}
+
 fn url_flag(flag: &str, value: &str) -> Result<Url, String> {
     match Url::parse(value) {
         Ok(u) if matches!(u.scheme(), "http" | "https") && u.host().is_some() => Ok(u),
@@ -374,7 +381,7 @@ impl LoginArgs {
         let app = url_flag("app", &self.app)?;
         let auth_base = match &self.auth_base {
             Some(a) => url_flag("auth-base", a)?,
-            None => default_auth_base(&app),
+            None => default_auth_base(&app, Some(self.preset)),
         };
         let callback_url = match &self.callback_url {
             Some(c) => url_flag("callback-url", c)?,
@@ -391,15 +398,14 @@ impl LoginArgs {
             },
             None => None,
         };
-        let probes = self
-            .probes
-            .specs(Some(join_path(&auth_base, "get-session")))?;
+        let native = join_path(&auth_base, self.preset.contract().native_path);
+        let probes = self.probes.specs(self.preset, Some(native))?;
         let secrets = password.iter().cloned().collect();
         Ok(Scenario {
             name: format!("login {app}"),
             chain: Chain {
                 app,
-                preset: Preset::parse(&self.preset),
+                preset: Some(self.preset),
                 auth_base,
                 provider: Some(self.provider.clone()),
                 callback_url,

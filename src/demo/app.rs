@@ -1,5 +1,5 @@
-//! The demo's app, keeping BetterAuth's contract: `POST /api/auth/sign-in/social` answers the
-//! IdP's URL (JSON and `Location`) and sets a signed state cookie; the callback checks it, trades
+//! The demo's app, keeping the better-auth preset's contract (its paths and cookie names come
+//! from the preset): the start endpoint answers the IdP's URL (JSON and `Location`) and sets a signed state cookie; the callback checks it, trades
 //! the code, verifies the RS256 ID token against the IdP's key and sets the signed session cookie
 //! (`token.signature`, percent-encoded); `get-session` answers the session or `null`; and a
 //! guarded `/auth/session` answers 401 with one body for "no token" and another for "invalid".
@@ -11,9 +11,36 @@ use base64::Engine;
 use hmac::{KeyInit, Mac};
 use serde_json::{Value, json};
 
-const STATE_COOKIE: &str = "better-auth.state";
-const SESSION_COOKIE: &str = "better-auth.session_token";
-const SECURE_SESSION_COOKIE: &str = "__Secure-better-auth.session_token";
+use crate::preset::{CookieRole, Preset};
+use std::sync::LazyLock;
+
+/// The paths and cookie names of the contract the demo keeps.
+struct Names {
+    start: String,
+    callback: String,
+    native: String,
+    error: String,
+    state_cookie: String,
+    session_cookie: String,
+    secure_session_cookie: String,
+}
+
+static NAMES: LazyLock<Names> = LazyLock::new(|| {
+    let c = Preset::BetterAuth.contract();
+    let base = format!("/{}", c.auth_base);
+    let session = c
+        .cookie_name(CookieRole::Session)
+        .expect("a session cookie");
+    Names {
+        start: format!("{base}/{}", c.starts[0].path),
+        callback: format!("{base}/{}/{PROVIDER}", c.callback_paths[0]),
+        native: format!("{base}/{}", c.native_path),
+        error: format!("{base}/{}", c.error_path),
+        state_cookie: c.cookie_name(CookieRole::State).expect("a state cookie"),
+        secure_session_cookie: format!("__Secure-{session}"),
+        session_cookie: session,
+    }
+});
 
 pub fn handle(state: &State, req: Req) -> Resp {
     let skew = if state.lock().expect("the demo state").fault == Some(Fault::ClockSkew) {
@@ -33,14 +60,14 @@ fn route(state: &State, req: Req) -> Resp {
             200,
             "<!DOCTYPE html><html><head><title>Demo app</title></head><body><h1>Demo app</h1></body></html>",
         ),
-        ("POST", "/api/auth/sign-in/social") => sign_in(state, &req),
-        ("GET", p) if p == format!("/api/auth/callback/{PROVIDER}") => callback(state, &req),
-        ("GET", "/api/auth/get-session") => match session_of(state, &req, session_cookie(fault)) {
+        ("POST", p) if p == NAMES.start => sign_in(state, &req),
+        ("GET", p) if p == NAMES.callback => callback(state, &req),
+        ("GET", p) if p == NAMES.native => match session_of(state, &req, session_cookie(fault)) {
             Some(v) => Resp::json(200, &v),
             None => Resp::json(200, &Value::Null),
         },
         ("GET", "/auth/session") => guard(state, &req, fault),
-        ("GET", "/api/auth/error") => Resp::html(
+        ("GET", p) if p == NAMES.error => Resp::html(
             200,
             format!(
                 "<h1>Login failed</h1><p>{}</p>",
@@ -56,9 +83,9 @@ fn route(state: &State, req: Req) -> Resp {
 
 fn session_cookie(fault: Option<Fault>) -> &'static str {
     if fault == Some(Fault::CookiePrefix) {
-        SECURE_SESSION_COOKIE
+        &NAMES.secure_session_cookie
     } else {
-        SESSION_COOKIE
+        &NAMES.session_cookie
     }
 }
 
@@ -96,21 +123,19 @@ fn sign_in(state: &State, req: &Req) -> Resp {
     url.query_pairs_mut()
         .append_pair("response_type", "code")
         .append_pair("client_id", CLIENT_ID)
-        .append_pair(
-            "redirect_uri",
-            &format!("{app}/api/auth/callback/{PROVIDER}"),
-        )
+        .append_pair("redirect_uri", &format!("{app}{}", NAMES.callback))
         .append_pair("scope", "openid email profile")
         .append_pair("state", &st)
         .append_pair("nonce", &random(32));
     // The state-lost fault scopes the state cookie to the sign-in path: the callback never gets it.
     let path = if s.fault == Some(Fault::StateLost) {
-        "/api/auth/sign-in"
+        NAMES.start.rsplit_once('/').map_or("/", |(dir, _)| dir)
     } else {
         "/"
     };
     let cookie = format!(
-        "{STATE_COOKIE}={}; Max-Age=300; Path={path}; HttpOnly; SameSite=Lax",
+        "{}={}; Max-Age=300; Path={path}; HttpOnly; SameSite=Lax",
+        NAMES.state_cookie,
         signed(&s.secret, &st)
     );
     Resp::json(200, &json!({"url": url.as_str(), "redirect": true}))
@@ -119,7 +144,7 @@ fn sign_in(state: &State, req: &Req) -> Resp {
 }
 
 fn fail(app: &str, code: &str) -> Resp {
-    Resp::redirect(302, &format!("{app}/api/auth/error?error={code}"))
+    Resp::redirect(302, &format!("{app}{}?error={code}", NAMES.error))
 }
 
 fn callback(state: &State, req: &Req) -> Resp {
@@ -141,7 +166,9 @@ fn callback(state: &State, req: &Req) -> Resp {
     let Some(st) = req.query.get("state") else {
         return fail(&app, "state_not_found");
     };
-    let from_cookie = req.cookie(STATE_COOKIE).and_then(|c| unsigned(&secret, &c));
+    let from_cookie = req
+        .cookie(&NAMES.state_cookie)
+        .and_then(|c| unsigned(&secret, &c));
     if from_cookie.as_deref() != Some(st.as_str()) {
         return fail(&app, "state_mismatch");
     }
@@ -158,10 +185,7 @@ fn callback(state: &State, req: &Req) -> Resp {
                 .map(String::as_str)
                 .unwrap_or_default(),
         )
-        .append_pair(
-            "redirect_uri",
-            &format!("{app}/api/auth/callback/{PROVIDER}"),
-        )
+        .append_pair("redirect_uri", &format!("{app}{}", NAMES.callback))
         .append_pair("client_id", CLIENT_ID)
         .append_pair("client_secret", CLIENT_SECRET)
         .finish();
@@ -207,7 +231,10 @@ fn callback(state: &State, req: &Req) -> Resp {
     Resp::redirect(302, &callback_url)
         .with(
             "set-cookie",
-            &format!("{STATE_COOKIE}=; Max-Age=0; Path=/; HttpOnly; SameSite=Lax"),
+            &format!(
+                "{}=; Max-Age=0; Path=/; HttpOnly; SameSite=Lax",
+                NAMES.state_cookie
+            ),
         )
         .with(
             "set-cookie",
@@ -243,7 +270,7 @@ fn guard(state: &State, req: &Req, fault: Option<Fault>) -> Resp {
     );
     // The wrong-cookie-name guard was built with secure cookies on: it wants the __Secure- name.
     let name = if fault == Some(Fault::WrongCookieName) {
-        SECURE_SESSION_COOKIE
+        NAMES.secure_session_cookie.as_str()
     } else {
         session_cookie(fault)
     };

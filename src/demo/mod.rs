@@ -179,16 +179,17 @@ pub async fn start(fault: Option<Fault>) -> Result<Demo, String> {
 
 impl Demo {
     /// The scenario a newcomer would write for this chain: the better-auth preset, the form
-    /// IdP, BetterAuth's get-session as the native probe and the app's guarded endpoint.
+    /// IdP, the preset's session endpoint as the native probe and the app's guarded endpoint.
     pub fn scenario(&self, driver: Driver) -> Scenario {
-        let auth_base = default_auth_base(&self.app);
+        let preset = Preset::BetterAuth;
+        let auth_base = default_auth_base(&self.app, Some(preset));
         let password = Secret::new(PASSWORD);
         let guarded = join_path(&self.app, "auth/session");
         Scenario {
             name: "authchain demo".into(),
             chain: Chain {
                 app: self.app.clone(),
-                preset: Some(Preset::BetterAuth),
+                preset: Some(preset),
                 auth_base: auth_base.clone(),
                 provider: Some(PROVIDER.into()),
                 callback_url: self.app.clone(),
@@ -207,7 +208,7 @@ impl Demo {
                 selectors: SelectorOverrides::default(),
             },
             probes: vec![
-                native_probe(join_path(&auth_base, "get-session")),
+                native_probe(preset, join_path(&auth_base, preset.contract().native_path)),
                 plain_probe(
                     "guarded".into(),
                     "GET".into(),

@@ -2,6 +2,7 @@
 //! codes from the auth library and the IdP's codes passed through it.
 
 use super::{finding, hop_line};
+use crate::preset::{CookieRole, ErrorKind, Preset, cookie_role};
 use crate::trace::{Finding, Hop, Severity, Trace};
 
 pub fn rules(t: &Trace) -> Vec<Finding> {
@@ -23,8 +24,9 @@ pub fn rules(t: &Trace) -> Vec<Finding> {
         evidence.push(format!("callback {}", hop_line(cb)));
     }
     let at = place(t, hop);
-    match code.as_str() {
-        "email_is_missing" | "email_not_found" => vec![finding(
+    let known = crate::preset::error_code(t.chain.preset.as_deref(), &code);
+    match known.map(|k| k.kind) {
+        Some(ErrorKind::MissingEmail) => vec![finding(
             "missing-email-claim",
             Severity::Error,
             format!("The IdP sent no email for this user: the callback failed with {code}"),
@@ -38,25 +40,29 @@ pub fn rules(t: &Trace) -> Vec<Finding> {
             "Ask for the `email` scope, map the email claim for this client at the IdP, and give \
              the user an email address; or map a fallback email in the provider's getUserInfo.",
         )],
-        "state_mismatch" => vec![finding(
+        Some(ErrorKind::StateLost) => vec![finding(
             "state-cookie-lost",
             Severity::Error,
-            "The state cookie did not come back to the callback (state_mismatch)",
+            format!("The state cookie did not come back to the callback ({code})"),
             state_evidence(t, evidence),
             format!(
                 "{at} the auth library compares the `state` on the callback URL with the state it \
                  stored in a cookie at the start. The cookie was not sent back: it was refused when \
                  set (a `__Secure-` prefix or the Secure attribute over plain http, a Domain that \
                  does not match), it is not sent on the cross-site return from the IdP (SameSite), \
-                 the start and the callback are on different hosts, or it expired (5 minutes in \
-                 BetterAuth)."
+                 the start and the callback are on different hosts, or it expired ({}).",
+                crate::preset::words(t.chain.preset.as_deref()).state_cookie_life
             ),
             "Serve the app over https when cookies are Secure (or turn secure cookies off for \
              plain-http testing), start and finish the login on the same host, and keep the state \
              cookie SameSite=Lax.",
         )],
-        _ => {
-            let (causes, fix) = known(&code);
+        Some(ErrorKind::Other) | None => {
+            let (causes, fix) = match known {
+                Some(k) => (k.causes, k.fix),
+                None => oauth(&code),
+            };
+            let causes = format!("the chain reported `{code}`: {causes}");
             vec![finding(
                 "callback-error",
                 Severity::Error,
@@ -80,7 +86,8 @@ fn place(t: &Trace, hop: &Hop) -> String {
 
 /// The state cookie's life: where it was set, sent and cleared.
 fn state_evidence(t: &Trace, mut evidence: Vec<String>) -> Vec<String> {
-    let is_state = |name: &str| name.ends_with("state") || name.contains(".state");
+    let preset = t.chain.preset.as_deref().and_then(Preset::parse);
+    let is_state = |name: &str| cookie_role(preset, name) == CookieRole::State;
     for h in &t.hops {
         for c in h.set_cookies.iter().filter(|c| is_state(&c.name)) {
             let why = c
@@ -107,66 +114,10 @@ fn state_evidence(t: &Trace, mut evidence: Vec<String>) -> Vec<String> {
     evidence
 }
 
-/// Known causes and fixes for the other codes of BetterAuth and of OAuth 2.0 / OIDC.
-fn known(code: &str) -> (String, String) {
-    let (causes, fix): (&str, &str) = match code {
-        "state_not_found" => (
-            "the callback URL had no `state` parameter: the IdP dropped it, or the callback was opened directly rather than by the IdP's redirect.",
-            "Make sure the IdP returns `state` unchanged on the redirect to the callback.",
-        ),
-        "state_invalid" => (
-            "the state stored for this login could not be read or was already used (a replayed callback, or a state record that expired).",
-            "Start a fresh login; check that the app's verification storage keeps state records for the login's duration.",
-        ),
-        "invalid_code" | "oauth_code_verification_failed" => (
-            "the app could not exchange the authorization code for tokens: the code was already used or expired, the redirect_uri of the token request differs from the authorize request, the client secret or the token endpoint's auth method (client_secret_post vs basic) is wrong, or the PKCE verifier does not match.",
-            "Compare the client id, secret and auth method with the IdP's client registration, and the redirect_uri in both requests.",
-        ),
-        "no_code" => (
-            "the callback had no `code`: the IdP answered with another response type, or put the code in a fragment the server never sees.",
-            "Use response_type=code and the query response mode.",
-        ),
-        "unable_to_get_user_info" => (
-            "the app got tokens but could not read the user: the ID token's signature did not verify (BetterAuth 1.7 checks it only against the IdP's JWKS, so an HS256 token — Authentik with no signing key selected — fails), the userinfo endpoint failed, or the discovery document points at endpoints the app cannot reach.",
-            "Give the IdP's client an RS256/ES256 signing key, and check that the app can reach the IdP's JWKS and userinfo endpoints.",
-        ),
-        "issuer_mismatch" | "issuer_missing" => (
-            "the `iss` on the callback or in the ID token differs from the issuer in the discovery document (a trailing slash — Authentik's issuer ends in one —, http vs https behind a proxy, another host name).",
-            "Configure the discovery URL exactly as the IdP publishes its issuer, trailing slash included.",
-        ),
-        "nonce_binding_missing" => (
-            "the ID token's nonce did not match the one the app sent.",
-            "Make sure the IdP echoes the authorize request's nonce in the ID token.",
-        ),
-        "email_not_verified" => (
-            "the IdP says the email is not verified (`email_verified` false — Authentik's default since 2025.10) and the app requires verified emails for this provider.",
-            "Map `email_verified` to true at the IdP for trusted directories, or relax the app's requirement for this provider.",
-        ),
-        "email_does_not_match" => (
-            "the email of the IdP's user differs from the email of the account being linked.",
-            "Link the account that has the same email, or allow different emails when linking.",
-        ),
-        "account_not_linked" => (
-            "a user with this email already exists, but not linked to this provider, and the app does not link accounts automatically for it.",
-            "Add the provider to account linking's trustedProviders, or link the account from a signed-in session.",
-        ),
-        "unable_to_link_account" | "account_already_linked_to_different_user" => (
-            "the provider account could not be linked: it already belongs to another user, or the link was refused.",
-            "Unlink the provider account from the other user first.",
-        ),
-        "signup_disabled" => (
-            "the user does not exist in the app and sign-up through this provider is disabled.",
-            "Create the user first, or allow sign-up for this provider (disableImplicitSignUp / disableSignUp).",
-        ),
-        "no_callback_url" | "invalid_callback_request" => (
-            "the login was started without a usable callback URL, or the callback request was malformed.",
-            "Pass an absolute callbackURL that is in trustedOrigins.",
-        ),
-        "oauth_provider_not_found" => (
-            "the callback names a provider id the app does not have configured.",
-            "Check the provider id in the callback path against the app's configuration.",
-        ),
-        "internal_server_error" | "server_error" => (
+/// Causes and fixes of OAuth 2.0 / OIDC error codes, which IdPs send and auth libraries pass on.
+fn oauth(code: &str) -> (&'static str, &'static str) {
+    match code {
+        "server_error" => (
             "the server failed while handling the callback; its own log says why.",
             "Read the app's (or IdP's) server log for the time of this hop.",
         ),
@@ -202,11 +153,7 @@ fn known(code: &str) -> (String, String) {
             "the chain reported an error this tool has no specific knowledge of.",
             "Read error_description and the app's and IdP's logs for this hop.",
         ),
-    };
-    (
-        format!("the chain reported `{code}`: {causes}"),
-        fix.to_string(),
-    )
+    }
 }
 
 #[cfg(test)]

@@ -3,8 +3,9 @@
 //! sent back, and a session cookie that outlives (or dies before) the server's session.
 
 use super::finding;
-use crate::drive::http::is_secure_origin;
+use crate::preset::{self, CookieRole, Preset};
 use crate::trace::{CookieAction, Finding, Hop, SetCookie, Severity, Trace};
+use crate::web::{self, is_secure_origin};
 use url::Url;
 
 pub fn rules(t: &Trace) -> Vec<Finding> {
@@ -40,8 +41,12 @@ fn host_of(url: &str) -> String {
 }
 
 /// The state and session cookies matter most: losing them breaks the login.
-fn is_key_cookie(name: &str) -> bool {
-    name.contains("state") || name.contains("session")
+fn is_key_cookie(t: &Trace, name: &str) -> bool {
+    let preset = t.chain.preset.as_deref().and_then(Preset::parse);
+    matches!(
+        preset::cookie_role(preset, name),
+        CookieRole::State | CookieRole::Session | CookieRole::Cache
+    )
 }
 
 fn attributes(t: &Trace, out: &mut Vec<Finding>) {
@@ -51,10 +56,7 @@ fn attributes(t: &Trace, out: &mut Vec<Finding>) {
     for (h, c) in set_cookies(t).filter(|(_, c)| c.action != CookieAction::Cleared) {
         let name = c.name.as_str();
         let secure_origin = Url::parse(&h.url).is_ok_and(|u| is_secure_origin(&u));
-        if (name.starts_with("__Secure-") && !c.secure)
-            || (name.starts_with("__Host-")
-                && (!c.secure || c.domain.is_some() || c.path.as_deref() != Some("/")))
-        {
+        if web::breaks_prefix(name, c.secure, c.domain.as_deref(), c.path.as_deref()) {
             prefix.push(line(h, c));
         }
         if c.secure && !secure_origin {
@@ -88,8 +90,11 @@ fn attributes(t: &Trace, out: &mut Vec<Finding>) {
             "Browsers accept a Secure cookie (and any `__Secure-`/`__Host-` cookie) only from a secure \
              origin: https, or localhost/127.0.0.1. Over plain http on any other host name it is \
              dropped, and whatever needs it later (the state check at the callback, the session) fails.",
-            "Serve the app over https, or turn secure cookies off where it really runs on plain http \
-             (BetterAuth: advanced.useSecureCookies, the baseURL's scheme, NODE_ENV).",
+            format!(
+                "Serve the app over https, or turn secure cookies off where it really runs on plain \
+                 http ({}).",
+                crate::preset::words(t.chain.preset.as_deref()).secure_cookies
+            ),
         ));
     }
     if !samesite.is_empty() {
@@ -123,7 +128,7 @@ fn blocked(t: &Trace, out: &mut Vec<Finding>) {
         let reason = c.refusal.as_deref().unwrap_or("refused");
         out.push(finding(
             "cookie-blocked-by-browser",
-            if is_key_cookie(&c.name) { Severity::Error } else { Severity::Warning },
+            if is_key_cookie(t, &c.name) { Severity::Error } else { Severity::Warning },
             format!("The browser refused cookie `{}` at {} ({reason})", c.name, h.n),
             vec![line(h, c), format!("refused: {reason}")],
             format!(
@@ -138,51 +143,50 @@ fn blocked(t: &Trace, out: &mut Vec<Finding>) {
 
 /// Whether a cookie set by `hop` would go to `target`, and if not, why.
 fn would_send(hop: &Hop, c: &SetCookie, target: &Url) -> Result<(), String> {
-    let Ok(origin) = Url::parse(&hop.url) else {
+    let Ok(set_by) = Url::parse(&hop.url) else {
         return Ok(());
     };
-    let host = target.host_str().unwrap_or_default();
-    match &c.domain {
-        Some(d) => {
-            let d = d.trim_start_matches('.');
-            if host != d && !host.ends_with(&format!(".{d}")) {
-                return Err(format!("its Domain={d} does not cover {host}"));
-            }
-        }
-        None if origin.host_str() != Some(host) => {
-            return Err(format!(
-                "it has no Domain, so it goes back only to {}, not to {host}",
-                origin.host_str().unwrap_or_default()
-            ));
-        }
-        None => {}
-    }
-    let path = c.path.clone().unwrap_or_else(|| {
-        let p = origin.path();
-        p[..p.rfind('/').unwrap_or(0).max(1)].to_string()
-    });
-    let tp = target.path();
-    if !(tp == path || tp.starts_with(&format!("{}/", path.trim_end_matches('/'))) || path == "/") {
-        return Err(format!("its Path={path} does not cover {tp}"));
-    }
-    if c.secure && !is_secure_origin(target) {
-        return Err(format!("it is Secure and {target} is plain http"));
-    }
-    Ok(())
+    web::would_send(
+        web::Scope {
+            set_by: &set_by,
+            domain: c.domain.as_deref(),
+            path: c.path.as_deref(),
+            secure: c.secure,
+        },
+        target,
+    )
 }
 
-/// The session cookie as last set: a `…session_token`, else the longest-lived cookie set at the
-/// callback.
+/// The session cookie as last set by the app: the preset's one guess among the cookies the
+/// app set, else the longest-lived cookie of the callback.
 fn session_set(t: &Trace) -> Option<(&Hop, &SetCookie)> {
-    let set = || set_cookies(t).filter(|(_, c)| c.action == CookieAction::Set);
-    set()
-        .filter(|(_, c)| c.name.ends_with("session_token"))
-        .last()
-        .or_else(|| {
-            set()
-                .filter(|(h, _)| Some(h.n) == t.chain.callback_hop)
-                .max_by_key(|(_, c)| c.max_age.unwrap_or(0))
+    let preset = t.chain.preset.as_deref().and_then(Preset::parse);
+    let hosts = app_hosts(t);
+    let set: Vec<(&Hop, &SetCookie)> = set_cookies(t)
+        .filter(|(h, c)| c.action == CookieAction::Set && hosts.contains(&host_of(&h.url)))
+        .collect();
+    let at_callback = |h: &Hop| Some(h.n) == t.chain.callback_hop;
+    let weight = |(h, c): &(&Hop, &SetCookie)| {
+        if at_callback(h) {
+            c.max_age.unwrap_or(0).max(0)
+        } else {
+            -1
+        }
+    };
+    preset::pick_session(preset, &set, |(_, c)| &c.name, weight)
+        .copied()
+        .filter(|(h, c)| {
+            at_callback(h) || preset::cookie_role(preset, &c.name) == CookieRole::Session
         })
+}
+
+/// The hosts (with ports) of the app and its auth base.
+fn app_hosts(t: &Trace) -> Vec<String> {
+    [Some(t.chain.app.as_str()), t.chain.auth_base.as_deref()]
+        .into_iter()
+        .flatten()
+        .map(host_of)
+        .collect()
 }
 
 fn not_sent(t: &Trace, out: &mut Vec<Finding>) {
@@ -213,11 +217,7 @@ fn not_sent(t: &Trace, out: &mut Vec<Finding>) {
 }
 
 fn never_returned(t: &Trace, out: &mut Vec<Finding>) {
-    let app_hosts: Vec<String> = [Some(t.chain.app.as_str()), t.chain.auth_base.as_deref()]
-        .into_iter()
-        .flatten()
-        .map(host_of)
-        .collect();
+    let app_hosts = app_hosts(t);
     for (i, h) in t.hops.iter().enumerate() {
         if !app_hosts.contains(&host_of(&h.url)) {
             continue;
@@ -316,7 +316,10 @@ fn lifetime(t: &Trace, out: &mut Vec<Finding>) {
             ),
         ],
         why,
-        "Give the cookie the session's lifetime (BetterAuth: session.expiresIn sets both).",
+        format!(
+            "Give the cookie the session's lifetime ({}).",
+            crate::preset::words(t.chain.preset.as_deref()).session_lifetime
+        ),
     ));
 }
 

@@ -94,19 +94,22 @@ pub fn rules(t: &Trace) -> Vec<Finding> {
         }
         Ended::StartRefused { hop } => {
             let (evidence, status) = answer_evidence(t, *hop);
+            let words = crate::preset::words(t.chain.preset.as_deref());
             vec![finding(
                 "start-rejected",
                 Severity::Error,
                 format!("The app refused to start the login ({status})"),
                 evidence,
-                "The request that starts the login did not answer with a URL to follow. A 404 \
-                 means the endpoint or the provider id is unknown to the app (BetterAuth 1.6 \
-                 serves generic providers at /sign-in/oauth2, 1.7 at /sign-in/social); a 403 \
-                 MISSING_OR_NULL_ORIGIN or INVALID_ORIGIN means the Origin is not in \
-                 trustedOrigins; a 5xx often means the app could not fetch the IdP's discovery \
-                 document.",
-                "Check the provider id, the auth base path, the app's trustedOrigins, and that the \
-                 app can reach the IdP.",
+                format!(
+                    "The request that starts the login did not answer with a URL to follow. {}; \
+                     a 5xx often means the app could not fetch the IdP's discovery document.",
+                    words.start_refused
+                ),
+                format!(
+                    "Check the provider id, the auth base path, the app's {}, and that the app \
+                     can reach the IdP.",
+                    words.trusted_origins
+                ),
             )]
         }
         Ended::IdpError { hop } => {

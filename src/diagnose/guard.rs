@@ -58,6 +58,7 @@ fn judge(t: &Trace, p: &Probe) -> Option<Finding> {
         })
         .all(|r| !r.passed);
     let evidence = t.matrix_table(&p.name, reference);
+    let words = crate::preset::words(t.chain.preset.as_deref());
 
     if with.alike(none) {
         return Some(match (name_success, bearer_success) {
@@ -73,13 +74,13 @@ fn judge(t: &Trace, p: &Probe) -> Option<Finding> {
                     "With the recorded cookie `{cookie_name}` the guarded endpoint answers exactly as with no \
                      cookie at all, and the same value under the name `{wanted}` is accepted. The guard was \
                      set up with another cookie name than the auth library that set it: another cookie \
-                     prefix, secure cookies on in one and off in the other (the `__Secure-` prefix follows \
-                     useSecureCookies, an https baseURL, or NODE_ENV=production), or another baseURL."
+                     prefix, secure cookies on in one and off in the other ({}), or another {}.",
+                    words.prefix_follows, words.base_url
                 ),
                 format!(
-                    "Give the guard the same auth configuration (cookie prefix, useSecureCookies, baseURL, \
-                     NODE_ENV) as the handler that sets `{cookie_name}`, or better, call the same auth \
-                     instance."
+                    "Give the guard the same auth configuration ({}) as the handler that sets \
+                     `{cookie_name}`, or better, call the same auth instance.",
+                    words.cookie_name_settings
                 ),
             ),
             (None, Some(transport)) => finding(
@@ -95,9 +96,11 @@ fn judge(t: &Trace, p: &Probe) -> Option<Finding> {
                      cookie at all, but it accepts the same session sent as an Authorization header. It \
                      reads only `Authorization` (an API-client guard), while the browser sends the cookie."
                 ),
-                "Let the guard read the session cookie too (pass the request's Cookie header to the auth \
-                 library), or make the client send `Authorization: Bearer` (BetterAuth's bearer plugin \
-                 exposes the token for that).",
+                format!(
+                    "Let the guard read the session cookie too (pass the request's Cookie header to the \
+                     auth library), or make the client send `Authorization: Bearer` ({}).",
+                    words.bearer_client
+                ),
             ),
             (None, None) => finding(
                 "guard-misses-cookie",
@@ -134,11 +137,16 @@ fn judge(t: &Trace, p: &Probe) -> Option<Finding> {
         return None;
     }
     let mut causes = Vec::new();
-    let bearer_cause = "it re-validates the token as `Authorization: Bearer`, which the auth library ignores \
-                        (BetterAuth reads Bearer tokens only with its bearer plugin): the native endpoint \
-                        here does not accept Bearer either";
-    let secret_cause = "it validates with another secret or instance: a second auth instance built with \
-                        another BETTER_AUTH_SECRET, or another deployment's session store or database";
+    let bearer_cause = format!(
+        "it re-validates the token as `Authorization: Bearer`, which the auth library ignores ({}): \
+         the native endpoint here does not accept Bearer either",
+        words.bearer_note
+    );
+    let secret_cause = format!(
+        "it validates with another secret or instance: a second auth instance built with another \
+         {}, or another deployment's session store or database",
+        words.secret
+    );
     if native_ignores_bearer {
         causes.push(bearer_cause);
         causes.push(secret_cause);
@@ -166,12 +174,14 @@ fn judge(t: &Trace, p: &Probe) -> Option<Finding> {
             ranked.join("; ")
         ),
         if native_ignores_bearer {
-            "Validate the session in the guard the way the auth library does: pass the request's Cookie \
-             header to `auth.api.getSession({ headers })` on the same instance (or turn on the bearer \
-             plugin if the guard must use Bearer); and check that the guard shares the auth secret and \
-             database."
+            format!(
+                "Validate the session in the guard the way the auth library does: {} (or {}); and \
+                 check that the guard shares the auth secret and database.",
+                words.validate_session, words.bearer_on
+            )
         } else {
             "Check that the guard uses the same auth secret, instance and database as the auth handler."
+                .to_string()
         },
     ))
 }

@@ -6,6 +6,7 @@ use crate::scenario::Body;
 use crate::trace::{
     BlockedCookie, CookieAction, Hop, HopNo, RunError, SentCookie, SetCookie, Step,
 };
+use crate::web;
 use cookie_store::{CookieError, CookieStore, RawCookie};
 use reqwest::header::{CONTENT_TYPE, COOKIE, DATE, HeaderMap, LOCATION, ORIGIN, SET_COOKIE};
 use std::time::{Duration, Instant};
@@ -97,17 +98,6 @@ fn header(headers: &HeaderMap, name: &str) -> Option<String> {
         .get(name)
         .and_then(|v| v.to_str().ok())
         .map(str::to_string)
-}
-
-/// Loopback and https origins are "secure" to browsers: Secure cookies may be set from them.
-pub fn is_secure_origin(url: &Url) -> bool {
-    url.scheme() == "https"
-        || match url.host() {
-            Some(url::Host::Domain(d)) => d == "localhost" || d.ends_with(".localhost"),
-            Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
-            Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
-            None => false,
-        }
 }
 
 pub struct HttpDriver {
@@ -232,7 +222,12 @@ impl HttpDriver {
                 let _ = lookup.set_scheme("https");
             }
             let mut cookies = self.jar.matches(&lookup);
-            cookies.retain(|c| match same_site_withholds(c.same_site(), req) {
+            let ctx = web::RequestContext {
+                cross_site: req.cross_site,
+                safe_method: req.method == "GET" || req.method == "HEAD",
+                navigation: req.navigation,
+            };
+            cookies.retain(|c| match web::same_site_withholds(c.same_site(), ctx) {
                 Some(reason) => {
                     cookie_blocked.push(BlockedCookie {
                         name: c.name().to_string(),
@@ -349,13 +344,16 @@ impl HttpDriver {
         let Ok(cookie) = RawCookie::parse(raw.to_string()) else {
             return unparsable_set_cookie(raw, r);
         };
-        let (action, refusal) = match browser_refusal(&cookie, url) {
+        let (action, refusal) = match web::set_cookie_refusal(&cookie, url) {
             Some(reason) => (CookieAction::Refused, Some(reason.to_string())),
             None => match self.jar.insert_raw(&cookie, url) {
-                Ok(_) if is_clearing(&cookie) => (CookieAction::Cleared, None),
+                Ok(_) if web::is_clearing(&cookie) => (CookieAction::Cleared, None),
                 Ok(_) => (CookieAction::Set, None),
                 Err(CookieError::Expired) => (CookieAction::Cleared, None),
-                Err(e) => (CookieAction::Refused, Some(jar_refusal(&e).to_string())),
+                Err(e) => (
+                    CookieAction::Refused,
+                    Some(web::store_refusal(&e).to_string()),
+                ),
             },
         };
         set_cookie_record(&cookie, raw, action, refusal, r)
@@ -379,16 +377,6 @@ pub fn unparsable_set_cookie(raw: &str, r: &mut Redactor) -> SetCookie {
         action: CookieAction::Refused,
         refusal: Some("SyntaxError".into()),
     }
-}
-
-/// Whether a cookie deletes itself: `Max-Age<=0`, or an `Expires` in the past.
-pub fn is_clearing(cookie: &RawCookie) -> bool {
-    let max_age = cookie.max_age().map(|d| d.whole_seconds());
-    max_age.is_some_and(|s| s <= 0)
-        || (max_age.is_none()
-            && cookie
-                .expires_datetime()
-                .is_some_and(|t| t <= time::OffsetDateTime::now_utc()))
 }
 
 /// The record of one `Set-Cookie`: its attributes, its value as a fingerprint, what became of it.
@@ -444,79 +432,6 @@ fn excerpt_text(answer: &Answer, r: &mut Redactor) -> String {
     r.scrub(&line.chars().take(300).collect::<String>())
 }
 
-/// The site of a URL for SameSite: its scheme and registrable domain, by the public suffix list
-/// (private registries included, as browsers use it). A host with no registrable domain (an IP
-/// address, `localhost`, a name under an unknown suffix) is its own site.
-pub fn site(url: &Url) -> String {
-    let host = match url.host() {
-        Some(url::Host::Domain(d)) => psl::domain_str(d).unwrap_or(d).to_string(),
-        Some(h) => h.to_string(),
-        None => String::new(),
-    };
-    format!("{}://{host}", url.scheme())
-}
-
-/// Why a browser would withhold a cookie of this SameSite from the request, in Chromium's words.
-/// On a top-level navigation, cookies without SameSite go as with `None` (Chromium's "Lax by
-/// default" lets them through on the POSTs of a fresh login anyway, its two-minute allowance); on
-/// a cross-site `fetch` they are withheld like `Lax` ones.
-fn same_site_withholds(same_site: Option<cookie::SameSite>, req: &Request) -> Option<&'static str> {
-    use cookie::SameSite::{Lax, None as Unrestricted, Strict};
-    if !req.cross_site {
-        return None;
-    }
-    let unsafe_method = req.method != "GET" && req.method != "HEAD";
-    match same_site {
-        Some(Strict) => Some("SameSiteStrict"),
-        Some(Lax) if unsafe_method || !req.navigation => Some("SameSiteLax"),
-        None if !req.navigation => Some("SameSiteUnspecifiedTreatedAsLax"),
-        Some(Lax) | Some(Unrestricted) | None => None,
-    }
-}
-
-/// The rules browsers apply before a cookie reaches the jar, which cookie_store leaves out;
-/// the reasons carry Chromium's names so both drivers speak alike.
-fn browser_refusal(cookie: &RawCookie, url: &Url) -> Option<&'static str> {
-    let secure = cookie.secure().unwrap_or(false);
-    let name = cookie.name();
-    if secure && !is_secure_origin(url) {
-        return Some(
-            if name.starts_with("__Secure-") || name.starts_with("__Host-") {
-                "InvalidPrefix"
-            } else {
-                "SecureOnly"
-            },
-        );
-    }
-    if name.starts_with("__Secure-") && !secure {
-        return Some("InvalidPrefix");
-    }
-    if cookie.same_site() == Some(cookie::SameSite::None) && !secure {
-        return Some("SameSiteNoneInsecure");
-    }
-    // Chromium's limit on a cookie's name and value together.
-    if cookie.name().len() + cookie.value().len() > 4096 {
-        return Some("NameValuePairExceedsMaxSize");
-    }
-    if name.starts_with("__Host-")
-        && (!secure || cookie.domain().is_some() || cookie.path() != Some("/"))
-    {
-        return Some("InvalidPrefix");
-    }
-    None
-}
-
-fn jar_refusal(e: &CookieError) -> &'static str {
-    match e {
-        CookieError::NonHttpScheme | CookieError::NonRelativeScheme => "SchemeNotSupported",
-        CookieError::DomainMismatch | CookieError::UnspecifiedDomain => "InvalidDomain",
-        CookieError::Expired => "Expired",
-        CookieError::Parse => "SyntaxError",
-        #[allow(unreachable_patterns)]
-        _ => "InvalidDomain",
-    }
-}
-
 /// `error` and `error_description` from a URL's query or fragment.
 pub fn error_params(url: &Url) -> Option<(Option<String>, Option<String>)> {
     let mut pairs: Vec<(String, String)> = url
@@ -549,96 +464,6 @@ pub fn parse_cookie_header(header: &str, r: &mut Redactor) -> Vec<SentCookie> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn refusal(raw: &str, url: &str) -> Option<&'static str> {
-        browser_refusal(&RawCookie::parse(raw).unwrap(), &Url::parse(url).unwrap())
-    }
-
-    #[test]
-    fn prefixes_and_secure() {
-        assert_eq!(
-            refusal("__Secure-a=1; Path=/", "https://a.test/"),
-            Some("InvalidPrefix")
-        );
-        assert_eq!(
-            refusal("__Secure-a=1; Secure", "http://app.test/"),
-            Some("InvalidPrefix")
-        );
-        assert_eq!(refusal("__Secure-a=1; Secure", "http://localhost:3/"), None);
-        assert_eq!(
-            refusal(
-                "__Host-a=1; Secure; Path=/; Domain=a.test",
-                "https://a.test/"
-            ),
-            Some("InvalidPrefix")
-        );
-        assert_eq!(
-            refusal("__Host-a=1; Secure; Path=/", "https://a.test/"),
-            None
-        );
-        assert_eq!(
-            refusal("a=1; Secure", "http://app.test/"),
-            Some("SecureOnly")
-        );
-    }
-
-    #[test]
-    fn same_site_rules() {
-        let url = Url::parse("http://app.example.com/cb").unwrap();
-        let mut req = Request::get(url, Step::Follow);
-        assert_eq!(
-            same_site_withholds(Some(cookie::SameSite::Strict), &req),
-            None
-        );
-        req.cross_site = true;
-        assert_eq!(
-            same_site_withholds(Some(cookie::SameSite::Strict), &req),
-            Some("SameSiteStrict")
-        );
-        assert_eq!(
-            same_site_withholds(Some(cookie::SameSite::Lax), &req),
-            None,
-            "Lax goes on a top-level GET"
-        );
-        req.method = "POST".into();
-        assert_eq!(
-            same_site_withholds(Some(cookie::SameSite::Lax), &req),
-            Some("SameSiteLax")
-        );
-        assert_eq!(same_site_withholds(None, &req), None);
-        req.navigation = false;
-        req.method = "GET".into();
-        assert_eq!(
-            same_site_withholds(None, &req),
-            Some("SameSiteUnspecifiedTreatedAsLax")
-        );
-        assert_eq!(
-            same_site_withholds(Some(cookie::SameSite::Lax), &req),
-            Some("SameSiteLax")
-        );
-        assert_eq!(
-            same_site_withholds(Some(cookie::SameSite::None), &req),
-            None
-        );
-        assert_eq!(
-            refusal("a=1; SameSite=None", "https://a.test/"),
-            Some("SameSiteNoneInsecure")
-        );
-    }
-
-    #[test]
-    fn sites() {
-        let s = |u: &str| site(&Url::parse(u).unwrap());
-        assert_eq!(
-            s("https://app.example.com/x"),
-            s("https://auth.example.com/")
-        );
-        assert_ne!(s("http://localhost:3000/"), s("http://127.0.0.1:4000/"));
-        assert_ne!(s("http://example.com/"), s("https://example.com/"));
-        assert_ne!(s("https://app.acme.co.uk/"), s("https://sso.other.co.uk/"));
-        assert_ne!(s("https://a.vercel.app/"), s("https://b.vercel.app/"));
-        assert_ne!(s("http://app.test/"), s("http://sso.test/"));
-    }
 
     #[test]
     fn error_codes_from_query_and_fragment() {

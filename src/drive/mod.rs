@@ -6,7 +6,7 @@ pub mod http;
 pub mod idp;
 
 use crate::redact::Redactor;
-use crate::scenario::{Body, Consent, IdpKind, Preset, Scenario, join_path};
+use crate::scenario::{Body, Consent, IdpKind, Scenario, join_path};
 use crate::trace::{ChainInfo, Ended, HopNo, PageKind, RunError, Step};
 use http::{Answer, HttpDriver, Request};
 use std::collections::HashMap;
@@ -378,8 +378,8 @@ impl Runner<'_> {
         }))
     }
 
-    /// The start request; under the better-auth preset, `/sign-in/social` first and
-    /// `/sign-in/oauth2` when the app does not know it (BetterAuth 1.6's generic provider).
+    /// The start request: the scenario's own, or the preset's start endpoints in order until one
+    /// knows the provider.
     async fn start(&mut self, chain: &mut ChainInfo, r: &mut Redactor) -> Result<Answer, Stop> {
         let c = &self.scenario.chain;
         if let Some(start) = &c.start {
@@ -396,40 +396,31 @@ impl Runner<'_> {
             let answer = self.driver.hop(&req, r).await?;
             return self.after_start(answer, r).await;
         }
-        let Some(Preset::BetterAuth) = c.preset else {
+        let Some(preset) = c.preset else {
             unreachable!("a scenario has a preset or a start request")
         };
+        let contract = preset.contract();
         let provider = c.provider.clone().unwrap_or_default();
         let callback = c.callback_url.to_string();
-        let attempts = [
-            (
-                "sign-in/social",
-                serde_json::json!({"provider": provider, "callbackURL": callback}),
-            ),
-            (
-                "sign-in/oauth2",
-                serde_json::json!({"providerId": provider, "callbackURL": callback}),
-            ),
-        ];
         let mut last = None;
-        for (path, body) in attempts {
+        for start in contract.starts {
             let req = Request {
                 method: "POST".into(),
-                url: join_path(&c.auth_base, path),
-                body: Some(Body::Json(body)),
+                url: join_path(&c.auth_base, start.path),
+                body: Some(Body::Json(start.body(&provider, &callback))),
                 step: Step::Start,
                 headers: Vec::new(),
                 cross_site: false,
                 navigation: true,
             };
             let answer = self.driver.hop(&req, r).await?;
-            chain.start_endpoint = Some(format!("/{path}"));
-            if !unknown_start(&answer) {
+            chain.start_endpoint = Some(format!("/{}", start.path));
+            if !contract.unknown_start(answer.status, &answer.text()) {
                 return self.after_start(answer, r).await;
             }
             last = Some(answer);
         }
-        self.after_start(last.expect("two attempts were made"), r)
+        self.after_start(last.expect("a preset has a start"), r)
             .await
     }
 
@@ -500,9 +491,9 @@ impl Runner<'_> {
         from: &Url,
         r: &mut Redactor,
     ) -> Result<Answer, Stop> {
-        let mut sites = vec![http::site(from)];
+        let mut sites = vec![crate::web::site(from)];
         loop {
-            let target = http::site(&req.url);
+            let target = crate::web::site(&req.url);
             req.cross_site = sites.iter().any(|s| *s != target);
             sites.push(target);
             let max = self.scenario.chain.max_hops;
@@ -553,16 +544,6 @@ fn missing(what: &str, n: HopNo) -> Stop {
             }
         ),
     })
-}
-
-/// A start endpoint the app does not have, or a provider it does not know there.
-fn unknown_start(answer: &Answer) -> bool {
-    if answer.status == 404 {
-        return true;
-    }
-    let text = answer.text().to_ascii_lowercase();
-    answer.status >= 400
-        && (text.contains("provider_not_found") || text.contains("provider not found"))
 }
 
 /// Whether a URL is the app's (its origin or the auth base's: scheme, host and port).

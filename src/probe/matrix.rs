@@ -6,13 +6,9 @@
 use super::{failure, summarize};
 use crate::drive::http::{HttpDriver, Request};
 use crate::redact::{Redactor, percent_decode};
-use crate::scenario::{MatrixMode, ProbeSpec};
+use crate::scenario::{MatrixMode, Preset, ProbeSpec};
 use crate::trace::{MatrixRow, Probe, RunError, Step, Variant};
 use url::Url;
-
-/// The names BetterAuth gives its session cookie by default.
-const LIBRARY_DEFAULT: &str = "better-auth.session_token";
-const PREFIXES: &[&str] = &["__Secure-", "__Host-"];
 
 /// The probes whose matrix is wanted: compared probes that fail where their reference passes,
 /// or every compared probe when asked to.
@@ -39,42 +35,24 @@ pub fn wanted<'a>(
         .collect()
 }
 
-/// The session cookie the jar holds for a URL: a `…session_token`, else a `…session`, else the
-/// longest value.
-pub fn session_cookie(driver: &HttpDriver, urls: &[&Url]) -> Option<(String, String)> {
+/// The session cookie the jar holds for one of the URLs (the preset's one guess, the longest
+/// value when no name tells).
+pub fn session_cookie(
+    preset: Option<Preset>,
+    driver: &HttpDriver,
+    urls: &[&Url],
+) -> Option<(String, String)> {
     urls.iter().find_map(|url| {
         let cookies: Vec<(String, String)> = driver
             .jar()
             .get_request_values(url)
             .map(|(n, v)| (n.to_string(), v.to_string()))
             .collect();
-        cookies
-            .iter()
-            .find(|(n, _)| n.ends_with("session_token"))
-            .or_else(|| cookies.iter().find(|(n, _)| n.ends_with("session")))
-            .or_else(|| cookies.iter().max_by_key(|(_, v)| v.len()))
-            .cloned()
+        crate::preset::pick_session(preset, &cookies, |c| &c.0, |c| c.1.len() as i64).cloned()
     })
 }
 
-/// The other names the same cookie could be looked for under.
-pub fn other_names(name: &str) -> Vec<String> {
-    let base = PREFIXES
-        .iter()
-        .find_map(|p| name.strip_prefix(p))
-        .unwrap_or(name);
-    let mut names = vec![base.to_string()];
-    names.extend(PREFIXES.iter().map(|p| format!("{p}{base}")));
-    if base != LIBRARY_DEFAULT {
-        names.push(LIBRARY_DEFAULT.to_string());
-        names.push(format!("__Secure-{LIBRARY_DEFAULT}"));
-    }
-    names.retain(|n| n != name);
-    names.dedup();
-    names
-}
-
-pub fn variants(name: &str, value: &str) -> Vec<Variant> {
+pub fn variants(preset: Option<Preset>, name: &str, value: &str) -> Vec<Variant> {
     let mut v = vec![
         Variant::RecordedCookie {
             name: name.to_string(),
@@ -89,7 +67,7 @@ pub fn variants(name: &str, value: &str) -> Vec<Variant> {
         v.push(Variant::BearerRaw);
     }
     v.extend(
-        other_names(name)
+        crate::preset::other_session_names(preset, name)
             .into_iter()
             .map(|name| Variant::CookieName { name }),
     );
@@ -106,12 +84,14 @@ pub async fn run(
     specs: &[ProbeSpec],
     probes: &[Probe],
     mode: MatrixMode,
+    preset: Option<Preset>,
     driver: &HttpDriver,
     r: &mut Redactor,
 ) -> (Vec<MatrixRow>, Option<RunError>) {
     let mut rows = Vec::new();
     for (compared, reference) in wanted(specs, probes, mode) {
-        let Some((name, value)) = session_cookie(driver, &[&reference.url, &compared.url]) else {
+        let Some((name, value)) = session_cookie(preset, driver, &[&reference.url, &compared.url])
+        else {
             continue;
         };
         let decoded = percent_decode(&value);
@@ -124,7 +104,7 @@ pub async fn run(
                 .filter(|(n, _)| *n != name)
                 .map(|(n, v)| format!("{n}={v}"))
                 .collect();
-            for variant in variants(&name, &value) {
+            for variant in variants(preset, &name, &value) {
                 let mut cookies = others.clone();
                 let mut headers = Vec::new();
                 match &variant {
@@ -177,29 +157,4 @@ pub async fn run(
         }
     }
     (rows, None)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn names_with_and_without_prefixes() {
-        assert_eq!(
-            other_names("__Secure-better-auth.session_token"),
-            [
-                "better-auth.session_token",
-                "__Host-better-auth.session_token"
-            ]
-        );
-        assert_eq!(
-            other_names("app.session_token"),
-            [
-                "__Secure-app.session_token",
-                "__Host-app.session_token",
-                "better-auth.session_token",
-                "__Secure-better-auth.session_token"
-            ]
-        );
-    }
 }

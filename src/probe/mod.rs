@@ -6,7 +6,7 @@ pub mod matrix;
 
 use crate::drive::http::{Answer, HttpDriver, Request};
 use crate::redact::Redactor;
-use crate::scenario::ProbeSpec;
+use crate::scenario::{Preset, ProbeSpec};
 use crate::trace::{BodyShape, Expect, Probe, RunError, Step};
 use serde_json::Value;
 
@@ -18,6 +18,7 @@ const EXCERPT: usize = 300;
 pub async fn run(
     specs: &[ProbeSpec],
     app: &url::Url,
+    preset: Option<Preset>,
     driver: &HttpDriver,
     r: &mut Redactor,
 ) -> (Vec<Probe>, Option<RunError>) {
@@ -29,11 +30,11 @@ pub async fn run(
             body: None,
             step: Step::Follow,
             headers: Vec::new(),
-            cross_site: crate::drive::http::site(&spec.url) != crate::drive::http::site(app),
+            cross_site: crate::web::site(&spec.url) != crate::web::site(app),
             navigation: false,
         };
         match driver.exchange(&req, true, r).await {
-            Ok(answer) => probes.push(judge(spec, &answer, r)),
+            Ok(answer) => probes.push(judge(spec, preset, &answer, r)),
             Err(message) => {
                 return (
                     probes,
@@ -82,7 +83,7 @@ pub fn summarize_body(body: &[u8], content_type: Option<&str>, r: &mut Redactor)
     }
 }
 
-fn judge(spec: &ProbeSpec, answer: &Answer, r: &mut Redactor) -> Probe {
+fn judge(spec: &ProbeSpec, preset: Option<Preset>, answer: &Answer, r: &mut Redactor) -> Probe {
     let Summary {
         json,
         shape: body_shape,
@@ -106,7 +107,8 @@ fn judge(spec: &ProbeSpec, answer: &Answer, r: &mut Redactor) -> Probe {
         reason,
         session_expires_at: json
             .as_ref()
-            .and_then(|j| dot_path(j, "session.expiresAt"))
+            .zip(preset.and_then(|p| p.contract().session_expiry))
+            .and_then(|(j, path)| dot_path(j, path))
             .and_then(|v| v.as_str())
             .map(str::to_string),
         date: answer
@@ -136,7 +138,7 @@ fn shape(body: &[u8], content_type: Option<&str>, json: Option<&Value>) -> BodyS
 }
 
 /// Why an answer misses its expectation, or `None` when it meets it. A 2xx with a JSON `null`
-/// body never passes: BetterAuth's get-session answers exactly that when there is no session.
+/// body never passes: auth libraries' session endpoints answer exactly that without a session.
 pub fn failure(expect: &Expect, status: u16, json: Option<&Value>) -> Option<String> {
     match expect.status {
         Some(want) if want != status => {

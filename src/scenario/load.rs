@@ -302,7 +302,7 @@ pub fn from_toml(src: &str, file: &str, lookup: Lookup) -> Result<Scenario, Box<
     };
     let auth_base = match &c.auth_base {
         Some(s) => url_of(&mut x, s)?,
-        None => default_auth_base(&app),
+        None => default_auth_base(&app, preset),
     };
     let provider = c
         .provider
@@ -382,7 +382,7 @@ pub fn from_toml(src: &str, file: &str, lookup: Lookup) -> Result<Scenario, Box<
         },
     };
 
-    let native_url = preset.map(|_| join_path(&auth_base, "get-session"));
+    let native_url = preset.map(|p| (p, join_path(&auth_base, p.contract().native_path)));
     let mut probes = Vec::new();
     let mut spans = Vec::new();
     for p in &raw.probe {
@@ -401,10 +401,13 @@ pub fn from_toml(src: &str, file: &str, lookup: Lookup) -> Result<Scenario, Box<
         let request = x.text(&p.request)?;
         let (method, url_text) = split_request(&request.value);
         let url = parse_url(&x, url_text, &request, p.request.span())?;
-        let native = p.native.unwrap_or(false) || native_url.as_ref() == Some(&url);
+        let native =
+            p.native.unwrap_or(false) || native_url.as_ref().is_some_and(|(_, u)| *u == url);
         let expect = match &p.expect {
             Some(e) => expect_of(&mut x, e)?,
-            None if native => native_probe(url.clone()).expect,
+            None if native => preset
+                .map(|p| p.contract().native_expect())
+                .unwrap_or_default(),
             None => Expect::default(),
         };
         let compare_to = p
@@ -423,10 +426,10 @@ pub fn from_toml(src: &str, file: &str, lookup: Lookup) -> Result<Scenario, Box<
         });
         spans.push((span, p.compare_to.as_ref().map(|c| c.span())));
     }
-    if let Some(url) = native_url
+    if let Some((preset, url)) = native_url
         && !probes.iter().any(|p| p.native)
     {
-        probes.insert(0, native_probe(url));
+        probes.insert(0, native_probe(preset, url));
         spans.insert(0, (chain_span.clone(), None));
     }
     let native_name = probes.iter().find(|p| p.native).map(|p| p.name.clone());

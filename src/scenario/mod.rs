@@ -7,6 +7,7 @@ mod load;
 pub use error::{ScenarioError, line_col, nearest};
 pub use load::{LoadError, Lookup, from_toml, load_file, validate_file};
 
+pub use crate::preset::Preset;
 use crate::redact::Secret;
 use crate::trace::Expect;
 use std::time::Duration;
@@ -29,7 +30,7 @@ pub struct Scenario {
 
 #[derive(Clone, Debug)]
 pub struct Chain {
-    /// The app origin (BetterAuth's `baseURL`).
+    /// The app origin (the auth library's base URL).
     pub app: Url,
     pub preset: Option<Preset>,
     /// Where the auth handler is mounted (default `<app>/api/auth`).
@@ -76,28 +77,6 @@ impl MatrixMode {
             "always" => Some(MatrixMode::Always),
             "never" => Some(MatrixMode::Never),
             _ => None,
-        }
-    }
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Preset {
-    BetterAuth,
-}
-
-impl Preset {
-    pub const NAMES: &'static [&'static str] = &["better-auth"];
-
-    pub fn parse(s: &str) -> Option<Preset> {
-        match s {
-            "better-auth" | "better_auth" => Some(Preset::BetterAuth),
-            _ => None,
-        }
-    }
-
-    pub fn name(self) -> &'static str {
-        match self {
-            Preset::BetterAuth => "better-auth",
         }
     }
 }
@@ -206,9 +185,9 @@ pub struct ProbeSpec {
     pub native: bool,
 }
 
-/// The auth base a preset assumes when none is given.
-pub fn default_auth_base(app: &Url) -> Url {
-    join_path(app, "api/auth")
+/// The auth base assumed when none is given: the preset's, else `<app>/api/auth`.
+pub fn default_auth_base(app: &Url, preset: Option<Preset>) -> Url {
+    join_path(app, preset.map_or("api/auth", |p| p.contract().auth_base))
 }
 
 /// `base` with `path` appended to its path (unlike `Url::join`, keeps the base's last segment).
@@ -224,17 +203,14 @@ pub fn join_path(base: &Url, path: &str) -> Url {
     url
 }
 
-/// The native session probe of a preset: BetterAuth's `get-session`, which answers 200 `null`
-/// when there is no session, so it must show a `session`.
-pub fn native_probe(url: Url) -> ProbeSpec {
+/// The native session probe of a preset at `url` (its session endpoint answers 200 `null` when
+/// there is no session, so the answer must show what a session holds).
+pub fn native_probe(preset: Preset, url: Url) -> ProbeSpec {
     ProbeSpec {
         name: "native".into(),
         method: "GET".into(),
         url,
-        expect: Expect {
-            status: Some(200),
-            json_present: Some("session".into()),
-        },
+        expect: preset.contract().native_expect(),
         compare_to: None,
         native: true,
     }
@@ -320,6 +296,9 @@ mod tests {
             "http://h:1/base/api/auth"
         );
         let app = Url::parse("http://h:1/").unwrap();
-        assert_eq!(default_auth_base(&app).as_str(), "http://h:1/api/auth");
+        assert_eq!(
+            default_auth_base(&app, Some(Preset::BetterAuth)).as_str(),
+            "http://h:1/api/auth"
+        );
     }
 }

@@ -9,7 +9,7 @@ pub mod process;
 use super::Drive;
 use super::http::HttpDriver;
 use crate::redact::Redactor;
-use crate::scenario::{Body, Consent, IdpKind, Preset, Scenario, join_path};
+use crate::scenario::{Body, Consent, IdpKind, Scenario, join_path};
 use crate::trace::{ChainInfo, Ended, HopNo, Page, PageKind, RunError, Step};
 use fantoccini::wd::WebDriverCompatibleCommand;
 use fantoccini::{Client, ClientBuilder};
@@ -520,15 +520,19 @@ impl Session<'_> {
                     ]
                 }
             }
-            (None, Some(Preset::BetterAuth)) => {
+            (None, Some(preset)) => {
                 let provider = c.provider.clone().unwrap_or_default();
                 let callback = c.callback_url.to_string();
-                vec![
-                    json!({"path": "/sign-in/social", "method": "POST", "url": join_path(&c.auth_base, "sign-in/social").as_str(),
-                           "json": {"provider": provider, "callbackURL": callback}, "form": null}),
-                    json!({"path": "/sign-in/oauth2", "method": "POST", "url": join_path(&c.auth_base, "sign-in/oauth2").as_str(),
-                           "json": {"providerId": provider, "callbackURL": callback}, "form": null}),
-                ]
+                preset
+                    .contract()
+                    .starts
+                    .iter()
+                    .map(|s| {
+                        json!({"path": format!("/{}", s.path), "method": "POST",
+                               "url": join_path(&c.auth_base, s.path).as_str(),
+                               "json": s.body(&provider, &callback), "form": null})
+                    })
+                    .collect()
             }
             (None, None) => Vec::new(),
         };

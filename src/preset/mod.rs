@@ -1,0 +1,356 @@
+//! Auth libraries' contracts as data: how a login starts, where the callback lands, what the
+//! session cookie is called, which endpoint answers for the session, what each cookie is for,
+//! what the library's error codes mean, and the setting names a fix mentions. One module per
+//! library; no other module names a library. Rules that find no preset on a trace speak of
+//! "the auth library" in general words.
+
+mod better_auth;
+
+use crate::trace::Expect;
+use serde_json::Value;
+
+/// An auth library authchain knows the contract of.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Preset {
+    BetterAuth,
+}
+
+impl Preset {
+    pub const ALL: &'static [Preset] = &[Preset::BetterAuth];
+    /// The names scenarios and the command line use, in the order of [`Preset::ALL`].
+    pub const NAMES: &'static [&'static str] = &["better-auth"];
+
+    pub fn parse(s: &str) -> Option<Preset> {
+        Preset::ALL
+            .iter()
+            .copied()
+            .find(|p| p.contract().name == s || p.contract().aliases.contains(&s))
+    }
+
+    pub fn name(self) -> &'static str {
+        self.contract().name
+    }
+
+    pub fn contract(self) -> &'static Contract {
+        match self {
+            Preset::BetterAuth => &better_auth::CONTRACT,
+        }
+    }
+}
+
+/// One auth library's contract.
+#[derive(Debug)]
+pub struct Contract {
+    /// The preset's name (`better-auth`).
+    pub name: &'static str,
+    /// Other spellings a scenario may use.
+    pub aliases: &'static [&'static str],
+    /// The library's name in prose.
+    pub library: &'static str,
+    /// Where the handler is mounted by default, relative to the app's origin.
+    pub auth_base: &'static str,
+    /// The start requests, tried in order until one knows the provider.
+    pub starts: &'static [Start],
+    /// Answers to a start that mean "not this endpoint or provider, try the next": the status,
+    /// or one of these words in the body of an error answer (lowercase).
+    pub unknown_start_status: u16,
+    pub unknown_start_words: &'static [&'static str],
+    /// The callback paths under the auth base (the provider id follows), newest line first.
+    pub callback_paths: &'static [&'static str],
+    /// The page errors land on, under the auth base (`?error=<code>`).
+    pub error_path: &'static str,
+    /// The default prefix of the library's cookie names (`<prefix>.<name>`).
+    pub cookie_prefix: &'static str,
+    /// The native session endpoint, relative to the auth base, and what a session answer holds.
+    pub native_path: &'static str,
+    pub native_status: u16,
+    /// A dot path that a session answer holds, present and not null.
+    pub native_present: &'static str,
+    /// Where a session answer says when the session ends (a dot path).
+    pub session_expiry: Option<&'static str>,
+    /// Cookie names by their role, matched on the name without prefix and without the
+    /// library's configurable cookie prefix (what follows the last `.` of the default name).
+    pub cookies: &'static [(&'static str, CookieRole)],
+    /// The library's callback error codes.
+    pub errors: &'static [ErrorCode],
+    /// How the library's settings are named in explanations and fixes.
+    pub words: Words,
+}
+
+/// A start request: its path under the auth base and its JSON body's field names.
+#[derive(Debug)]
+pub struct Start {
+    pub path: &'static str,
+    pub provider_field: &'static str,
+    pub callback_field: &'static str,
+}
+
+impl Start {
+    pub fn body(&self, provider: &str, callback: &str) -> Value {
+        let mut body = serde_json::Map::new();
+        body.insert(self.provider_field.into(), Value::from(provider));
+        body.insert(self.callback_field.into(), Value::from(callback));
+        Value::Object(body)
+    }
+}
+
+/// What a cookie is for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CookieRole {
+    Session,
+    State,
+    Pkce,
+    Csrf,
+    /// A copy of the session kept to spare a lookup (a cookie cache).
+    Cache,
+    CallbackUrl,
+    Other,
+}
+
+/// What an error code on the callback means.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ErrorKind {
+    /// The IdP sent no email for the user.
+    MissingEmail,
+    /// The state cookie did not come back.
+    StateLost,
+    /// Anything else, with its causes and fix (the other kinds carry none: their findings
+    /// explain themselves).
+    Other,
+}
+
+#[derive(Debug)]
+pub struct ErrorCode {
+    pub code: &'static str,
+    pub kind: ErrorKind,
+    pub causes: &'static str,
+    pub fix: &'static str,
+}
+
+/// The library's own words for what a fix changes. Each is a phrase that slots into a general
+/// sentence; [`GENERIC`] holds the words for a chain without a preset.
+#[derive(Debug)]
+pub struct Words {
+    /// What turns secure cookies (and so the `__Secure-` prefix) on: `"(X: …)"`.
+    pub secure_cookies: &'static str,
+    /// The settings that decide the session cookie's name.
+    pub cookie_name_settings: &'static str,
+    /// Why the `__Secure-` prefix differs between two instances.
+    pub prefix_follows: &'static str,
+    /// The setting that names the app's public URL.
+    pub base_url: &'static str,
+    /// How a guard should read the session.
+    pub validate_session: &'static str,
+    /// What to turn on when a guard must read Bearer tokens.
+    pub bearer_on: &'static str,
+    /// Whether the library reads Bearer tokens.
+    pub bearer_note: &'static str,
+    /// How the client can send a Bearer token.
+    pub bearer_client: &'static str,
+    /// The secret's setting, in "another …".
+    pub secret: &'static str,
+    /// What sets the session cookie's lifetime.
+    pub session_lifetime: &'static str,
+    /// How long the state cookie lives.
+    pub state_cookie_life: &'static str,
+    /// What a refused start most often means.
+    pub start_refused: &'static str,
+    /// The setting listing trusted origins.
+    pub trusted_origins: &'static str,
+}
+
+/// Words for a chain whose auth library is not known.
+pub const GENERIC: Words = Words {
+    secure_cookies: "the auth library's secure-cookie setting, the base URL's scheme, NODE_ENV",
+    cookie_name_settings: "cookie name or prefix, secure cookies, base URL, NODE_ENV",
+    prefix_follows: "the `__Secure-` prefix follows the secure-cookie setting, an https base URL, or \
+                     NODE_ENV=production",
+    base_url: "base URL",
+    validate_session: "pass the request's Cookie header to the auth library's own session check on \
+                       the same instance",
+    bearer_on: "let the auth library accept Bearer tokens if the guard must use Bearer",
+    bearer_note: "many auth libraries read the session only from their cookie",
+    bearer_client: "the auth library must hand the client the token for that",
+    secret: "another signing or encryption secret",
+    session_lifetime: "one setting should set both",
+    state_cookie_life: "a few minutes",
+    start_refused: "a 404 means the endpoint or the provider id is unknown to the app; a 403 often \
+                    means the Origin is not trusted",
+    trusted_origins: "the list of trusted origins",
+};
+
+/// The words of the preset a trace names, or the general ones.
+pub fn words(preset: Option<&str>) -> &'static Words {
+    preset
+        .and_then(Preset::parse)
+        .map_or(&GENERIC, |p| &p.contract().words)
+}
+
+/// What an error code means: under the trace's preset first, then under any preset (a chain
+/// driven with an explicit start still runs a known library).
+pub fn error_code(preset: Option<&str>, code: &str) -> Option<&'static ErrorCode> {
+    let own = preset.and_then(Preset::parse);
+    own.into_iter()
+        .chain(Preset::ALL.iter().copied())
+        .find_map(|p| p.contract().errors.iter().find(|e| e.code == code))
+}
+
+/// The role of a cookie by its name: the preset's table, then any preset's, then the words a
+/// name usually holds.
+pub fn cookie_role(preset: Option<Preset>, name: &str) -> CookieRole {
+    let base = crate::web::unprefixed(name);
+    let tail = base.rsplit('.').next().unwrap_or(base);
+    let known = |p: Preset| {
+        p.contract()
+            .cookies
+            .iter()
+            .find(|(n, _)| *n == tail || *n == base)
+            .map(|(_, role)| *role)
+    };
+    if let Some(role) = preset.and_then(known) {
+        return role;
+    }
+    if let Some(role) = Preset::ALL.iter().copied().find_map(known) {
+        return role;
+    }
+    let lower = base.to_ascii_lowercase();
+    if lower.contains("state") {
+        CookieRole::State
+    } else if lower.contains("verifier") || lower.contains("pkce") {
+        CookieRole::Pkce
+    } else if lower.contains("csrf") || lower.contains("xsrf") {
+        CookieRole::Csrf
+    } else if lower.contains("session") || tail.eq_ignore_ascii_case("sid") {
+        CookieRole::Session
+    } else {
+        CookieRole::Other
+    }
+}
+
+/// The session cookie among `items`: the one whose role is the session (by the preset, then by
+/// any preset or its name), else the one `weight` ranks highest. The one guess at which cookie
+/// is the session, for the matrix, the probes and the rules alike.
+pub fn pick_session<T>(
+    preset: Option<Preset>,
+    items: &[T],
+    name: impl Fn(&T) -> &str,
+    weight: impl Fn(&T) -> i64,
+) -> Option<&T> {
+    items
+        .iter()
+        .rev()
+        .find(|i| cookie_role(preset, name(i)) == CookieRole::Session)
+        .or_else(|| items.iter().max_by_key(|i| weight(i)))
+}
+
+/// The other names a session cookie could be looked for under: with and without the browser's
+/// prefixes, and the preset's default names.
+pub fn other_session_names(preset: Option<Preset>, name: &str) -> Vec<String> {
+    let base = crate::web::unprefixed(name);
+    let mut names = vec![base.to_string()];
+    names.extend(crate::web::PREFIXES.iter().map(|p| format!("{p}{base}")));
+    if let Some(default) = preset.and_then(|p| p.contract().cookie_name(CookieRole::Session))
+        && default != base
+    {
+        names.push(format!("__Secure-{default}"));
+        names.insert(names.len() - 1, default);
+    }
+    names.retain(|n| n != name);
+    names.dedup();
+    names
+}
+
+impl Contract {
+    /// The default name of the library's cookie with this role (without a browser prefix).
+    pub fn cookie_name(&self, role: CookieRole) -> Option<String> {
+        let (name, _) = self.cookies.iter().find(|(_, r)| *r == role)?;
+        Some(format!("{}.{name}", self.cookie_prefix))
+    }
+
+    /// What the native session endpoint answers when there is a session.
+    pub fn native_expect(&self) -> Expect {
+        Expect {
+            status: Some(self.native_status),
+            json_present: Some(self.native_present.to_string()),
+        }
+    }
+
+    /// Whether a start answer means "not this endpoint, try the next".
+    pub fn unknown_start(&self, status: u16, body: &str) -> bool {
+        if status == self.unknown_start_status {
+            return true;
+        }
+        let text = body.to_ascii_lowercase();
+        status >= 400 && self.unknown_start_words.iter().any(|w| text.contains(w))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn roles_by_name() {
+        let ba = Some(Preset::BetterAuth);
+        for (name, preset, role) in [
+            (
+                "__Secure-better-auth.session_token",
+                ba,
+                CookieRole::Session,
+            ),
+            ("myapp.session_token", ba, CookieRole::Session),
+            ("better-auth.state", ba, CookieRole::State),
+            ("better-auth.session_data", ba, CookieRole::Cache),
+            ("better-auth.session_data", None, CookieRole::Cache),
+            ("connect.sid", None, CookieRole::Session),
+            ("XSRF-TOKEN", None, CookieRole::Csrf),
+            ("theme", None, CookieRole::Other),
+        ] {
+            assert_eq!(cookie_role(preset, name), role, "{name}");
+        }
+    }
+
+    #[test]
+    fn session_is_picked_by_role_then_weight() {
+        let items = [("a", 5), ("better-auth.session_token", 1), ("b", 9)];
+        fn pick(items: &[(&'static str, i64)]) -> Option<&'static str> {
+            pick_session(Some(Preset::BetterAuth), items, |i| i.0, |i| i.1).map(|i| i.0)
+        }
+        assert_eq!(pick(&items), Some("better-auth.session_token"));
+        assert_eq!(pick(&[("a", 5), ("b", 9)]), Some("b"));
+        assert_eq!(pick(&[]), None);
+    }
+
+    #[test]
+    fn other_names() {
+        let ba = Some(Preset::BetterAuth);
+        assert_eq!(
+            other_session_names(ba, "__Secure-better-auth.session_token"),
+            [
+                "better-auth.session_token",
+                "__Host-better-auth.session_token"
+            ]
+        );
+        assert_eq!(
+            other_session_names(ba, "app.session_token"),
+            [
+                "__Secure-app.session_token",
+                "__Host-app.session_token",
+                "better-auth.session_token",
+                "__Secure-better-auth.session_token"
+            ]
+        );
+        assert_eq!(
+            other_session_names(None, "sid"),
+            ["__Secure-sid", "__Host-sid"]
+        );
+    }
+
+    #[test]
+    fn names_parse_back() {
+        for (p, name) in Preset::ALL.iter().zip(Preset::NAMES) {
+            assert_eq!(Preset::parse(name), Some(*p));
+            assert_eq!(p.name(), *name);
+        }
+    }
+}

@@ -1,0 +1,308 @@
+//! The browser's rules as pure functions: which origins are secure, what a site is, which
+//! `Set-Cookie` a browser refuses and why, and which cookies it sends or withholds on a request.
+//! Both drivers and the diagnosis call these; nothing here does I/O.
+
+use cookie::SameSite;
+use cookie_store::{CookieError, RawCookie};
+use url::Url;
+
+/// The cookie-name prefixes browsers give rules of their own.
+pub const PREFIXES: &[&str] = &["__Secure-", "__Host-"];
+
+/// A cookie's name without its `__Secure-`/`__Host-` prefix.
+pub fn unprefixed(name: &str) -> &str {
+    PREFIXES
+        .iter()
+        .find_map(|p| name.strip_prefix(p))
+        .unwrap_or(name)
+}
+
+/// Loopback and https origins are "secure" to browsers: Secure cookies may be set from them
+/// (`*.localhost` counts as loopback).
+pub fn is_secure_origin(url: &Url) -> bool {
+    url.scheme() == "https"
+        || match url.host() {
+            Some(url::Host::Domain(d)) => d == "localhost" || d.ends_with(".localhost"),
+            Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+            Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+            None => false,
+        }
+}
+
+/// The site of a URL for SameSite: its scheme and registrable domain, by the public suffix list
+/// (private registries included, as browsers use it). A host with no registrable domain (an IP
+/// address, `localhost`, a name under an unknown suffix) is its own site.
+pub fn site(url: &Url) -> String {
+    let host = match url.host() {
+        Some(url::Host::Domain(d)) => psl::domain_str(d).unwrap_or(d).to_string(),
+        Some(h) => h.to_string(),
+        None => String::new(),
+    };
+    format!("{}://{host}", url.scheme())
+}
+
+/// How a request goes out, as far as SameSite cares.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RequestContext {
+    /// Its initiator, or a redirect on the way, is on another site.
+    pub cross_site: bool,
+    /// A safe method (GET, HEAD).
+    pub safe_method: bool,
+    /// A top-level navigation (a redirect, a link, a form) rather than a page's `fetch`.
+    pub navigation: bool,
+}
+
+/// Why a browser would withhold a cookie of this SameSite from the request, in Chromium's words.
+/// On a top-level navigation, cookies without SameSite go as with `None` (Chromium's "Lax by
+/// default" lets them through on the POSTs of a fresh login anyway, its two-minute allowance); on
+/// a cross-site `fetch` they are withheld like `Lax` ones.
+pub fn same_site_withholds(
+    same_site: Option<SameSite>,
+    req: RequestContext,
+) -> Option<&'static str> {
+    if !req.cross_site {
+        return None;
+    }
+    match same_site {
+        Some(SameSite::Strict) => Some("SameSiteStrict"),
+        Some(SameSite::Lax) if !req.safe_method || !req.navigation => Some("SameSiteLax"),
+        None if !req.navigation => Some("SameSiteUnspecifiedTreatedAsLax"),
+        Some(SameSite::Lax) | Some(SameSite::None) | None => None,
+    }
+}
+
+/// The rules browsers apply before a cookie reaches the jar, which a cookie store leaves out;
+/// the reasons carry Chromium's names so both drivers speak alike.
+pub fn set_cookie_refusal(cookie: &RawCookie, url: &Url) -> Option<&'static str> {
+    let secure = cookie.secure().unwrap_or(false);
+    let name = cookie.name();
+    if secure && !is_secure_origin(url) {
+        return Some(if unprefixed(name) != name {
+            "InvalidPrefix"
+        } else {
+            "SecureOnly"
+        });
+    }
+    if name.starts_with("__Secure-") && !secure {
+        return Some("InvalidPrefix");
+    }
+    if cookie.same_site() == Some(SameSite::None) && !secure {
+        return Some("SameSiteNoneInsecure");
+    }
+    // Chromium's limit on a cookie's name and value together.
+    if cookie.name().len() + cookie.value().len() > 4096 {
+        return Some("NameValuePairExceedsMaxSize");
+    }
+    if name.starts_with("__Host-")
+        && (!secure || cookie.domain().is_some() || cookie.path() != Some("/"))
+    {
+        return Some("InvalidPrefix");
+    }
+    None
+}
+
+/// Whether a cookie's name breaks its prefix's rules by its attributes alone (a server's fault
+/// wherever it is served from).
+pub fn breaks_prefix(name: &str, secure: bool, domain: Option<&str>, path: Option<&str>) -> bool {
+    (name.starts_with("__Secure-") && !secure)
+        || (name.starts_with("__Host-") && (!secure || domain.is_some() || path != Some("/")))
+}
+
+/// A cookie store's refusal in Chromium's words.
+pub fn store_refusal(e: &CookieError) -> &'static str {
+    match e {
+        CookieError::NonHttpScheme | CookieError::NonRelativeScheme => "SchemeNotSupported",
+        CookieError::DomainMismatch | CookieError::UnspecifiedDomain => "InvalidDomain",
+        CookieError::Expired => "Expired",
+        CookieError::Parse => "SyntaxError",
+        #[allow(unreachable_patterns)]
+        _ => "InvalidDomain",
+    }
+}
+
+/// Whether a cookie deletes itself: `Max-Age<=0`, or an `Expires` in the past.
+pub fn is_clearing(cookie: &RawCookie) -> bool {
+    let max_age = cookie.max_age().map(|d| d.whole_seconds());
+    max_age.is_some_and(|s| s <= 0)
+        || (max_age.is_none()
+            && cookie
+                .expires_datetime()
+                .is_some_and(|t| t <= time::OffsetDateTime::now_utc()))
+}
+
+/// The attributes of a stored cookie that decide where it goes.
+#[derive(Clone, Copy, Debug)]
+pub struct Scope<'a> {
+    /// The URL whose answer set it.
+    pub set_by: &'a Url,
+    pub domain: Option<&'a str>,
+    pub path: Option<&'a str>,
+    pub secure: bool,
+}
+
+/// Whether a cookie would go with a request to `target`, and if not, why, in words.
+pub fn would_send(c: Scope, target: &Url) -> Result<(), String> {
+    let host = target.host_str().unwrap_or_default();
+    match c.domain {
+        Some(d) => {
+            let d = d.trim_start_matches('.');
+            if host != d && !host.ends_with(&format!(".{d}")) {
+                return Err(format!("its Domain={d} does not cover {host}"));
+            }
+        }
+        None if c.set_by.host_str() != Some(host) => {
+            return Err(format!(
+                "it has no Domain, so it goes back only to {}, not to {host}",
+                c.set_by.host_str().unwrap_or_default()
+            ));
+        }
+        None => {}
+    }
+    let path = c.path.map(str::to_string).unwrap_or_else(|| {
+        let p = c.set_by.path();
+        p[..p.rfind('/').unwrap_or(0).max(1)].to_string()
+    });
+    let tp = target.path();
+    if !(tp == path || tp.starts_with(&format!("{}/", path.trim_end_matches('/'))) || path == "/") {
+        return Err(format!("its Path={path} does not cover {tp}"));
+    }
+    if c.secure && !is_secure_origin(target) {
+        return Err(format!("it is Secure and {target} is plain http"));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn refusal(raw: &str, url: &str) -> Option<&'static str> {
+        set_cookie_refusal(&RawCookie::parse(raw).unwrap(), &Url::parse(url).unwrap())
+    }
+
+    #[test]
+    fn prefixes_and_secure() {
+        for (raw, url, want) in [
+            (
+                "__Secure-a=1; Path=/",
+                "https://a.test/",
+                Some("InvalidPrefix"),
+            ),
+            (
+                "__Secure-a=1; Secure",
+                "http://app.test/",
+                Some("InvalidPrefix"),
+            ),
+            ("__Secure-a=1; Secure", "http://localhost:3/", None),
+            ("__Secure-a=1; Secure", "http://app.localhost:3/", None),
+            (
+                "__Host-a=1; Secure; Path=/; Domain=a.test",
+                "https://a.test/",
+                Some("InvalidPrefix"),
+            ),
+            ("__Host-a=1; Secure; Path=/", "https://a.test/", None),
+            ("a=1; Secure", "http://app.test/", Some("SecureOnly")),
+            (
+                "a=1; SameSite=None",
+                "https://a.test/",
+                Some("SameSiteNoneInsecure"),
+            ),
+        ] {
+            assert_eq!(refusal(raw, url), want, "{raw} from {url}");
+        }
+    }
+
+    #[test]
+    fn same_site_rules() {
+        use SameSite::{Lax, None as Unrestricted, Strict};
+        let ctx = |cross_site, safe_method, navigation| RequestContext {
+            cross_site,
+            safe_method,
+            navigation,
+        };
+        for (same_site, req, want) in [
+            (Some(Strict), ctx(false, true, true), None),
+            (Some(Strict), ctx(true, true, true), Some("SameSiteStrict")),
+            (Some(Lax), ctx(true, true, true), None),
+            (Some(Lax), ctx(true, false, true), Some("SameSiteLax")),
+            (None, ctx(true, false, true), None),
+            (
+                None,
+                ctx(true, true, false),
+                Some("SameSiteUnspecifiedTreatedAsLax"),
+            ),
+            (Some(Lax), ctx(true, true, false), Some("SameSiteLax")),
+            (Some(Unrestricted), ctx(true, true, false), None),
+        ] {
+            assert_eq!(
+                same_site_withholds(same_site, req),
+                want,
+                "{same_site:?} {req:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn sites() {
+        let s = |u: &str| site(&Url::parse(u).unwrap());
+        assert_eq!(
+            s("https://app.example.com/x"),
+            s("https://auth.example.com/")
+        );
+        assert_ne!(s("http://localhost:3000/"), s("http://127.0.0.1:4000/"));
+        assert_ne!(s("http://example.com/"), s("https://example.com/"));
+        assert_ne!(s("https://app.acme.co.uk/"), s("https://sso.other.co.uk/"));
+        assert_ne!(s("https://a.vercel.app/"), s("https://b.vercel.app/"));
+        assert_ne!(s("http://app.test/"), s("http://sso.test/"));
+    }
+
+    #[test]
+    fn sending() {
+        let set_by = Url::parse("https://api.example.com/auth/cb").unwrap();
+        let scope = |domain, path, secure| Scope {
+            set_by: &set_by,
+            domain,
+            path,
+            secure,
+        };
+        let to = |u: &str| Url::parse(u).unwrap();
+        assert!(
+            would_send(
+                scope(None, Some("/"), true),
+                &to("https://api.example.com/x")
+            )
+            .is_ok()
+        );
+        assert!(
+            would_send(
+                scope(None, Some("/"), true),
+                &to("https://app.example.com/x")
+            )
+            .unwrap_err()
+            .contains("no Domain")
+        );
+        assert!(
+            would_send(
+                scope(Some(".example.com"), Some("/"), true),
+                &to("https://app.example.com/")
+            )
+            .is_ok()
+        );
+        assert!(
+            would_send(
+                scope(None, Some("/auth"), false),
+                &to("https://api.example.com/api")
+            )
+            .unwrap_err()
+            .contains("Path=/auth")
+        );
+        assert!(
+            would_send(
+                scope(None, None, true),
+                &to("http://api.example.com/auth/x")
+            )
+            .unwrap_err()
+            .contains("Secure")
+        );
+    }
+}
