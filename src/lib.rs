@@ -27,6 +27,8 @@ use trace::{Ended, Trace};
 pub struct Outcome {
     pub report: Report,
     pub redactor: Redactor,
+    /// What the browser page showed on a failure, for the caller to write (text scrubbed).
+    pub artifacts: Vec<drive::browser::Artifact>,
 }
 
 /// Runs one scenario end to end: log in, probe, diagnose.
@@ -50,12 +52,13 @@ pub async fn run(scenario: &Scenario, opts: &RunOptions) -> Outcome {
     }
     let started = Instant::now();
     let mut trace = new_trace(scenario);
+    let mut artifacts = Vec::new();
     let (drive, page_answers) = match scenario.chain.driver {
         scenario::Driver::Http => (drive::login(scenario, &mut r).await, Vec::new()),
         scenario::Driver::Browser => {
             match drive::browser::login(scenario, &opts.browser, &mut r).await {
                 Ok(b) => {
-                    trace.artifacts = b.artifacts;
+                    artifacts = b.artifacts;
                     (Ok(b.drive), b.page_answers)
                 }
                 Err(e) => (Err(e), Vec::new()),
@@ -78,7 +81,9 @@ pub async fn run(scenario: &Scenario, opts: &RunOptions) -> Outcome {
             trace.hops = d.driver.hops;
         }
     }
-    finish(trace, started, r)
+    let mut outcome = finish(trace, started, r);
+    outcome.artifacts = artifacts;
+    outcome
 }
 
 /// Puts the page's own answers next to the HTTP probes they repeat.
@@ -109,10 +114,7 @@ fn add_page_answers(
 
 /// A redactor that knows the scenario's secrets, including passwords written into its URLs.
 fn redactor_for(scenario: &Scenario, reveal: bool) -> Redactor {
-    let mut r = Redactor::new(reveal);
-    for s in &scenario.secrets {
-        r.add_secret(s);
-    }
+    let mut r = scenario::secrets_of(scenario, reveal);
     let c = &scenario.chain;
     let urls = [&c.app, &c.auth_base, &c.callback_url]
         .into_iter()
@@ -172,6 +174,7 @@ fn finish(mut trace: Trace, started: Instant, redactor: Redactor) -> Outcome {
     Outcome {
         report: Report::new(trace),
         redactor,
+        artifacts: Vec::new(),
     }
 }
 

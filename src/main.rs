@@ -3,8 +3,9 @@
 
 mod cli;
 
+use authchain::drive::browser::Artifact;
 use authchain::exit;
-use authchain::redact::Redactor;
+use authchain::redact::{Redactor, Scrubbed};
 use authchain::report::{self, Report, terminal};
 use authchain::scenario::{self, Scenario};
 use clap::Parser;
@@ -55,7 +56,7 @@ fn main() {
     {
         Ok(rt) => rt,
         Err(e) => {
-            eprintln!("error: cannot start the async runtime: {e}");
+            err(&Redactor::new(false).scrub(&format!("error: cannot start the async runtime: {e}")));
             std::process::exit(exit::NO_ANSWER);
         }
     };
@@ -63,11 +64,11 @@ fn main() {
         tokio::select! {
             code = dispatch(cli, theme) => code,
             _ = tokio::signal::ctrl_c() => {
-                eprintln!("interrupted");
+                err(&Redactor::new(false).scrub("interrupted"));
                 exit::INTERRUPTED
             }
             _ = terminated() => {
-                eprintln!("terminated");
+                err(&Redactor::new(false).scrub("terminated"));
                 exit::INTERRUPTED
             }
         }
@@ -142,6 +143,7 @@ async fn dispatch(cli: Cli, theme: &dyn terminal::Theme) -> i32 {
                         let outcome = authchain::Outcome {
                             report: Report::new(r.trace),
                             redactor: Redactor::new(false),
+                            artifacts: Vec::new(),
                         };
                         (None, outcome)
                     })
@@ -160,14 +162,15 @@ async fn dispatch(cli: Cli, theme: &dyn terminal::Theme) -> i32 {
             if args.list {
                 for f in authchain::demo::Fault::ALL {
                     let (what, finding) = f.describe();
-                    println!("{:<18} {what} → {finding}", f.name());
+                    out(&Redactor::new(false)
+                        .scrub(&format!("{:<18} {what} → {finding}\n", f.name())));
                 }
                 return exit::PASS;
             }
             let demo = match authchain::demo::start(args.fault).await {
                 Ok(d) => d,
                 Err(e) => {
-                    eprintln!("error: {e}");
+                    err(&Redactor::new(false).scrub(&format!("error: {e}")));
                     return exit::NO_ANSWER;
                 }
             };
@@ -188,7 +191,10 @@ async fn dispatch(cli: Cli, theme: &dyn terminal::Theme) -> i32 {
             let mut code = exit::PASS;
             for f in &files {
                 match scenario::validate_file(f) {
-                    Ok(s) => println!("ok: {} ({})", f.display(), s.name),
+                    Ok(s) => {
+                        let line = format!("ok: {} ({})\n", f.display(), s.name);
+                        out(&scenario::secrets_of(&s, false).scrub(&line));
+                    }
                     Err(e) => code = scenario_error(e),
                 }
             }
@@ -198,21 +204,16 @@ async fn dispatch(cli: Cli, theme: &dyn terminal::Theme) -> i32 {
 }
 
 fn usage(message: &str) -> i32 {
-    eprintln!("error: {message}");
+    err(&Redactor::new(false).scrub(&format!("error: {message}")));
     exit::USAGE
 }
 
 fn scenario_error(e: scenario::LoadError) -> i32 {
     match e {
-        scenario::LoadError::Read { .. } => eprintln!("error: {e}"),
-        scenario::LoadError::Invalid(diag) => {
-            let handler = miette::GraphicalReportHandler::new_themed(
-                miette::GraphicalTheme::unicode_nocolor(),
-            );
-            let mut shown = String::new();
-            let _ = handler.render_report(&mut shown, diag.as_ref());
-            eprintln!("error: {}: {}\n{shown}", diag.location, diag.message);
+        scenario::LoadError::Read { .. } => {
+            err(&Redactor::new(false).scrub(&format!("error: {e}")));
         }
+        scenario::LoadError::Invalid(diag) => err(&scenario::render_error(&diag)),
     }
     exit::USAGE
 }
@@ -225,16 +226,10 @@ async fn run_all(
     reveal: bool,
     theme: &dyn terminal::Theme,
 ) -> i32 {
-    let many = scenarios.len() > 1;
     let outcomes: Vec<(Option<PathBuf>, authchain::Outcome)> =
         futures_util::stream::iter(scenarios)
             .map(|(path, s)| {
-                // Several runs keep their artifacts apart, one dir per scenario file.
-                let artifacts = output.out.as_ref().map(|d| match (&path, many) {
-                    (Some(p), true) => d.join(p.file_stem().unwrap_or_default()),
-                    _ => d.clone(),
-                });
-                let opts = browser.options(reveal, artifacts);
+                let opts = browser.options(reveal, output.out.is_some());
                 async move {
                     let outcome = authchain::run(&s, &opts).await;
                     (path, outcome)
@@ -298,72 +293,114 @@ fn forget_values(v: &mut serde_json::Value) {
     }
 }
 
+/// Where a run's artifacts go: the `--out` dir, one dir per scenario file when there are several.
+fn artifact_dir(out: &Path, path: Option<&PathBuf>, many: bool) -> PathBuf {
+    match (path, many) {
+        (Some(p), true) => out.join(p.file_stem().unwrap_or_default()),
+        _ => out.to_path_buf(),
+    }
+}
+
+/// A JSON text (made by a report format) with its strings scrubbed.
+fn scrub_json(r: &Redactor, json: &str) -> Scrubbed {
+    let value: serde_json::Value = serde_json::from_str(json).unwrap_or_default();
+    r.scrub_json_text(&value)
+}
+
+/// A report with every string scrubbed: what every report format is made from, so that no
+/// format's own escaping can hide a secret.
+fn scrubbed_report(o: &authchain::Outcome) -> Result<Report, String> {
+    let value = serde_json::to_value(&o.report).map_err(|e| e.to_string())?;
+    serde_json::from_value(o.redactor.scrub_json(&value))
+        .map_err(|e| format!("the scrubbed report does not read back: {e}"))
+}
+
 /// Writes the reports of finished runs (stdout, JSON, artifacts) and gives the exit code.
 fn emit(
-    outcomes: Vec<(Option<PathBuf>, authchain::Outcome)>,
+    mut outcomes: Vec<(Option<PathBuf>, authchain::Outcome)>,
     output: &OutputArgs,
     theme: &dyn terminal::Theme,
 ) -> i32 {
     let many = outcomes.len() > 1;
     let code = exit::combine(outcomes.iter().map(|(_, o)| o.report.exit_code));
-    let mut stdout = String::new();
-    for (_, o) in &outcomes {
-        let text = if many {
-            let mut t = terminal::body(&o.report, theme);
-            t.push_str(&format!(
-                "run result: {} (exit {})\n\n",
-                o.report.verdict.word(),
-                o.report.exit_code
-            ));
-            t
-        } else {
-            terminal::body(&o.report, theme)
-        };
-        stdout.push_str(&o.redactor.scrub(&text));
-    }
-    if many {
-        let passed = outcomes
-            .iter()
-            .filter(|(_, o)| o.report.exit_code == exit::PASS)
-            .count();
-        stdout.push_str(&format!(
-            "{passed} of {} scenarios passed\n",
-            outcomes.len()
-        ));
+    let mut write_failed = false;
+    // The browser's artifacts first, so the reports name them.
+    if let Some(out) = &output.out {
+        for (path, o) in &mut outcomes {
+            if o.artifacts.is_empty() {
+                continue;
+            }
+            let dir = artifact_dir(out, path.as_ref(), many);
+            if let Err(e) = std::fs::create_dir_all(&dir) {
+                err(&Redactor::new(false)
+                    .scrub(&format!("error: cannot create {}: {e}", dir.display())));
+                write_failed = true;
+                continue;
+            }
+            for artifact in std::mem::take(&mut o.artifacts) {
+                let (name, written) = match artifact {
+                    Artifact::Image { name, png } => (name, write_bytes(&dir.join(name), &png)),
+                    Artifact::Text { name, text } => {
+                        (name, write_file(&dir.join(name), &o.redactor.scrub(&text)))
+                    }
+                };
+                if written {
+                    o.report
+                        .trace
+                        .artifacts
+                        .push(dir.join(name).display().to_string());
+                }
+            }
+        }
     }
     let redactors: Vec<&Redactor> = outcomes.iter().map(|(_, o)| &o.redactor).collect();
-    let scrub_all = |text: String| redactors.iter().fold(text, |t, r| r.scrub(&t));
-    let scrub_json = |text: String| redactors.iter().fold(text, |t, r| r.scrub_json(&t));
-    // Every file format is made from reports whose strings are already scrubbed, so no format's
-    // own escaping can hide a secret from the scrub.
-    let reports: Vec<Report> = outcomes
-        .iter()
-        .map(|(_, o)| {
-            let clean = o.redactor.scrub_json(&report::json::one(&o.report));
-            serde_json::from_str(&clean).unwrap_or_else(|_| o.report.clone())
-        })
-        .collect();
-    let mut write_failed = false;
+    let all = Redactor::merged(&redactors);
+    let reports: Vec<Report> = match outcomes.iter().map(|(_, o)| scrubbed_report(o)).collect() {
+        Ok(r) => r,
+        Err(e) => {
+            err(&all.scrub(&format!("error: {e}")));
+            out(&all.scrub(&terminal::result_line("error", exit::NO_ANSWER, theme)));
+            return exit::NO_ANSWER;
+        }
+    };
+    let mut stdout = String::new();
+    for report in &reports {
+        stdout.push_str(&terminal::body(report, theme));
+        if many {
+            stdout.push_str(&format!(
+                "run result: {} (exit {})\n\n",
+                report.verdict.word(),
+                report.exit_code
+            ));
+        }
+    }
+    if many {
+        let passed = reports.iter().filter(|r| r.exit_code == exit::PASS).count();
+        stdout.push_str(&format!("{passed} of {} scenarios passed\n", reports.len()));
+    }
     if let Some(path) = &output.report_json {
         let json = if many {
             report::json::many(&reports, code)
         } else {
             report::json::one(&reports[0])
         };
-        write_failed |= !write_file(path, &scrub_json(json));
+        write_failed |= !write_file(path, &scrub_json(&all, &json));
     }
     if let Some(path) = &output.har {
-        write_failed |= !write_file(path, &scrub_json(report::har::render(&reports)));
+        let har = report::har::render(&reports);
+        write_failed |= !write_file(path, &scrub_json(&all, &har));
     }
     if let Some(path) = &output.junit {
-        write_failed |= !write_file(path, &scrub_all(report::junit::render(&reports)));
+        let junit = report::junit::render(&reports);
+        write_failed |= !write_file(path, &all.scrub(&junit));
     }
     if let Some(dir) = &output.out {
         if let Err(e) = std::fs::create_dir_all(dir) {
-            eprintln!("error: cannot create {}: {e}", dir.display());
+            err(&Redactor::new(false)
+                .scrub(&format!("error: cannot create {}: {e}", dir.display())));
             write_failed = true;
         } else {
-            for (i, (path, o)) in outcomes.iter().enumerate() {
+            for (i, ((path, o), report)) in outcomes.iter().zip(&reports).enumerate() {
                 let stem = path
                     .as_ref()
                     .and_then(|p| p.file_stem())
@@ -376,21 +413,17 @@ fn emit(
                         }
                     });
                 let file = dir.join(format!("{stem}.json"));
-                write_failed |=
-                    !write_file(&file, &o.redactor.scrub_json(&report::json::one(&o.report)));
+                write_failed |= !write_file(&file, &o.redactor.scrub(&report::json::one(report)));
             }
         }
     }
-    for (_, o) in &outcomes {
-        if let Some(e) = &o.report.trace.error {
+    for ((_, o), report) in outcomes.iter().zip(&reports) {
+        if let Some(e) = &report.trace.error {
             let at = e.hop.map(|h| format!(" at {h}")).unwrap_or_default();
-            eprintln!(
-                "{}",
-                o.redactor.scrub(&format!(
-                    "error: {}: step {}{at}: {}",
-                    o.report.trace.scenario, e.step, e.message
-                ))
-            );
+            err(&o.redactor.scrub(&format!(
+                "error: {}: step {}{at}: {}",
+                report.trace.scenario, e.step, e.message
+            )));
         }
     }
     // A report that could not be written is no usable answer either; the last line says so.
@@ -405,15 +438,31 @@ fn emit(
         _ => "error",
     };
     stdout.push_str(&terminal::result_line(word, code, theme));
-    print!("{stdout}");
+    out(&all.scrub(&stdout));
     code
 }
 
-fn write_file(path: &Path, text: &str) -> bool {
-    match std::fs::write(path, text) {
+/// The one way text reaches stdout.
+fn out(text: &Scrubbed) {
+    print!("{text}");
+}
+
+/// The one way text reaches stderr (a line).
+fn err(text: &Scrubbed) {
+    eprintln!("{text}");
+}
+
+/// The one way a report or artifact reaches a file.
+fn write_file(path: &Path, text: &Scrubbed) -> bool {
+    write_bytes(path, text.as_str().as_bytes())
+}
+
+fn write_bytes(path: &Path, bytes: &[u8]) -> bool {
+    match std::fs::write(path, bytes) {
         Ok(()) => true,
         Err(e) => {
-            eprintln!("error: cannot write {}: {e}", path.display());
+            err(&Redactor::new(false)
+                .scrub(&format!("error: cannot write {}: {e}", path.display())));
             false
         }
     }

@@ -1,6 +1,8 @@
 //! The only way a recorded value reaches an output. Cookie values, tokens, codes and state become
 //! fingerprints (`‹sha256:1a2b3c4d 81B›`); passwords and client secrets become `‹redacted 8B›`,
-//! never hashed and never revealed; every output text passes through [`Redactor::scrub`] last.
+//! never hashed and never revealed; anything token-shaped (a JWT, a long opaque value) becomes one
+//! fingerprint as a whole. Every output text passes through [`Redactor::scrub`] last, which alone
+//! makes the [`Scrubbed`] text that every sink takes.
 
 use base64::Engine;
 use serde::{Deserialize, Serialize};
@@ -33,6 +35,27 @@ impl fmt::Debug for Secret {
 
 fn placeholder(value: &str) -> String {
     format!("‹redacted {}B›", value.len())
+}
+
+/// Text fit for an output: only [`Redactor::scrub`] makes it, and every sink (stdout, stderr,
+/// report files, artifacts) takes only this type.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Scrubbed(String);
+
+impl Scrubbed {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    pub fn into_string(self) -> String {
+        self.0
+    }
+}
+
+impl fmt::Display for Scrubbed {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
 }
 
 /// `‹sha256:1a2b3c4d 81B›`: equal values get equal fingerprints.
@@ -249,13 +272,15 @@ impl Redactor {
     }
 
     /// The last pass over any output text: every known secret, in every encoding it may take, is
-    /// replaced by its placeholder; sensitive values by their fingerprint unless revealed.
-    pub fn scrub(&self, text: &str) -> String {
+    /// replaced by its placeholder; unless revealed, anything token-shaped becomes one fingerprint
+    /// as a whole (before known values, so a value that happens to occur inside a token cannot
+    /// cut it), then every known sensitive value becomes its fingerprint.
+    pub fn scrub(&self, text: &str) -> Scrubbed {
         let mut out = text.to_string();
-        let mut replace = |raw: &str, with: &str| {
+        let replace = |out: &mut String, raw: &str, with: &str| {
             for form in encodings(raw) {
                 if form.len() >= 4 && out.contains(&form) {
-                    out = out.replace(&form, with);
+                    *out = out.replace(&form, with);
                 }
             }
         };
@@ -263,39 +288,124 @@ impl Redactor {
         let mut secrets: Vec<&String> = self.secrets.iter().collect();
         secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
         for s in secrets {
-            replace(s, &placeholder(s));
+            replace(&mut out, s, &placeholder(s));
         }
         if !self.reveal {
+            out = fingerprint_tokens(&out, true);
             let mut values: Vec<&String> = self.sensitive.iter().collect();
             values.sort_by_key(|s| std::cmp::Reverse(s.len()));
             for v in values {
-                replace(v, &fingerprint(v));
+                replace(&mut out, v, &fingerprint(v));
+            }
+            out = fingerprint_tokens(&out, false);
+        }
+        Scrubbed(out)
+    }
+
+    /// The final scrub of a JSON document: only its strings are scrubbed, so it stays valid JSON
+    /// whatever the secrets look like.
+    pub fn scrub_json(&self, json: &serde_json::Value) -> serde_json::Value {
+        match json {
+            serde_json::Value::String(s) => serde_json::Value::String(self.scrub(s).0),
+            serde_json::Value::Array(a) => {
+                serde_json::Value::Array(a.iter().map(|v| self.scrub_json(v)).collect())
+            }
+            serde_json::Value::Object(m) => serde_json::Value::Object(
+                m.iter()
+                    .map(|(k, v)| (k.clone(), self.scrub_json(v)))
+                    .collect(),
+            ),
+            other => other.clone(),
+        }
+    }
+
+    /// A JSON document as output text: only its strings are scrubbed (a secret such as `1234`
+    /// must not turn a number into invalid JSON), and its keys, which a report names itself.
+    pub fn scrub_json_text(&self, json: &serde_json::Value) -> Scrubbed {
+        Scrubbed(serde_json::to_string_pretty(&self.scrub_json(json)).unwrap_or_default())
+    }
+
+    /// One redactor that knows what all of these know (for an output that several runs share).
+    pub fn merged(all: &[&Redactor]) -> Redactor {
+        let mut r = Redactor::new(all.iter().all(|r| r.reveal) && !all.is_empty());
+        for one in all {
+            for s in &one.secrets {
+                if !r.secrets.contains(s) {
+                    r.secrets.push(s.clone());
+                }
+            }
+            for s in &one.sensitive {
+                if !r.sensitive.contains(s) {
+                    r.sensitive.push(s.clone());
+                }
             }
         }
-        out
+        r
     }
 }
 
-impl Redactor {
-    /// The final scrub of a JSON document: only its strings are scrubbed, so it stays valid JSON
-    /// whatever the secrets look like.
-    pub fn scrub_json(&self, json: &str) -> String {
-        fn walk(v: &mut serde_json::Value, r: &Redactor) {
-            match v {
-                serde_json::Value::String(s) => *s = r.scrub(s),
-                serde_json::Value::Array(a) => a.iter_mut().for_each(|v| walk(v, r)),
-                serde_json::Value::Object(m) => m.values_mut().for_each(|v| walk(v, r)),
-                _ => {}
+/// The shortest run that counts as an opaque token on its own.
+const MIN_OPAQUE: usize = 40;
+
+/// Replaces token-shaped runs of `text` with their fingerprints: JWTs (three base64url parts
+/// joined by dots, the first a JSON header) when `jwts`, else long opaque values (40 or more
+/// characters of letters and digits mixed, with `-` `_` `.` and a trailing `=`/`%3D`).
+fn fingerprint_tokens(text: &str, jwts: bool) -> String {
+    let token_char = |c: char| c.is_ascii_alphanumeric() || c == '-' || c == '_';
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(start) = rest.find(token_char) {
+        out.push_str(&rest[..start]);
+        let tail = &rest[start..];
+        // A run of token characters, segments joined by single dots, with base64 padding.
+        let mut end = 0;
+        let bytes = tail.as_bytes();
+        loop {
+            let seg = tail[end..]
+                .find(|c: char| !token_char(c))
+                .unwrap_or(tail.len() - end);
+            end += seg;
+            if bytes.get(end) == Some(&b'.')
+                && bytes.get(end + 1).is_some_and(|b| token_char(*b as char))
+            {
+                end += 1;
+                continue;
             }
+            break;
         }
-        match serde_json::from_str::<serde_json::Value>(json) {
-            Ok(mut v) => {
-                walk(&mut v, self);
-                serde_json::to_string_pretty(&v).unwrap_or_default()
-            }
-            Err(_) => self.scrub(json),
+        while tail[end..].starts_with('=') {
+            end += 1;
         }
+        while tail[end..].starts_with("%3D") {
+            end += 3;
+        }
+        let run = &tail[..end];
+        // A run glued to a word before it (a path's or a host's tail) is no token of its own.
+        let glued = out
+            .chars()
+            .last()
+            .is_some_and(|c| c.is_ascii_alphanumeric());
+        if !glued && is_token(run, jwts) {
+            out.push_str(&fingerprint(run));
+        } else {
+            out.push_str(run);
+        }
+        rest = &tail[end..];
     }
+    out.push_str(rest);
+    out
+}
+
+fn is_token(run: &str, jwts: bool) -> bool {
+    if jwts {
+        let parts: Vec<&str> = run.trim_end_matches('=').split('.').collect();
+        return parts.len() == 3 && parts[0].starts_with("eyJ") && parts[1].len() >= 2;
+    }
+    let core = run.trim_end_matches('=').trim_end_matches("%3D");
+    core.len() >= MIN_OPAQUE
+        && core.chars().any(|c| c.is_ascii_digit())
+        && core.chars().any(|c| c.is_ascii_alphabetic())
+        && !core.contains("..")
 }
 
 /// The forms a value takes on the wire and in reports.
@@ -309,12 +419,29 @@ fn encodings(raw: &str) -> Vec<String> {
         percent_encode(raw),
         url::form_urlencoded::byte_serialize(raw.as_bytes()).collect(),
         json,
+        html_escape(raw),
         b64.trim_end_matches('=').to_string(),
         b64url,
     ];
     forms.sort();
     forms.dedup();
     forms
+}
+
+/// The text as HTML shows it in an attribute or an element.
+pub fn html_escape(raw: &str) -> String {
+    let mut out = String::with_capacity(raw.len());
+    for c in raw.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 /// Percent-encodes everything but RFC 3986's unreserved characters.
@@ -354,7 +481,7 @@ mod tests {
         r.add_secret(&Secret::new("p@ss word+/="));
         for form in encodings("p@ss word+/=") {
             let out = r.scrub(&format!("x {form} y"));
-            assert!(out.contains("‹redacted 12B›"), "{form} -> {out}");
+            assert!(out.as_str().contains("‹redacted 12B›"), "{form} -> {out}");
         }
     }
 
@@ -375,15 +502,60 @@ mod tests {
         r.add_secret(&Secret::new("1234"));
         r.sensitive("true");
         r.sensitive("averylongcookievalue");
-        let out =
-            r.scrub_json(r#"{"passed": true, "n": 1234, "s": "pw=1234 averylongcookievalue"}"#);
-        let v: serde_json::Value = serde_json::from_str(&out).expect("valid JSON");
+        let out = r.scrub_json_text(&serde_json::json!(
+            {"passed": true, "n": 1234, "s": "pw=1234 averylongcookievalue"}
+        ));
+        let v: serde_json::Value = serde_json::from_str(out.as_str()).expect("valid JSON");
         assert_eq!(v["passed"], true);
         assert_eq!(v["n"], 1234);
         assert_eq!(
             v["s"],
             format!("pw=‹redacted 4B› {}", fingerprint("averylongcookievalue"))
         );
+    }
+
+    #[test]
+    fn tokens_become_one_fingerprint_whole() {
+        let jwt =
+            "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJhbGljZSIsIm5vbmNlIjoiYWJjZGVmZ2gifQ.c2lnbmF0dXJlMTIz";
+        let mut r = Redactor::new(false);
+        // A known value that happens to occur inside the token must not cut it.
+        r.sensitive("eyJzdWIiOiJhbGljZSIsIm5vbmNl");
+        let opaque = "Zk3JqX9vN2pL8mR4tW6yB1cD5fG7hK0sA2eU4iO6";
+        for (text, gone, kept) in [
+            (format!("id_token_hint={jwt}&x=1"), jwt, "&x=1"),
+            (
+                format!("{{\"signOut\":\"http://idp/end?id_token_hint={jwt}\"}}"),
+                jwt,
+                "http://idp/end",
+            ),
+            (format!("token {opaque} seen"), opaque, "token "),
+            (format!("signed {opaque}.{opaque}%3D end"), opaque, " end"),
+        ] {
+            let out = r.scrub(&text).into_string();
+            assert!(!out.contains(gone), "{out}");
+            assert!(out.contains(kept), "{out}");
+            assert_eq!(out.matches("‹sha256:").count(), 1, "one fingerprint: {out}");
+        }
+        for plain in [
+            "http://localhost:3000/api/auth/callback/fixture",
+            "INVALID_ORIGIN state_mismatch default-authentication-flow",
+            "‹sha256:1a2b3c4d 81B›",
+            "2026-11-22T14:00:01.123Z 127.0.0.1:4000",
+            "/interaction/Vq2H8kLm3Np9Rt5Wx7Yz1",
+        ] {
+            assert_eq!(r.scrub(plain).as_str(), plain);
+        }
+        let reveal = Redactor::new(true);
+        assert_eq!(reveal.scrub(jwt).as_str(), jwt);
+    }
+
+    #[test]
+    fn html_escaped_secrets() {
+        let mut r = Redactor::new(false);
+        r.add_secret(&Secret::new("a<b>&\"c'"));
+        let out = r.scrub("value=\"a&lt;b&gt;&amp;&quot;c&#39;\"");
+        assert!(out.as_str().contains("‹redacted"), "{out}");
     }
 
     #[test]

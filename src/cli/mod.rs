@@ -182,7 +182,7 @@ pub struct BrowserArgs {
 
 impl BrowserArgs {
     /// The run options these flags (and the artifacts dir) give.
-    pub fn options(&self, reveal: bool, artifacts: Option<PathBuf>) -> authchain::RunOptions {
+    pub fn options(&self, reveal: bool, artifacts: bool) -> authchain::RunOptions {
         authchain::RunOptions {
             reveal,
             browser: authchain::drive::browser::BrowserOptions {

@@ -360,13 +360,21 @@ impl HttpDriver {
     }
 }
 
-/// A `Set-Cookie` that does not parse: refused as a syntax error.
+/// A `Set-Cookie` that does not parse: refused as a syntax error. Whatever follows the first `=`
+/// up to the first `;` is taken as its value, and kept only as a fingerprint.
 pub fn unparsable_set_cookie(raw: &str, r: &mut Redactor) -> SetCookie {
-    let name = raw.split('=').next().unwrap_or("").trim().to_string();
+    let (name, rest) = raw.split_once('=').unwrap_or(("", raw));
+    let (value, attributes) = rest.split_once(';').unwrap_or((rest, ""));
+    let value = r.sensitive(value.trim());
+    let shown = if attributes.is_empty() {
+        format!("{}={}", name.trim(), value.shown())
+    } else {
+        format!("{}={};{}", name.trim(), value.shown(), r.scrub(attributes))
+    };
     SetCookie {
-        name,
-        value: r.sensitive(""),
-        raw: r.scrub(raw),
+        name: name.trim().to_string(),
+        value,
+        raw: shown,
         domain: None,
         path: None,
         secure: false,
@@ -430,6 +438,7 @@ fn excerpt_text(answer: &Answer, r: &mut Redactor) -> String {
     }
     let line: String = plain.split_whitespace().collect::<Vec<_>>().join(" ");
     r.scrub(&line.chars().take(300).collect::<String>())
+        .into_string()
 }
 
 /// `error` and `error_description` from a URL's query or fragment.

@@ -4,6 +4,7 @@
 pub mod browser;
 pub mod http;
 pub mod idp;
+pub mod login;
 
 use crate::redact::Redactor;
 use crate::scenario::{Body, Consent, IdpKind, Scenario, join_path};
@@ -81,101 +82,104 @@ struct Runner<'a> {
 
 impl Runner<'_> {
     async fn drive(&mut self, chain: &mut ChainInfo, r: &mut Redactor) -> Result<Ended, Stop> {
-        let first = self.start(chain, r).await?;
-        let mut answer = first;
-        let mut submitted_login = false;
-        let mut password_sent = false;
-        // Where credentials were posted: the same form again means they were refused.
-        let mut submitted_actions: Vec<String> = Vec::new();
+        let mut answer = self.start(chain, r).await?;
+        let mut machine = login::Login::default();
         for _ in 0..MAX_IDP_PAGES {
             let n = HopNo(self.driver.hops.len() as u32);
             chain.final_url = Some(r.url(&answer.url));
-            // Back at the app, unless the app's origin serves the IdP's password form itself
-            // (an IdP routed under the app's host).
-            let password_form_here = || {
-                answer.content_type().is_some_and(|t| t.contains("html"))
-                    && idp::form::parse(&answer.text(), &answer.url)
-                        .forms
-                        .iter()
-                        .any(|f| f.password_field.is_some())
-            };
-            if at_app(&answer.url, &self.scenario.chain) && !password_form_here() {
-                return Ok(Ended::Landed { hop: n });
-            }
-            // An IdP may answer a refused login with its form and a 401: that is no error page.
-            let shows_login = answer.status >= 400
-                && submitted_login
-                && idp::form::parse(&answer.text(), &answer.url).page.kind == PageKind::LoginForm;
-            if answer.status >= 400 && !shows_login {
-                return Ok(Ended::IdpError { hop: n });
-            }
-            if self.scenario.idp.kind == IdpKind::Authentik
+            let here = at_app(&answer.url, &self.scenario.chain);
+            let content_type = answer.content_type();
+            let is_html = content_type
+                .as_deref()
+                .is_some_and(|t| t.contains("html") || t.contains("xml"));
+            let parsed = is_html.then(|| idp::form::parse(&answer.text(), &answer.url));
+            let login_form = parsed.as_ref().and_then(|p| {
+                p.forms
+                    .iter()
+                    .find(|f| f.password_field.is_some())
+                    .or_else(|| p.forms.iter().find(|f| f.username_field.is_some()))
+            });
+            if !here
+                && answer.status < 400
+                && self.scenario.idp.kind == IdpKind::Authentik
                 && let Some(slug) = idp::authentik::flow_slug(&answer.url)
             {
                 answer = self
-                    .authentik_flow(&answer.url, &slug, &mut submitted_login, r)
+                    .authentik_flow(&answer.url, &slug, &mut machine.submitted_login, r)
                     .await?;
                 continue;
             }
-            let is_html = answer
-                .content_type()
-                .is_some_and(|t| t.contains("html") || t.contains("xml"));
-            if !is_html {
-                return Err(Stop::Error(RunError {
-                    step: "idp".into(),
-                    hop: Some(n),
-                    message: format!(
-                        "the IdP page {} is not HTML ({}): no login form found",
-                        r.url(&answer.url),
-                        answer
-                            .content_type()
-                            .unwrap_or_else(|| "no content type".into())
-                    ),
-                }));
-            }
-            let parsed = idp::form::parse(&answer.text(), &answer.url);
-            if let Some(hop) = self.driver.hops.last_mut() {
-                hop.page = Some(parsed.page.clone());
-            }
-            let login_form = parsed
-                .forms
-                .iter()
-                .find(|f| f.password_field.is_some())
-                .or_else(|| parsed.forms.iter().find(|f| f.username_field.is_some()));
-            let asks_password = login_form.is_some_and(|f| f.password_field.is_some());
-            let again = login_form
-                .is_some_and(|f| submitted_actions.contains(&f.action.path().to_string()));
-            answer = match parsed.page.kind {
-                // The same login form again after the password went (or the username-first form
-                // again, with an error): the credentials were refused.
-                PageKind::LoginForm
-                    if again
-                        && (password_sent && asks_password || parsed.page.message.is_some()) =>
-                {
-                    return Ok(Ended::LoginRejected { hop: n });
+            let offer = match (&parsed, login_form) {
+                (None, _) => {
+                    login::Offer::NotHtml(content_type.unwrap_or_else(|| "no content type".into()))
                 }
-                // Another password form after an accepted one (a forced password change): a
-                // step a smoke test cannot take.
-                PageKind::LoginForm if password_sent && asks_password => {
-                    let says = parsed
-                        .page
-                        .message
-                        .map(|m| format!(" (the page says \"{m}\")"))
-                        .unwrap_or_default();
-                    return Err(Stop::Error(RunError {
-                        step: "idp-login".into(),
-                        hop: Some(n),
-                        message: format!(
-                            "after the password was accepted the IdP asks for another password at {}{says}: the account needs a manual step (a password change?)",
-                            r.url(&answer.url)
+                (Some(p), Some(form)) if p.page.kind == PageKind::LoginForm => {
+                    login::Offer::Login {
+                        asks_password: form.password_field.is_some(),
+                        action: form.action.path().to_string(),
+                    }
+                }
+                (Some(p), _) if p.page.kind == PageKind::ConsentForm => login::Offer::Consent,
+                (Some(_), _) => login::Offer::Nothing,
+            };
+            let seen = login::Seen {
+                at_app: here,
+                status: Some(answer.status),
+                offer,
+                message: parsed.as_ref().and_then(|p| p.page.message.clone()),
+            };
+            let shows_login = machine.submitted_login && login_form.is_some();
+            if let Some(p) = &parsed
+                && !here
+                && (answer.status < 400 || shows_login)
+                && let Some(hop) = self.driver.hops.last_mut()
+            {
+                hop.page = Some(p.page.clone());
+            }
+            answer = match machine.next(&seen) {
+                login::Next::Landed => return Ok(Ended::Landed { hop: n }),
+                login::Next::IdpError => return Ok(Ended::IdpError { hop: n }),
+                login::Next::Rejected => return Ok(Ended::LoginRejected { hop: n }),
+                login::Next::Stuck(why) => {
+                    let message = match why {
+                        login::Stuck::NotHtml => format!(
+                            "the IdP page {} is not HTML ({}): no login form found",
+                            r.url(&answer.url),
+                            match &seen.offer {
+                                login::Offer::NotHtml(t) => t.as_str(),
+                                _ => "",
+                            }
                         ),
+                        login::Stuck::ManualStep => {
+                            let says = seen
+                                .message
+                                .as_ref()
+                                .map(|m| format!(" (the page says \"{m}\")"))
+                                .unwrap_or_default();
+                            format!(
+                                "after the password was accepted the IdP asks for another password at {}{says}: the account needs a manual step (a password change?)",
+                                r.url(&answer.url)
+                            )
+                        }
+                        login::Stuck::NoForm => format!(
+                            "no login form found on the IdP page {} (status {})",
+                            r.url(&answer.url),
+                            answer.status
+                        ),
+                    };
+                    let step = if why == login::Stuck::ManualStep {
+                        "idp-login"
+                    } else {
+                        "idp"
+                    };
+                    return Err(Stop::Error(RunError {
+                        step: step.into(),
+                        hop: Some(n),
+                        message,
                     }));
                 }
-                PageKind::LoginForm => {
-                    submitted_login = true;
-                    password_sent |= asks_password;
+                login::Next::Login => {
                     let form = login_form.expect("a login page has a login form");
-                    submitted_actions.push(form.action.path().to_string());
                     let idp = &self.scenario.idp;
                     let user = idp
                         .username
@@ -186,20 +190,17 @@ impl Runner<'_> {
                         .as_ref()
                         .ok_or_else(|| missing("password", n))?;
                     let fields = idp::form::fill_login(form, user, password.expose());
-                    self.submit(
-                        &answer.url,
-                        &form.method,
-                        &form.action,
-                        fields,
-                        Step::IdpLogin,
-                        r,
-                    )
-                    .await?
+                    let (method, action) = (form.method.clone(), form.action.clone());
+                    self.submit(&answer.url, &method, &action, fields, Step::IdpLogin, r)
+                        .await?
                 }
-                PageKind::ConsentForm => {
+                login::Next::Consent => {
                     let consent = self.scenario.idp.consent;
-                    let Some((form, fields)) = idp::form::consent_choice(&parsed.forms, consent)
-                    else {
+                    let forms = parsed
+                        .as_ref()
+                        .map(|p| p.forms.as_slice())
+                        .unwrap_or_default();
+                    let Some((form, fields)) = idp::form::consent_choice(forms, consent) else {
                         return Err(Stop::Error(RunError {
                             step: "idp-consent".into(),
                             hop: Some(n),
@@ -217,20 +218,6 @@ impl Runner<'_> {
                     let (method, action) = (form.method.clone(), form.action.clone());
                     self.submit(&answer.url, &method, &action, fields, Step::IdpConsent, r)
                         .await?
-                }
-                // After the login, a page with nothing to fill is the IdP stopping the login
-                // (Authentik's "Permission denied", a policy page).
-                PageKind::Other if submitted_login => return Ok(Ended::IdpError { hop: n }),
-                PageKind::Other => {
-                    return Err(Stop::Error(RunError {
-                        step: "idp".into(),
-                        hop: Some(n),
-                        message: format!(
-                            "no login form found on the IdP page {} (status {})",
-                            r.url(&answer.url),
-                            answer.status
-                        ),
-                    }));
                 }
             };
         }
@@ -394,7 +381,8 @@ impl Runner<'_> {
             };
             chain.start_endpoint = Some(start.url.path().to_string());
             let answer = self.driver.hop(&req, r).await?;
-            return self.after_start(answer, r).await;
+            let next = self.read_start(None, false, &answer);
+            return self.after_start(next, r).await;
         }
         let Some(preset) = c.preset else {
             unreachable!("a scenario has a preset or a start request")
@@ -402,8 +390,7 @@ impl Runner<'_> {
         let contract = preset.contract();
         let provider = c.provider.clone().unwrap_or_default();
         let callback = c.callback_url.to_string();
-        let mut last = None;
-        for start in contract.starts {
+        for (i, start) in contract.starts.iter().enumerate() {
             let req = Request {
                 method: "POST".into(),
                 url: join_path(&c.auth_base, start.path),
@@ -415,39 +402,50 @@ impl Runner<'_> {
             };
             let answer = self.driver.hop(&req, r).await?;
             chain.start_endpoint = Some(format!("/{}", start.path));
-            if !contract.unknown_start(answer.status, &answer.text()) {
-                return self.after_start(answer, r).await;
+            let more = i + 1 < contract.starts.len();
+            match self.read_start(Some(contract), more, &answer) {
+                login::StartNext::TryNext => continue,
+                next => return self.after_start(next, r).await,
             }
-            last = Some(answer);
         }
-        self.after_start(last.expect("a preset has a start"), r)
-            .await
+        unreachable!("the last start is never passed over")
     }
 
-    /// Follows what the start answer points to: a redirect, a `Location` on a 200, or a URL in
-    /// its JSON body.
-    async fn after_start(&mut self, answer: Answer, r: &mut Redactor) -> Result<Answer, Stop> {
-        let next = answer.location.clone().or_else(|| {
-            let json = answer.json()?;
-            [
-                "url",
-                "authorizationUrl",
-                "authorization_url",
-                "redirect",
-                "redirectTo",
-            ]
-            .iter()
-            .find_map(|k| json.get(k)?.as_str().map(str::to_string))
-            .and_then(|u| answer.url.join(&u).ok())
-        });
+    fn read_start(
+        &self,
+        contract: Option<&crate::preset::Contract>,
+        more: bool,
+        answer: &Answer,
+    ) -> login::StartNext {
+        let body = answer.text();
+        login::after_start(
+            contract,
+            more,
+            &login::StartAnswer {
+                url: &answer.url,
+                status: answer.status,
+                location: answer.location.clone(),
+                body: &body,
+            },
+        )
+    }
+
+    /// Follows what the start answer points to, or ends the drive where the app refused.
+    async fn after_start(
+        &mut self,
+        next: login::StartNext,
+        r: &mut Redactor,
+    ) -> Result<Answer, Stop> {
         match next {
-            Some(url) if answer.status < 400 => {
+            login::StartNext::Follow(url) => {
                 let app = self.scenario.chain.app.clone();
                 self.follow(Request::get(url, Step::Follow), &app, r).await
             }
-            _ => Err(Stop::Ended(Ended::StartRefused {
-                hop: HopNo(self.driver.hops.len() as u32),
-            })),
+            login::StartNext::TryNext | login::StartNext::Refused => {
+                Err(Stop::Ended(Ended::StartRefused {
+                    hop: HopNo(self.driver.hops.len() as u32),
+                }))
+            }
         }
     }
 
@@ -461,6 +459,12 @@ impl Runner<'_> {
         step: Step,
         r: &mut Redactor,
     ) -> Result<Answer, Stop> {
+        // Secret fields of the form (a client secret in a hidden input) are secrets from now on.
+        r.params(
+            &url::form_urlencoded::Serializer::new(String::new())
+                .extend_pairs(&fields)
+                .finish(),
+        );
         let req = if method == "POST" {
             Request {
                 method: "POST".into(),

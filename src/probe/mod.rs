@@ -73,7 +73,7 @@ pub fn summarize_body(body: &[u8], content_type: Option<&str>, r: &mut Redactor)
     };
     let excerpt = match &json {
         Some(v) => excerpt(&redact_json(v, r).to_string()),
-        None => excerpt(&r.scrub(&String::from_utf8_lossy(body))),
+        None => excerpt(r.scrub(&String::from_utf8_lossy(body)).as_str()),
     };
     Summary {
         json,
@@ -199,6 +199,14 @@ pub fn redact_json(v: &Value, r: &mut Redactor) -> Value {
                     // `token`, `access_token`, `sessionToken` (the key is lowercased).
                     let secret = SECRET_KEYS.iter().any(|s| key.ends_with(s));
                     let v = match v {
+                        // `code` and `state` also name error codes (`INVALID_ORIGIN`).
+                        Value::String(s)
+                            if secret
+                                && (key.ends_with("code") || key.ends_with("state"))
+                                && is_enumerated(s) =>
+                        {
+                            Value::String(s.clone())
+                        }
                         Value::String(s) if secret || looks_random(s) => {
                             Value::String(r.sensitive(s).shown().to_string())
                         }
@@ -212,6 +220,15 @@ pub fn redact_json(v: &Value, r: &mut Redactor) -> Value {
         Value::String(s) if looks_random(s) => Value::String(r.sensitive(s).shown().to_string()),
         other => other.clone(),
     }
+}
+
+/// A short word of letters and `_`, `-`, `.` or spaces, without digits: an error code or an
+/// enumerated value, never a random secret.
+fn is_enumerated(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 48
+        && s.chars()
+            .all(|c| c.is_ascii_alphabetic() || matches!(c, '_' | '-' | '.' | ' '))
 }
 
 /// A long string without spaces that is neither a URL nor a date: likely a token.
@@ -267,6 +284,23 @@ mod tests {
         let mut r = Redactor::new(false);
         let v = redact_json(&json!({"sessionToken": "short-token-1"}), &mut r);
         assert!(!v.to_string().contains("short-token-1"));
+    }
+
+    #[test]
+    fn error_codes_stay_readable() {
+        let mut r = Redactor::new(false);
+        let v = redact_json(
+            &json!({"code": "INVALID_ORIGIN", "state": "state_mismatch", "message": "Invalid origin"}),
+            &mut r,
+        );
+        assert_eq!(v["code"], "INVALID_ORIGIN");
+        assert_eq!(v["state"], "state_mismatch");
+        let v = redact_json(
+            &json!({"code": "Zk3JqX9vN2pL8mR4tW6y", "password": "letters"}),
+            &mut r,
+        );
+        assert!(v["code"].as_str().unwrap().starts_with("‹sha256:"));
+        assert!(v["password"].as_str().unwrap().starts_with("‹sha256:"));
     }
 
     #[test]

@@ -123,6 +123,17 @@ struct Text {
     unresolved: bool,
 }
 
+impl Text {
+    /// The value as an error message may quote it: a secret is never quoted.
+    fn quoted(&self) -> String {
+        if self.secret {
+            "the value (from a secret)".to_string()
+        } else {
+            format!("`{}`", self.value)
+        }
+    }
+}
+
 struct Expander<'a> {
     file: &'a str,
     src: &'a str,
@@ -320,9 +331,9 @@ pub fn from_toml(src: &str, file: &str, lookup: Lookup) -> Result<Scenario, Box<
     };
     let timeout = match &c.timeout {
         Some(t) => {
-            let v = x.text(t)?.value;
-            parse_duration(&v).ok_or_else(|| {
-                x.err(t.span(), format!("`{v}` is not a duration"))
+            let v = x.text(t)?;
+            parse_duration(&v.value).ok_or_else(|| {
+                x.err(t.span(), format!("{} is not a duration", v.quoted()))
                     .into_help("write e.g. \"10s\", \"500ms\" or \"2m\"")
             })?
         }
@@ -345,9 +356,9 @@ pub fn from_toml(src: &str, file: &str, lookup: Lookup) -> Result<Scenario, Box<
     };
     let mut resolve = Vec::new();
     for r in &c.resolve {
-        let v = x.text(r)?.value;
-        resolve.push(parse_resolve(&v).ok_or_else(|| {
-            x.err(r.span(), format!("`{v}` is not HOST:IP"))
+        let v = x.text(r)?;
+        resolve.push(parse_resolve(&v.value).ok_or_else(|| {
+            x.err(r.span(), format!("{} is not HOST:IP", v.quoted()))
                 .into_help("write e.g. \"app.test:127.0.0.1\"")
         })?);
     }
@@ -499,7 +510,7 @@ fn parse_url(
         Ok(u) => Err(x.err(span, format!("`{}` is not an http(s) URL", u.scheme()))),
         Err(e) => {
             let shown = if t.secret {
-                "the value".to_string()
+                t.quoted()
             } else {
                 format!("`{text}`")
             };
@@ -517,13 +528,15 @@ fn choice<T>(
     parse: fn(&str) -> Option<T>,
     what: &str,
 ) -> Result<T, Box<ScenarioError>> {
-    let v = x.text(s)?.value;
-    parse(&v).ok_or_else(|| {
-        let mut e = x.err(s.span(), format!("unknown {what} `{v}`"));
-        e.help = Some(match nearest(&v, names.iter().copied()) {
-            Some(n) => format!("did you mean `{n}`?"),
-            None => format!("one of: {}", names.join(", ")),
-        });
+    let v = x.text(s)?;
+    parse(&v.value).ok_or_else(|| {
+        let mut e = x.err(s.span(), format!("unknown {what} {}", v.quoted()));
+        e.help = Some(
+            match nearest(&v.value, names.iter().copied()).filter(|_| !v.secret) {
+                Some(n) => format!("did you mean `{n}`?"),
+                None => format!("one of: {}", names.join(", ")),
+            },
+        );
         e
     })
 }

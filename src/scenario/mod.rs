@@ -4,7 +4,7 @@
 mod error;
 mod load;
 
-pub use error::{ScenarioError, line_col, nearest};
+pub use error::{ScenarioError, line_col, nearest, render as render_error};
 pub use load::{LoadError, Lookup, from_toml, load_file, validate_file};
 
 pub use crate::preset::Preset;
@@ -45,6 +45,15 @@ pub struct Chain {
     pub matrix: MatrixMode,
     /// Host names mapped to addresses, bypassing DNS (`--resolve app.test:127.0.0.1`).
     pub resolve: Vec<(String, std::net::IpAddr)>,
+}
+
+/// A redactor that knows the scenario's secrets.
+pub fn secrets_of(scenario: &Scenario, reveal: bool) -> crate::redact::Redactor {
+    let mut r = crate::redact::Redactor::new(reveal);
+    for s in &scenario.secrets {
+        r.add_secret(s);
+    }
+    r
 }
 
 /// Parses `HOST:IP` (an IPv6 address may be in brackets).

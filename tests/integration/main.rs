@@ -4,6 +4,7 @@
 mod authentik;
 mod bad_input;
 mod browser;
+mod canary;
 mod demo;
 mod diagnosis;
 mod harness;

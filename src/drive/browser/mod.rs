@@ -18,15 +18,23 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 use url::Url;
 
-/// Where the browser comes from, and where failure artifacts go.
+/// Where the browser comes from, and whether to keep failure artifacts.
 #[derive(Clone, Debug, Default)]
 pub struct BrowserOptions {
     /// The chromedriver to start (default: `chromedriver` from PATH).
     pub chromedriver: Option<PathBuf>,
     /// A running WebDriver server to use instead of starting chromedriver.
     pub webdriver: Option<String>,
-    /// The artifacts dir: a screenshot and the page's HTML on a failure.
-    pub artifacts: Option<PathBuf>,
+    /// Keep a screenshot and the page's HTML on a failure.
+    pub artifacts: bool,
+}
+
+/// What the page showed when the run failed. Text is raw: it reaches a file only through the
+/// redactor's scrub.
+#[derive(Clone, Debug)]
+pub enum Artifact {
+    Image { name: &'static str, png: Vec<u8> },
+    Text { name: &'static str, text: String },
 }
 
 /// The page's own answer to a probe.
@@ -41,8 +49,8 @@ pub struct BrowserDrive {
     pub drive: Drive,
     /// The page's answers, by probe name.
     pub page_answers: Vec<(String, PageAnswer)>,
-    /// Files written to the artifacts dir.
-    pub artifacts: Vec<String>,
+    /// What the page showed on a failure, for the caller to write out (scrubbed).
+    pub artifacts: Vec<Artifact>,
 }
 
 /// The selectors an IdP adapter finds its fields with (`>>>` enters a shadow root).
@@ -467,9 +475,10 @@ impl Session<'_> {
                     crate::probe::failure(&s.expect, a.status, json.as_ref()).is_some()
                 })
             });
-        let artifacts = match (&opts.artifacts, failed) {
-            (Some(dir), true) => self.save_artifacts(dir, r).await,
-            _ => Vec::new(),
+        let artifacts = if opts.artifacts && failed {
+            self.artifacts().await
+        } else {
+            Vec::new()
         };
         Ok(BrowserDrive {
             drive: Drive {
@@ -536,49 +545,69 @@ impl Session<'_> {
             }
             (None, None) => Vec::new(),
         };
-        if !attempts.is_empty() {
-            self.starts = attempts
-                .iter()
-                .filter_map(|a| a["url"].as_str().map(str::to_string))
-                .collect();
-            let answer = self.script(page::START, vec![json!(attempts)]).await?;
-            chain.start_endpoint = answer["path"].as_str().map(str::to_string);
+        let contract = c
+            .start
+            .is_none()
+            .then(|| c.preset.map(|p| p.contract()))
+            .flatten();
+        for (i, attempt) in attempts.iter().enumerate() {
+            let url = attempt["url"].as_str().unwrap_or_default();
+            self.starts.push(url.to_string());
+            let answer = self.script(page::START, vec![attempt.clone()]).await?;
+            chain.start_endpoint = attempt["path"].as_str().map(str::to_string);
             if let Some(e) = answer["error"].as_str() {
                 return Err(error(
                     "start",
                     format!("the page could not start the login: {e}"),
                 ));
             }
-            match answer["url"].as_str().and_then(|u| c.app.join(u).ok()) {
-                Some(next) => self.goto(&next).await?,
-                None => return Ok(Outcome::StartRefused),
+            let url = Url::parse(url).unwrap_or_else(|_| c.app.clone());
+            let body = answer["body"].as_str().unwrap_or_default();
+            let next = super::login::after_start(
+                contract,
+                i + 1 < attempts.len(),
+                &super::login::StartAnswer {
+                    url: &url,
+                    status: answer["status"].as_u64().unwrap_or(0) as u16,
+                    location: answer["location"].as_str().and_then(|l| url.join(l).ok()),
+                    body,
+                },
+            );
+            match next {
+                super::login::StartNext::Follow(next) => {
+                    self.goto(&next).await?;
+                    break;
+                }
+                super::login::StartNext::TryNext => continue,
+                super::login::StartNext::Refused => return Ok(Outcome::StartRefused),
             }
         }
-        let mut password_sent = false;
-        // Where credentials were posted: the same form again means they were refused.
-        let mut submitted_actions: Vec<String> = Vec::new();
+        let mut machine = super::login::Login::default();
         for _ in 0..super::MAX_IDP_PAGES * 2 {
             let seen = self.inspect().await?;
             let url = seen["url"].as_str().unwrap_or_default().to_string();
-            let asks_password = seen["password"] == true;
-            // Back at the app, unless the app's origin serves the IdP's password form itself.
-            if Url::parse(&url).is_ok_and(|u| super::at_app(&u, c)) && !asks_password {
-                return Ok(Outcome::Landed);
-            }
-            let action = seen["action"].as_str().unwrap_or_default().to_string();
-            let again = submitted_actions.contains(&action);
-            match seen["kind"].as_str() {
-                Some("denied") => return Ok(Outcome::Denied),
-                // The same login form again after the password went (or with an error): the
-                // credentials were refused.
-                Some("login")
-                    if again && (password_sent && asks_password || seen["message"].is_string()) =>
-                {
-                    return Ok(Outcome::Rejected);
-                }
-                Some("login") if password_sent && asks_password => {
-                    let says = seen["message"]
-                        .as_str()
+            let offer = match seen["kind"].as_str() {
+                Some("login") => super::login::Offer::Login {
+                    asks_password: seen["password"] == true,
+                    action: seen["action"].as_str().unwrap_or_default().to_string(),
+                },
+                Some("consent") => super::login::Offer::Consent,
+                Some("denied") => super::login::Offer::Denied,
+                _ => super::login::Offer::Nothing,
+            };
+            let view = super::login::Seen {
+                at_app: Url::parse(&url).is_ok_and(|u| super::at_app(&u, c)),
+                status: None,
+                offer,
+                message: seen["message"].as_str().map(str::to_string),
+            };
+            match machine.next(&view) {
+                super::login::Next::Landed => return Ok(Outcome::Landed),
+                super::login::Next::Rejected => return Ok(Outcome::Rejected),
+                super::login::Next::IdpError => return Ok(Outcome::Denied),
+                super::login::Next::Stuck(super::login::Stuck::ManualStep) => {
+                    let says = view
+                        .message
                         .map(|m| format!(" (the page says \"{m}\")"))
                         .unwrap_or_default();
                     return Err(error(
@@ -588,9 +617,16 @@ impl Session<'_> {
                         ),
                     ));
                 }
-                Some("login") => {
-                    password_sent |= asks_password;
-                    submitted_actions.push(action);
+                super::login::Next::Stuck(_) => {
+                    let s = self.selector_arg();
+                    return Ok(Outcome::Stuck(format!(
+                        "no login form found on the IdP page {url} within {}s: nothing matches the password selector `{}` nor the consent selector `{}`",
+                        c.timeout.as_secs_f64(),
+                        s["password"].as_str().unwrap_or_default(),
+                        s["consent"].as_str().unwrap_or_default()
+                    )));
+                }
+                super::login::Next::Login => {
                     let idp = &self.scenario.idp;
                     let (Some(user), Some(password)) = (&idp.username, &idp.password) else {
                         return Err(error(
@@ -609,7 +645,7 @@ impl Session<'_> {
                     }
                     self.actions.push(Step::IdpLogin);
                 }
-                Some("consent") => {
+                super::login::Next::Consent => {
                     let deny = self.scenario.idp.consent == Consent::Deny;
                     let failed = self
                         .script(page::CONSENT, vec![self.selector_arg(), json!(deny)])
@@ -618,15 +654,6 @@ impl Session<'_> {
                         return Err(error("idp-consent", format!("{why} on {url}")));
                     }
                     self.actions.push(Step::IdpConsent);
-                }
-                _ => {
-                    let s = self.selector_arg();
-                    return Ok(Outcome::Stuck(format!(
-                        "no login form found on the IdP page {url} within {}s: nothing matches the password selector `{}` nor the consent selector `{}`",
-                        c.timeout.as_secs_f64(),
-                        s["password"].as_str().unwrap_or_default(),
-                        s["consent"].as_str().unwrap_or_default()
-                    )));
                 }
             }
             self.settle(seen["sig"].as_str().unwrap_or_default())
@@ -732,24 +759,23 @@ impl Session<'_> {
         out
     }
 
-    /// A screenshot and the page's HTML (secrets replaced), named in the report.
-    async fn save_artifacts(&self, dir: &Path, r: &Redactor) -> Vec<String> {
-        let mut saved = Vec::new();
-        if std::fs::create_dir_all(dir).is_err() {
-            return saved;
-        }
+    /// A screenshot and the page's HTML.
+    async fn artifacts(&self) -> Vec<Artifact> {
+        let mut kept = Vec::new();
         let limit = self.scenario.chain.timeout;
-        if let Ok(png) = bounded(limit, "screenshot", self.client.screenshot()).await
-            && std::fs::write(dir.join("screenshot.png"), png).is_ok()
-        {
-            saved.push(dir.join("screenshot.png").display().to_string());
+        if let Ok(png) = bounded(limit, "screenshot", self.client.screenshot()).await {
+            kept.push(Artifact::Image {
+                name: "screenshot.png",
+                png,
+            });
         }
-        if let Ok(html) = bounded(limit, "page source", self.client.source()).await
-            && std::fs::write(dir.join("page.html"), r.scrub(&html)).is_ok()
-        {
-            saved.push(dir.join("page.html").display().to_string());
+        if let Ok(html) = bounded(limit, "page source", self.client.source()).await {
+            kept.push(Artifact::Text {
+                name: "page.html",
+                text: html,
+            });
         }
-        saved
+        kept
     }
 }
 

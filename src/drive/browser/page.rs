@@ -108,25 +108,20 @@ pub const NAVIGATED: &str = r#"
 return window.__authchain_page === undefined && document.readyState === 'complete';
 "#;
 
-/// Starts the login from the page, as the app's own client does: POSTs to each start endpoint
-/// until one knows the provider, and gives the URL to go to.
+/// Sends one start request from the page, as the app's own client does, and gives its answer
+/// (`{status, location, body, error}`); what it means is decided outside the page.
 pub const START: &str = r#"
-const [attempts] = arguments;
+const [a] = arguments;
 return (async () => {
-let last = null;
-for (const a of attempts) {
   const init = { method: a.method, credentials: 'include', headers: {} };
   if (a.json !== null) { init.headers['content-type'] = 'application/json'; init.body = JSON.stringify(a.json); }
   if (a.form !== null) { init.body = new URLSearchParams(a.form); }
-  let r, body;
-  try { r = await fetch(a.url, init); body = await r.text(); }
-  catch (e) { return { path: a.path, status: 0, url: null, error: String(e) }; }
-  let url = r.headers.get('location');
-  try { const j = JSON.parse(body); url = url || j.url || j.authorizationUrl || j.authorization_url || null; } catch (e) {}
-  last = { path: a.path, status: r.status, url: url, error: null };
-  if (!(r.status === 404 || /provider.?not.?found/i.test(body))) return last;
-}
-return last;
+  try {
+    const r = await fetch(a.url, init);
+    return { status: r.status, location: r.headers.get('location'), body: await r.text(), error: null };
+  } catch (e) {
+    return { status: 0, location: null, body: '', error: String(e) };
+  }
 })();
 "#;
 
