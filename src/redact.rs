@@ -69,7 +69,7 @@ pub fn fingerprint(raw: &str) -> String {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Shape {
-    /// `value.signature`, as BetterAuth signs its cookies (possibly percent-encoded).
+    /// `value.signature`, a signed cookie (possibly percent-encoded).
     Signed,
     /// three base64url parts separated by dots.
     Jwt,

@@ -125,7 +125,7 @@ pub struct LoginArgs {
     /// The preset that knows the auth library's endpoints.
     #[arg(long, default_value = "better-auth", value_parser = preset_name)]
     pub preset: Preset,
-    /// The app origin (BetterAuth's baseURL).
+    /// The app origin (the auth library's base URL).
     #[arg(long, value_name = "URL")]
     pub app: String,
     /// Where the auth handler is mounted [default: <app>/api/auth].

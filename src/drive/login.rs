@@ -27,8 +27,8 @@ pub enum StartNext {
     Refused,
 }
 
-/// Keys of a JSON start answer that hold the URL to go to, best first (a boolean `redirect`,
-/// as BetterAuth sends next to `url`, is no URL and is passed over).
+/// Keys of a JSON start answer that hold the URL to go to, best first (a boolean `redirect`
+/// next to `url` is no URL and is passed over).
 const NEXT_URL_KEYS: &[&str] = &[
     "url",
     "authorizationUrl",

@@ -369,15 +369,19 @@ pub fn from_toml(src: &str, file: &str, lookup: Lookup) -> Result<Scenario, Box<
     if preset.is_none() && start.is_none() {
         return Err(x
             .err(chain_span, "[chain] needs a `preset` or a `start` request")
-            .into_help(
-                "add `preset = \"better-auth\"`, or `start = { request = \"POST https://…\" }`",
-            ));
+            .into_help(format!(
+                "add `preset = \"{}\"`, or `start = {{ request = \"POST https://…\" }}`",
+                Preset::NAMES[0]
+            )));
     }
     if preset.is_some() && provider.is_none() && start.is_none() {
         return Err(x
             .err(
                 chain_span,
-                "the better-auth preset needs `provider` (the provider id configured in the app)",
+                format!(
+                    "the {} preset needs `provider` (the provider id configured in the app)",
+                    preset.map_or("", |p| p.name())
+                ),
             )
             .into_help("add e.g. `provider = \"authentik\"` under [chain]"));
     }
