@@ -174,7 +174,7 @@ async fn dispatch(cli: Cli, theme: &dyn terminal::Theme) -> i32 {
                     return exit::NO_ANSWER;
                 }
             };
-            let scenario = demo.scenario(args.driver.driver());
+            let scenario = demo.scenario(args.driver);
             let code = run_all(
                 vec![(None, scenario)],
                 1,

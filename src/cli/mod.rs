@@ -64,8 +64,8 @@ pub struct DemoArgs {
     #[arg(long)]
     pub list: bool,
     /// Log in over plain HTTP or in headless Chromium (when installed).
-    #[arg(long, value_enum, default_value_t = DriverArg::Http)]
-    pub driver: DriverArg,
+    #[arg(long, default_value = "http", value_parser = choice(Driver::NAMES, Driver::parse))]
+    pub driver: Driver,
     #[command(flatten)]
     pub browser: BrowserArgs,
     #[command(flatten)]
@@ -82,13 +82,15 @@ fn parse_fault(s: &str) -> Result<authchain::demo::Fault, String> {
     })
 }
 
-impl DriverArg {
-    pub fn driver(self) -> Driver {
-        match self {
-            DriverArg::Http => Driver::Http,
-            DriverArg::Browser => Driver::Browser,
-        }
-    }
+/// A clap parser for one of the library's named choices: clap shows and checks the names, the
+/// library's own `parse` gives the value, so the command line holds no copy of the enum.
+fn choice<T: Clone + Send + Sync + 'static>(
+    names: &'static [&'static str],
+    parse: fn(&str) -> Option<T>,
+) -> impl clap::builder::TypedValueParser<Value = T> {
+    use clap::builder::TypedValueParser as _;
+    clap::builder::PossibleValuesParser::new(names)
+        .map(move |s: String| parse(&s).expect("clap admits only listed names"))
 }
 
 #[derive(Args, Debug)]
@@ -123,7 +125,7 @@ pub struct OutputArgs {
 #[derive(Args, Debug)]
 pub struct LoginArgs {
     /// The preset that knows the auth library's endpoints.
-    #[arg(long, default_value = "better-auth", value_parser = preset_name)]
+    #[arg(long, default_value = "better-auth", value_parser = choice(Preset::NAMES, Preset::parse))]
     pub preset: Preset,
     /// The app origin (the auth library's base URL).
     #[arg(long, value_name = "URL")]
@@ -138,8 +140,8 @@ pub struct LoginArgs {
     #[arg(long, value_name = "URL")]
     pub callback_url: Option<String>,
     /// How to pass the IdP's login.
-    #[arg(long, value_enum, default_value_t = IdpArg::Form)]
-    pub idp: IdpArg,
+    #[arg(long, default_value = "form", value_parser = choice(IdpKind::NAMES, IdpKind::parse))]
+    pub idp: IdpKind,
     /// The username to log in with.
     #[arg(long, value_name = "U")]
     pub user: Option<String>,
@@ -147,13 +149,13 @@ pub struct LoginArgs {
     #[arg(long, value_name = "VAR")]
     pub password_env: Option<String>,
     /// Accept or deny the IdP's consent page.
-    #[arg(long, value_enum, default_value_t = ConsentArg::Accept)]
-    pub consent: ConsentArg,
+    #[arg(long, default_value = "accept", value_parser = choice(Consent::NAMES, Consent::parse))]
+    pub consent: Consent,
     #[command(flatten)]
     pub probes: ProbeFlags,
     /// Log in over plain HTTP or in headless Chromium.
-    #[arg(long, value_enum, default_value_t = DriverArg::Http)]
-    pub driver: DriverArg,
+    #[arg(long, default_value = "http", value_parser = choice(Driver::NAMES, Driver::parse))]
+    pub driver: Driver,
     /// The timeout of each request and step, e.g. 10s, 500ms.
     #[arg(long, default_value = "10s", value_parser = parse_timeout)]
     pub timeout: std::time::Duration,
@@ -204,8 +206,8 @@ pub struct ProbeFlags {
     #[arg(long = "probe", value_name = "URL")]
     pub probes: Vec<String>,
     /// When to run the differential matrix: auto (when a probe disagrees with the native one), always, never.
-    #[arg(long, value_enum, default_value_t = MatrixArg::Auto)]
-    pub matrix: MatrixArg,
+    #[arg(long, default_value = "auto", value_parser = choice(MatrixMode::NAMES, MatrixMode::parse))]
+    pub matrix: MatrixMode,
 }
 
 impl ProbeFlags {
@@ -238,19 +240,8 @@ impl ProbeFlags {
     }
 
     fn mode(&self) -> MatrixMode {
-        match self.matrix {
-            MatrixArg::Auto => MatrixMode::Auto,
-            MatrixArg::Always => MatrixMode::Always,
-            MatrixArg::Never => MatrixMode::Never,
-        }
+        self.matrix
     }
-}
-
-#[derive(Clone, Copy, Debug, ValueEnum)]
-pub enum MatrixArg {
-    Auto,
-    Always,
-    Never,
 }
 
 #[derive(Args, Debug)]
@@ -267,7 +258,7 @@ pub struct ProbeArgs {
     #[arg(long, value_name = "VAR")]
     pub cookie_env: Option<String>,
     /// The preset that knows what the native endpoint answers for a session.
-    #[arg(long, default_value = "better-auth", value_parser = preset_name)]
+    #[arg(long, default_value = "better-auth", value_parser = choice(Preset::NAMES, Preset::parse))]
     pub preset: Preset,
     /// The app origin, sent as Origin [default: the native endpoint's origin].
     #[arg(long, value_name = "URL")]
@@ -335,24 +326,6 @@ impl ProbeArgs {
     }
 }
 
-#[derive(Clone, Copy, Debug, ValueEnum)]
-pub enum IdpArg {
-    Form,
-    Authentik,
-}
-
-#[derive(Clone, Copy, Debug, ValueEnum)]
-pub enum ConsentArg {
-    Accept,
-    Deny,
-}
-
-#[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
-pub enum DriverArg {
-    Http,
-    Browser,
-}
-
 fn parse_resolve(s: &str) -> Result<(String, std::net::IpAddr), String> {
     scenario::parse_resolve(s)
         .ok_or_else(|| format!("`{s}` is not HOST:IP (e.g. app.test:127.0.0.1)"))
@@ -361,10 +334,6 @@ fn parse_resolve(s: &str) -> Result<(String, std::net::IpAddr), String> {
 fn parse_timeout(s: &str) -> Result<std::time::Duration, String> {
     scenario::parse_duration(s)
         .ok_or_else(|| format!("`{s}` is not a duration (e.g. 10s, 500ms, 2m)"))
-}
-
-fn preset_name(s: &str) -> Result<Preset, String> {
-    Preset::parse(s).ok_or_else(|| format!("one of: {}", Preset::NAMES.join(", ")))
 }
 
 fn url_flag(flag: &str, value: &str) -> Result<Url, String> {
@@ -409,7 +378,7 @@ impl LoginArgs {
                 auth_base,
                 provider: Some(self.provider.clone()),
                 callback_url,
-                driver: self.driver.driver(),
+                driver: self.driver,
                 start: None,
                 timeout: self.timeout,
                 max_hops: self.max_hops,
@@ -417,16 +386,10 @@ impl LoginArgs {
                 resolve: self.resolve.clone(),
             },
             idp: IdpSpec {
-                kind: match self.idp {
-                    IdpArg::Form => IdpKind::Form,
-                    IdpArg::Authentik => IdpKind::Authentik,
-                },
+                kind: self.idp,
                 username: self.user.clone(),
                 password,
-                consent: match self.consent {
-                    ConsentArg::Accept => Consent::Accept,
-                    ConsentArg::Deny => Consent::Deny,
-                },
+                consent: self.consent,
                 selectors: Default::default(),
             },
             probes,
