@@ -2,7 +2,7 @@
 //! than the same request replayed with the browser's cookies.
 
 use super::finding;
-use crate::trace::{Finding, Severity, Trace};
+use crate::trace::{Finding, FindingId, Severity, Trace};
 
 pub fn rules(t: &Trace) -> Vec<Finding> {
     t.probes
@@ -17,7 +17,7 @@ pub fn rules(t: &Trace) -> Vec<Finding> {
                 None => format!("{} {}", page.status, if page.passed { "pass" } else { "fail" }),
             };
             Some(finding(
-                "browser-http-disagree",
+                FindingId::BrowserHttpDisagree,
                 Severity::Error,
                 format!(
                     "Probe `{}`: the page's own request says {page_says}, the HTTP replay with the browser's cookies {} {}",

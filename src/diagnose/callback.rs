@@ -3,7 +3,7 @@
 
 use super::{finding, hop_line};
 use crate::preset::{CookieRole, ErrorKind, Preset, cookie_role};
-use crate::trace::{Finding, Hop, Severity, Trace};
+use crate::trace::{Finding, FindingId, Hop, Severity, Trace};
 
 pub fn rules(t: &Trace) -> Vec<Finding> {
     // The first hop with a code is where it arose; later hops only carry it along.
@@ -27,7 +27,7 @@ pub fn rules(t: &Trace) -> Vec<Finding> {
     let known = crate::preset::error_code(t.chain.preset.as_deref(), &code);
     match known.map(|k| k.kind) {
         Some(ErrorKind::MissingEmail) => vec![finding(
-            "missing-email-claim",
+            FindingId::MissingEmailClaim,
             Severity::Error,
             format!("The IdP sent no email for this user: the callback failed with {code}"),
             evidence,
@@ -41,7 +41,7 @@ pub fn rules(t: &Trace) -> Vec<Finding> {
              the user an email address; or map a fallback email in the provider's getUserInfo.",
         )],
         Some(ErrorKind::StateLost) => vec![finding(
-            "state-cookie-lost",
+            FindingId::StateCookieLost,
             Severity::Error,
             format!("The state cookie did not come back to the callback ({code})"),
             state_evidence(t, evidence),
@@ -64,7 +64,7 @@ pub fn rules(t: &Trace) -> Vec<Finding> {
             };
             let causes = format!("the chain reported `{code}`: {causes}");
             vec![finding(
-                "callback-error",
+                FindingId::CallbackError,
                 Severity::Error,
                 format!("The login failed with error={code}"),
                 evidence,

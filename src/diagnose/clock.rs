@@ -3,7 +3,7 @@
 
 use super::cookies::human;
 use super::finding;
-use crate::trace::{Finding, Severity, Trace};
+use crate::trace::{Finding, FindingId, Severity, Trace};
 
 /// Beyond this, clocks disagree enough to matter.
 const WARN_SECS: i64 = 60;
@@ -83,7 +83,7 @@ pub fn rules(t: &Trace) -> Vec<Finding> {
         return Vec::new();
     }
     vec![finding(
-        "clock-skew",
+        FindingId::ClockSkew,
         if worst > ERROR_SECS {
             Severity::Error
         } else {

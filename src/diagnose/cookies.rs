@@ -4,7 +4,7 @@
 
 use super::finding;
 use crate::preset::{self, CookieRole, Preset};
-use crate::trace::{CookieAction, Finding, Hop, SetCookie, Severity, Trace};
+use crate::trace::{CookieAction, Finding, FindingId, Hop, SetCookie, Severity, Trace};
 use crate::web::{self, is_secure_origin};
 use url::Url;
 
@@ -72,7 +72,7 @@ fn attributes(t: &Trace, out: &mut Vec<Finding>) {
     }
     if !prefix.is_empty() {
         out.push(finding(
-            "cookie-prefix-violation",
+            FindingId::CookiePrefixViolation,
             Severity::Error,
             "A cookie breaks the rules of its name's prefix, so browsers refuse it",
             prefix,
@@ -83,7 +83,7 @@ fn attributes(t: &Trace, out: &mut Vec<Finding>) {
     }
     if !insecure_http.is_empty() {
         out.push(finding(
-            "cookie-secure-over-http",
+            FindingId::CookieSecureOverHttp,
             Severity::Error,
             "A Secure cookie is set over plain http from a non-loopback host, so browsers refuse it",
             insecure_http,
@@ -99,7 +99,7 @@ fn attributes(t: &Trace, out: &mut Vec<Finding>) {
     }
     if !samesite.is_empty() {
         out.push(finding(
-            "cookie-samesite-none-insecure",
+            FindingId::CookieSamesiteNoneInsecure,
             Severity::Error,
             "A SameSite=None cookie lacks Secure, so browsers refuse it",
             samesite,
@@ -127,7 +127,7 @@ fn blocked(t: &Trace, out: &mut Vec<Finding>) {
     for (h, c) in set_cookies(t).filter(|(_, c)| c.action == CookieAction::Refused) {
         let reason = c.refusal.as_deref().unwrap_or("refused");
         out.push(finding(
-            "cookie-blocked-by-browser",
+            FindingId::CookieBlockedByBrowser,
             if is_key_cookie(t, &c.name) { Severity::Error } else { Severity::Warning },
             format!("The browser refused cookie `{}` at {} ({reason})", c.name, h.n),
             vec![line(h, c), format!("refused: {reason}")],
@@ -205,7 +205,7 @@ fn not_sent(t: &Trace, out: &mut Vec<Finding>) {
             Ok(()) => "it was cleared or replaced after it was set".into(),
         };
         out.push(finding(
-            "cookie-not-sent",
+            FindingId::CookieNotSent,
             Severity::Error,
             format!("The session cookie `{}` was not sent to probe `{}`", cookie.name, p.name),
             vec![line(hop, cookie), format!("probe {}: {} {} sent no `{}`", p.name, p.method, p.url, cookie.name)],
@@ -242,7 +242,7 @@ fn never_returned(t: &Trace, out: &mut Vec<Finding>) {
                 continue;
             }
             out.push(finding(
-                "cookie-never-returned",
+                FindingId::CookieNeverReturned,
                 Severity::Warning,
                 format!("Cookie `{}` set at {} never came back", c.name, h.n),
                 vec![line(h, c)],
@@ -304,7 +304,7 @@ fn lifetime(t: &Trace, out: &mut Vec<Finding>) {
         )
     };
     out.push(finding(
-        "cookie-lifetime-mismatch",
+        FindingId::CookieLifetimeMismatch,
         Severity::Warning,
         title,
         vec![

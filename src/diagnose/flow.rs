@@ -2,7 +2,7 @@
 //! IdP error pages.
 
 use super::{finding, hop_line};
-use crate::trace::{Ended, Finding, Severity, Trace};
+use crate::trace::{Ended, Finding, FindingId, Severity, Trace};
 
 /// A hop and the start of its body, and its status: the evidence of an error answer.
 fn answer_evidence(t: &Trace, hop: crate::trace::HopNo) -> (Vec<String>, u16) {
@@ -31,7 +31,7 @@ pub fn rules(t: &Trace) -> Vec<Finding> {
     };
     match &t.ended {
         Ended::Loop { first, again } => vec![finding(
-            "redirect-loop",
+            FindingId::RedirectLoop,
             Severity::Error,
             format!("Redirect loop: {again} sends the browser back to the URL of {first}"),
             hop_lines(first.0, again.0),
@@ -46,7 +46,7 @@ pub fn rules(t: &Trace) -> Vec<Finding> {
         Ended::HopCap { cap } => {
             let from = (t.hops.len() as u32).saturating_sub(5).max(1);
             vec![finding(
-                "redirect-loop",
+                FindingId::RedirectLoop,
                 Severity::Error,
                 format!("The chain hit the hop cap ({cap}) without ending"),
                 hop_lines(from, t.hops.len() as u32),
@@ -76,7 +76,7 @@ pub fn rules(t: &Trace) -> Vec<Finding> {
                 evidence.push(format!("the page says: \"{m}\""));
             }
             vec![finding(
-                "idp-login-rejected",
+                FindingId::IdpLoginRejected,
                 Severity::Error,
                 match &message {
                     Some(m) => format!("The IdP refused the credentials: \"{m}\""),
@@ -96,7 +96,7 @@ pub fn rules(t: &Trace) -> Vec<Finding> {
             let (evidence, status) = answer_evidence(t, *hop);
             let words = crate::preset::words(t.chain.preset.as_deref());
             vec![finding(
-                "start-rejected",
+                FindingId::StartRejected,
                 Severity::Error,
                 format!("The app refused to start the login ({status})"),
                 evidence,
@@ -119,7 +119,7 @@ pub fn rules(t: &Trace) -> Vec<Finding> {
                 .and_then(|h| h.page.as_ref())
                 .and_then(|p| p.message.clone());
             vec![finding(
-                "idp-error-page",
+                FindingId::IdpErrorPage,
                 Severity::Error,
                 match (status, &message) {
                     (400.., _) | (_, None) => {

@@ -3,7 +3,7 @@
 //! the session in another transport or under another name.
 
 use super::finding;
-use crate::trace::{Finding, Probe, Severity, Trace, Variant};
+use crate::trace::{Finding, FindingId, Probe, Severity, Trace, Variant};
 
 pub fn rules(t: &Trace) -> Vec<Finding> {
     t.probes
@@ -63,7 +63,7 @@ fn judge(t: &Trace, p: &Probe) -> Option<Finding> {
     if with.alike(none) {
         return Some(match (name_success, bearer_success) {
             (Some(wanted), _) => finding(
-                "guard-misses-cookie",
+                FindingId::GuardMissesCookie,
                 Severity::Error,
                 format!(
                     "`{}` looks for the session cookie under another name: `{wanted}`, not `{cookie_name}`",
@@ -84,7 +84,7 @@ fn judge(t: &Trace, p: &Probe) -> Option<Finding> {
                 ),
             ),
             (None, Some(transport)) => finding(
-                "guard-wants-other-transport",
+                FindingId::GuardWantsOtherTransport,
                 Severity::Error,
                 format!(
                     "`{}` ignores the session cookie and accepts the session as {transport}",
@@ -103,7 +103,7 @@ fn judge(t: &Trace, p: &Probe) -> Option<Finding> {
                 ),
             ),
             (None, None) => finding(
-                "guard-misses-cookie",
+                FindingId::GuardMissesCookie,
                 Severity::Error,
                 format!("`{}` answers as if no session cookie came", p.name),
                 evidence,
@@ -119,7 +119,7 @@ fn judge(t: &Trace, p: &Probe) -> Option<Finding> {
     }
     if let Some(transport) = bearer_success.or(name_success) {
         return Some(finding(
-            "guard-wants-other-transport",
+            FindingId::GuardWantsOtherTransport,
             Severity::Error,
             format!(
                 "`{}` rejects the cookie but accepts the session as {transport}",
@@ -160,7 +160,7 @@ fn judge(t: &Trace, p: &Probe) -> Option<Finding> {
         .map(|(i, c)| format!("({}) {c}", i + 1))
         .collect();
     Some(finding(
-        "guard-validates-differently",
+        FindingId::GuardValidatesDifferently,
         Severity::Error,
         format!(
             "`{}` finds the session cookie but rejects a session that `{reference}` accepts",

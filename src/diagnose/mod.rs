@@ -33,7 +33,7 @@ pub fn diagnose(trace: &Trace) -> Vec<Finding> {
 
 /// Builds a finding; `evidence` lines name hops and probes.
 pub(crate) fn finding(
-    id: &str,
+    id: crate::trace::FindingId,
     severity: crate::trace::Severity,
     title: impl Into<String>,
     evidence: Vec<String>,
@@ -41,7 +41,7 @@ pub(crate) fn finding(
     fix: impl Into<String>,
 ) -> Finding {
     Finding {
-        id: id.to_string(),
+        id,
         severity,
         title: title.into(),
         evidence,

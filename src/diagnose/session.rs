@@ -1,7 +1,7 @@
 //! Rules on the session probes: no session after a clean login, and probes that failed.
 
 use super::finding;
-use crate::trace::{Ended, Finding, Probe, Severity, Trace};
+use crate::trace::{Ended, Finding, FindingId, Probe, Severity, Trace};
 
 pub fn rules(t: &Trace) -> Vec<Finding> {
     let mut out = Vec::new();
@@ -20,7 +20,7 @@ pub fn rules(t: &Trace) -> Vec<Finding> {
                 format!("the probe sent: {}", cookies.join(", "))
             });
             out.push(finding(
-                "no-session-after-login",
+                FindingId::NoSessionAfterLogin,
                 Severity::Error,
                 "The login ended without an error, but the auth library reports no session",
                 evidence,
@@ -32,7 +32,7 @@ pub fn rules(t: &Trace) -> Vec<Finding> {
             ));
         } else {
             out.push(finding(
-                "probe-failed",
+                FindingId::ProbeFailed,
                 Severity::Error,
                 format!(
                     "Probe `{}` failed: {}",

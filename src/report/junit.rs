@@ -172,7 +172,7 @@ mod tests {
         };
         let mut report = Report::new(trace);
         report.findings.push(Finding {
-            id: "callback-error".into(),
+            id: crate::trace::FindingId::CallbackError,
             severity: Severity::Error,
             title: "The login failed with error=x".into(),
             evidence: vec!["hop 1".into()],

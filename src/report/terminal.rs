@@ -106,7 +106,7 @@ pub fn body(report: &Report, th: &dyn Theme) -> String {
     }
 
     // The guard findings show the matrix as their evidence; otherwise it gets its own section.
-    if !t.matrix.is_empty() && !report.findings.iter().any(|f| f.id.starts_with("guard-")) {
+    if !t.matrix.is_empty() && !report.findings.iter().any(|f| f.id.is_guard()) {
         let _ = writeln!(o, "\n{}", th.paint("matrix", Style::Bold));
         for p in t
             .probes
@@ -127,7 +127,7 @@ pub fn body(report: &Report, th: &dyn Theme) -> String {
                 Severity::Warning => Style::Warn,
                 Severity::Info => Style::Dim,
             };
-            let _ = writeln!(o, "{}: {}", th.paint(&f.id, style), f.title);
+            let _ = writeln!(o, "{}: {}", th.paint(f.id.as_str(), style), f.title);
             if !f.evidence.is_empty() {
                 let _ = writeln!(o, "  evidence:");
                 for e in &f.evidence {

@@ -455,13 +455,144 @@ pub enum Severity {
     Info,
 }
 
+/// A finding's stable id: its string form is the catalog (docs/findings.md); an id is never
+/// renamed or reused.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum FindingId {
+    RedirectLoop,
+    IdpLoginRejected,
+    StartRejected,
+    IdpErrorPage,
+    MissingEmailClaim,
+    StateCookieLost,
+    CallbackError,
+    GuardValidatesDifferently,
+    GuardMissesCookie,
+    GuardWantsOtherTransport,
+    NoSessionAfterLogin,
+    ProbeFailed,
+    CookiePrefixViolation,
+    CookieSecureOverHttp,
+    CookieSamesiteNoneInsecure,
+    CookieBlockedByBrowser,
+    CookieNotSent,
+    CookieNeverReturned,
+    CookieLifetimeMismatch,
+    ClockSkew,
+    BrowserHttpDisagree,
+}
+
+impl FindingId {
+    pub const ALL: &'static [FindingId] = &[
+        FindingId::RedirectLoop,
+        FindingId::IdpLoginRejected,
+        FindingId::StartRejected,
+        FindingId::IdpErrorPage,
+        FindingId::MissingEmailClaim,
+        FindingId::StateCookieLost,
+        FindingId::CallbackError,
+        FindingId::GuardValidatesDifferently,
+        FindingId::GuardMissesCookie,
+        FindingId::GuardWantsOtherTransport,
+        FindingId::NoSessionAfterLogin,
+        FindingId::ProbeFailed,
+        FindingId::CookiePrefixViolation,
+        FindingId::CookieSecureOverHttp,
+        FindingId::CookieSamesiteNoneInsecure,
+        FindingId::CookieBlockedByBrowser,
+        FindingId::CookieNotSent,
+        FindingId::CookieNeverReturned,
+        FindingId::CookieLifetimeMismatch,
+        FindingId::ClockSkew,
+        FindingId::BrowserHttpDisagree,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FindingId::RedirectLoop => "redirect-loop",
+            FindingId::IdpLoginRejected => "idp-login-rejected",
+            FindingId::StartRejected => "start-rejected",
+            FindingId::IdpErrorPage => "idp-error-page",
+            FindingId::MissingEmailClaim => "missing-email-claim",
+            FindingId::StateCookieLost => "state-cookie-lost",
+            FindingId::CallbackError => "callback-error",
+            FindingId::GuardValidatesDifferently => "guard-validates-differently",
+            FindingId::GuardMissesCookie => "guard-misses-cookie",
+            FindingId::GuardWantsOtherTransport => "guard-wants-other-transport",
+            FindingId::NoSessionAfterLogin => "no-session-after-login",
+            FindingId::ProbeFailed => "probe-failed",
+            FindingId::CookiePrefixViolation => "cookie-prefix-violation",
+            FindingId::CookieSecureOverHttp => "cookie-secure-over-http",
+            FindingId::CookieSamesiteNoneInsecure => "cookie-samesite-none-insecure",
+            FindingId::CookieBlockedByBrowser => "cookie-blocked-by-browser",
+            FindingId::CookieNotSent => "cookie-not-sent",
+            FindingId::CookieNeverReturned => "cookie-never-returned",
+            FindingId::CookieLifetimeMismatch => "cookie-lifetime-mismatch",
+            FindingId::ClockSkew => "clock-skew",
+            FindingId::BrowserHttpDisagree => "browser-http-disagree",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<FindingId> {
+        FindingId::ALL.iter().copied().find(|id| id.as_str() == s)
+    }
+
+    /// A verdict of the guard rules on the differential matrix.
+    pub fn is_guard(self) -> bool {
+        self.as_str().starts_with("guard-")
+    }
+}
+
+impl fmt::Display for FindingId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl PartialEq<&str> for FindingId {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
+}
+
+impl Serialize for FindingId {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> Deserialize<'de> for FindingId {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        FindingId::parse(&s)
+            .ok_or_else(|| serde::de::Error::custom(format!("unknown finding id `{s}`")))
+    }
+}
+
 /// A conclusion drawn from the trace.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Finding {
-    pub id: String,
+    pub id: FindingId,
     pub severity: Severity,
     pub title: String,
     pub evidence: Vec<String>,
     pub explanation: String,
     pub fix: String,
+}
+
+#[cfg(test)]
+mod catalog {
+    use super::FindingId;
+
+    #[test]
+    fn every_id_is_in_the_catalog_and_parses_back() {
+        let doc = include_str!("../../docs/findings.md");
+        for id in FindingId::ALL {
+            assert!(
+                doc.contains(&format!("| `{id}` |")),
+                "{id} is missing from docs/findings.md"
+            );
+            assert_eq!(FindingId::parse(id.as_str()), Some(*id));
+        }
+    }
 }
