@@ -52,9 +52,16 @@ pub async fn run(scenario: &Scenario, opts: &RunOptions) -> Outcome {
     }
     let started = Instant::now();
     let mut trace = new_trace(scenario);
+    let client = match http_client(scenario) {
+        Ok(client) => client,
+        Err(e) => {
+            trace.error = Some(e);
+            return finish(trace, started, r);
+        }
+    };
     let mut artifacts = Vec::new();
     let (drive, page_answers) = match scenario.chain.driver {
-        scenario::Driver::Http => (drive::login(scenario, &mut r).await, Vec::new()),
+        scenario::Driver::Http => (drive::login(scenario, &client, &mut r).await, Vec::new()),
         scenario::Driver::Browser => {
             match drive::browser::login(scenario, &opts.browser, &mut r).await {
                 Ok(b) => {
@@ -73,12 +80,12 @@ pub async fn run(scenario: &Scenario, opts: &RunOptions) -> Outcome {
             trace.error = d.error;
             let landed_clean = matches!(trace.ended, Ended::Landed { .. })
                 && trace.error.is_none()
-                && !d.driver.hops.iter().any(|h| h.error_code.is_some());
+                && !d.record.hops.iter().any(|h| h.error_code.is_some());
             if landed_clean {
-                probe_and_compare(scenario, &d.driver, &mut trace, &mut r).await;
+                probe_and_compare(scenario, &client, &d.record, &mut trace, &mut r).await;
                 add_page_answers(scenario, &mut trace, page_answers, &mut r);
             }
-            trace.hops = d.driver.hops;
+            trace.hops = d.record.hops;
         }
     }
     let mut outcome = finish(trace, started, r);
@@ -133,15 +140,26 @@ fn add_url_password(r: &mut Redactor, url: &url::Url) {
     }
 }
 
+/// The HTTP client for a scenario's chain (the login over HTTP, the probes, the matrix).
+fn http_client(scenario: &Scenario) -> Result<drive::http::HttpClient, trace::RunError> {
+    let c = &scenario.chain;
+    drive::http::HttpClient::new(&c.app, c.timeout, &c.resolve).map_err(|message| trace::RunError {
+        step: "setup".into(),
+        hop: None,
+        message,
+    })
+}
+
 /// Runs the probes and, where they disagree, the differential matrix.
 async fn probe_and_compare(
     scenario: &Scenario,
-    driver: &drive::http::HttpDriver,
+    client: &drive::http::HttpClient,
+    record: &drive::record::Record,
     trace: &mut Trace,
     r: &mut Redactor,
 ) {
     let c = &scenario.chain;
-    let (probes, error) = probe::run(&scenario.probes, &c.app, c.preset, driver, r).await;
+    let (probes, error) = probe::run(&scenario.probes, &c.app, c.preset, client, record, r).await;
     trace.probes = probes;
     trace.error = error;
     if trace.error.is_none() {
@@ -150,7 +168,8 @@ async fn probe_and_compare(
             &trace.probes,
             scenario.chain.matrix,
             scenario.chain.preset,
-            driver,
+            client,
+            record,
             r,
         )
         .await;
@@ -196,23 +215,14 @@ pub async fn probe_session(
         ..trace::ChainInfo::default()
     };
     r.sensitive(cookie.1.expose());
-    match drive::http::HttpDriver::new(
-        &scenario.chain.app,
-        scenario.chain.timeout,
-        &scenario.chain.resolve,
-    ) {
-        Ok(mut driver) => {
+    match http_client(scenario) {
+        Ok(client) => {
+            let mut record = drive::record::Record::default();
             let urls: Vec<&url::Url> = scenario.probes.iter().map(|p| &p.url).collect();
-            driver.preload(cookie.0, cookie.1.expose(), &urls);
-            probe_and_compare(scenario, &driver, &mut trace, &mut r).await;
+            record.preload(cookie.0, cookie.1.expose(), &urls);
+            probe_and_compare(scenario, &client, &record, &mut trace, &mut r).await;
         }
-        Err(message) => {
-            trace.error = Some(trace::RunError {
-                step: "setup".into(),
-                hop: None,
-                message,
-            })
-        }
+        Err(e) => trace.error = Some(e),
     }
     finish(trace, started, r)
 }

@@ -1,14 +1,13 @@
 //! The HTTP driver: reqwest with redirects off, a hand-made hop loop and an explicit cookie jar,
 //! so each recorded hop shows exactly what was sent and what came back.
 
+use super::record::Record;
 use crate::redact::Redactor;
 use crate::scenario::Body;
-use crate::trace::{
-    BlockedCookie, CookieAction, Hop, HopNo, RunError, SentCookie, SetCookie, Step,
-};
+use crate::trace::{BlockedCookie, CookieAction, Hop, RunError, SentCookie, SetCookie, Step};
 use crate::web;
-use cookie_store::{CookieError, CookieStore, RawCookie};
-use reqwest::header::{CONTENT_TYPE, COOKIE, DATE, HeaderMap, LOCATION, ORIGIN, SET_COOKIE};
+use cookie_store::RawCookie;
+use reqwest::header::{CONTENT_TYPE, COOKIE, DATE, HeaderMap, LOCATION, ORIGIN};
 use std::time::{Duration, Instant};
 use url::Url;
 
@@ -100,16 +99,22 @@ fn header(headers: &HeaderMap, name: &str) -> Option<String> {
         .map(str::to_string)
 }
 
-pub struct HttpDriver {
+/// The HTTP client: reqwest with redirects off. It holds no cookies: a request takes them from
+/// a [`Record`]'s jar, or carries its own.
+pub struct HttpClient {
     client: reqwest::Client,
-    jar: CookieStore,
-    pub hops: Vec<Hop>,
     /// The app's origin, sent as `Origin` on every non-GET request that names no other.
     origin: String,
     timeout: Duration,
 }
 
-impl HttpDriver {
+/// The HTTP driver: the client and the record it adds each hop to.
+pub struct HttpDriver<'a> {
+    client: &'a HttpClient,
+    pub record: Record,
+}
+
+impl HttpClient {
     pub fn new(
         app: &Url,
         timeout: Duration,
@@ -127,85 +132,18 @@ impl HttpDriver {
             .user_agent(concat!("authchain/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|e| format!("cannot build the HTTP client: {e}"))?;
-        Ok(HttpDriver {
+        Ok(HttpClient {
             client,
-            jar: CookieStore::new(),
-            hops: Vec::new(),
             origin: app.origin().ascii_serialization(),
             timeout,
         })
     }
 
-    pub fn jar(&self) -> &CookieStore {
-        &self.jar
-    }
-
-    /// Puts a cookie in the jar for each URL's host, as if that host had set it with `Path=/`.
-    pub fn preload(&mut self, name: &str, value: &str, urls: &[&Url]) {
-        for url in urls {
-            let cookie = RawCookie::build((name.to_string(), value.to_string()))
-                .path("/")
-                .build();
-            let _ = self.jar.insert_raw(&cookie, url);
-        }
-    }
-
-    /// Stores a `Set-Cookie` line as if `url` had sent it (no record is made).
-    pub fn insert_raw(&mut self, raw: &str, url: &Url) {
-        if let Ok(cookie) = RawCookie::parse(raw.to_string()) {
-            let _ = self.jar.insert_raw(&cookie, url);
-        }
-    }
-
-    pub fn next_hop(&self) -> HopNo {
-        HopNo(self.hops.len() as u32 + 1)
-    }
-
-    /// Sends one request with the jar's cookies, stores the answer's cookies, and records a hop.
-    pub async fn hop(&mut self, req: &Request, r: &mut Redactor) -> Result<Answer, RunError> {
-        let n = self.next_hop();
-        let answer = self
-            .exchange(req, true, r)
-            .await
-            .map_err(|message| RunError {
-                step: req.step.to_string(),
-                hop: Some(n),
-                message,
-            })?;
-        let set_cookies = self.store_cookies(&answer, r);
-        let (error_code, error_description) = error_params(&answer.url)
-            .or_else(|| answer.location.as_ref().and_then(error_params))
-            .unwrap_or_default();
-        self.hops.push(Hop {
-            n,
-            step: req.step,
-            method: req.method.clone(),
-            url: r.url(&answer.url),
-            status: answer.status,
-            location: answer.location.as_ref().map(|l| r.url(l)),
-            set_cookies,
-            cookie_sent: answer.cookie_sent.clone(),
-            cookie_blocked: answer.cookie_blocked.clone(),
-            origin_sent: req
-                .origin_header()
-                .or_else(|| (req.method != "GET").then(|| self.origin.clone())),
-            content_type: answer.content_type(),
-            date: header(&answer.headers, DATE.as_str()),
-            error_code,
-            error_description,
-            page: None,
-            body_excerpt: (answer.status >= 400).then(|| excerpt_text(&answer, r)),
-            received_at_ms: answer.received_at_ms,
-            duration_ms: answer.duration_ms,
-        });
-        Ok(answer)
-    }
-
-    /// Sends one request without recording a hop; `with_jar` adds the jar's cookies.
+    /// Sends one request without recording a hop, with the cookies of `jar` when given.
     pub async fn exchange(
         &self,
         req: &Request,
-        with_jar: bool,
+        jar: Option<&Record>,
         r: &mut Redactor,
     ) -> Result<Answer, String> {
         let method = reqwest::Method::from_bytes(req.method.as_bytes())
@@ -213,36 +151,14 @@ impl HttpDriver {
         let mut builder = self.client.request(method, req.url.clone());
         let mut cookie_sent = Vec::new();
         let mut cookie_blocked = Vec::new();
-        if with_jar {
-            // Browsers count http://*.localhost as secure, as they do localhost.
-            let mut lookup = req.url.clone();
-            if lookup.scheme() == "http"
-                && lookup.host_str().is_some_and(|h| h.ends_with(".localhost"))
-            {
-                let _ = lookup.set_scheme("https");
-            }
-            let mut cookies = self.jar.matches(&lookup);
+        if let Some(record) = jar {
             let ctx = web::RequestContext {
                 cross_site: req.cross_site,
                 safe_method: req.method == "GET" || req.method == "HEAD",
                 navigation: req.navigation,
             };
-            cookies.retain(|c| match web::same_site_withholds(c.same_site(), ctx) {
-                Some(reason) => {
-                    cookie_blocked.push(BlockedCookie {
-                        name: c.name().to_string(),
-                        reason: reason.into(),
-                    });
-                    false
-                }
-                None => true,
-            });
-            // Longer paths first, as RFC 6265 orders them; then by name, so runs compare.
-            cookies.sort_by_key(|c| (std::cmp::Reverse(c.path.len()), c.name().to_string()));
-            let pairs: Vec<(String, String)> = cookies
-                .iter()
-                .map(|c| (c.name().to_string(), c.value().to_string()))
-                .collect();
+            let (pairs, blocked) = record.cookies_for(&req.url, ctx);
+            cookie_blocked = blocked;
             if !pairs.is_empty() {
                 let header = pairs
                     .iter()
@@ -327,36 +243,55 @@ impl HttpDriver {
             format!("{what}: {shown}: {cause}")
         }
     }
+}
 
-    /// Offers every `Set-Cookie` of an answer to the jar, as a browser would, and records what
-    /// became of each.
-    fn store_cookies(&mut self, answer: &Answer, r: &mut Redactor) -> Vec<SetCookie> {
-        answer
-            .headers
-            .get_all(SET_COOKIE)
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .map(|raw| self.offer(raw, &answer.url, r))
-            .collect()
+impl<'a> HttpDriver<'a> {
+    pub fn new(client: &'a HttpClient) -> Self {
+        HttpDriver {
+            client,
+            record: Record::default(),
+        }
     }
 
-    fn offer(&mut self, raw: &str, url: &Url, r: &mut Redactor) -> SetCookie {
-        let Ok(cookie) = RawCookie::parse(raw.to_string()) else {
-            return unparsable_set_cookie(raw, r);
-        };
-        let (action, refusal) = match web::set_cookie_refusal(&cookie, url) {
-            Some(reason) => (CookieAction::Refused, Some(reason.to_string())),
-            None => match self.jar.insert_raw(&cookie, url) {
-                Ok(_) if web::is_clearing(&cookie) => (CookieAction::Cleared, None),
-                Ok(_) => (CookieAction::Set, None),
-                Err(CookieError::Expired) => (CookieAction::Cleared, None),
-                Err(e) => (
-                    CookieAction::Refused,
-                    Some(web::store_refusal(&e).to_string()),
-                ),
-            },
-        };
-        set_cookie_record(&cookie, raw, action, refusal, r)
+    /// Sends one request with the jar's cookies, stores the answer's cookies, and records a hop.
+    pub async fn hop(&mut self, req: &Request, r: &mut Redactor) -> Result<Answer, RunError> {
+        let n = self.record.next_hop();
+        let answer = self
+            .client
+            .exchange(req, Some(&self.record), r)
+            .await
+            .map_err(|message| RunError {
+                step: req.step.to_string(),
+                hop: Some(n),
+                message,
+            })?;
+        let set_cookies = self.record.store_cookies(&answer.url, &answer.headers, r);
+        let (error_code, error_description) = error_params(&answer.url)
+            .or_else(|| answer.location.as_ref().and_then(error_params))
+            .unwrap_or_default();
+        self.record.hops.push(Hop {
+            n,
+            step: req.step,
+            method: req.method.clone(),
+            url: r.url(&answer.url),
+            status: answer.status,
+            location: answer.location.as_ref().map(|l| r.url(l)),
+            set_cookies,
+            cookie_sent: answer.cookie_sent.clone(),
+            cookie_blocked: answer.cookie_blocked.clone(),
+            origin_sent: req
+                .origin_header()
+                .or_else(|| (req.method != "GET").then(|| self.client.origin.clone())),
+            content_type: answer.content_type(),
+            date: header(&answer.headers, DATE.as_str()),
+            error_code,
+            error_description,
+            page: None,
+            body_excerpt: (answer.status >= 400).then(|| excerpt_text(&answer, r)),
+            received_at_ms: answer.received_at_ms,
+            duration_ms: answer.duration_ms,
+        });
+        Ok(answer)
     }
 }
 

@@ -5,20 +5,22 @@ pub mod browser;
 pub mod http;
 pub mod idp;
 pub mod login;
+pub mod record;
 
 use crate::redact::Redactor;
 use crate::scenario::{Body, Consent, IdpKind, Scenario, join_path};
 use crate::trace::{ChainInfo, Ended, HopNo, PageKind, RunError, Step};
-use http::{Answer, HttpDriver, Request};
+use http::{Answer, HttpClient, HttpDriver, Request};
+use record::Record;
 use std::collections::HashMap;
 use url::Url;
 
 /// How many pages of the IdP the login may pass (login, consent, a second factor, …).
 pub(crate) const MAX_IDP_PAGES: usize = 8;
 
-/// The drive's result: what it learnt, the hops it made and how it ended.
+/// The drive's result: what it learnt, the hops and cookies it recorded and how it ended.
 pub struct Drive {
-    pub driver: HttpDriver,
+    pub record: Record,
     pub chain: ChainInfo,
     pub ended: Ended,
     pub error: Option<RunError>,
@@ -37,7 +39,11 @@ impl From<RunError> for Stop {
 }
 
 /// Logs in as the scenario says. An `Err` means the driver could not even be set up.
-pub async fn login(scenario: &Scenario, r: &mut Redactor) -> Result<Drive, RunError> {
+pub async fn login(
+    scenario: &Scenario,
+    client: &HttpClient,
+    r: &mut Redactor,
+) -> Result<Drive, RunError> {
     let c = &scenario.chain;
     let mut chain = ChainInfo {
         app: c.app.to_string(),
@@ -47,11 +53,7 @@ pub async fn login(scenario: &Scenario, r: &mut Redactor) -> Result<Drive, RunEr
         driver: c.driver.name().to_string(),
         ..ChainInfo::default()
     };
-    let driver = HttpDriver::new(&c.app, c.timeout, &c.resolve).map_err(|message| RunError {
-        step: "setup".into(),
-        hop: None,
-        message,
-    })?;
+    let driver = HttpDriver::new(client);
     let mut run = Runner {
         scenario,
         driver,
@@ -62,9 +64,9 @@ pub async fn login(scenario: &Scenario, r: &mut Redactor) -> Result<Drive, RunEr
         Err(Stop::Ended(ended)) => (ended, None),
         Err(Stop::Error(e)) => (Ended::NotEnded, Some(e)),
     };
-    chain.callback_hop = callback_hop(&run.driver, &scenario.chain);
+    chain.callback_hop = callback_hop(&run.driver.record.hops, &scenario.chain);
     Ok(Drive {
-        driver: run.driver,
+        record: run.driver.record,
         chain,
         ended,
         error,
@@ -73,7 +75,7 @@ pub async fn login(scenario: &Scenario, r: &mut Redactor) -> Result<Drive, RunEr
 
 struct Runner<'a> {
     scenario: &'a Scenario,
-    driver: HttpDriver,
+    driver: HttpDriver<'a>,
     /// Every (method, URL) requested in the current redirect chain: the first hop that did it
     /// and how often: a URL may come back once (a flow that skips a stage redirects to itself),
     /// a third visit is a loop.
@@ -85,7 +87,7 @@ impl Runner<'_> {
         let mut answer = self.start(chain, r).await?;
         let mut machine = login::Login::default();
         for _ in 0..MAX_IDP_PAGES {
-            let n = HopNo(self.driver.hops.len() as u32);
+            let n = HopNo(self.driver.record.hops.len() as u32);
             chain.final_url = Some(r.url(&answer.url));
             let here = at_app(&answer.url, &self.scenario.chain);
             let content_type = answer.content_type();
@@ -132,7 +134,7 @@ impl Runner<'_> {
             if let Some(p) = &parsed
                 && !here
                 && (answer.status < 400 || shows_login)
-                && let Some(hop) = self.driver.hops.last_mut()
+                && let Some(hop) = self.driver.record.hops.last_mut()
             {
                 hop.page = Some(p.page.clone());
             }
@@ -223,7 +225,7 @@ impl Runner<'_> {
         }
         Err(Stop::Error(RunError {
             step: "idp".into(),
-            hop: Some(HopNo(self.driver.hops.len() as u32)),
+            hop: Some(HopNo(self.driver.record.hops.len() as u32)),
             message: format!(
                 "the IdP showed more than {MAX_IDP_PAGES} pages without sending the browser back to the app"
             ),
@@ -254,7 +256,7 @@ impl Runner<'_> {
             .follow(Request::get(executor.clone(), Step::Follow), page, r)
             .await?;
         for _ in 0..MAX_IDP_PAGES * 2 {
-            let n = HopNo(self.driver.hops.len() as u32);
+            let n = HopNo(self.driver.record.hops.len() as u32);
             let Some(challenge) = answer.json().filter(|c| c["component"].is_string()) else {
                 return Err(Stop::Error(RunError {
                     step: "idp".into(),
@@ -266,13 +268,13 @@ impl Runner<'_> {
                     ),
                 }));
             };
-            if let Some(hop) = self.driver.hops.last_mut() {
+            if let Some(hop) = self.driver.record.hops.last_mut() {
                 hop.page = Some(challenge_page(&challenge));
             }
             let step = match next(&challenge, &user, &password, consent, *submitted_login) {
                 Ok(Next::Rejected(_)) => return Err(Stop::Ended(Ended::LoginRejected { hop: n })),
                 Ok(Next::Refused(message)) => {
-                    if let Some(hop) = self.driver.hops.last_mut() {
+                    if let Some(hop) = self.driver.record.hops.last_mut() {
                         hop.page = Some(crate::trace::Page {
                             kind: PageKind::Other,
                             message: Some(message),
@@ -332,6 +334,7 @@ impl Runner<'_> {
             // Django's CSRF check: the CSRF cookie's value as a header, from the IdP's origin.
             let csrf = self
                 .driver
+                .record
                 .jar()
                 .get_request_values(&executor)
                 .find(|(name, _)| *name == "authentik_csrf")
@@ -357,7 +360,7 @@ impl Runner<'_> {
         }
         Err(Stop::Error(RunError {
             step: "idp".into(),
-            hop: Some(HopNo(self.driver.hops.len() as u32)),
+            hop: Some(HopNo(self.driver.record.hops.len() as u32)),
             message: format!(
                 "the Authentik flow `{slug}` asked for more than {} stages",
                 MAX_IDP_PAGES * 2
@@ -443,7 +446,7 @@ impl Runner<'_> {
             }
             login::StartNext::TryNext | login::StartNext::Refused => {
                 Err(Stop::Ended(Ended::StartRefused {
-                    hop: HopNo(self.driver.hops.len() as u32),
+                    hop: HopNo(self.driver.record.hops.len() as u32),
                 }))
             }
         }
@@ -501,11 +504,11 @@ impl Runner<'_> {
             req.cross_site = sites.iter().any(|s| *s != target);
             sites.push(target);
             let max = self.scenario.chain.max_hops;
-            if self.driver.hops.len() as u32 >= max {
+            if self.driver.record.hops.len() as u32 >= max {
                 return Err(Stop::Ended(Ended::HopCap { cap: max }));
             }
             let key = (req.method.clone(), req.url.clone());
-            let n = self.driver.next_hop();
+            let n = self.driver.record.next_hop();
             // Authentik's executor redirects to itself after every stage that passes on its own;
             // the stage cap and the hop cap bound it.
             let executor = req.url.path().starts_with("/api/v3/flows/executor/");
@@ -557,9 +560,12 @@ pub(crate) fn at_app(url: &Url, chain: &crate::scenario::Chain) -> bool {
 }
 
 /// The hop that brought the browser back from elsewhere to the app on a callback path.
-pub(crate) fn callback_hop(driver: &HttpDriver, chain: &crate::scenario::Chain) -> Option<HopNo> {
+pub(crate) fn callback_hop(
+    hops: &[crate::trace::Hop],
+    chain: &crate::scenario::Chain,
+) -> Option<HopNo> {
     let mut left = false;
-    for hop in &driver.hops {
+    for hop in hops {
         let url = Url::parse(&hop.url).ok()?;
         let here = at_app(&url, chain);
         if !here {

@@ -4,7 +4,8 @@
 //! the probe's own method is sent, to the configured endpoints: safe against production.
 
 use super::{failure, summarize};
-use crate::drive::http::{HttpDriver, Request};
+use crate::drive::http::{HttpClient, Request};
+use crate::drive::record::Record;
 use crate::redact::{Redactor, percent_decode};
 use crate::scenario::{MatrixMode, Preset, ProbeSpec};
 use crate::trace::{MatrixRow, Probe, RunError, Step, Variant};
@@ -39,11 +40,11 @@ pub fn wanted<'a>(
 /// value when no name tells).
 pub fn session_cookie(
     preset: Option<Preset>,
-    driver: &HttpDriver,
+    record: &Record,
     urls: &[&Url],
 ) -> Option<(String, String)> {
     urls.iter().find_map(|url| {
-        let cookies: Vec<(String, String)> = driver
+        let cookies: Vec<(String, String)> = record
             .jar()
             .get_request_values(url)
             .map(|(n, v)| (n.to_string(), v.to_string()))
@@ -85,12 +86,13 @@ pub async fn run(
     probes: &[Probe],
     mode: MatrixMode,
     preset: Option<Preset>,
-    driver: &HttpDriver,
+    client: &HttpClient,
+    record: &Record,
     r: &mut Redactor,
 ) -> (Vec<MatrixRow>, Option<RunError>) {
     let mut rows = Vec::new();
     for (compared, reference) in wanted(specs, probes, mode) {
-        let Some((name, value)) = session_cookie(preset, driver, &[&reference.url, &compared.url])
+        let Some((name, value)) = session_cookie(preset, record, &[&reference.url, &compared.url])
         else {
             continue;
         };
@@ -98,7 +100,7 @@ pub async fn run(
         let raw = decoded.split('.').next().unwrap_or_default().to_string();
         r.sensitive(&raw);
         for spec in [compared, reference] {
-            let others: Vec<String> = driver
+            let others: Vec<String> = record
                 .jar()
                 .get_request_values(&spec.url)
                 .filter(|(n, _)| *n != name)
@@ -131,7 +133,7 @@ pub async fn run(
                     cross_site: false,
                     navigation: false,
                 };
-                match driver.exchange(&req, false, r).await {
+                match client.exchange(&req, None, r).await {
                     Ok(answer) => {
                         let summary = summarize(&answer, r);
                         rows.push(MatrixRow {

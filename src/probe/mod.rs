@@ -4,7 +4,8 @@
 
 pub mod matrix;
 
-use crate::drive::http::{Answer, HttpDriver, Request};
+use crate::drive::http::{Answer, HttpClient, Request};
+use crate::drive::record::Record;
 use crate::redact::Redactor;
 use crate::scenario::{Preset, ProbeSpec};
 use crate::trace::{BodyShape, Expect, Probe, RunError, Step};
@@ -19,7 +20,8 @@ pub async fn run(
     specs: &[ProbeSpec],
     app: &url::Url,
     preset: Option<Preset>,
-    driver: &HttpDriver,
+    client: &HttpClient,
+    record: &Record,
     r: &mut Redactor,
 ) -> (Vec<Probe>, Option<RunError>) {
     let mut probes = Vec::new();
@@ -33,7 +35,7 @@ pub async fn run(
             cross_site: crate::web::site(&spec.url) != crate::web::site(app),
             navigation: false,
         };
-        match driver.exchange(&req, true, r).await {
+        match client.exchange(&req, Some(record), r).await {
             Ok(answer) => probes.push(judge(spec, preset, &answer, r)),
             Err(message) => {
                 return (

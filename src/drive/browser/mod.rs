@@ -7,7 +7,7 @@ pub mod perflog;
 pub mod process;
 
 use super::Drive;
-use super::http::HttpDriver;
+use super::record::Record;
 use crate::redact::Redactor;
 use crate::scenario::{Body, Consent, IdpKind, Scenario, join_path};
 use crate::trace::{ChainInfo, Ended, HopNo, Page, PageKind, RunError, Step};
@@ -444,11 +444,10 @@ impl Session<'_> {
             }
             (_, ended) => ended,
         };
-        let mut driver =
-            HttpDriver::new(&c.app, c.timeout, &c.resolve).map_err(|m| error("setup", m))?;
-        chain.final_url = hops.last().map(|h| h.url.clone());
-        driver.hops = hops;
-        chain.callback_hop = super::callback_hop(&driver, c);
+        let mut record = Record::default();
+        record.hops = hops;
+        chain.final_url = record.hops.last().map(|h| h.url.clone());
+        chain.callback_hop = super::callback_hop(&record.hops, c);
         if let Ok(all) = bounded(
             c.timeout,
             "cookies",
@@ -457,12 +456,12 @@ impl Session<'_> {
         .await
         {
             for cookie in all["cookies"].as_array().into_iter().flatten() {
-                driver.load_browser_cookie(cookie);
+                record.load_browser_cookie(cookie);
             }
         }
         let clean = matches!(ended, Ended::Landed { .. })
             && run_error.is_none()
-            && !driver.hops.iter().any(|h| h.error_code.is_some());
+            && !record.hops.iter().any(|h| h.error_code.is_some());
         let mut page_answers = Vec::new();
         if clean {
             page_answers = self.page_probes().await;
@@ -482,7 +481,7 @@ impl Session<'_> {
         };
         Ok(BrowserDrive {
             drive: Drive {
-                driver,
+                record,
                 chain,
                 ended,
                 error: run_error,
@@ -776,32 +775,5 @@ impl Session<'_> {
             });
         }
         kept
-    }
-}
-
-impl HttpDriver {
-    /// Puts a cookie from the browser's jar (CDP `Network.getAllCookies`) into this jar.
-    pub fn load_browser_cookie(&mut self, c: &Value) {
-        let (Some(name), Some(value), Some(domain)) = (
-            c["name"].as_str(),
-            c["value"].as_str(),
-            c["domain"].as_str(),
-        ) else {
-            return;
-        };
-        let path = c["path"].as_str().unwrap_or("/");
-        let secure = c["secure"].as_bool().unwrap_or(false);
-        let mut raw = format!("{name}={value}; Path={path}");
-        if domain.starts_with('.') {
-            raw.push_str(&format!("; Domain={domain}"));
-        }
-        if secure {
-            raw.push_str("; Secure");
-        }
-        let host = domain.trim_start_matches('.');
-        let scheme = if secure { "https" } else { "http" };
-        if let Ok(url) = Url::parse(&format!("{scheme}://{host}{path}")) {
-            self.insert_raw(&raw, &url);
-        }
     }
 }
