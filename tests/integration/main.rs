@@ -9,5 +9,6 @@ mod demo;
 mod diagnosis;
 mod harness;
 mod login;
+mod login_machine;
 mod redaction;
 mod scenarios;
