@@ -144,7 +144,7 @@ fn add_url_password(r: &mut Redactor, url: &url::Url) {
 fn http_client(scenario: &Scenario) -> Result<drive::http::HttpClient, trace::RunError> {
     let c = &scenario.chain;
     drive::http::HttpClient::new(&c.app, c.timeout, &c.resolve).map_err(|message| trace::RunError {
-        step: "setup".into(),
+        step: trace::ErrorStep::Setup,
         hop: None,
         message,
     })

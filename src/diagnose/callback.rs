@@ -92,7 +92,7 @@ fn state_evidence(t: &Trace, mut evidence: Vec<String>) -> Vec<String> {
         for c in h.set_cookies.iter().filter(|c| is_state(&c.name)) {
             let why = c
                 .refusal
-                .as_deref()
+                .as_ref()
                 .map(|r| format!(" ({r})"))
                 .unwrap_or_default();
             evidence.push(format!("{}: {} {}{why}", h.n, c.name, c.action.word()));

@@ -4,7 +4,10 @@
 
 use super::finding;
 use crate::preset::{self, CookieRole, Preset};
-use crate::trace::{CookieAction, Finding, FindingId, Hop, SetCookie, Severity, Trace};
+use crate::trace::{
+    CookieAction, CookieReason, CookieReasons, Finding, FindingId, Hop, SameSite, SetCookie,
+    Severity, Trace,
+};
 use crate::web::{self, is_secure_origin};
 use url::Url;
 
@@ -62,11 +65,7 @@ fn attributes(t: &Trace, out: &mut Vec<Finding>) {
         if c.secure && !secure_origin {
             insecure_http.push(line(h, c));
         }
-        if c.same_site
-            .as_deref()
-            .is_some_and(|s| s.eq_ignore_ascii_case("none"))
-            && !c.secure
-        {
+        if c.same_site == Some(SameSite::None) && !c.secure {
             samesite.push(line(h, c));
         }
     }
@@ -109,23 +108,30 @@ fn attributes(t: &Trace, out: &mut Vec<Finding>) {
     }
 }
 
-fn reason_text(reason: &str) -> &'static str {
+fn reason_text(reason: Option<&CookieReason>) -> &'static str {
     match reason {
-        "InvalidPrefix" => {
+        Some(CookieReason::InvalidPrefix) => {
             "its `__Secure-`/`__Host-` prefix needs Secure from a secure origin (https or localhost), and `__Host-` also Path=/ without Domain"
         }
-        "SecureOnly" => "it is Secure but was set over plain http from a non-loopback host",
-        "InvalidDomain" => "its Domain attribute does not cover the host that set it",
-        "SyntaxError" => "the Set-Cookie header could not be parsed",
-        "SchemeNotSupported" => "it was set from a URL that is not http(s)",
-        "SameSiteNoneInsecure" => "SameSite=None requires Secure",
+        Some(CookieReason::SecureOnly) => {
+            "it is Secure but was set over plain http from a non-loopback host"
+        }
+        Some(CookieReason::InvalidDomain) => {
+            "its Domain attribute does not cover the host that set it"
+        }
+        Some(CookieReason::SyntaxError) => "the Set-Cookie header could not be parsed",
+        Some(CookieReason::SchemeNotSupported) => "it was set from a URL that is not http(s)",
+        Some(CookieReason::SameSiteNoneInsecure) => "SameSite=None requires Secure",
         _ => "the browser's own rules refused it",
     }
 }
 
 fn blocked(t: &Trace, out: &mut Vec<Finding>) {
     for (h, c) in set_cookies(t).filter(|(_, c)| c.action == CookieAction::Refused) {
-        let reason = c.refusal.as_deref().unwrap_or("refused");
+        let reason = c
+            .refusal
+            .as_ref()
+            .map_or_else(|| "refused".to_string(), ToString::to_string);
         out.push(finding(
             FindingId::CookieBlockedByBrowser,
             if is_key_cookie(t, &c.name) { Severity::Error } else { Severity::Warning },
@@ -133,7 +139,7 @@ fn blocked(t: &Trace, out: &mut Vec<Finding>) {
             vec![line(h, c), format!("refused: {reason}")],
             format!(
                 "The cookie never reached the cookie jar: {}. Every later request goes without it.",
-                reason_text(reason)
+                reason_text(c.refusal.as_ref().and_then(CookieReasons::first))
             ),
             "Fix the cookie's attributes at the server that set it (see the reason), or serve the app \
              over https.",

@@ -4,7 +4,10 @@
 use super::record::Record;
 use crate::redact::Redactor;
 use crate::scenario::Body;
-use crate::trace::{BlockedCookie, CookieAction, Hop, RunError, SentCookie, SetCookie, Step};
+use crate::trace::{
+    BlockedCookie, CookieAction, CookieReason, CookieReasons, ErrorStep, Hop, RunError, SameSite,
+    SentCookie, SetCookie, Step,
+};
 use crate::web;
 use cookie_store::RawCookie;
 use reqwest::header::{CONTENT_TYPE, COOKIE, DATE, HeaderMap, LOCATION, ORIGIN};
@@ -261,7 +264,7 @@ impl<'a> HttpDriver<'a> {
             .exchange(req, Some(&self.record), r)
             .await
             .map_err(|message| RunError {
-                step: req.step.to_string(),
+                step: ErrorStep::Chain(req.step),
                 hop: Some(n),
                 message,
             })?;
@@ -318,7 +321,7 @@ pub fn unparsable_set_cookie(raw: &str, r: &mut Redactor) -> SetCookie {
         max_age: None,
         expires: None,
         action: CookieAction::Refused,
-        refusal: Some("SyntaxError".into()),
+        refusal: Some(CookieReasons::one(CookieReason::SyntaxError)),
     }
 }
 
@@ -327,7 +330,7 @@ pub fn set_cookie_record(
     cookie: &RawCookie,
     raw: &str,
     action: CookieAction,
-    refusal: Option<String>,
+    refusal: Option<CookieReasons>,
     r: &mut Redactor,
 ) -> SetCookie {
     let value = r.sensitive(cookie.value());
@@ -344,7 +347,7 @@ pub fn set_cookie_record(
         path: cookie.path().map(str::to_string),
         secure: cookie.secure().unwrap_or(false),
         http_only: cookie.http_only().unwrap_or(false),
-        same_site: cookie.same_site().map(|s| s.to_string()),
+        same_site: cookie.same_site().map(SameSite::from),
         max_age: cookie.max_age().map(|d| d.whole_seconds()),
         expires: cookie.expires_datetime().and_then(|t| {
             t.format(&time::format_description::well_known::Rfc2822)

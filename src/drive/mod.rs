@@ -9,7 +9,7 @@ pub mod record;
 
 use crate::redact::Redactor;
 use crate::scenario::{Body, Consent, IdpKind, Scenario, join_path};
-use crate::trace::{ChainInfo, Ended, HopNo, PageKind, RunError, Step};
+use crate::trace::{ChainInfo, Ended, ErrorStep, HopNo, PageKind, RunError, Step};
 use http::{Answer, HttpClient, HttpDriver, Request};
 use record::Record;
 use std::collections::HashMap;
@@ -170,12 +170,12 @@ impl Runner<'_> {
                         ),
                     };
                     let step = if why == login::Stuck::ManualStep {
-                        "idp-login"
+                        ErrorStep::Chain(Step::IdpLogin)
                     } else {
-                        "idp"
+                        ErrorStep::Idp
                     };
                     return Err(Stop::Error(RunError {
-                        step: step.into(),
+                        step,
                         hop: Some(n),
                         message,
                     }));
@@ -204,7 +204,7 @@ impl Runner<'_> {
                         .unwrap_or_default();
                     let Some((form, fields)) = idp::form::consent_choice(forms, consent) else {
                         return Err(Stop::Error(RunError {
-                            step: "idp-consent".into(),
+                            step: ErrorStep::Chain(Step::IdpConsent),
                             hop: Some(n),
                             message: format!(
                                 "the page {} has no form to {} consent",
@@ -224,7 +224,7 @@ impl Runner<'_> {
             };
         }
         Err(Stop::Error(RunError {
-            step: "idp".into(),
+            step: ErrorStep::Idp,
             hop: Some(HopNo(self.driver.record.hops.len() as u32)),
             message: format!(
                 "the IdP showed more than {MAX_IDP_PAGES} pages without sending the browser back to the app"
@@ -259,7 +259,7 @@ impl Runner<'_> {
             let n = HopNo(self.driver.record.hops.len() as u32);
             let Some(challenge) = answer.json().filter(|c| c["component"].is_string()) else {
                 return Err(Stop::Error(RunError {
-                    step: "idp".into(),
+                    step: ErrorStep::Idp,
                     hop: Some(n),
                     message: format!(
                         "the flow executor {} answered {} without a challenge",
@@ -285,7 +285,7 @@ impl Runner<'_> {
                 Ok(Next::Redirect(to)) => {
                     let to = executor.join(&to).map_err(|e| {
                         Stop::Error(RunError {
-                            step: "idp".into(),
+                            step: ErrorStep::Idp,
                             hop: Some(n),
                             message: format!("the flow redirects to an invalid URL: {e}"),
                         })
@@ -325,7 +325,7 @@ impl Runner<'_> {
                 }
                 Err(message) => {
                     return Err(Stop::Error(RunError {
-                        step: "idp".into(),
+                        step: ErrorStep::Idp,
                         hop: Some(n),
                         message,
                     }));
@@ -359,7 +359,7 @@ impl Runner<'_> {
             answer = self.follow(req, &executor, r).await?;
         }
         Err(Stop::Error(RunError {
-            step: "idp".into(),
+            step: ErrorStep::Idp,
             hop: Some(HopNo(self.driver.record.hops.len() as u32)),
             message: format!(
                 "the Authentik flow `{slug}` asked for more than {} stages",
@@ -540,7 +540,7 @@ impl Runner<'_> {
 
 fn missing(what: &str, n: HopNo) -> Stop {
     Stop::Error(RunError {
-        step: "idp-login".into(),
+        step: ErrorStep::Chain(Step::IdpLogin),
         hop: Some(n),
         message: format!(
             "the IdP asks for a login but the scenario gives no {what} ([idp] {what}, or --{})",

@@ -4,7 +4,7 @@
 
 use super::http::{set_cookie_record, unparsable_set_cookie};
 use crate::redact::Redactor;
-use crate::trace::{BlockedCookie, CookieAction, Hop, HopNo, SetCookie};
+use crate::trace::{BlockedCookie, CookieAction, CookieReasons, Hop, HopNo, SetCookie};
 use crate::web;
 use cookie_store::{CookieError, CookieStore, RawCookie};
 use reqwest::header::{HeaderMap, SET_COOKIE};
@@ -86,7 +86,7 @@ impl Record {
             Some(reason) => {
                 blocked.push(BlockedCookie {
                     name: c.name().to_string(),
-                    reason: reason.into(),
+                    reason: CookieReasons::one(reason),
                 });
                 false
             }
@@ -121,14 +121,14 @@ impl Record {
             return unparsable_set_cookie(raw, r);
         };
         let (action, refusal) = match web::set_cookie_refusal(&cookie, url) {
-            Some(reason) => (CookieAction::Refused, Some(reason.to_string())),
+            Some(reason) => (CookieAction::Refused, Some(CookieReasons::one(reason))),
             None => match self.jar.insert_raw(&cookie, url) {
                 Ok(_) if web::is_clearing(&cookie) => (CookieAction::Cleared, None),
                 Ok(_) => (CookieAction::Set, None),
                 Err(CookieError::Expired) => (CookieAction::Cleared, None),
                 Err(e) => (
                     CookieAction::Refused,
-                    Some(web::store_refusal(&e).to_string()),
+                    Some(CookieReasons::one(web::store_refusal(&e))),
                 ),
             },
         };

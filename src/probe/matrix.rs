@@ -8,7 +8,7 @@ use crate::drive::http::{HttpClient, Request};
 use crate::drive::record::Record;
 use crate::redact::{Redactor, percent_decode};
 use crate::scenario::{MatrixMode, Preset, ProbeSpec};
-use crate::trace::{MatrixRow, Probe, RunError, Step, Variant};
+use crate::trace::{ErrorStep, MatrixRow, Probe, RunError, Step, Variant};
 use url::Url;
 
 /// The probes whose matrix is wanted: compared probes that fail where their reference passes,
@@ -148,7 +148,7 @@ pub async fn run(
                     }
                     Err(message) => {
                         let error = RunError {
-                            step: format!("matrix {}", spec.name),
+                            step: ErrorStep::Matrix(spec.name.clone()),
                             hop: None,
                             message,
                         };

@@ -8,7 +8,7 @@ use crate::drive::http::{Answer, HttpClient, Request};
 use crate::drive::record::Record;
 use crate::redact::Redactor;
 use crate::scenario::{Preset, ProbeSpec};
-use crate::trace::{BodyShape, Expect, Probe, RunError, Step};
+use crate::trace::{BodyShape, ErrorStep, Expect, Probe, RunError, Step};
 use serde_json::Value;
 
 /// How much of a probe's body the report keeps.
@@ -41,7 +41,7 @@ pub async fn run(
                 return (
                     probes,
                     Some(RunError {
-                        step: format!("probe {}", spec.name),
+                        step: ErrorStep::Probe(spec.name.clone()),
                         hop: None,
                         message,
                     }),

@@ -83,7 +83,7 @@ fn hop_entry(h: &Hop) -> Value {
         .iter()
         .map(|c| {
             let mut cookie = json!({"name": c.name, "value": c.value.shown(), "httpOnly": c.http_only, "secure": c.secure,
-                   "comment": format!("{}{}", c.action.word(), c.refusal.as_deref().map(|r| format!(": {r}")).unwrap_or_default())});
+                   "comment": format!("{}{}", c.action.word(), c.refusal.as_ref().map(|r| format!(": {r}")).unwrap_or_default())});
             // HAR wants ISO 8601 dates and leaves absent fields out.
             let expires = c.expires.as_deref().and_then(|e| {
                 time::OffsetDateTime::parse(e, &time::format_description::well_known::Rfc2822).ok()?

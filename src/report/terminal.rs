@@ -253,7 +253,9 @@ fn cookie(c: &SetCookie, th: &dyn Theme) -> String {
                 c.name,
                 c.value.shown(),
                 attrs,
-                c.refusal.as_deref().unwrap_or("refused")
+                c.refusal
+                    .as_ref()
+                    .map_or_else(|| "refused".to_string(), ToString::to_string)
             ),
             Style::Warn,
         ),

@@ -63,6 +63,150 @@ impl CookieAction {
     }
 }
 
+/// Why a browser refused a `Set-Cookie` or withheld a cookie from a request, in Chromium's words
+/// (its cookie blocked reasons); a name this tool has no variant for is kept as given.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum CookieReason {
+    InvalidPrefix,
+    SecureOnly,
+    SameSiteNoneInsecure,
+    NameValuePairExceedsMaxSize,
+    InvalidDomain,
+    SchemeNotSupported,
+    Expired,
+    SyntaxError,
+    SameSiteStrict,
+    SameSiteLax,
+    SameSiteUnspecifiedTreatedAsLax,
+    Other(String),
+}
+
+impl CookieReason {
+    const NAMED: &'static [CookieReason] = &[
+        CookieReason::InvalidPrefix,
+        CookieReason::SecureOnly,
+        CookieReason::SameSiteNoneInsecure,
+        CookieReason::NameValuePairExceedsMaxSize,
+        CookieReason::InvalidDomain,
+        CookieReason::SchemeNotSupported,
+        CookieReason::Expired,
+        CookieReason::SyntaxError,
+        CookieReason::SameSiteStrict,
+        CookieReason::SameSiteLax,
+        CookieReason::SameSiteUnspecifiedTreatedAsLax,
+    ];
+
+    pub fn as_str(&self) -> &str {
+        match self {
+            CookieReason::InvalidPrefix => "InvalidPrefix",
+            CookieReason::SecureOnly => "SecureOnly",
+            CookieReason::SameSiteNoneInsecure => "SameSiteNoneInsecure",
+            CookieReason::NameValuePairExceedsMaxSize => "NameValuePairExceedsMaxSize",
+            CookieReason::InvalidDomain => "InvalidDomain",
+            CookieReason::SchemeNotSupported => "SchemeNotSupported",
+            CookieReason::Expired => "Expired",
+            CookieReason::SyntaxError => "SyntaxError",
+            CookieReason::SameSiteStrict => "SameSiteStrict",
+            CookieReason::SameSiteLax => "SameSiteLax",
+            CookieReason::SameSiteUnspecifiedTreatedAsLax => "SameSiteUnspecifiedTreatedAsLax",
+            CookieReason::Other(name) => name,
+        }
+    }
+
+    pub fn parse(s: &str) -> CookieReason {
+        CookieReason::NAMED
+            .iter()
+            .find(|r| r.as_str() == s)
+            .cloned()
+            .unwrap_or_else(|| CookieReason::Other(s.to_string()))
+    }
+}
+
+/// One or more reasons for the same cookie, written as Chromium lists them: `A,B`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CookieReasons(pub Vec<CookieReason>);
+
+impl CookieReasons {
+    pub fn one(reason: CookieReason) -> Self {
+        CookieReasons(vec![reason])
+    }
+
+    /// The first reason given, the one that decides.
+    pub fn first(&self) -> Option<&CookieReason> {
+        self.0.first()
+    }
+
+    pub fn parse(s: &str) -> Self {
+        CookieReasons(
+            s.split(',')
+                .map(str::trim)
+                .filter(|r| !r.is_empty())
+                .map(CookieReason::parse)
+                .collect(),
+        )
+    }
+}
+
+impl fmt::Display for CookieReasons {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let names: Vec<&str> = self.0.iter().map(CookieReason::as_str).collect();
+        f.write_str(&names.join(","))
+    }
+}
+
+impl PartialEq<&str> for CookieReasons {
+    fn eq(&self, other: &&str) -> bool {
+        let mut names = other.split(',');
+        self.0.iter().all(|r| names.next() == Some(r.as_str())) && names.next().is_none()
+    }
+}
+
+impl Serialize for CookieReasons {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.to_string())
+    }
+}
+
+impl<'de> Deserialize<'de> for CookieReasons {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Ok(CookieReasons::parse(&String::deserialize(d)?))
+    }
+}
+
+/// A cookie's SameSite attribute.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum SameSite {
+    Strict,
+    Lax,
+    None,
+}
+
+impl fmt::Display for SameSite {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl SameSite {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SameSite::Strict => "Strict",
+            SameSite::Lax => "Lax",
+            SameSite::None => "None",
+        }
+    }
+}
+
+impl From<cookie::SameSite> for SameSite {
+    fn from(s: cookie::SameSite) -> Self {
+        match s {
+            cookie::SameSite::Strict => SameSite::Strict,
+            cookie::SameSite::Lax => SameSite::Lax,
+            cookie::SameSite::None => SameSite::None,
+        }
+    }
+}
+
 /// One `Set-Cookie` header as received, parsed, and what became of it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct SetCookie {
@@ -74,12 +218,12 @@ pub struct SetCookie {
     pub path: Option<String>,
     pub secure: bool,
     pub http_only: bool,
-    pub same_site: Option<String>,
+    pub same_site: Option<SameSite>,
     pub max_age: Option<i64>,
     pub expires: Option<String>,
     pub action: CookieAction,
-    /// Why the jar refused it (`DomainMismatch`, `InvalidPrefix`, …).
-    pub refusal: Option<String>,
+    /// Why the jar refused it (`InvalidDomain`, `InvalidPrefix`, …).
+    pub refusal: Option<CookieReasons>,
 }
 
 /// One cookie of a `Cookie` request header.
@@ -93,7 +237,7 @@ pub struct SentCookie {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct BlockedCookie {
     pub name: String,
-    pub reason: String,
+    pub reason: CookieReasons,
 }
 
 /// What an answered page offered, as far as the login needs to know.
@@ -322,10 +466,75 @@ mod tests {
     }
 }
 
+/// The step a run stopped in.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ErrorStep {
+    /// setting up the HTTP client
+    Setup,
+    /// a request of the chain, by why it was made
+    Chain(Step),
+    /// the IdP's pages (no form found, not a page)
+    Idp,
+    /// the browser itself (chromedriver, Chromium, a script)
+    Browser,
+    /// a session probe, by name
+    Probe(String),
+    /// the differential matrix of a probe, by name
+    Matrix(String),
+}
+
+impl fmt::Display for ErrorStep {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ErrorStep::Setup => f.write_str("setup"),
+            ErrorStep::Chain(step) => step.fmt(f),
+            ErrorStep::Idp => f.write_str("idp"),
+            ErrorStep::Browser => f.write_str("browser"),
+            ErrorStep::Probe(name) => write!(f, "probe {name}"),
+            ErrorStep::Matrix(name) => write!(f, "matrix {name}"),
+        }
+    }
+}
+
+impl ErrorStep {
+    pub fn parse(s: &str) -> Option<ErrorStep> {
+        Some(match s {
+            "setup" => ErrorStep::Setup,
+            "idp" => ErrorStep::Idp,
+            "browser" => ErrorStep::Browser,
+            "start" => ErrorStep::Chain(Step::Start),
+            "follow" => ErrorStep::Chain(Step::Follow),
+            "idp-login" => ErrorStep::Chain(Step::IdpLogin),
+            "idp-consent" => ErrorStep::Chain(Step::IdpConsent),
+            _ => {
+                if let Some(name) = s.strip_prefix("probe ") {
+                    ErrorStep::Probe(name.to_string())
+                } else {
+                    ErrorStep::Matrix(s.strip_prefix("matrix ")?.to_string())
+                }
+            }
+        })
+    }
+}
+
+impl Serialize for ErrorStep {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for ErrorStep {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        ErrorStep::parse(&s)
+            .ok_or_else(|| serde::de::Error::custom(format!("unknown error step `{s}`")))
+    }
+}
+
 /// Where the run stopped for want of a usable answer (exit 3).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct RunError {
-    pub step: String,
+    pub step: ErrorStep,
     pub hop: Option<HopNo>,
     pub message: String,
 }
@@ -582,7 +791,24 @@ pub struct Finding {
 
 #[cfg(test)]
 mod catalog {
-    use super::FindingId;
+    use super::{ErrorStep, FindingId, Step};
+
+    #[test]
+    fn error_steps_read_back() {
+        for step in [
+            ErrorStep::Setup,
+            ErrorStep::Idp,
+            ErrorStep::Browser,
+            ErrorStep::Chain(Step::Start),
+            ErrorStep::Chain(Step::Follow),
+            ErrorStep::Chain(Step::IdpLogin),
+            ErrorStep::Chain(Step::IdpConsent),
+            ErrorStep::Probe("guarded".into()),
+            ErrorStep::Matrix("/auth/session".into()),
+        ] {
+            assert_eq!(ErrorStep::parse(&step.to_string()), Some(step));
+        }
+    }
 
     #[test]
     fn every_id_is_in_the_catalog_and_parses_back() {

@@ -2,6 +2,7 @@
 //! `Set-Cookie` a browser refuses and why, and which cookies it sends or withholds on a request.
 //! Both drivers and the diagnosis call these; nothing here does I/O.
 
+use crate::trace::CookieReason;
 use cookie::SameSite;
 use cookie_store::{CookieError, RawCookie};
 use url::Url;
@@ -59,44 +60,46 @@ pub struct RequestContext {
 pub fn same_site_withholds(
     same_site: Option<SameSite>,
     req: RequestContext,
-) -> Option<&'static str> {
+) -> Option<CookieReason> {
     if !req.cross_site {
         return None;
     }
     match same_site {
-        Some(SameSite::Strict) => Some("SameSiteStrict"),
-        Some(SameSite::Lax) if !req.safe_method || !req.navigation => Some("SameSiteLax"),
-        None if !req.navigation => Some("SameSiteUnspecifiedTreatedAsLax"),
+        Some(SameSite::Strict) => Some(CookieReason::SameSiteStrict),
+        Some(SameSite::Lax) if !req.safe_method || !req.navigation => {
+            Some(CookieReason::SameSiteLax)
+        }
+        None if !req.navigation => Some(CookieReason::SameSiteUnspecifiedTreatedAsLax),
         Some(SameSite::Lax) | Some(SameSite::None) | None => None,
     }
 }
 
 /// The rules browsers apply before a cookie reaches the jar, which a cookie store leaves out;
 /// the reasons carry Chromium's names so both drivers speak alike.
-pub fn set_cookie_refusal(cookie: &RawCookie, url: &Url) -> Option<&'static str> {
+pub fn set_cookie_refusal(cookie: &RawCookie, url: &Url) -> Option<CookieReason> {
     let secure = cookie.secure().unwrap_or(false);
     let name = cookie.name();
     if secure && !is_secure_origin(url) {
         return Some(if unprefixed(name) != name {
-            "InvalidPrefix"
+            CookieReason::InvalidPrefix
         } else {
-            "SecureOnly"
+            CookieReason::SecureOnly
         });
     }
     if name.starts_with("__Secure-") && !secure {
-        return Some("InvalidPrefix");
+        return Some(CookieReason::InvalidPrefix);
     }
     if cookie.same_site() == Some(SameSite::None) && !secure {
-        return Some("SameSiteNoneInsecure");
+        return Some(CookieReason::SameSiteNoneInsecure);
     }
     // Chromium's limit on a cookie's name and value together.
     if cookie.name().len() + cookie.value().len() > 4096 {
-        return Some("NameValuePairExceedsMaxSize");
+        return Some(CookieReason::NameValuePairExceedsMaxSize);
     }
     if name.starts_with("__Host-")
         && (!secure || cookie.domain().is_some() || cookie.path() != Some("/"))
     {
-        return Some("InvalidPrefix");
+        return Some(CookieReason::InvalidPrefix);
     }
     None
 }
@@ -109,14 +112,16 @@ pub fn breaks_prefix(name: &str, secure: bool, domain: Option<&str>, path: Optio
 }
 
 /// A cookie store's refusal in Chromium's words.
-pub fn store_refusal(e: &CookieError) -> &'static str {
+pub fn store_refusal(e: &CookieError) -> CookieReason {
     match e {
-        CookieError::NonHttpScheme | CookieError::NonRelativeScheme => "SchemeNotSupported",
-        CookieError::DomainMismatch | CookieError::UnspecifiedDomain => "InvalidDomain",
-        CookieError::Expired => "Expired",
-        CookieError::Parse => "SyntaxError",
+        CookieError::NonHttpScheme | CookieError::NonRelativeScheme => {
+            CookieReason::SchemeNotSupported
+        }
+        CookieError::DomainMismatch | CookieError::UnspecifiedDomain => CookieReason::InvalidDomain,
+        CookieError::Expired => CookieReason::Expired,
+        CookieError::Parse => CookieReason::SyntaxError,
         #[allow(unreachable_patterns)]
-        _ => "InvalidDomain",
+        _ => CookieReason::InvalidDomain,
     }
 }
 
@@ -176,8 +181,9 @@ pub fn would_send(c: Scope, target: &Url) -> Result<(), String> {
 mod tests {
     use super::*;
 
-    fn refusal(raw: &str, url: &str) -> Option<&'static str> {
+    fn refusal(raw: &str, url: &str) -> Option<String> {
         set_cookie_refusal(&RawCookie::parse(raw).unwrap(), &Url::parse(url).unwrap())
+            .map(|r| r.as_str().to_string())
     }
 
     #[test]
@@ -208,7 +214,7 @@ mod tests {
                 Some("SameSiteNoneInsecure"),
             ),
         ] {
-            assert_eq!(refusal(raw, url), want, "{raw} from {url}");
+            assert_eq!(refusal(raw, url).as_deref(), want, "{raw} from {url}");
         }
     }
 
@@ -235,7 +241,9 @@ mod tests {
             (Some(Unrestricted), ctx(true, true, false), None),
         ] {
             assert_eq!(
-                same_site_withholds(same_site, req),
+                same_site_withholds(same_site, req)
+                    .as_ref()
+                    .map(CookieReason::as_str),
                 want,
                 "{same_site:?} {req:?}"
             );

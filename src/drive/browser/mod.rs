@@ -10,7 +10,7 @@ use super::Drive;
 use super::record::Record;
 use crate::redact::Redactor;
 use crate::scenario::{Body, Consent, IdpKind, Scenario, join_path};
-use crate::trace::{ChainInfo, Ended, HopNo, Page, PageKind, RunError, Step};
+use crate::trace::{ChainInfo, Ended, ErrorStep, HopNo, Page, PageKind, RunError, Step};
 use fantoccini::wd::WebDriverCompatibleCommand;
 use fantoccini::{Client, ClientBuilder};
 use serde_json::{Value, json};
@@ -124,9 +124,9 @@ async fn bounded<T, E: std::fmt::Display>(
 ) -> Result<T, RunError> {
     match tokio::time::timeout(limit + Duration::from_secs(5), fut).await {
         Ok(Ok(v)) => Ok(v),
-        Ok(Err(e)) => Err(error("browser", format!("{what}: {e}"))),
+        Ok(Err(e)) => Err(error(ErrorStep::Browser, format!("{what}: {e}"))),
         Err(_) => Err(error(
-            "browser",
+            ErrorStep::Browser,
             format!(
                 "{what}: the browser did not answer within {}s",
                 limit.as_secs_f64() + 5.0
@@ -135,9 +135,9 @@ async fn bounded<T, E: std::fmt::Display>(
     }
 }
 
-fn error(step: &str, message: impl Into<String>) -> RunError {
+fn error(step: ErrorStep, message: impl Into<String>) -> RunError {
     RunError {
-        step: step.into(),
+        step,
         hop: None,
         message: message.into(),
     }
@@ -186,7 +186,7 @@ pub async fn login(
     let temp = tempfile::Builder::new()
         .prefix(process::TEMP_PREFIX)
         .tempdir()
-        .map_err(|e| error("browser", format!("cannot make a temp dir: {e}")))?;
+        .map_err(|e| error(ErrorStep::Browser, format!("cannot make a temp dir: {e}")))?;
     let (driver_process, url, profile) = match &opts.webdriver {
         Some(url) => (None, url.clone(), None),
         None => {
@@ -196,7 +196,7 @@ pub async fn login(
                 c.timeout.max(Duration::from_secs(10)),
             )
             .await
-            .map_err(|m| error("browser", m))?;
+            .map_err(|m| error(ErrorStep::Browser, m))?;
             let url = d.url.clone();
             (Some(d), url, Some(temp.path().join("profile")))
         }
@@ -210,8 +210,12 @@ pub async fn login(
     caps.insert("goog:loggingPrefs".into(), json!({ "performance": "ALL" }));
     let ms = c.timeout.as_millis() as u64;
     caps.insert("timeouts".into(), json!({ "pageLoad": ms, "script": ms }));
-    let builder = ClientBuilder::rustls()
-        .map_err(|e| error("browser", format!("cannot set up TLS for WebDriver: {e}")))?;
+    let builder = ClientBuilder::rustls().map_err(|e| {
+        error(
+            ErrorStep::Browser,
+            format!("cannot set up TLS for WebDriver: {e}"),
+        )
+    })?;
     let url = url.as_str();
     let client = tokio::time::timeout(
         c.timeout.max(Duration::from_secs(30)),
@@ -220,13 +224,13 @@ pub async fn login(
     .await
     .map_err(|_| {
         error(
-            "browser",
+            ErrorStep::Browser,
             format!("the WebDriver server at {url} did not start a session in time"),
         )
     })?
     .map_err(|e| {
         error(
-            "browser",
+            ErrorStep::Browser,
             format!("cannot start a browser session at {url}: {e}"),
         )
     })?;
@@ -417,7 +421,7 @@ impl Session<'_> {
                 }
                 _ => {
                     run_error = Some(RunError {
-                        step: "idp".into(),
+                        step: ErrorStep::Idp,
                         hop: Some(last),
                         message,
                     });
@@ -436,7 +440,7 @@ impl Session<'_> {
             }
             (Some(f), Ended::NotEnded) => {
                 run_error = Some(RunError {
-                    step: "browser".into(),
+                    step: ErrorStep::Browser,
                     hop: Some(HopNo(last.0 + 1)),
                     message: format!("the browser could not load {}: {}", f.url, f.error),
                 });
@@ -556,7 +560,7 @@ impl Session<'_> {
             chain.start_endpoint = attempt["path"].as_str().map(str::to_string);
             if let Some(e) = answer["error"].as_str() {
                 return Err(error(
-                    "start",
+                    ErrorStep::Chain(Step::Start),
                     format!("the page could not start the login: {e}"),
                 ));
             }
@@ -610,7 +614,7 @@ impl Session<'_> {
                         .map(|m| format!(" (the page says \"{m}\")"))
                         .unwrap_or_default();
                     return Err(error(
-                        "idp-login",
+                        ErrorStep::Chain(Step::IdpLogin),
                         format!(
                             "after the password was accepted the IdP asks for another password at {url}{says}: the account needs a manual step (a password change?)"
                         ),
@@ -629,7 +633,7 @@ impl Session<'_> {
                     let idp = &self.scenario.idp;
                     let (Some(user), Some(password)) = (&idp.username, &idp.password) else {
                         return Err(error(
-                            "idp-login",
+                            ErrorStep::Chain(Step::IdpLogin),
                             "the IdP asks for a login but the scenario gives no username or password",
                         ));
                     };
@@ -640,7 +644,10 @@ impl Session<'_> {
                         )
                         .await?;
                     if let Some(why) = failed.as_str() {
-                        return Err(error("idp-login", format!("{why} on {url}")));
+                        return Err(error(
+                            ErrorStep::Chain(Step::IdpLogin),
+                            format!("{why} on {url}"),
+                        ));
                     }
                     self.actions.push(Step::IdpLogin);
                 }
@@ -650,7 +657,10 @@ impl Session<'_> {
                         .script(page::CONSENT, vec![self.selector_arg(), json!(deny)])
                         .await?;
                     if let Some(why) = failed.as_str() {
-                        return Err(error("idp-consent", format!("{why} on {url}")));
+                        return Err(error(
+                            ErrorStep::Chain(Step::IdpConsent),
+                            format!("{why} on {url}"),
+                        ));
                     }
                     self.actions.push(Step::IdpConsent);
                 }
@@ -720,7 +730,7 @@ impl Session<'_> {
             }
             if started.elapsed() > self.scenario.chain.timeout {
                 return Err(error(
-                    "browser",
+                    ErrorStep::Browser,
                     format!(
                         "the page did not move on within {}s after the form was submitted",
                         self.scenario.chain.timeout.as_secs_f64()

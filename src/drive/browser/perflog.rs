@@ -4,6 +4,7 @@
 
 use crate::drive::http::{error_params, set_cookie_record, unparsable_set_cookie};
 use crate::redact::Redactor;
+use crate::trace::CookieReasons;
 use crate::trace::{BlockedCookie, CookieAction, Hop, HopNo, SentCookie, Step};
 use crate::web::is_clearing;
 use cookie_store::RawCookie;
@@ -191,7 +192,7 @@ fn set_cookies(extra: &Value, r: &mut Redactor) -> Vec<crate::trace::SetCookie> 
     let Some(lines) = header(&extra["headers"], "set-cookie") else {
         return Vec::new();
     };
-    let blocked: Vec<(String, String)> = extra["blockedCookies"]
+    let blocked: Vec<(String, CookieReasons)> = extra["blockedCookies"]
         .as_array()
         .into_iter()
         .flatten()
@@ -204,7 +205,7 @@ fn set_cookies(extra: &Value, r: &mut Redactor) -> Vec<crate::trace::SetCookie> 
                 .collect();
             (
                 b["cookieLine"].as_str().unwrap_or_default().to_string(),
-                reasons.join(","),
+                CookieReasons::parse(&reasons.join(",")),
             )
         })
         .collect();
@@ -247,7 +248,7 @@ fn sent_cookies(extra: &Value, r: &mut Redactor) -> (Vec<SentCookie>, Vec<Blocke
         } else {
             withheld.push(BlockedCookie {
                 name,
-                reason: reasons.join(","),
+                reason: CookieReasons::parse(&reasons.join(",")),
             });
         }
     }
@@ -257,6 +258,7 @@ fn sent_cookies(extra: &Value, r: &mut Redactor) -> (Vec<SentCookie>, Vec<Blocke
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::trace::CookieReason;
     use serde_json::json;
 
     fn entry(method: &str, params: Value) -> Value {
@@ -316,8 +318,8 @@ mod tests {
         assert_eq!(hops[0].status, 302);
         assert_eq!(hops[0].set_cookies[0].action, CookieAction::Refused);
         assert_eq!(
-            hops[0].set_cookies[0].refusal.as_deref(),
-            Some("InvalidPrefix")
+            hops[0].set_cookies[0].refusal,
+            Some(CookieReasons::one(CookieReason::InvalidPrefix))
         );
         assert_eq!(hops[0].set_cookies[1].action, CookieAction::Set);
         assert_eq!(hops[1].n, HopNo(2));
