@@ -231,7 +231,7 @@ impl ProbeFlags {
             }
             probes.push(scenario::plain_probe(
                 name,
-                "GET".into(),
+                authchain::trace::Method::Get,
                 url,
                 Some("native".into()),
             ));

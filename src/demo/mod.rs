@@ -211,7 +211,7 @@ impl Demo {
                 native_probe(preset, join_path(&auth_base, preset.contract().native_path)),
                 plain_probe(
                     "guarded".into(),
-                    "GET".into(),
+                    crate::trace::Method::Get,
                     guarded,
                     Some("native".into()),
                 ),

@@ -2,7 +2,7 @@
 //! than the same request replayed with the browser's cookies.
 
 use super::finding;
-use crate::trace::{Finding, FindingId, Severity, Trace};
+use crate::trace::{Evidence, Finding, FindingId, Severity, Trace};
 
 pub fn rules(t: &Trace) -> Vec<Finding> {
     t.probes
@@ -25,10 +25,9 @@ pub fn rules(t: &Trace) -> Vec<Finding> {
                     p.status,
                     if p.passed { "pass" } else { "fail" }
                 ),
-                vec![
-                    format!("page: {} {} → {} {}", p.method, p.url, page.status, page.body_excerpt),
-                    format!("http: {} {} → {} {}", p.method, p.url, p.status, p.body_excerpt),
-                ],
+                vec![Evidence::PageProbe {
+                    probe: p.name.clone(),
+                }],
                 "The web app's own request (fetch with credentials, from the app's origin) and the same \
                  request replayed with every cookie in the browser's jar answer differently. The browser \
                  withheld a cookie from its request (SameSite, third-party cookie blocking, a Secure \
@@ -50,7 +49,7 @@ mod tests {
     fn probe(passed: bool, page_passed: bool) -> Probe {
         Probe {
             name: "guarded".into(),
-            method: "GET".into(),
+            method: crate::trace::Method::Get,
             url: "http://app/auth/session".into(),
             native: false,
             compare_to: Some("native".into()),

@@ -1,9 +1,9 @@
 //! Rules on error codes that hops carry (`error=` on a URL or a `Location`): the callback's own
 //! codes from the auth library and the IdP's codes passed through it.
 
-use super::{finding, hop_line};
+use super::finding;
 use crate::preset::{CookieRole, ErrorKind, Preset, cookie_role};
-use crate::trace::{Finding, FindingId, Hop, Severity, Trace};
+use crate::trace::{Evidence, Finding, FindingId, Hop, Severity, Trace};
 
 pub fn rules(t: &Trace) -> Vec<Finding> {
     // The first hop with a code is where it arose; later hops only carry it along.
@@ -11,9 +11,9 @@ pub fn rules(t: &Trace) -> Vec<Finding> {
         return Vec::new();
     };
     let code = hop.error_code.clone().unwrap_or_default();
-    let mut evidence = vec![hop_line(hop)];
+    let mut evidence = vec![Evidence::Hop { hop: hop.n }];
     if let Some(d) = &hop.error_description {
-        evidence.push(format!("error_description: {d}"));
+        evidence.push(Evidence::note(format!("error_description: {d}")));
     }
     if let Some(cb) = t
         .chain
@@ -21,7 +21,7 @@ pub fn rules(t: &Trace) -> Vec<Finding> {
         .and_then(|n| t.hop(n))
         .filter(|cb| cb.n != hop.n)
     {
-        evidence.push(format!("callback {}", hop_line(cb)));
+        evidence.push(Evidence::CallbackHop { hop: cb.n });
     }
     let at = place(t, hop);
     let known = crate::preset::error_code(t.chain.preset.as_deref(), &code);
@@ -85,7 +85,7 @@ fn place(t: &Trace, hop: &Hop) -> String {
 }
 
 /// The state cookie's life: where it was set, sent and cleared.
-fn state_evidence(t: &Trace, mut evidence: Vec<String>) -> Vec<String> {
+fn state_evidence(t: &Trace, mut evidence: Vec<Evidence>) -> Vec<Evidence> {
     let preset = t.chain.preset.as_deref().and_then(Preset::parse);
     let is_state = |name: &str| cookie_role(preset, name) == CookieRole::State;
     for h in &t.hops {
@@ -95,7 +95,12 @@ fn state_evidence(t: &Trace, mut evidence: Vec<String>) -> Vec<String> {
                 .as_ref()
                 .map(|r| format!(" ({r})"))
                 .unwrap_or_default();
-            evidence.push(format!("{}: {} {}{why}", h.n, c.name, c.action.word()));
+            evidence.push(Evidence::note(format!(
+                "{}: {} {}{why}",
+                h.n,
+                c.name,
+                c.action.word()
+            )));
         }
         if t.chain.callback_hop == Some(h.n) {
             let sent: Vec<&str> = h
@@ -104,11 +109,11 @@ fn state_evidence(t: &Trace, mut evidence: Vec<String>) -> Vec<String> {
                 .map(|c| c.name.as_str())
                 .filter(|n| is_state(n))
                 .collect();
-            evidence.push(if sent.is_empty() {
+            evidence.push(Evidence::note(if sent.is_empty() {
                 format!("{}: the callback request carried no state cookie", h.n)
             } else {
                 format!("{}: the callback request carried {}", h.n, sent.join(", "))
-            });
+            }));
         }
     }
     evidence
@@ -165,7 +170,7 @@ mod tests {
         let hop = Hop {
             n: HopNo(9),
             step: Step::Follow,
-            method: "GET".into(),
+            method: crate::trace::Method::Get,
             url: "http://localhost:3000/api/auth/callback/x".into(),
             status: 302,
             location: Some(format!("http://localhost:3000/api/auth/error?error={code}")),

@@ -3,7 +3,7 @@
 
 use super::cookies::human;
 use super::finding;
-use crate::trace::{Finding, FindingId, Severity, Trace};
+use crate::trace::{Evidence, Finding, FindingId, Severity, Trace};
 
 /// Beyond this, clocks disagree enough to matter.
 const WARN_SECS: i64 = 60;
@@ -35,12 +35,12 @@ pub fn rules(t: &Trace) -> Vec<Finding> {
         let skew = server.saturating_sub((received_ms / 1000) as i64);
         if skew.saturating_abs() > WARN_SECS {
             worst = worst.max(skew.saturating_abs());
-            evidence.push(format!(
+            evidence.push(Evidence::note(format!(
                 "{what}: {url} answered with Date {} — {} {} the local clock",
                 date.as_deref().unwrap_or_default(),
                 human(skew.saturating_abs()),
                 if skew > 0 { "ahead of" } else { "behind" }
-            ));
+            )));
         }
     }
     for h in &t.hops {
@@ -63,19 +63,19 @@ pub fn rules(t: &Trace) -> Vec<Finding> {
                     continue;
                 };
                 worst = worst.max(secs);
-                evidence.push(format!(
+                evidence.push(Evidence::note(format!(
                     "{}: the JWT in `{name}` {}",
                     h.n,
                     says.replace("{}", &human(secs))
-                ));
+                )));
             }
             if let Some(exp) = jwt.exp.filter(|exp| *exp < now) {
                 worst = worst.max(now.saturating_sub(exp));
-                evidence.push(format!(
+                evidence.push(Evidence::note(format!(
                     "{}: the JWT in `{name}` had expired {} before it arrived (exp)",
                     h.n,
                     human(now.saturating_sub(exp))
-                ));
+                )));
             }
         }
     }
@@ -135,7 +135,7 @@ mod tests {
         let received = 784_111_777_000u64;
         t.probes.push(crate::trace::Probe {
             name: "native".into(),
-            method: "GET".into(),
+            method: crate::trace::Method::Get,
             url: "http://a/".into(),
             native: true,
             compare_to: None,
@@ -157,7 +157,7 @@ mod tests {
         assert_eq!(f[0].id, "clock-skew");
         assert_eq!(f[0].severity, Severity::Error);
         assert!(
-            f[0].evidence[0].contains("1.0 hours ahead of"),
+            super::super::evidence_text(&t, &f[0])[0].contains("1.0 hours ahead of"),
             "{:?}",
             f[0].evidence
         );

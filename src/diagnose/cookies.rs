@@ -5,8 +5,8 @@
 use super::finding;
 use crate::preset::{self, CookieRole, Preset};
 use crate::trace::{
-    CookieAction, CookieReason, CookieReasons, Finding, FindingId, Hop, SameSite, SetCookie,
-    Severity, Trace,
+    CookieAction, CookieReason, CookieReasons, Evidence, Finding, FindingId, Hop, SameSite,
+    SetCookie, Severity, Trace,
 };
 use crate::web::{self, is_secure_origin};
 use url::Url;
@@ -27,8 +27,14 @@ fn set_cookies(t: &Trace) -> impl Iterator<Item = (&Hop, &SetCookie)> {
         .flat_map(|h| h.set_cookies.iter().map(move |c| (h, c)))
 }
 
-fn line(h: &Hop, c: &SetCookie) -> String {
-    format!("{}: {} sets {}", h.n, host_of(&h.url), c.raw)
+/// A `Set-Cookie` of a hop as evidence.
+fn line(h: &Hop, c: &SetCookie) -> Evidence {
+    let index = h
+        .set_cookies
+        .iter()
+        .position(|x| std::ptr::eq(x, c))
+        .unwrap_or_default();
+    Evidence::SetCookie { hop: h.n, index }
 }
 
 fn host_of(url: &str) -> String {
@@ -136,7 +142,7 @@ fn blocked(t: &Trace, out: &mut Vec<Finding>) {
             FindingId::CookieBlockedByBrowser,
             if is_key_cookie(t, &c.name) { Severity::Error } else { Severity::Warning },
             format!("The browser refused cookie `{}` at {} ({reason})", c.name, h.n),
-            vec![line(h, c), format!("refused: {reason}")],
+            vec![line(h, c), Evidence::note(format!("refused: {reason}"))],
             format!(
                 "The cookie never reached the cookie jar: {}. Every later request goes without it.",
                 reason_text(c.refusal.as_ref().and_then(CookieReasons::first))
@@ -214,7 +220,13 @@ fn not_sent(t: &Trace, out: &mut Vec<Finding>) {
             FindingId::CookieNotSent,
             Severity::Error,
             format!("The session cookie `{}` was not sent to probe `{}`", cookie.name, p.name),
-            vec![line(hop, cookie), format!("probe {}: {} {} sent no `{}`", p.name, p.method, p.url, cookie.name)],
+            vec![
+                line(hop, cookie),
+                Evidence::note(format!(
+                    "probe {}: {} {} sent no `{}`",
+                    p.name, p.method, p.url, cookie.name
+                )),
+            ],
             format!("The login set the session cookie, but the request to the probe went without it: {why}."),
             "Set the cookie's Domain (and Path) so that it covers every host and path that needs the \
              session, or serve the API under the app's host.",
@@ -315,11 +327,11 @@ fn lifetime(t: &Trace, out: &mut Vec<Finding>) {
         title,
         vec![
             line(hop, cookie),
-            format!(
+            Evidence::note(format!(
                 "probe {}: session.expiresAt {}",
                 native.name,
                 native.session_expires_at.clone().unwrap_or_default()
-            ),
+            )),
         ],
         why,
         format!(
@@ -354,7 +366,7 @@ mod tests {
         Hop {
             n: HopNo(1),
             step: Step::Follow,
-            method: "GET".into(),
+            method: crate::trace::Method::Get,
             url: url.into(),
             status: 200,
             location: None,

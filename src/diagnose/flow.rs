@@ -1,32 +1,32 @@
 //! Rules on how the drive ended: loops, the hop cap, refused credentials, a refused start, and
 //! IdP error pages.
 
-use super::{finding, hop_line};
-use crate::trace::{Ended, Finding, FindingId, Severity, Trace};
+use super::finding;
+use crate::trace::{Ended, Evidence, Finding, FindingId, Severity, Trace};
 
 /// A hop and the start of its body, and its status: the evidence of an error answer.
-fn answer_evidence(t: &Trace, hop: crate::trace::HopNo) -> (Vec<String>, u16) {
+fn answer_evidence(t: &Trace, hop: crate::trace::HopNo) -> (Vec<Evidence>, u16) {
     let h = t.hop(hop);
-    let mut evidence: Vec<String> = h.map(hop_line).into_iter().collect();
+    let mut evidence: Vec<Evidence> = h.map(|h| Evidence::Hop { hop: h.n }).into_iter().collect();
     if let Some(body) = h.and_then(|h| h.body_excerpt.clone()) {
-        evidence.push(format!("body: {body}"));
+        evidence.push(Evidence::note(format!("body: {body}")));
     }
     // A page message (an Authentik stage's error, say) says what the body may not.
     if let Some(message) = h
         .and_then(|h| h.page.as_ref())
         .and_then(|p| p.message.clone())
     {
-        evidence.push(format!("the page says: \"{message}\""));
+        evidence.push(Evidence::note(format!("the page says: \"{message}\"")));
     }
     (evidence, h.map_or(0, |h| h.status))
 }
 
 pub fn rules(t: &Trace) -> Vec<Finding> {
-    let hop_lines = |from: u32, to: u32| -> Vec<String> {
+    let hop_lines = |from: u32, to: u32| -> Vec<Evidence> {
         t.hops
             .iter()
             .filter(|h| (from..=to).contains(&h.n.0))
-            .map(hop_line)
+            .map(|h| Evidence::Hop { hop: h.n })
             .collect()
     };
     match &t.ended {
@@ -67,13 +67,16 @@ pub fn rules(t: &Trace) -> Vec<Finding> {
                 .rev()
                 .find(|h| h.step == crate::trace::Step::IdpLogin)
             {
-                evidence.push(hop_line(submit));
+                evidence.push(Evidence::Hop { hop: submit.n });
             }
             if let Some(h) = t.hop(*hop) {
-                evidence.push(format!("{}: the login form again at {}", h.n, h.url));
+                evidence.push(Evidence::note(format!(
+                    "{}: the login form again at {}",
+                    h.n, h.url
+                )));
             }
             if let Some(m) = &message {
-                evidence.push(format!("the page says: \"{m}\""));
+                evidence.push(Evidence::note(format!("the page says: \"{m}\"")));
             }
             vec![finding(
                 FindingId::IdpLoginRejected,

@@ -3,7 +3,7 @@
 //! the session in another transport or under another name.
 
 use super::finding;
-use crate::trace::{Finding, FindingId, Probe, Severity, Trace, Variant};
+use crate::trace::{Evidence, Finding, FindingId, Probe, Severity, Trace, Variant};
 
 pub fn rules(t: &Trace) -> Vec<Finding> {
     t.probes
@@ -57,7 +57,10 @@ fn judge(t: &Trace, p: &Probe) -> Option<Finding> {
             r.probe == reference && matches!(r.variant, Variant::BearerSigned | Variant::BearerRaw)
         })
         .all(|r| !r.passed);
-    let evidence = t.matrix_table(&p.name, reference);
+    let evidence = vec![Evidence::Matrix {
+        probe: p.name.clone(),
+        reference: reference.to_string(),
+    }];
     let words = crate::preset::words(t.chain.preset.as_deref());
 
     if with.alike(none) {

@@ -31,12 +31,12 @@ pub fn diagnose(trace: &Trace) -> Vec<Finding> {
     findings
 }
 
-/// Builds a finding; `evidence` lines name hops and probes.
+/// Builds a finding; its evidence refers into the trace (the report renders it as lines).
 pub(crate) fn finding(
     id: crate::trace::FindingId,
     severity: crate::trace::Severity,
     title: impl Into<String>,
-    evidence: Vec<String>,
+    evidence: Vec<crate::trace::Evidence>,
     explanation: impl Into<String>,
     fix: impl Into<String>,
 ) -> Finding {
@@ -44,17 +44,15 @@ pub(crate) fn finding(
         id,
         severity,
         title: title.into(),
+        evidence_lines: Vec::new(),
         evidence,
         explanation: explanation.into(),
         fix: fix.into(),
     }
 }
 
-/// A hop in one line of evidence: `hop 9: GET http://… → 302 Location …`.
-pub(crate) fn hop_line(h: &crate::trace::Hop) -> String {
-    let mut s = format!("{}: {} {} → {}", h.n, h.method, h.url, h.status);
-    if let Some(l) = &h.location {
-        s.push_str(&format!(" Location {l}"));
-    }
-    s
+/// The evidence of a finding as the report shows it, for the rules' own tests.
+#[cfg(test)]
+pub(crate) fn evidence_text(t: &Trace, f: &Finding) -> Vec<String> {
+    crate::report::evidence::lines(t, &f.evidence)
 }

@@ -1,7 +1,7 @@
 //! Rules on the session probes: no session after a clean login, and probes that failed.
 
 use super::finding;
-use crate::trace::{Ended, Finding, FindingId, Probe, Severity, Trace};
+use crate::trace::{Ended, Evidence, Finding, FindingId, Probe, Severity, Trace};
 
 pub fn rules(t: &Trace) -> Vec<Finding> {
     let mut out = Vec::new();
@@ -10,15 +10,17 @@ pub fn rules(t: &Trace) -> Vec<Finding> {
     // A probe whose failure the matrix explains is judged by the guard rules.
     let judged = |p: &Probe| super::guard::explains(t, p);
     for p in t.probes.iter().filter(|p| !p.passed && !judged(p)) {
-        let evidence = vec![probe_line(p)];
+        let evidence = vec![Evidence::Probe {
+            probe: p.name.clone(),
+        }];
         if p.native && clean_landing && p.body_shape == crate::trace::BodyShape::JsonNull {
             let cookies: Vec<&str> = p.cookie_sent.iter().map(|c| c.name.as_str()).collect();
             let mut evidence = evidence;
-            evidence.push(if cookies.is_empty() {
+            evidence.push(Evidence::note(if cookies.is_empty() {
                 "the probe sent no cookie".into()
             } else {
                 format!("the probe sent: {}", cookies.join(", "))
-            });
+            }));
             out.push(finding(
                 FindingId::NoSessionAfterLogin,
                 Severity::Error,
@@ -49,13 +51,6 @@ pub fn rules(t: &Trace) -> Vec<Finding> {
     out
 }
 
-pub(crate) fn probe_line(p: &Probe) -> String {
-    format!(
-        "probe {}: {} {} → {} {}",
-        p.name, p.method, p.url, p.status, p.body_excerpt
-    )
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -64,7 +59,7 @@ mod tests {
     fn native(shape: BodyShape) -> Probe {
         Probe {
             name: "native".into(),
-            method: "GET".into(),
+            method: crate::trace::Method::Get,
             url: "http://app/api/auth/get-session".into(),
             native: true,
             compare_to: None,
@@ -94,7 +89,7 @@ mod tests {
         let f = rules(&t);
         assert_eq!(f[0].id, "no-session-after-login");
         assert!(
-            f[0].evidence
+            super::super::evidence_text(&t, &f[0])
                 .iter()
                 .any(|e| e == "the probe sent no cookie")
         );

@@ -5,8 +5,8 @@ use super::record::Record;
 use crate::redact::Redactor;
 use crate::scenario::Body;
 use crate::trace::{
-    BlockedCookie, CookieAction, CookieReason, CookieReasons, ErrorStep, Hop, RunError, SameSite,
-    SentCookie, SetCookie, Step,
+    BlockedCookie, CookieAction, CookieReason, CookieReasons, ErrorStep, Hop, Method, RunError,
+    SameSite, SentCookie, SetCookie, Step,
 };
 use crate::web;
 use cookie_store::RawCookie;
@@ -20,7 +20,7 @@ pub const MAX_BODY: usize = 4 * 1024 * 1024;
 /// One request to make.
 #[derive(Clone, Debug)]
 pub struct Request {
-    pub method: String,
+    pub method: Method,
     pub url: Url,
     pub body: Option<Body>,
     pub step: Step,
@@ -44,7 +44,7 @@ impl Request {
 
     pub fn get(url: Url, step: Step) -> Self {
         Request {
-            method: "GET".into(),
+            method: Method::Get,
             url,
             body: None,
             step,
@@ -149,7 +149,7 @@ impl HttpClient {
         jar: Option<&Record>,
         r: &mut Redactor,
     ) -> Result<Answer, String> {
-        let method = reqwest::Method::from_bytes(req.method.as_bytes())
+        let method = reqwest::Method::from_bytes(req.method.as_str().as_bytes())
             .map_err(|_| format!("`{}` is not an HTTP method", req.method))?;
         let mut builder = self.client.request(method, req.url.clone());
         let mut cookie_sent = Vec::new();
@@ -157,7 +157,7 @@ impl HttpClient {
         if let Some(record) = jar {
             let ctx = web::RequestContext {
                 cross_site: req.cross_site,
-                safe_method: req.method == "GET" || req.method == "HEAD",
+                safe_method: req.method.is_safe(),
                 navigation: req.navigation,
             };
             let (pairs, blocked) = record.cookies_for(&req.url, ctx);
@@ -184,7 +184,7 @@ impl HttpClient {
             }
             builder = builder.header(k.as_str(), v.as_str());
         }
-        if req.method != "GET" && req.method != "HEAD" && req.origin_header().is_none() {
+        if !req.method.is_safe() && req.origin_header().is_none() {
             builder = builder.header(ORIGIN, &self.origin);
         }
         builder = match &req.body {
@@ -284,7 +284,7 @@ impl<'a> HttpDriver<'a> {
             cookie_blocked: answer.cookie_blocked.clone(),
             origin_sent: req
                 .origin_header()
-                .or_else(|| (req.method != "GET").then(|| self.client.origin.clone())),
+                .or_else(|| (req.method != Method::Get).then(|| self.client.origin.clone())),
             content_type: answer.content_type(),
             date: header(&answer.headers, DATE.as_str()),
             error_code,

@@ -9,7 +9,7 @@ pub mod record;
 
 use crate::redact::Redactor;
 use crate::scenario::{Body, Consent, IdpKind, Scenario, join_path};
-use crate::trace::{ChainInfo, Ended, ErrorStep, HopNo, PageKind, RunError, Step};
+use crate::trace::{ChainInfo, Ended, ErrorStep, HopNo, Method, PageKind, RunError, Step};
 use http::{Answer, HttpClient, HttpDriver, Request};
 use record::Record;
 use std::collections::HashMap;
@@ -79,7 +79,7 @@ struct Runner<'a> {
     /// Every (method, URL) requested in the current redirect chain: the first hop that did it
     /// and how often: a URL may come back once (a flow that skips a stage redirects to itself),
     /// a third visit is a loop.
-    seen: HashMap<(String, Url), (HopNo, u32)>,
+    seen: HashMap<(Method, Url), (HopNo, u32)>,
 }
 
 impl Runner<'_> {
@@ -347,7 +347,7 @@ impl Runner<'_> {
                 headers.push(("x-authentik-csrf".into(), token));
             }
             let req = Request {
-                method: "POST".into(),
+                method: Method::Post,
                 url: executor.clone(),
                 body: Some(Body::Json(step.0)),
                 step: step.1,
@@ -395,7 +395,7 @@ impl Runner<'_> {
         let callback = c.callback_url.to_string();
         for (i, start) in contract.starts.iter().enumerate() {
             let req = Request {
-                method: "POST".into(),
+                method: Method::Post,
                 url: join_path(&c.auth_base, start.path),
                 body: Some(Body::Json(start.body(&provider, &callback))),
                 step: Step::Start,
@@ -456,7 +456,7 @@ impl Runner<'_> {
     async fn submit(
         &mut self,
         page: &Url,
-        method: &str,
+        method: &Method,
         action: &Url,
         fields: Vec<(String, String)>,
         step: Step,
@@ -468,9 +468,9 @@ impl Runner<'_> {
                 .extend_pairs(&fields)
                 .finish(),
         );
-        let req = if method == "POST" {
+        let req = if *method == Method::Post {
             Request {
-                method: "POST".into(),
+                method: Method::Post,
                 url: action.clone(),
                 body: Some(Body::Form(fields)),
                 step,

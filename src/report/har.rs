@@ -99,7 +99,7 @@ fn hop_entry(h: &Hop) -> Value {
         .collect();
     let started = (h.received_at_ms as f64 - h.duration_ms).max(0.0) as u64;
     entry(
-        &h.method,
+        h.method.as_str(),
         &h.url,
         h.status,
         (started, h.duration_ms),
@@ -118,7 +118,7 @@ fn probe_entry(p: &Probe) -> Value {
         .collect();
     let started = (p.received_at_ms as f64 - p.duration_ms).max(0.0) as u64;
     entry(
-        &p.method,
+        p.method.as_str(),
         &p.url,
         p.status,
         (started, p.duration_ms),

@@ -42,7 +42,7 @@ fn cases(r: &Report) -> Vec<Case> {
                     "{}: {}\n  {}\n  why: {}\n  fix: {}",
                     f.id,
                     f.title,
-                    f.evidence.join("\n  "),
+                    f.evidence_lines.join("\n  "),
                     f.explanation,
                     f.fix
                 )
@@ -175,7 +175,8 @@ mod tests {
             id: crate::trace::FindingId::CallbackError,
             severity: Severity::Error,
             title: "The login failed with error=x".into(),
-            evidence: vec!["hop 1".into()],
+            evidence_lines: vec!["hop 1".into()],
+            evidence: Vec::new(),
             explanation: "why".into(),
             fix: "fix".into(),
         });

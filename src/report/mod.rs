@@ -1,5 +1,6 @@
 //! Reports: functions from a run's result to text. They decide nothing and do no I/O.
 
+pub mod evidence;
 pub mod har;
 pub mod json;
 pub mod junit;
@@ -24,7 +25,10 @@ pub struct Report {
 impl Report {
     /// Diagnoses a trace and gives it its verdict.
     pub fn new(trace: Trace) -> Self {
-        let findings = crate::diagnose::diagnose(&trace);
+        let mut findings = crate::diagnose::diagnose(&trace);
+        for f in &mut findings {
+            f.evidence_lines = evidence::lines(&trace, &f.evidence);
+        }
         let verdict = crate::exit::verdict(&trace, &findings);
         Report {
             schema_version: crate::trace::SCHEMA_VERSION,

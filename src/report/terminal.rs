@@ -113,7 +113,11 @@ pub fn body(report: &Report, th: &dyn Theme) -> String {
             .iter()
             .filter(|p| t.matrix.iter().any(|r| r.probe == p.name) && !p.native)
         {
-            for line in t.matrix_table(&p.name, p.compare_to.as_deref().unwrap_or_default()) {
+            for line in super::evidence::matrix_table(
+                t,
+                &p.name,
+                p.compare_to.as_deref().unwrap_or_default(),
+            ) {
                 let _ = writeln!(o, "  {line}");
             }
         }
@@ -128,9 +132,9 @@ pub fn body(report: &Report, th: &dyn Theme) -> String {
                 Severity::Info => Style::Dim,
             };
             let _ = writeln!(o, "{}: {}", th.paint(f.id.as_str(), style), f.title);
-            if !f.evidence.is_empty() {
+            if !f.evidence_lines.is_empty() {
                 let _ = writeln!(o, "  evidence:");
-                for e in &f.evidence {
+                for e in &f.evidence_lines {
                     let _ = writeln!(o, "    {e}");
                 }
             }

@@ -9,7 +9,7 @@ pub use load::{LoadError, Lookup, from_toml, load_file, validate_file};
 
 pub use crate::preset::Preset;
 use crate::redact::Secret;
-use crate::trace::Expect;
+use crate::trace::{Expect, Method};
 use std::time::Duration;
 use url::Url;
 
@@ -123,7 +123,7 @@ pub enum Body {
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct RequestSpec {
-    pub method: String,
+    pub method: Method,
     pub url: Url,
     pub body: Option<Body>,
 }
@@ -185,7 +185,7 @@ pub struct SelectorOverrides {
 #[derive(Clone, Debug, PartialEq)]
 pub struct ProbeSpec {
     pub name: String,
-    pub method: String,
+    pub method: Method,
     pub url: Url,
     pub expect: Expect,
     /// The probe this one is compared to (the native one by default under a preset).
@@ -217,7 +217,7 @@ pub fn join_path(base: &Url, path: &str) -> Url {
 pub fn native_probe(preset: Preset, url: Url) -> ProbeSpec {
     ProbeSpec {
         name: "native".into(),
-        method: "GET".into(),
+        method: Method::Get,
         url,
         expect: preset.contract().native_expect(),
         compare_to: None,
@@ -228,7 +228,7 @@ pub fn native_probe(preset: Preset, url: Url) -> ProbeSpec {
 /// A probe without an expectation of its own: a GET that passes on a 2xx whose body is not `null`.
 pub fn plain_probe(
     name: String,
-    method: String,
+    method: Method,
     url: Url,
     compare_to: Option<String>,
 ) -> ProbeSpec {
@@ -263,13 +263,13 @@ pub fn parse_duration(s: &str) -> Option<Duration> {
 }
 
 /// Splits `"POST https://…"` into method and URL text; a bare URL is a GET.
-pub fn split_request(s: &str) -> (String, &str) {
+pub fn split_request(s: &str) -> (Method, &str) {
     let s = s.trim();
     match s.split_once(char::is_whitespace) {
         Some((m, rest)) if m.chars().all(|c| c.is_ascii_uppercase()) && !m.is_empty() => {
-            (m.to_string(), rest.trim())
+            (Method::parse(m), rest.trim())
         }
-        _ => ("GET".to_string(), s),
+        _ => (Method::Get, s),
     }
 }
 
@@ -292,9 +292,9 @@ mod tests {
     fn requests() {
         assert_eq!(
             split_request("POST http://a/b"),
-            ("POST".into(), "http://a/b")
+            (Method::Post, "http://a/b")
         );
-        assert_eq!(split_request("http://a/b"), ("GET".into(), "http://a/b"));
+        assert_eq!(split_request("http://a/b"), (Method::Get, "http://a/b"));
     }
 
     #[test]

@@ -19,6 +19,76 @@ impl fmt::Display for HopNo {
     }
 }
 
+/// An HTTP method; one outside the common set is kept as given (uppercase).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum Method {
+    Get,
+    Head,
+    Post,
+    Put,
+    Patch,
+    Delete,
+    Options,
+    Other(String),
+}
+
+impl Method {
+    pub fn parse(s: &str) -> Method {
+        match s.to_ascii_uppercase().as_str() {
+            "GET" => Method::Get,
+            "HEAD" => Method::Head,
+            "POST" => Method::Post,
+            "PUT" => Method::Put,
+            "PATCH" => Method::Patch,
+            "DELETE" => Method::Delete,
+            "OPTIONS" => Method::Options,
+            other => Method::Other(other.to_string()),
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        match self {
+            Method::Get => "GET",
+            Method::Head => "HEAD",
+            Method::Post => "POST",
+            Method::Put => "PUT",
+            Method::Patch => "PATCH",
+            Method::Delete => "DELETE",
+            Method::Options => "OPTIONS",
+            Method::Other(m) => m,
+        }
+    }
+
+    /// GET and HEAD: no body, and no `Origin` needed.
+    pub fn is_safe(&self) -> bool {
+        matches!(self, Method::Get | Method::Head)
+    }
+}
+
+impl fmt::Display for Method {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.pad(self.as_str())
+    }
+}
+
+impl PartialEq<&str> for Method {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
+}
+
+impl Serialize for Method {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> Deserialize<'de> for Method {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Ok(Method::parse(&String::deserialize(d)?))
+    }
+}
+
 /// Why a request was made.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -150,7 +220,7 @@ impl CookieReasons {
 impl fmt::Display for CookieReasons {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let names: Vec<&str> = self.0.iter().map(CookieReason::as_str).collect();
-        f.write_str(&names.join(","))
+        f.pad(&names.join(","))
     }
 }
 
@@ -183,7 +253,7 @@ pub enum SameSite {
 
 impl fmt::Display for SameSite {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
+        f.pad(self.as_str())
     }
 }
 
@@ -261,7 +331,7 @@ pub struct Page {
 pub struct Hop {
     pub n: HopNo,
     pub step: Step,
-    pub method: String,
+    pub method: Method,
     pub url: String,
     pub status: u16,
     pub location: Option<String>,
@@ -321,7 +391,7 @@ pub enum BodyShape {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Probe {
     pub name: String,
-    pub method: String,
+    pub method: Method,
     pub url: String,
     /// The native session endpoint of the auth library: the reference others are compared to.
     pub native: bool,
@@ -601,58 +671,6 @@ impl Trace {
     pub fn hop(&self, n: HopNo) -> Option<&Hop> {
         self.hops.iter().find(|h| h.n == n)
     }
-
-    /// The matrix of one compared probe and its reference as text lines: one row per way of
-    /// carrying the session, one column per endpoint.
-    pub fn matrix_table(&self, probe: &str, reference: &str) -> Vec<String> {
-        const BODY: usize = 48;
-        let cell = |row: &MatrixRow| {
-            let mark = if row.passed { "ok" } else { "no" };
-            let mut body: String = row.body_excerpt.chars().take(BODY).collect();
-            if row.body_excerpt.chars().count() > BODY {
-                body.push('…');
-            }
-            format!("{} {mark} {body}", row.status)
-        };
-        let refs: Vec<&MatrixRow> = self
-            .matrix
-            .iter()
-            .filter(|r| r.probe == reference)
-            .collect();
-        let rows: Vec<(String, String, String)> = self
-            .matrix
-            .iter()
-            .filter(|r| r.probe == probe)
-            .map(|row| {
-                let other = refs
-                    .iter()
-                    .find(|r| r.variant == row.variant)
-                    .map_or_else(String::new, |r| cell(r));
-                (row.variant.describe(), cell(row), other)
-            })
-            .collect();
-        let header = (
-            "the session carried as".to_string(),
-            probe.to_string(),
-            reference.to_string(),
-        );
-        let w1 = rows
-            .iter()
-            .chain([&header])
-            .map(|r| r.0.chars().count())
-            .max()
-            .unwrap_or(0);
-        let w2 = rows
-            .iter()
-            .chain([&header])
-            .map(|r| r.1.chars().count())
-            .max()
-            .unwrap_or(0);
-        std::iter::once(&header)
-            .chain(&rows)
-            .map(|(a, b, c)| format!("{a:<w1$}  {b:<w2$}  {c}").trim_end().to_string())
-            .collect()
-    }
 }
 
 /// How bad a finding is: errors fail the run, warnings and notes do not.
@@ -754,7 +772,7 @@ impl FindingId {
 
 impl fmt::Display for FindingId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
+        f.pad(self.as_str())
     }
 }
 
@@ -778,13 +796,44 @@ impl<'de> Deserialize<'de> for FindingId {
     }
 }
 
+/// What a finding rests on, by reference into the trace; the report renders each as text.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum Evidence {
+    /// A hop: its request and answer.
+    Hop { hop: HopNo },
+    /// The hop that carried the callback.
+    CallbackHop { hop: HopNo },
+    /// The `index`-th `Set-Cookie` of a hop.
+    SetCookie { hop: HopNo, index: usize },
+    /// A probe: its request and answer.
+    Probe { probe: String },
+    /// A probe as the page asked it and as the HTTP replay did.
+    PageProbe { probe: String },
+    /// The differential matrix of a probe against its reference.
+    Matrix { probe: String, reference: String },
+    /// Anything else, in words.
+    Note { text: String },
+}
+
+impl Evidence {
+    pub fn note(text: impl Into<String>) -> Evidence {
+        Evidence::Note { text: text.into() }
+    }
+}
+
 /// A conclusion drawn from the trace.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Finding {
     pub id: FindingId,
     pub severity: Severity,
     pub title: String,
-    pub evidence: Vec<String>,
+    /// The evidence as text lines, rendered by the report from `evidence_items`.
+    #[serde(rename = "evidence", default)]
+    pub evidence_lines: Vec<String>,
+    /// The evidence by reference into the trace.
+    #[serde(rename = "evidence_items", default)]
+    pub evidence: Vec<Evidence>,
     pub explanation: String,
     pub fix: String,
 }

@@ -10,7 +10,7 @@ use super::Drive;
 use super::record::Record;
 use crate::redact::Redactor;
 use crate::scenario::{Body, Consent, IdpKind, Scenario, join_path};
-use crate::trace::{ChainInfo, Ended, ErrorStep, HopNo, Page, PageKind, RunError, Step};
+use crate::trace::{ChainInfo, Ended, ErrorStep, HopNo, Method, Page, PageKind, RunError, Step};
 use fantoccini::wd::WebDriverCompatibleCommand;
 use fantoccini::{Client, ClientBuilder};
 use serde_json::{Value, json};
@@ -506,7 +506,7 @@ impl Session<'_> {
                     Some(Body::Form(f)) => (Value::Null, json!(f)),
                     None => (Value::Null, Value::Null),
                 };
-                if start.method == "GET" {
+                if start.method == Method::Get {
                     chain.start_endpoint = Some(start.url.path().to_string());
                     self.goto(&start.url).await?;
                     Vec::new()

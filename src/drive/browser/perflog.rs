@@ -4,8 +4,8 @@
 
 use crate::drive::http::{error_params, set_cookie_record, unparsable_set_cookie};
 use crate::redact::Redactor;
-use crate::trace::CookieReasons;
 use crate::trace::{BlockedCookie, CookieAction, Hop, HopNo, SentCookie, Step};
+use crate::trace::{CookieReasons, Method};
 use crate::web::is_clearing;
 use cookie_store::RawCookie;
 use serde_json::Value;
@@ -160,7 +160,7 @@ pub fn hops(
         out.push(Hop {
             n: HopNo(first + out.len() as u32),
             step,
-            method: q.method.clone(),
+            method: Method::parse(&q.method),
             url: r.url(&url),
             status,
             location: location.as_ref().map(|l| r.url(l)),

@@ -2,14 +2,14 @@
 //! kept) or a consent form on a page, and fill it as a person would.
 
 use crate::scenario::Consent;
-use crate::trace::{Page, PageKind};
+use crate::trace::{Method, Page, PageKind};
 use scraper::{ElementRef, Html, Selector};
 use url::Url;
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct Form {
     pub action: Url,
-    pub method: String,
+    pub method: Method,
     /// Every successful control's name and value, in document order.
     pub fields: Vec<(String, String)>,
     pub username_field: Option<String>,
@@ -116,11 +116,7 @@ fn read_form(form: ElementRef, base: &Url) -> Form {
         .filter(|a| !a.trim().is_empty())
         .and_then(|a| base.join(a.trim()).ok())
         .unwrap_or_else(|| base.clone());
-    let method = form
-        .value()
-        .attr("method")
-        .unwrap_or("get")
-        .to_ascii_uppercase();
+    let method = Method::parse(form.value().attr("method").unwrap_or("get"));
     let mut fields = Vec::new();
     let mut submits = Vec::new();
     let mut password_field = None;

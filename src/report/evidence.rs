@@ -1,0 +1,123 @@
+//! Evidence as text: each reference into the trace (a hop, a cookie, a probe, the matrix) as
+//! the lines the terminal, JUnit and the JSON report show.
+
+use crate::trace::{Evidence, Hop, MatrixRow, Probe, SetCookie, Trace};
+use url::Url;
+
+/// The lines of a finding's evidence; a reference the trace lacks shows nothing.
+pub fn lines(t: &Trace, items: &[Evidence]) -> Vec<String> {
+    let probe = |name: &str| t.probes.iter().find(|p| p.name == name);
+    items
+        .iter()
+        .flat_map(|item| match item {
+            Evidence::Hop { hop } => t.hop(*hop).map(hop_line).into_iter().collect(),
+            Evidence::CallbackHop { hop } => t
+                .hop(*hop)
+                .map(|h| format!("callback {}", hop_line(h)))
+                .into_iter()
+                .collect(),
+            Evidence::SetCookie { hop, index } => t
+                .hop(*hop)
+                .and_then(|h| h.set_cookies.get(*index).map(|c| set_cookie_line(h, c)))
+                .into_iter()
+                .collect(),
+            Evidence::Probe { probe: name } => probe(name).map(probe_line).into_iter().collect(),
+            Evidence::PageProbe { probe: name } => probe(name)
+                .and_then(|p| p.page.as_ref().map(|page| (p, page)))
+                .map(|(p, page)| {
+                    vec![
+                        format!(
+                            "page: {} {} → {} {}",
+                            p.method, p.url, page.status, page.body_excerpt
+                        ),
+                        format!(
+                            "http: {} {} → {} {}",
+                            p.method, p.url, p.status, p.body_excerpt
+                        ),
+                    ]
+                })
+                .unwrap_or_default(),
+            Evidence::Matrix { probe, reference } => matrix_table(t, probe, reference),
+            Evidence::Note { text } => vec![text.clone()],
+        })
+        .collect()
+}
+
+/// A hop in one line: `hop 9: GET http://… → 302 Location …`.
+pub fn hop_line(h: &Hop) -> String {
+    let mut s = format!("{}: {} {} → {}", h.n, h.method, h.url, h.status);
+    if let Some(l) = &h.location {
+        s.push_str(&format!(" Location {l}"));
+    }
+    s
+}
+
+/// A probe in one line: `probe native: GET http://… → 200 {…}`.
+pub fn probe_line(p: &Probe) -> String {
+    format!(
+        "probe {}: {} {} → {} {}",
+        p.name, p.method, p.url, p.status, p.body_excerpt
+    )
+}
+
+/// A `Set-Cookie` in one line: `hop 1: host:port sets name=‹…›; Path=/`.
+pub fn set_cookie_line(h: &Hop, c: &SetCookie) -> String {
+    let host = Url::parse(&h.url)
+        .ok()
+        .and_then(|u| {
+            u.host_str().map(|host| match u.port() {
+                Some(p) => format!("{host}:{p}"),
+                None => host.to_string(),
+            })
+        })
+        .unwrap_or_default();
+    format!("{}: {host} sets {}", h.n, c.raw)
+}
+
+/// The matrix of one compared probe and its reference as text lines: one row per way of
+/// carrying the session, one column per endpoint.
+pub fn matrix_table(t: &Trace, probe: &str, reference: &str) -> Vec<String> {
+    const BODY: usize = 48;
+    let cell = |row: &MatrixRow| {
+        let mark = if row.passed { "ok" } else { "no" };
+        let mut body: String = row.body_excerpt.chars().take(BODY).collect();
+        if row.body_excerpt.chars().count() > BODY {
+            body.push('…');
+        }
+        format!("{} {mark} {body}", row.status)
+    };
+    let refs: Vec<&MatrixRow> = t.matrix.iter().filter(|r| r.probe == reference).collect();
+    let rows: Vec<(String, String, String)> = t
+        .matrix
+        .iter()
+        .filter(|r| r.probe == probe)
+        .map(|row| {
+            let other = refs
+                .iter()
+                .find(|r| r.variant == row.variant)
+                .map_or_else(String::new, |r| cell(r));
+            (row.variant.describe(), cell(row), other)
+        })
+        .collect();
+    let header = (
+        "the session carried as".to_string(),
+        probe.to_string(),
+        reference.to_string(),
+    );
+    let w1 = rows
+        .iter()
+        .chain([&header])
+        .map(|r| r.0.chars().count())
+        .max()
+        .unwrap_or(0);
+    let w2 = rows
+        .iter()
+        .chain([&header])
+        .map(|r| r.1.chars().count())
+        .max()
+        .unwrap_or(0);
+    std::iter::once(&header)
+        .chain(&rows)
+        .map(|(a, b, c)| format!("{a:<w1$}  {b:<w2$}  {c}").trim_end().to_string())
+        .collect()
+}
