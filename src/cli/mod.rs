@@ -199,7 +199,7 @@ impl BrowserArgs {
 /// The probes of `login` and `probe`.
 #[derive(Args, Debug)]
 pub struct ProbeFlags {
-    /// The auth library's own session endpoint [default: <auth-base>/get-session].
+    /// The auth library's own session endpoint [default: the preset's, under the auth base].
     #[arg(long, value_name = "URL")]
     pub native: Option<String>,
     /// An endpoint to probe, compared to the native one (repeatable).

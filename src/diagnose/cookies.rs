@@ -328,7 +328,7 @@ fn lifetime(t: &Trace, out: &mut Vec<Finding>) {
         vec![
             line(hop, cookie),
             Evidence::note(format!(
-                "probe {}: session.expiresAt {}",
+                "probe {}: the session ends at {}",
                 native.name,
                 native.session_expires_at.clone().unwrap_or_default()
             )),

@@ -407,7 +407,7 @@ pub struct Probe {
     pub passed: bool,
     /// Why it failed, in words.
     pub reason: Option<String>,
-    /// `session.expiresAt` of a session answer, as sent.
+    /// When the session ends, as a session answer says it (under the preset's field), as sent.
     pub session_expires_at: Option<String>,
     pub date: Option<String>,
     pub received_at_ms: u64,
@@ -617,7 +617,8 @@ pub struct ChainInfo {
     pub preset: Option<String>,
     pub provider: Option<String>,
     pub driver: String,
-    /// The start endpoint that answered (`/sign-in/social` or `/sign-in/oauth2` under the preset).
+    /// The start endpoint that answered (under a preset, the one of its starts that knew the
+    /// provider).
     pub start_endpoint: Option<String>,
     /// The hop that carried the app's OAuth callback.
     pub callback_hop: Option<HopNo>,
