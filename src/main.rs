@@ -413,7 +413,8 @@ fn emit(
                         }
                     });
                 let file = dir.join(format!("{stem}.json"));
-                write_failed |= !write_file(&file, &o.redactor.scrub(&report::json::one(report)));
+                write_failed |=
+                    !write_file(&file, &scrub_json(&o.redactor, &report::json::one(report)));
             }
         }
     }

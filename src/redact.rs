@@ -305,6 +305,19 @@ impl Redactor {
     /// The final scrub of a JSON document: only its strings are scrubbed, so it stays valid JSON
     /// whatever the secrets look like.
     pub fn scrub_json(&self, json: &serde_json::Value) -> serde_json::Value {
+        /// Keys whose string values are enumerated words of the report itself.
+        const VOCABULARY: &[&str] = &[
+            "id",
+            "kind",
+            "step",
+            "severity",
+            "verdict",
+            "action",
+            "same_site",
+            "body_shape",
+            "shape",
+            "method",
+        ];
         match json {
             serde_json::Value::String(s) => serde_json::Value::String(self.scrub(s).0),
             serde_json::Value::Array(a) => {
@@ -312,7 +325,13 @@ impl Redactor {
             }
             serde_json::Value::Object(m) => serde_json::Value::Object(
                 m.iter()
-                    .map(|(k, v)| (k.clone(), self.scrub_json(v)))
+                    .map(|(k, v)| match v {
+                        // The report's own vocabulary (ids, kinds, steps), not data.
+                        serde_json::Value::String(_) if VOCABULARY.contains(&k.as_str()) => {
+                            (k.clone(), v.clone())
+                        }
+                        _ => (k.clone(), self.scrub_json(v)),
+                    })
                     .collect(),
             ),
             other => other.clone(),

@@ -83,7 +83,7 @@ fn assignments(src: &str) -> Vec<(&str, Range<usize>)> {
         let key_end = src[..eq].trim_end().len();
         let key_start = src[..key_end]
             .rfind(|c: char| !(c.is_ascii_alphanumeric() || "_-.\"'".contains(c)))
-            .map_or(0, |i| i + 1);
+            .map_or(0, |i| i + src[i..].chars().next().map_or(1, char::len_utf8));
         let key = &src[key_start..key_end];
         let after =
             eq + 1 + (src[eq + 1..].len() - src[eq + 1..].trim_start_matches([' ', '\t']).len());
