@@ -34,13 +34,14 @@ fn main() {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {
-            let code = if e.use_stderr() {
-                exit::USAGE
-            } else {
-                exit::PASS
-            };
-            let _ = e.print();
-            std::process::exit(code);
+            if !e.use_stderr() {
+                // Help and version: the program's own text.
+                let _ = e.print();
+                std::process::exit(exit::PASS);
+            }
+            // A usage error echoes what was typed, which may be a token: it goes out scrubbed.
+            err(&Redactor::new(false).scrub(e.render().to_string().trim_end()));
+            std::process::exit(exit::USAGE);
         }
     };
     let colour = match cli.color {

@@ -260,6 +260,10 @@ impl Redactor {
             let value = percent_decode(v);
             if SECRET_PARAMS.contains(&key.as_str()) {
                 self.add_secret(&Secret::new(value.clone()));
+                // In a form body and most queries `+` is a space: the value may be either.
+                if v.contains('+') {
+                    self.add_secret(&Secret::new(percent_decode(&v.replace('+', "%20"))));
+                }
                 out.push(format!("{k}={}", placeholder(&value)));
             } else if SENSITIVE_PARAMS.contains(&key.as_str()) {
                 let shown = self.sensitive(&value).shown().to_string();
@@ -271,10 +275,11 @@ impl Redactor {
         out.join("&")
     }
 
-    /// The last pass over any output text: every known secret, in every encoding it may take, is
-    /// replaced by its placeholder; unless revealed, anything token-shaped becomes one fingerprint
-    /// as a whole (before known values, so a value that happens to occur inside a token cannot
-    /// cut it), then every known sensitive value becomes its fingerprint.
+    /// The last pass over any output text, in this order: every known secret, in every encoding
+    /// it may take, becomes its placeholder; then, unless revealed, every JWT becomes one
+    /// fingerprint as a whole (before known values, so a value that happens to occur inside a
+    /// token cannot cut it), every known sensitive value becomes its fingerprint, and last any
+    /// other long opaque token becomes one.
     pub fn scrub(&self, text: &str) -> Scrubbed {
         let mut out = text.to_string();
         let replace = |out: &mut String, raw: &str, with: &str| {
@@ -376,6 +381,15 @@ fn fingerprint_tokens(text: &str, jwts: bool) -> String {
     while let Some(start) = rest.find(token_char) {
         out.push_str(&rest[..start]);
         let tail = &rest[start..];
+        // A percent-escape's two hex digits (`%3D`, `%26`) are no part of the run after them.
+        if rest[..start].ends_with('%')
+            && tail.len() >= 2
+            && tail.as_bytes()[..2].iter().all(u8::is_ascii_hexdigit)
+        {
+            out.push_str(&tail[..2]);
+            rest = &tail[2..];
+            continue;
+        }
         // A run of token characters, segments joined by single dots, with base64 padding.
         let mut end = 0;
         let bytes = tail.as_bytes();
@@ -392,19 +406,23 @@ fn fingerprint_tokens(text: &str, jwts: bool) -> String {
             }
             break;
         }
-        while tail[end..].starts_with('=') {
-            end += 1;
+        // Base64 padding belongs to the run only where it ends it: in `key=value` or
+        // `key%3Dvalue` the sign joins two runs.
+        let mut padded = end;
+        loop {
+            if tail[padded..].starts_with('=') {
+                padded += 1;
+            } else if tail[padded..].starts_with("%3D") {
+                padded += 3;
+            } else {
+                break;
+            }
         }
-        while tail[end..].starts_with("%3D") {
-            end += 3;
+        if !tail[padded..].starts_with(token_char) {
+            end = padded;
         }
         let run = &tail[..end];
-        // A run glued to a word before it (a path's or a host's tail) is no token of its own.
-        let glued = out
-            .chars()
-            .last()
-            .is_some_and(|c| c.is_ascii_alphanumeric());
-        if !glued && is_token(run, jwts) {
+        if is_token(run, jwts) {
             out.push_str(&fingerprint(run));
         } else {
             out.push_str(run);
@@ -424,7 +442,19 @@ fn is_token(run: &str, jwts: bool) -> bool {
     core.len() >= MIN_OPAQUE
         && core.chars().any(|c| c.is_ascii_digit())
         && core.chars().any(|c| c.is_ascii_alphabetic())
-        && !core.contains("..")
+        && !is_dotted_name(core)
+}
+
+/// A host or file name (`auth-01.eu-west-1.example.com`, `report-2026.json`): dotted labels of
+/// at most 63 characters, the last one letters only. A token's dotted tail is a base64 signature,
+/// which is letters only with a chance too small to matter.
+fn is_dotted_name(run: &str) -> bool {
+    let labels: Vec<&str> = run.split('.').collect();
+    let last = labels[labels.len() - 1];
+    labels.len() > 1
+        && labels.iter().all(|l| !l.is_empty() && l.len() <= 63)
+        && (2..=24).contains(&last.len())
+        && last.chars().all(|c| c.is_ascii_alphabetic())
 }
 
 /// The forms a value takes on the wire and in reports.
@@ -550,6 +580,13 @@ mod tests {
             ),
             (format!("token {opaque} seen"), opaque, "token "),
             (format!("signed {opaque}.{opaque}%3D end"), opaque, " end"),
+            // URL-encoded inside another URL: the `%3D` is a separator, not padding.
+            (
+                format!("post_logout%3Fid_token_hint%3D{jwt}%26x%3D1"),
+                jwt,
+                "id_token_hint%3D",
+            ),
+            (format!("a%3D{opaque}"), opaque, "a%3D"),
         ] {
             let out = r.scrub(&text).into_string();
             assert!(!out.contains(gone), "{out}");
@@ -562,11 +599,30 @@ mod tests {
             "‹sha256:1a2b3c4d 81B›",
             "2026-11-22T14:00:01.123Z 127.0.0.1:4000",
             "/interaction/Vq2H8kLm3Np9Rt5Wx7Yz1",
+            "https://auth-prod-01.eu-west-1.internal.example.com/callback",
+            "saved to run-2026-12-01T11-27-41-0123456789abcdef.json",
         ] {
             assert_eq!(r.scrub(plain).as_str(), plain);
         }
         let reveal = Redactor::new(true);
         assert_eq!(reveal.scrub(jwt).as_str(), jwt);
+    }
+
+    #[test]
+    fn a_form_encoded_secret_with_spaces_is_known_in_every_form() {
+        let mut r = Redactor::new(false);
+        let fields = [("client_secret", "two words+and a plus")];
+        let body = url::form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(fields)
+            .finish();
+        r.params(&body);
+        for text in [
+            "two words+and a plus",
+            "two+words%2Band+a+plus",
+            "two%20words%2Band%20a%20plus",
+        ] {
+            assert!(r.scrub(text).as_str().contains("‹redacted"), "{text}");
+        }
     }
 
     #[test]

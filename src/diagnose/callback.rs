@@ -190,6 +190,7 @@ mod tests {
         let mut t = Trace::default();
         t.hops.push(hop);
         t.chain.callback_hop = Some(HopNo(9));
+        t.chain.preset = Some("better-auth".into());
         t
     }
 
@@ -226,5 +227,18 @@ mod tests {
         assert!(f[0].explanation.contains("not registered"));
         let f = rules(&trace_with("something_new"));
         assert!(f[0].explanation.contains("no specific knowledge"));
+        // A chain of another library: the shared failures keep their findings, one library's
+        // causes are not told of another's chain.
+        let mut t = trace_with("unable_to_get_user_info");
+        t.chain.preset = None;
+        let f = rules(&t);
+        assert_eq!(f[0].id, FindingId::CallbackError);
+        assert!(
+            !f[0].explanation.contains("BetterAuth"),
+            "{}",
+            f[0].explanation
+        );
+        t.hops[0].error_code = Some("state_mismatch".into());
+        assert_eq!(rules(&t)[0].id, FindingId::StateCookieLost);
     }
 }

@@ -37,18 +37,6 @@ fn line(h: &Hop, c: &SetCookie) -> Evidence {
     Evidence::SetCookie { hop: h.n, index }
 }
 
-fn host_of(url: &str) -> String {
-    Url::parse(url)
-        .ok()
-        .and_then(|u| {
-            u.host_str().map(|h| match u.port() {
-                Some(p) => format!("{h}:{p}"),
-                None => h.to_string(),
-            })
-        })
-        .unwrap_or_default()
-}
-
 /// The state and session cookies matter most: losing them breaks the login.
 fn is_key_cookie(t: &Trace, name: &str) -> bool {
     let preset = t.chain.preset.as_deref().and_then(Preset::parse);
@@ -175,7 +163,7 @@ fn session_set(t: &Trace) -> Option<(&Hop, &SetCookie)> {
     let preset = t.chain.preset.as_deref().and_then(Preset::parse);
     let hosts = app_hosts(t);
     let set: Vec<(&Hop, &SetCookie)> = set_cookies(t)
-        .filter(|(h, c)| c.action == CookieAction::Set && hosts.contains(&host_of(&h.url)))
+        .filter(|(h, c)| c.action == CookieAction::Set && hosts.contains(&web::host_port(&h.url)))
         .collect();
     let at_callback = |h: &Hop| Some(h.n) == t.chain.callback_hop;
     let weight = |(h, c): &(&Hop, &SetCookie)| {
@@ -197,7 +185,7 @@ fn app_hosts(t: &Trace) -> Vec<String> {
     [Some(t.chain.app.as_str()), t.chain.auth_base.as_deref()]
         .into_iter()
         .flatten()
-        .map(host_of)
+        .map(web::host_port)
         .collect()
 }
 
@@ -237,7 +225,7 @@ fn not_sent(t: &Trace, out: &mut Vec<Finding>) {
 fn never_returned(t: &Trace, out: &mut Vec<Finding>) {
     let app_hosts = app_hosts(t);
     for (i, h) in t.hops.iter().enumerate() {
-        if !app_hosts.contains(&host_of(&h.url)) {
+        if !app_hosts.contains(&web::host_port(&h.url)) {
             continue;
         }
         for c in h
@@ -249,7 +237,9 @@ fn never_returned(t: &Trace, out: &mut Vec<Finding>) {
             let replaced = later
                 .iter()
                 .any(|l| l.set_cookies.iter().any(|x| x.name == c.name));
-            let same_host = later.iter().any(|l| host_of(&l.url) == host_of(&h.url));
+            let same_host = later
+                .iter()
+                .any(|l| web::host_port(&l.url) == web::host_port(&h.url));
             let returned = later
                 .iter()
                 .any(|l| l.cookie_sent.iter().any(|s| s.name == c.name))

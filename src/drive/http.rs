@@ -4,12 +4,8 @@
 use super::record::Record;
 use crate::redact::Redactor;
 use crate::scenario::Body;
-use crate::trace::{
-    BlockedCookie, CookieAction, CookieReason, CookieReasons, ErrorStep, Hop, Method, RunError,
-    SameSite, SentCookie, SetCookie, Step,
-};
+use crate::trace::{BlockedCookie, ErrorStep, Hop, Method, RunError, SentCookie, Step};
 use crate::web;
-use cookie_store::RawCookie;
 use reqwest::header::{CONTENT_TYPE, COOKIE, DATE, HeaderMap, LOCATION, ORIGIN};
 use std::time::{Duration, Instant};
 use url::Url;
@@ -295,66 +291,6 @@ impl<'a> HttpDriver<'a> {
             duration_ms: answer.duration_ms,
         });
         Ok(answer)
-    }
-}
-
-/// A `Set-Cookie` that does not parse: refused as a syntax error. Whatever follows the first `=`
-/// up to the first `;` is taken as its value, and kept only as a fingerprint.
-pub fn unparsable_set_cookie(raw: &str, r: &mut Redactor) -> SetCookie {
-    let (name, rest) = raw.split_once('=').unwrap_or(("", raw));
-    let (value, attributes) = rest.split_once(';').unwrap_or((rest, ""));
-    let value = r.sensitive(value.trim());
-    let shown = if attributes.is_empty() {
-        format!("{}={}", name.trim(), value.shown())
-    } else {
-        format!("{}={};{}", name.trim(), value.shown(), r.scrub(attributes))
-    };
-    SetCookie {
-        name: name.trim().to_string(),
-        value,
-        raw: shown,
-        domain: None,
-        path: None,
-        secure: false,
-        http_only: false,
-        same_site: None,
-        max_age: None,
-        expires: None,
-        action: CookieAction::Refused,
-        refusal: Some(CookieReasons::one(CookieReason::SyntaxError)),
-    }
-}
-
-/// The record of one `Set-Cookie`: its attributes, its value as a fingerprint, what became of it.
-pub fn set_cookie_record(
-    cookie: &RawCookie,
-    raw: &str,
-    action: CookieAction,
-    refusal: Option<CookieReasons>,
-    r: &mut Redactor,
-) -> SetCookie {
-    let value = r.sensitive(cookie.value());
-    let shown_raw = if cookie.value().is_empty() {
-        raw.to_string()
-    } else {
-        raw.replacen(cookie.value(), value.shown(), 1)
-    };
-    SetCookie {
-        name: cookie.name().to_string(),
-        value,
-        raw: shown_raw,
-        domain: cookie.domain().map(str::to_string),
-        path: cookie.path().map(str::to_string),
-        secure: cookie.secure().unwrap_or(false),
-        http_only: cookie.http_only().unwrap_or(false),
-        same_site: cookie.same_site().map(SameSite::from),
-        max_age: cookie.max_age().map(|d| d.whole_seconds()),
-        expires: cookie.expires_datetime().and_then(|t| {
-            t.format(&time::format_description::well_known::Rfc2822)
-                .ok()
-        }),
-        action,
-        refusal,
     }
 }
 

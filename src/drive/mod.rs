@@ -130,15 +130,18 @@ impl Runner<'_> {
                 offer,
                 message: parsed.as_ref().and_then(|p| p.page.message.clone()),
             };
-            let shows_login = machine.submitted_login && login_form.is_some();
+            let next = machine.next(&seen);
+            // The IdP's page (wherever it is served, the app's own origin included), kept when it
+            // answered well or showed its form again after the login went.
             if let Some(p) = &parsed
-                && !here
-                && (answer.status < 400 || shows_login)
+                && next != login::Next::Landed
+                && (answer.status < 400
+                    || matches!(next, login::Next::Login | login::Next::Rejected))
                 && let Some(hop) = self.driver.record.hops.last_mut()
             {
                 hop.page = Some(p.page.clone());
             }
-            answer = match machine.next(&seen) {
+            answer = match next {
                 login::Next::Landed => return Ok(Ended::Landed { hop: n }),
                 login::Next::IdpError => return Ok(Ended::IdpError { hop: n }),
                 login::Next::Rejected => return Ok(Ended::LoginRejected { hop: n }),
@@ -387,10 +390,18 @@ impl Runner<'_> {
             let next = self.read_start(None, false, &answer);
             return self.after_start(next, r).await;
         }
-        let Some(preset) = c.preset else {
-            unreachable!("a scenario has a preset or a start request")
+        let no_start = || {
+            Stop::Error(RunError {
+                step: ErrorStep::Setup,
+                hop: None,
+                message: "the chain has no start: name a preset that knows one, or give a start \
+                          request"
+                    .into(),
+            })
         };
-        let contract = preset.contract();
+        let Some(contract) = c.preset.map(|p| p.contract()) else {
+            return Err(no_start());
+        };
         let provider = c.provider.clone().unwrap_or_default();
         let callback = c.callback_url.to_string();
         for (i, start) in contract.starts.iter().enumerate() {
@@ -411,7 +422,8 @@ impl Runner<'_> {
                 next => return self.after_start(next, r).await,
             }
         }
-        unreachable!("the last start is never passed over")
+        // Only a preset without start requests gets here: the last start is never passed over.
+        Err(no_start())
     }
 
     fn read_start(

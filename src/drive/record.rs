@@ -2,9 +2,10 @@
 //! browser's rules applied when a cookie is offered and when one is sent. No I/O: the HTTP
 //! driver adds to it as it goes, the browser driver fills it from its log and its own jar.
 
-use super::http::{set_cookie_record, unparsable_set_cookie};
 use crate::redact::Redactor;
-use crate::trace::{BlockedCookie, CookieAction, CookieReasons, Hop, HopNo, SetCookie};
+use crate::trace::{
+    BlockedCookie, CookieAction, CookieReason, CookieReasons, Hop, HopNo, SameSite, SetCookie,
+};
 use crate::web;
 use cookie_store::{CookieError, CookieStore, RawCookie};
 use reqwest::header::{HeaderMap, SET_COOKIE};
@@ -133,5 +134,65 @@ impl Record {
             },
         };
         set_cookie_record(&cookie, raw, action, refusal, r)
+    }
+}
+
+/// A `Set-Cookie` that does not parse: refused as a syntax error. Whatever follows the first `=`
+/// up to the first `;` is taken as its value, and kept only as a fingerprint.
+pub fn unparsable_set_cookie(raw: &str, r: &mut Redactor) -> SetCookie {
+    let (name, rest) = raw.split_once('=').unwrap_or(("", raw));
+    let (value, attributes) = rest.split_once(';').unwrap_or((rest, ""));
+    let value = r.sensitive(value.trim());
+    let shown = if attributes.is_empty() {
+        format!("{}={}", name.trim(), value.shown())
+    } else {
+        format!("{}={};{}", name.trim(), value.shown(), r.scrub(attributes))
+    };
+    SetCookie {
+        name: name.trim().to_string(),
+        value,
+        raw: shown,
+        domain: None,
+        path: None,
+        secure: false,
+        http_only: false,
+        same_site: None,
+        max_age: None,
+        expires: None,
+        action: CookieAction::Refused,
+        refusal: Some(CookieReasons::one(CookieReason::SyntaxError)),
+    }
+}
+
+/// The record of one `Set-Cookie`: its attributes, its value as a fingerprint, what became of it.
+pub fn set_cookie_record(
+    cookie: &RawCookie,
+    raw: &str,
+    action: CookieAction,
+    refusal: Option<CookieReasons>,
+    r: &mut Redactor,
+) -> SetCookie {
+    let value = r.sensitive(cookie.value());
+    let shown_raw = if cookie.value().is_empty() {
+        raw.to_string()
+    } else {
+        raw.replacen(cookie.value(), value.shown(), 1)
+    };
+    SetCookie {
+        name: cookie.name().to_string(),
+        value,
+        raw: shown_raw,
+        domain: cookie.domain().map(str::to_string),
+        path: cookie.path().map(str::to_string),
+        secure: cookie.secure().unwrap_or(false),
+        http_only: cookie.http_only().unwrap_or(false),
+        same_site: cookie.same_site().map(SameSite::from),
+        max_age: cookie.max_age().map(|d| d.whole_seconds()),
+        expires: cookie.expires_datetime().and_then(|t| {
+            t.format(&time::format_description::well_known::Rfc2822)
+                .ok()
+        }),
+        action,
+        refusal,
     }
 }

@@ -161,10 +161,11 @@ pub struct Words {
 
 /// Words for a chain whose auth library is not known.
 pub const GENERIC: Words = Words {
-    secure_cookies: "the auth library's secure-cookie setting, the base URL's scheme, NODE_ENV",
-    cookie_name_settings: "cookie name or prefix, secure cookies, base URL, NODE_ENV",
+    secure_cookies: "the auth library's secure-cookie setting, the base URL's scheme, whether it \
+                     runs as production",
+    cookie_name_settings: "cookie name or prefix, secure cookies, base URL, production mode",
     prefix_follows: "the `__Secure-` prefix follows the secure-cookie setting, an https base URL, or \
-                     NODE_ENV=production",
+                     a production mode",
     base_url: "base URL",
     validate_session: "pass the request's Cookie header to the auth library's own session check on \
                        the same instance",
@@ -186,18 +187,35 @@ pub fn words(preset: Option<&str>) -> &'static Words {
         .map_or(&GENERIC, |p| &p.contract().words)
 }
 
-/// What an error code means: under the trace's preset first, then under any preset (a chain
-/// driven with an explicit start still runs a known library).
+/// What an error code means: under the trace's preset; failing that, under another preset only
+/// when the code names a failure every library shares (a missing email, a lost state), since
+/// another library's causes and fixes would mislead on a chain it does not run.
 pub fn error_code(preset: Option<&str>, code: &str) -> Option<&'static ErrorCode> {
+    let find = |p: Preset| p.contract().errors.iter().find(|e| e.code == code);
     let own = preset.and_then(Preset::parse);
-    own.into_iter()
-        .chain(Preset::ALL.iter().copied())
-        .find_map(|p| p.contract().errors.iter().find(|e| e.code == code))
+    own.and_then(find).or_else(|| {
+        Preset::ALL
+            .iter()
+            .copied()
+            .filter(|p| Some(*p) != own)
+            .filter_map(find)
+            .find(|e| e.kind != ErrorKind::Other)
+    })
 }
 
-/// The role of a cookie by its name: the preset's table, then any preset's, then the words a
-/// name usually holds.
-pub fn cookie_role(preset: Option<Preset>, name: &str) -> CookieRole {
+/// How a cookie's role was told, weakest first.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum Told {
+    /// By the words its name holds (`session`, `state`, `sid`).
+    Words,
+    /// By another preset's table.
+    OtherPreset,
+    /// By the chain's own preset's table.
+    OwnPreset,
+}
+
+/// The role of a cookie by its name, and how it was told.
+fn role_told(preset: Option<Preset>, name: &str) -> (CookieRole, Told) {
     let base = crate::web::unprefixed(name);
     let tail = base.rsplit('.').next().unwrap_or(base);
     let known = |p: Preset| {
@@ -208,13 +226,18 @@ pub fn cookie_role(preset: Option<Preset>, name: &str) -> CookieRole {
             .map(|(_, role)| *role)
     };
     if let Some(role) = preset.and_then(known) {
-        return role;
+        return (role, Told::OwnPreset);
     }
-    if let Some(role) = Preset::ALL.iter().copied().find_map(known) {
-        return role;
+    if let Some(role) = Preset::ALL
+        .iter()
+        .copied()
+        .filter(|p| Some(*p) != preset)
+        .find_map(known)
+    {
+        return (role, Told::OtherPreset);
     }
     let lower = base.to_ascii_lowercase();
-    if lower.contains("state") {
+    let role = if lower.contains("state") {
         CookieRole::State
     } else if lower.contains("verifier") || lower.contains("pkce") {
         CookieRole::Pkce
@@ -224,39 +247,66 @@ pub fn cookie_role(preset: Option<Preset>, name: &str) -> CookieRole {
         CookieRole::Session
     } else {
         CookieRole::Other
-    }
+    };
+    (role, Told::Words)
 }
 
-/// The session cookie among `items`: the one whose role is the session (by the preset, then by
-/// any preset or its name), else the one `weight` ranks highest. The one guess at which cookie
-/// is the session, for the matrix, the probes and the rules alike.
+/// The role of a cookie by its name: the preset's table, then another preset's, then the words
+/// a name usually holds.
+pub fn cookie_role(preset: Option<Preset>, name: &str) -> CookieRole {
+    role_told(preset, name).0
+}
+
+/// The session cookie among `items`: of those whose role is the session, the one told most
+/// surely (the chain's preset, another preset, the name's words), the later one on a tie;
+/// when none is, the one `weight` ranks highest, the later one on a tie. The one guess at which
+/// cookie is the session, for the matrix, the probes and the rules alike; callers hand items in
+/// a stable order.
 pub fn pick_session<T>(
     preset: Option<Preset>,
     items: &[T],
     name: impl Fn(&T) -> &str,
     weight: impl Fn(&T) -> i64,
 ) -> Option<&T> {
+    let told = |i: &T| match role_told(preset, name(i)) {
+        (CookieRole::Session, told) => Some(told),
+        _ => None,
+    };
     items
         .iter()
-        .rev()
-        .find(|i| cookie_role(preset, name(i)) == CookieRole::Session)
-        .or_else(|| items.iter().max_by_key(|i| weight(i)))
+        .enumerate()
+        .filter_map(|(n, i)| told(i).map(|t| (t, n, i)))
+        .max_by_key(|(t, n, _)| (*t, *n))
+        .map(|(_, _, i)| i)
+        .or_else(|| {
+            items
+                .iter()
+                .enumerate()
+                .max_by_key(|(n, i)| (weight(i), *n))
+                .map(|(_, i)| i)
+        })
 }
 
 /// The other names a session cookie could be looked for under: with and without the browser's
-/// prefixes, and the preset's default names.
+/// prefixes, and the default names of the preset (of every preset, when the chain names none: a
+/// guard may look for a library's default name whatever the app renamed it to).
 pub fn other_session_names(preset: Option<Preset>, name: &str) -> Vec<String> {
     let base = crate::web::unprefixed(name);
     let mut names = vec![base.to_string()];
     names.extend(crate::web::PREFIXES.iter().map(|p| format!("{p}{base}")));
-    if let Some(default) = preset.and_then(|p| p.contract().cookie_name(CookieRole::Session))
-        && default != base
+    let presets = preset.map_or(Preset::ALL.to_vec(), |p| vec![p]);
+    for default in presets
+        .iter()
+        .filter_map(|p| p.contract().cookie_name(CookieRole::Session))
     {
-        names.push(format!("__Secure-{default}"));
-        names.insert(names.len() - 1, default);
+        if default != base {
+            names.push(default.clone());
+            names.push(format!("__Secure-{default}"));
+        }
     }
     names.retain(|n| n != name);
-    names.dedup();
+    let mut seen = std::collections::HashSet::new();
+    names.retain(|n| seen.insert(n.clone()));
     names
 }
 
@@ -319,6 +369,38 @@ mod tests {
         assert_eq!(pick(&items), Some("better-auth.session_token"));
         assert_eq!(pick(&[("a", 5), ("b", 9)]), Some("b"));
         assert_eq!(pick(&[]), None);
+        // The preset's own table outranks a name that only sounds like a session, wherever
+        // each stands.
+        for items in [
+            [("app_session", 1), ("x.session_token", 1)],
+            [("x.session_token", 1), ("app_session", 1)],
+        ] {
+            assert_eq!(pick(&items), Some("x.session_token"));
+        }
+        // Equal rank: the later one; equal weight: the later one.
+        assert_eq!(pick(&[("sid", 1), ("my_session", 1)]), Some("my_session"));
+        assert_eq!(pick(&[("a", 3), ("b", 3)]), Some("b"));
+        // No preset: another preset's table still outranks the name's words.
+        let none = pick_session(
+            None,
+            &[("better-auth.session_token", 0), ("sid", 0)],
+            |i| i.0,
+            |i| i.1,
+        );
+        assert_eq!(none.map(|i| i.0), Some("better-auth.session_token"));
+    }
+
+    #[test]
+    fn error_codes_speak_for_their_own_library_only() {
+        let ba = Some("better-auth");
+        let kind = |p, c| error_code(p, c).map(|e| e.kind);
+        assert_eq!(kind(ba, "state_mismatch"), Some(ErrorKind::StateLost));
+        assert_eq!(kind(ba, "issuer_mismatch"), Some(ErrorKind::Other));
+        // A chain without a preset: the shared failures are told, another library's prose is not.
+        assert_eq!(kind(None, "state_mismatch"), Some(ErrorKind::StateLost));
+        assert_eq!(kind(None, "email_not_found"), Some(ErrorKind::MissingEmail));
+        assert_eq!(kind(None, "issuer_mismatch"), None);
+        assert_eq!(kind(ba, "no_such_code"), None);
     }
 
     #[test]
@@ -340,9 +422,15 @@ mod tests {
                 "__Secure-better-auth.session_token"
             ]
         );
+        // No preset: every library's default name is worth a try.
         assert_eq!(
             other_session_names(None, "sid"),
-            ["__Secure-sid", "__Host-sid"]
+            [
+                "__Secure-sid",
+                "__Host-sid",
+                "better-auth.session_token",
+                "__Secure-better-auth.session_token"
+            ]
         );
     }
 

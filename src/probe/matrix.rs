@@ -44,11 +44,13 @@ pub fn session_cookie(
     urls: &[&Url],
 ) -> Option<(String, String)> {
     urls.iter().find_map(|url| {
-        let cookies: Vec<(String, String)> = record
+        // The jar's order is no order: by name, so the same cookies give the same guess.
+        let mut cookies: Vec<(String, String)> = record
             .jar()
             .get_request_values(url)
             .map(|(n, v)| (n.to_string(), v.to_string()))
             .collect();
+        cookies.sort();
         crate::preset::pick_session(preset, &cookies, |c| &c.0, |c| c.1.len() as i64).cloned()
     })
 }

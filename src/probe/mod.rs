@@ -224,13 +224,42 @@ pub fn redact_json(v: &Value, r: &mut Redactor) -> Value {
     }
 }
 
-/// A short word of letters and `_`, `-`, `.` or spaces, without digits: an error code or an
-/// enumerated value, never a random secret.
+/// The shape of an error code, never of a random value: words of letters in one case joined by
+/// `_`, `.` or spaces (`INVALID_ORIGIN`, `state_mismatch`), lowercase words joined by `-`
+/// (`invalid-request`), or one word that reads as one (`UNAUTHORIZED`, `Configuration`: a vowel,
+/// no four consonants in a row). A device code such as `WDJB-MJHT` or a letters-only state does
+/// not pass, so it is fingerprinted like any other value of its key.
 fn is_enumerated(s: &str) -> bool {
-    !s.is_empty()
-        && s.len() <= 48
-        && s.chars()
-            .all(|c| c.is_ascii_alphabetic() || matches!(c, '_' | '-' | '.' | ' '))
+    if s.is_empty() || s.len() > 48 {
+        return false;
+    }
+    let one_case = |w: &str| {
+        w.len() >= 2
+            && (w.chars().all(|c| c.is_ascii_lowercase())
+                || w.chars().all(|c| c.is_ascii_uppercase()))
+    };
+    let words: Vec<&str> = s.split(['_', '.', ' ']).collect();
+    if words.len() > 1 {
+        return words.iter().all(|w| one_case(w));
+    }
+    let kebab: Vec<&str> = s.split('-').collect();
+    if kebab.len() > 1 {
+        return kebab
+            .iter()
+            .all(|w| w.len() >= 2 && w.chars().all(|c| c.is_ascii_lowercase()));
+    }
+    let mut letters = s.chars();
+    let first_ok = letters.next().is_some_and(|c| c.is_ascii_alphabetic());
+    let rest: String = letters.collect();
+    let cased = one_case(s) || (first_ok && rest.chars().all(|c| c.is_ascii_lowercase()));
+    let vowel = |c: char| "aeiouyAEIOUY".contains(c);
+    let mut consonants = 0;
+    let mut reads = s.chars().any(vowel);
+    for c in s.chars() {
+        consonants = if vowel(c) { 0 } else { consonants + 1 };
+        reads &= consonants < 4;
+    }
+    s.len() <= 24 && cased && reads
 }
 
 /// A long string without spaces that is neither a URL nor a date: likely a token.
@@ -303,6 +332,27 @@ mod tests {
         );
         assert!(v["code"].as_str().unwrap().starts_with("‹sha256:"));
         assert!(v["password"].as_str().unwrap().starts_with("‹sha256:"));
+    }
+
+    #[test]
+    fn error_code_shapes() {
+        for (s, code) in [
+            ("INVALID_ORIGIN", true),
+            ("state_mismatch", true),
+            ("invalid-request", true),
+            ("UNAUTHORIZED", true),
+            ("Configuration", true),
+            ("access denied", true),
+            ("WDJB-MJHT", false),
+            ("BCDFGHJK", false),
+            ("xKqPzLmNvBtRwQ", false),
+            ("qwrtzpsdfg", false),
+            ("Abc_DEF", false),
+            ("", false),
+            ("abc123", false),
+        ] {
+            assert_eq!(is_enumerated(s), code, "{s}");
+        }
     }
 
     #[test]

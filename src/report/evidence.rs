@@ -2,7 +2,6 @@
 //! the lines the terminal, JUnit and the JSON report show.
 
 use crate::trace::{Evidence, Hop, MatrixRow, Probe, SetCookie, Trace};
-use url::Url;
 
 /// The lines of a finding's evidence; a reference the trace lacks shows nothing.
 pub fn lines(t: &Trace, items: &[Evidence]) -> Vec<String> {
@@ -62,16 +61,7 @@ pub fn probe_line(p: &Probe) -> String {
 
 /// A `Set-Cookie` in one line: `hop 1: host:port sets name=‹…›; Path=/`.
 pub fn set_cookie_line(h: &Hop, c: &SetCookie) -> String {
-    let host = Url::parse(&h.url)
-        .ok()
-        .and_then(|u| {
-            u.host_str().map(|host| match u.port() {
-                Some(p) => format!("{host}:{p}"),
-                None => host.to_string(),
-            })
-        })
-        .unwrap_or_default();
-    format!("{}: {host} sets {}", h.n, c.raw)
+    format!("{}: {} sets {}", h.n, crate::web::host_port(&h.url), c.raw)
 }
 
 /// The matrix of one compared probe and its reference as text lines: one row per way of

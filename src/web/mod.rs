@@ -30,6 +30,20 @@ pub fn is_secure_origin(url: &Url) -> bool {
         }
 }
 
+/// A URL's host with its port when it names one (`app.test:3000`), or nothing when it does not
+/// parse: how evidence and rules tell the chain's hosts apart.
+pub fn host_port(url: &str) -> String {
+    Url::parse(url)
+        .ok()
+        .and_then(|u| {
+            u.host_str().map(|h| match u.port() {
+                Some(p) => format!("{h}:{p}"),
+                None => h.to_string(),
+            })
+        })
+        .unwrap_or_default()
+}
+
 /// The site of a URL for SameSite: its scheme and registrable domain, by the public suffix list
 /// (private registries included, as browsers use it). A host with no registrable domain (an IP
 /// address, `localhost`, a name under an unknown suffix) is its own site.

@@ -104,6 +104,16 @@ fn bad_flag_value_is_a_usage_error() {
 }
 
 #[test]
+fn a_token_typed_where_it_does_not_belong_is_not_echoed() {
+    let jwt = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJhbGljZSJ9.c2lnbmF0dXJlLXZhbHVlLTEyMw";
+    let out = authchain(&["login", "--app", "http://a", "--provider", "p", jwt], &[]);
+    assert_eq!(out.code, 2, "{}", out.all());
+    assert!(out.stderr.contains("unexpected argument"), "{}", out.stderr);
+    assert!(!out.stderr.contains(jwt), "{}", out.stderr);
+    assert!(out.stderr.contains("‹sha256:"), "{}", out.stderr);
+}
+
+#[test]
 fn idp_port_closed_exits_3_with_a_partial_report() {
     let mut chain = Chain::start(Opts::default());
     chain.idp.stop();

@@ -114,7 +114,60 @@ pub struct Server {
 }
 
 impl Server {
+    /// Starts the server and waits for its READY line. A server that neither announces itself
+    /// nor exits within the wait is started once more (a loaded machine can stall a start); one
+    /// that exits, or stalls twice, fails the test with its log and what the machine was doing.
     fn start(name: &'static str, script: &str, env: &[(&str, String)]) -> Server {
+        const WAIT: Duration = Duration::from_secs(90);
+        let mut stalled = String::new();
+        for attempt in 1..=2 {
+            let (mut server, rx) = Server::spawn(name, script, env);
+            let started = Instant::now();
+            match rx.recv_timeout(WAIT) {
+                Ok(line) => {
+                    let port = line
+                        .strip_prefix("READY ")
+                        .and_then(|j| serde_json::from_str::<serde_json::Value>(j).ok())
+                        .and_then(|v| v["port"].as_u64())
+                        .unwrap_or_else(|| {
+                            panic!(
+                                "{name}: expected a READY line, got {line:?}\n{}",
+                                server.log_text()
+                            )
+                        });
+                    server.port = port as u16;
+                    if !stalled.is_empty() {
+                        eprintln!(
+                            "{name} started on attempt {attempt}; the first stalled:\n{stalled}"
+                        );
+                    }
+                    return server;
+                }
+                Err(mpsc::RecvTimeoutError::Disconnected) => {
+                    let status = server.child.wait().ok();
+                    panic!(
+                        "{name} exited before it was ready ({status:?}, after {:.1} s)\n{}",
+                        started.elapsed().as_secs_f64(),
+                        server.log_text()
+                    )
+                }
+                Err(mpsc::RecvTimeoutError::Timeout) => {
+                    stalled = format!("{}\n--- processes ---\n{}", server.log_text(), busiest());
+                    server.stop();
+                }
+            }
+        }
+        panic!(
+            "{name} did not become ready within {} s, twice\n{stalled}",
+            WAIT.as_secs()
+        )
+    }
+
+    fn spawn(
+        name: &'static str,
+        script: &str,
+        env: &[(&str, String)],
+    ) -> (Server, mpsc::Receiver<String>) {
         let dir = tempfile::tempdir().expect("a temp dir");
         let log = dir.path().join(format!("{name}.log"));
         let log_file = std::fs::File::create(&log).expect("a log file");
@@ -140,33 +193,14 @@ impl Server {
             // Keep draining so the server never blocks on a full pipe.
             for _ in lines {}
         });
-        let mut server = Server {
+        let server = Server {
             name,
             child,
             log,
             _dir: dir,
             port: 0,
         };
-        match rx.recv_timeout(Duration::from_secs(60)) {
-            Ok(line) => {
-                let port = line
-                    .strip_prefix("READY ")
-                    .and_then(|j| serde_json::from_str::<serde_json::Value>(j).ok())
-                    .and_then(|v| v["port"].as_u64())
-                    .unwrap_or_else(|| {
-                        panic!(
-                            "{name}: expected a READY line, got {line:?}\n{}",
-                            server.log_text()
-                        )
-                    });
-                server.port = port as u16;
-                server
-            }
-            Err(_) => panic!(
-                "{name} did not become ready within 60 s\n{}",
-                server.log_text()
-            ),
-        }
+        (server, rx)
     }
 
     pub fn log_text(&self) -> String {
@@ -190,6 +224,21 @@ impl Drop for Server {
             eprintln!("{}", self.log_text());
         }
     }
+}
+
+/// The machine's busiest processes, for a server that stalled.
+fn busiest() -> String {
+    Command::new("ps")
+        .args(["-eo", "pid,stat,pcpu,etime,args", "--sort=-pcpu"])
+        .output()
+        .map(|o| {
+            String::from_utf8_lossy(&o.stdout)
+                .lines()
+                .take(15)
+                .collect::<Vec<_>>()
+                .join("\n")
+        })
+        .unwrap_or_default()
 }
 
 /// The IdP and the app, wired together.

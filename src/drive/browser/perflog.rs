@@ -2,7 +2,8 @@
 //! the same hops the HTTP driver records: redirects, raw `Set-Cookie` with Chromium's reasons for
 //! the cookies it blocked, and the cookies sent or withheld on each request.
 
-use crate::drive::http::{error_params, set_cookie_record, unparsable_set_cookie};
+use crate::drive::http::error_params;
+use crate::drive::record::{set_cookie_record, unparsable_set_cookie};
 use crate::redact::Redactor;
 use crate::trace::{BlockedCookie, CookieAction, Hop, HopNo, SentCookie, Step};
 use crate::trace::{CookieReasons, Method};
