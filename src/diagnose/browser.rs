@@ -72,6 +72,7 @@ mod tests {
                 passed: page_passed,
                 error: None,
             }),
+            answer: None,
         }
     }
 

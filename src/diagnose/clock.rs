@@ -152,6 +152,7 @@ mod tests {
             received_at_ms: received,
             duration_ms: 1.0,
             page: None,
+            answer: None,
         });
         let f = rules(&t);
         assert_eq!(f[0].id, "clock-skew");

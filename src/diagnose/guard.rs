@@ -1,9 +1,21 @@
 //! Rules on the differential matrix: why a guarded endpoint rejects a session the auth library's
-//! own endpoint accepts — it does not see the cookie, it validates it another way, or it wants
-//! the session in another transport or under another name.
+//! own endpoint accepts. The verdict comes from how the guard's answers compare (alike or not,
+//! on their digests: docs/findings.md), never from what they say; what they say only ranks the
+//! causes when the comparison cannot tell them apart.
+//!
+//! With the recorded cookie R, no cookie N and a garbage value G under the same name:
+//! - a variant that succeeds decides first (another name, Bearer);
+//! - R unlike N and unlike G: the guard knows the session and refuses it (`guard-refuses-user`);
+//! - R like G, unlike N: it sees the cookie and rejects it (`guard-validates-differently`);
+//! - R like N, unlike G: it does not see this cookie (`guard-misses-cookie`);
+//! - R like N and like G: nothing from outside tells these apart (`guard-rejects-session`),
+//!   and the causes are ranked by the rest of the chain.
 
 use super::finding;
-use crate::trace::{Evidence, Finding, FindingId, Probe, Severity, Trace, Variant};
+use crate::preset::Words;
+use crate::trace::{
+    Cause, CauseKey, Evidence, Finding, FindingId, MatrixRow, Probe, Severity, Trace, Variant,
+};
 
 pub fn rules(t: &Trace) -> Vec<Finding> {
     t.probes
@@ -18,8 +30,137 @@ pub(crate) fn explains(t: &Trace, p: &Probe) -> bool {
     !p.native && judge(t, p).is_some()
 }
 
-fn judge(t: &Trace, p: &Probe) -> Option<Finding> {
-    let reference = p.compare_to.as_deref()?;
+/// Two answers are alike when their digests agree. A report written before digests were kept
+/// is compared on status, body shape and the redacted excerpt with its volatile words blanked.
+pub fn alike(a: &MatrixRow, b: &MatrixRow) -> bool {
+    match (&a.answer, &b.answer) {
+        (Some(x), Some(y)) => x == y,
+        _ => {
+            a.status == b.status
+                && a.body_shape == b.body_shape
+                && crate::probe::answer::blank(&a.body_excerpt, &[])
+                    == crate::probe::answer::blank(&b.body_excerpt, &[])
+        }
+    }
+}
+
+/// What an answer says, as far as a guard's words tell: that no credential came, or that one
+/// came and was bad.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Says {
+    Missing,
+    Invalid,
+    Nothing,
+}
+
+const MISSING_WORDS: &[&str] = &[
+    "missing",
+    "no token",
+    "no session",
+    "not provided",
+    "required",
+    "absent",
+    "not logged in",
+    "not authenticated",
+    "unauthenticated",
+    "no credentials",
+];
+const INVALID_WORDS: &[&str] = &[
+    "invalid",
+    "expired",
+    "signature",
+    "malformed",
+    "revoked",
+    "not valid",
+    "verif",
+    "decode",
+    "tampered",
+];
+
+/// The words of an answer that say what it saw, and what they add up to.
+fn says(row: &MatrixRow) -> (Says, Vec<&'static str>) {
+    let text = match &row.answer {
+        Some(a) => format!(
+            "{} {} {}",
+            a.skeleton,
+            a.enums.join(" "),
+            a.www_authenticate.as_deref().unwrap_or_default()
+        ),
+        None => row.body_excerpt.clone(),
+    }
+    .to_lowercase()
+    .replace('_', " ");
+    let found = |words: &[&'static str]| -> Vec<&'static str> {
+        words.iter().copied().filter(|w| text.contains(w)).collect()
+    };
+    let (missing, invalid) = (found(MISSING_WORDS), found(INVALID_WORDS));
+    match (missing.is_empty(), invalid.is_empty()) {
+        (false, true) => (Says::Missing, missing),
+        (true, false) => (Says::Invalid, invalid),
+        (false, false) => (Says::Nothing, [missing, invalid].concat()),
+        (true, true) => (Says::Nothing, Vec::new()),
+    }
+}
+
+/// Whether the answer challenges for an Authorization header (`WWW-Authenticate: Bearer`).
+fn challenges_bearer(row: &MatrixRow) -> bool {
+    row.answer
+        .as_ref()
+        .and_then(|a| a.www_authenticate.as_deref())
+        .is_some_and(|c| c.starts_with("bearer"))
+}
+
+/// The text of each cause, in the library's words where a preset names them.
+fn cause(key: CauseKey, words: &Words, cookie: &str) -> Cause {
+    let text = match key {
+        CauseKey::BearerRevalidation => format!(
+            "it re-validates the token as `Authorization: Bearer`, which the auth library ignores \
+             ({}): the native endpoint here does not accept Bearer either",
+            words.bearer_note
+        ),
+        CauseKey::OtherSecretOrInstance => format!(
+            "it validates with another secret or instance: a second auth instance built with another {}, \
+             or another deployment's session store or database",
+            words.secret
+        ),
+        CauseKey::CookieNotReachingGuard => format!(
+            "the cookie `{cookie}` never reaches the code that checks it: a proxy or gateway drops \
+             the Cookie header, or the guard reads another header"
+        ),
+        CauseKey::OtherCookieName => format!(
+            "it looks for the session under another cookie name than `{cookie}` (another prefix, \
+             secure cookies set differently: {})",
+            words.prefix_follows
+        ),
+        CauseKey::WantsAuthorizationHeader => "it reads only the Authorization header (it \
+             challenges with `WWW-Authenticate: Bearer` whatever the cookie says), while the \
+             browser sends the session as a cookie"
+            .to_string(),
+        CauseKey::ReadsOneChunk => {
+            "it reads one chunk of a session split over several cookies".to_string()
+        }
+        CauseKey::RefusesUser => "it knows the user and refuses them: a role, a permission, a \
+             tenant or an account state the guard checks"
+            .to_string(),
+    };
+    Cause { key, text }
+}
+
+/// What the matrix holds for one compared probe.
+struct Matrix<'a> {
+    with: &'a MatrixRow,
+    none: &'a MatrixRow,
+    garbage: &'a MatrixRow,
+    cookie: String,
+    /// A cookie name under which the same value is accepted.
+    name_success: Option<String>,
+    /// A Bearer variant that is accepted.
+    bearer_success: Option<String>,
+    /// The native endpoint accepts no Bearer variant.
+    native_ignores_bearer: bool,
+}
+
+fn matrix<'a>(t: &'a Trace, p: &Probe, reference: &str) -> Option<Matrix<'a>> {
     let row = |name: &str, f: &dyn Fn(&Variant) -> bool| {
         t.matrix.iter().find(|r| r.probe == name && f(&r.variant))
     };
@@ -31,160 +172,495 @@ fn judge(t: &Trace, p: &Probe) -> Option<Finding> {
     if with.passed || !reference_accepts {
         return None;
     }
-    let none = row(&p.name, &|v| *v == Variant::NoCookie)?;
-    let garbage = row(&p.name, &|v| matches!(v, Variant::Garbage { .. }))?;
-    let cookie_name = match &with.variant {
-        Variant::RecordedCookie { name } => name.clone(),
-        _ => String::new(),
+    let bearer = |v: &Variant| matches!(v, Variant::BearerSigned | Variant::BearerRaw);
+    Some(Matrix {
+        with,
+        none: row(&p.name, &|v| *v == Variant::NoCookie)?,
+        garbage: row(&p.name, &|v| matches!(v, Variant::Garbage { .. }))?,
+        cookie: match &with.variant {
+            Variant::RecordedCookie { name } => name.clone(),
+            _ => String::new(),
+        },
+        name_success: t.matrix.iter().find_map(|r| match &r.variant {
+            Variant::CookieName { name } if r.probe == p.name && r.passed => Some(name.clone()),
+            _ => None,
+        }),
+        bearer_success: t
+            .matrix
+            .iter()
+            .find(|r| r.probe == p.name && r.passed && bearer(&r.variant))
+            .map(|r| r.variant.describe()),
+        native_ignores_bearer: t
+            .matrix
+            .iter()
+            .filter(|r| r.probe == reference && bearer(&r.variant))
+            .all(|r| !r.passed),
+    })
+}
+
+fn judge(t: &Trace, p: &Probe) -> Option<Finding> {
+    let reference = p.compare_to.as_deref()?;
+    let m = matrix(t, p, reference)?;
+    let words = crate::preset::words(t.chain.preset.as_deref());
+    let cookie = m.cookie.as_str();
+    let causes = |keys: &[CauseKey]| -> Vec<Cause> {
+        keys.iter().map(|k| cause(*k, words, cookie)).collect()
     };
-    let name_success = t.matrix.iter().find_map(|r| match &r.variant {
-        Variant::CookieName { name } if r.probe == p.name && r.passed => Some(name.clone()),
-        _ => None,
-    });
-    let bearer_success = t
-        .matrix
-        .iter()
-        .find(|r| {
-            r.probe == p.name
-                && r.passed
-                && matches!(r.variant, Variant::BearerSigned | Variant::BearerRaw)
-        })
-        .map(|r| r.variant.describe());
-    let native_ignores_bearer = t
-        .matrix
-        .iter()
-        .filter(|r| {
-            r.probe == reference && matches!(r.variant, Variant::BearerSigned | Variant::BearerRaw)
-        })
-        .all(|r| !r.passed);
-    let evidence = vec![Evidence::Matrix {
+    let mut evidence = vec![Evidence::Matrix {
         probe: p.name.clone(),
         reference: reference.to_string(),
     }];
-    let words = crate::preset::words(t.chain.preset.as_deref());
-
-    if with.alike(none) {
-        return Some(match (name_success, bearer_success) {
-            (Some(wanted), _) => finding(
-                FindingId::GuardMissesCookie,
-                Severity::Error,
-                format!(
-                    "`{}` looks for the session cookie under another name: `{wanted}`, not `{cookie_name}`",
-                    p.name
-                ),
-                evidence,
-                format!(
-                    "With the recorded cookie `{cookie_name}` the guarded endpoint answers exactly as with no \
-                     cookie at all, and the same value under the name `{wanted}` is accepted. The guard was \
-                     set up with another cookie name than the auth library that set it: another cookie \
-                     prefix, secure cookies on in one and off in the other ({}), or another {}.",
-                    words.prefix_follows, words.base_url
-                ),
-                format!(
-                    "Give the guard the same auth configuration ({}) as the handler that sets \
-                     `{cookie_name}`, or better, call the same auth instance.",
-                    words.cookie_name_settings
-                ),
-            ),
-            (None, Some(transport)) => finding(
-                FindingId::GuardWantsOtherTransport,
-                Severity::Error,
-                format!(
-                    "`{}` ignores the session cookie and accepts the session as {transport}",
-                    p.name
-                ),
-                evidence,
-                format!(
-                    "With the recorded cookie `{cookie_name}` the guarded endpoint answers exactly as with no \
-                     cookie at all, but it accepts the same session sent as an Authorization header. It \
-                     reads only `Authorization` (an API-client guard), while the browser sends the cookie."
-                ),
-                format!(
-                    "Let the guard read the session cookie too (pass the request's Cookie header to the \
-                     auth library), or make the client send `Authorization: Bearer` ({}).",
-                    words.bearer_client
-                ),
-            ),
-            (None, None) => finding(
-                FindingId::GuardMissesCookie,
-                Severity::Error,
-                format!("`{}` answers as if no session cookie came", p.name),
-                evidence,
-                format!(
-                    "With the recorded cookie `{cookie_name}` the guarded endpoint answers exactly as with no \
-                     cookie, and no other name or transport works either. The cookie does not reach the \
-                     code that checks it: a proxy or gateway drops the Cookie header, the guard reads \
-                     another header, or it looks under a name not tried here."
-                ),
-                "Log the Cookie header the guard receives; check proxies between the browser and the guard.",
-            ),
-        });
+    let like_none = alike(m.with, m.none);
+    let like_garbage = alike(m.with, m.garbage);
+    let (with_says, with_words) = says(m.with);
+    if !with_words.is_empty() {
+        evidence.push(Evidence::note(format!(
+            "the guard's answer to the recorded cookie says: {}",
+            with_words.join(", ")
+        )));
     }
-    if let Some(transport) = bearer_success.or(name_success) {
-        return Some(finding(
-            FindingId::GuardWantsOtherTransport,
+    let name = &p.name;
+
+    // A variant that succeeds decides first.
+    if let Some(wanted) = &m.name_success {
+        let mut f = finding(
+            FindingId::GuardMissesCookie,
             Severity::Error,
             format!(
-                "`{}` rejects the cookie but accepts the session as {transport}",
-                p.name
+                "`{name}` looks for the session cookie under another name: `{wanted}`, not `{cookie}`"
             ),
             evidence,
-            "The guarded endpoint rejects the recorded cookie, yet accepts the same session carried \
-             another way.",
-            "Make the guard and the client agree on one transport for the session.",
-        ));
+            format!(
+                "The guarded endpoint rejects the recorded cookie `{cookie}`, and accepts the same \
+                 value under the name `{wanted}`. The guard was set up with another cookie name \
+                 than the auth library that set it: another cookie prefix, secure cookies on in \
+                 one and off in the other ({}), or another {}.",
+                words.prefix_follows, words.base_url
+            ),
+            format!(
+                "Give the guard the same auth configuration ({}) as the handler that sets \
+                 `{cookie}`, or better, call the same auth instance.",
+                words.cookie_name_settings
+            ),
+        );
+        f.causes = causes(&[CauseKey::OtherCookieName]);
+        return Some(f);
     }
-    // Unlike no cookie but also unlike garbage (a 403, say): the guard accepts the session and
-    // refuses for another reason; the plain probe failure says so.
-    if !with.alike(garbage) {
-        return None;
+    if let Some(transport) = &m.bearer_success {
+        let (title, seen) = if like_none {
+            (
+                format!(
+                    "`{name}` ignores the session cookie and accepts the session as {transport}"
+                ),
+                "answers exactly as with no cookie at all",
+            )
+        } else {
+            (
+                format!(
+                    "`{name}` rejects the session cookie but accepts the session as {transport}"
+                ),
+                "rejects it",
+            )
+        };
+        let mut f = finding(
+            FindingId::GuardWantsOtherTransport,
+            Severity::Error,
+            title,
+            evidence,
+            format!(
+                "With the recorded cookie `{cookie}` the guarded endpoint {seen}, but it accepts \
+                 the same session sent as an Authorization header. It reads the session from \
+                 `Authorization` (an API-client guard), while the browser sends the cookie."
+            ),
+            format!(
+                "Let the guard read the session cookie too (pass the request's Cookie header to \
+                 the auth library), or make the client send `Authorization: Bearer` ({}).",
+                words.bearer_client
+            ),
+        );
+        f.causes = causes(&[CauseKey::WantsAuthorizationHeader]);
+        return Some(f);
     }
-    let mut causes = Vec::new();
-    let bearer_cause = format!(
-        "it re-validates the token as `Authorization: Bearer`, which the auth library ignores ({}): \
-         the native endpoint here does not accept Bearer either",
-        words.bearer_note
-    );
-    let secret_cause = format!(
-        "it validates with another secret or instance: a second auth instance built with another \
-         {}, or another deployment's session store or database",
-        words.secret
-    );
-    if native_ignores_bearer {
-        causes.push(bearer_cause);
-        causes.push(secret_cause);
+
+    let bearer_then_secret = if m.native_ignores_bearer {
+        [
+            CauseKey::BearerRevalidation,
+            CauseKey::OtherSecretOrInstance,
+        ]
     } else {
-        causes.push(secret_cause);
-        causes.push(bearer_cause);
+        [
+            CauseKey::OtherSecretOrInstance,
+            CauseKey::BearerRevalidation,
+        ]
+    };
+    let validate_fix = if m.native_ignores_bearer {
+        format!(
+            "Validate the session in the guard the way the auth library does: {} (or {}); and \
+             check that the guard shares the auth secret and database.",
+            words.validate_session, words.bearer_on
+        )
+    } else {
+        "Check that the guard uses the same auth secret, instance and database as the auth handler."
+            .to_string()
+    };
+    let status = m.with.status;
+
+    if !like_none && !like_garbage && status < 500 {
+        let mut f = finding(
+            FindingId::GuardRefusesUser,
+            Severity::Error,
+            format!("`{name}` recognises the session and refuses it ({status})"),
+            evidence,
+            format!(
+                "The guarded endpoint answers the recorded cookie `{cookie}` unlike no cookie and \
+                 unlike a garbage value: it found and accepted the session, then refused this user \
+                 (a role, a permission, a tenant). The login itself worked."
+            ),
+            "Check the user's roles or permissions against what the guard requires, or the \
+             guard's authorisation rule.",
+        );
+        f.causes = causes(&[CauseKey::RefusesUser]);
+        return Some(f);
     }
-    let ranked: Vec<String> = causes
+    if !like_none && !like_garbage {
+        let mut f = finding(
+            FindingId::GuardRejectsSession,
+            Severity::Error,
+            format!("`{name}` fails with {status} on a session that `{reference}` accepts"),
+            evidence,
+            format!(
+                "The guarded endpoint answers the recorded cookie `{cookie}` with a server error, \
+                 unlike no cookie and unlike a garbage value: it reads the session and fails on \
+                 it, most often because it looks the session up where it does not exist."
+            ),
+            "Read the guard's log for this request's error.",
+        );
+        f.causes = causes(&bearer_then_secret);
+        return Some(f);
+    }
+    if like_none && !like_garbage {
+        let mut f = finding(
+            FindingId::GuardMissesCookie,
+            Severity::Error,
+            format!("`{name}` answers as if no session cookie came"),
+            evidence,
+            format!(
+                "With the recorded cookie `{cookie}` the guarded endpoint answers exactly as with \
+                 no cookie, yet it answers a garbage value under the same name otherwise, and no \
+                 other name or transport works: the session it was sent does not reach the code \
+                 that checks it."
+            ),
+            "Log the Cookie header the guard receives; check proxies between the browser and \
+             the guard, and the name the guard reads.",
+        );
+        f.causes = causes(&[CauseKey::CookieNotReachingGuard, CauseKey::OtherCookieName]);
+        return Some(f);
+    }
+    if !like_none && like_garbage {
+        let mut f = finding(
+            FindingId::GuardValidatesDifferently,
+            Severity::Error,
+            format!(
+                "`{name}` finds the session cookie but rejects a session that `{reference}` accepts"
+            ),
+            evidence,
+            format!(
+                "The native endpoint accepts the recorded cookie `{cookie}`; the guarded endpoint \
+                 answers it exactly as it answers a garbage value, and unlike no cookie at all: it \
+                 sees the cookie but does not validate it as the auth library does."
+            ),
+            validate_fix,
+        );
+        f.causes = causes(&bearer_then_secret);
+        return Some(f);
+    }
+
+    // Alike throughout: from outside, a guard that never sees the cookie and one that rejects
+    // it answer the same. Rank the causes by the rest of the chain.
+    let mut keys: Vec<CauseKey> = bearer_then_secret.to_vec();
+    keys.push(CauseKey::CookieNotReachingGuard);
+    let mut why = Vec::new();
+    if m.native_ignores_bearer {
+        why.push("the native endpoint ignores Bearer, so a guard that re-validates as Bearer fails this way");
+    }
+    if with_says == Says::Missing {
+        keys.retain(|k| *k != CauseKey::CookieNotReachingGuard);
+        keys.insert(0, CauseKey::CookieNotReachingGuard);
+        why.push("its answer says no credential came");
+    } else if with_says == Says::Invalid {
+        why.push("its answer says a credential came and was bad");
+    }
+    if [m.with, m.none, m.garbage]
         .iter()
-        .enumerate()
-        .map(|(i, c)| format!("({}) {c}", i + 1))
-        .collect();
-    Some(finding(
-        FindingId::GuardValidatesDifferently,
+        .all(|r| challenges_bearer(r))
+    {
+        keys.insert(0, CauseKey::WantsAuthorizationHeader);
+        why.push("it challenges for a Bearer token whatever the cookie says");
+    }
+    let ranked_by = if why.is_empty() {
+        String::new()
+    } else {
+        format!(" Ranked so because {}.", why.join("; "))
+    };
+    let mut f = finding(
+        FindingId::GuardRejectsSession,
         Severity::Error,
         format!(
-            "`{}` finds the session cookie but rejects a session that `{reference}` accepts",
-            p.name
+            "`{name}` rejects a session that `{reference}` accepts, and answers it exactly as no cookie and as garbage"
         ),
         evidence,
         format!(
-            "The native endpoint accepts the recorded cookie `{cookie_name}`; the guarded endpoint answers \
-             it exactly as it answers a garbage value, and unlike no cookie at all — it sees the cookie \
-             but does not validate it as the auth library does. Most likely first: {}.",
-            ranked.join("; ")
+            "The native endpoint accepts the recorded cookie `{cookie}`; the guarded endpoint \
+             answers it exactly as it answers no cookie and a garbage value, so from outside it \
+             cannot be told whether the guard never sees the cookie or sees it and rejects it.{ranked_by} \
+             One observation splits them: the Cookie and Authorization headers the guard \
+             receives for this request (or the auth library's log line for it). A guard that \
+             receives the cookie and still refuses validates differently; one that does not \
+             receive it sits behind something that drops it."
         ),
-        if native_ignores_bearer {
-            format!(
-                "Validate the session in the guard the way the auth library does: {} (or {}); and \
-                 check that the guard shares the auth secret and database.",
-                words.validate_session, words.bearer_on
-            )
-        } else {
-            "Check that the guard uses the same auth secret, instance and database as the auth handler."
-                .to_string()
-        },
-    ))
+        format!(
+            "Log the Cookie and Authorization headers at the guard for one request. If the \
+             cookie arrives: {} If it does not: check the proxies and the name the guard reads.",
+            validate_fix
+        ),
+    );
+    f.causes = causes(&keys);
+    Some(f)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::trace::{AnswerDigest, BodyShape, ChainInfo, Expect, Method};
+
+    /// A guard answer: status, body words (as the digest's enums), challenge, clears a cookie.
+    #[derive(Clone, Copy)]
+    struct A(u16, &'static str, Option<&'static str>, bool);
+
+    const OK: A = A(200, "user", None, false);
+    const NEST: A = A(401, "message=Unauthorized", None, false);
+    const MISSING: A = A(
+        401,
+        "detail=Authentication credentials were not provided.",
+        None,
+        false,
+    );
+    const INVALID: A = A(401, "detail=Invalid token.", None, false);
+    const CHALLENGE: A = A(401, "", Some("bearer"), false);
+    const BAD_TOKEN: A = A(401, "", Some("bearer error=invalid_token"), false);
+    const FORBIDDEN: A = A(403, "message=Forbidden", None, false);
+    const NULL: A = A(200, "null", None, false);
+
+    fn row(probe: &str, variant: Variant, a: A) -> MatrixRow {
+        MatrixRow {
+            probe: probe.into(),
+            variant,
+            status: a.0,
+            body_shape: BodyShape::JsonObject,
+            body_excerpt: String::new(),
+            passed: a.0 == 200 && a.1 != "null",
+            answer: Some(AnswerDigest {
+                status: a.0,
+                content_type: Some("application/json".into()),
+                skeleton: String::new(),
+                enums: vec![a.1.to_string()],
+                www_authenticate: a.2.map(str::to_string),
+                clears_cookie: a.3,
+            }),
+        }
+    }
+
+    /// A trace whose guard answers: recorded, none, garbage, Bearer; the native endpoint accepts
+    /// the cookie and Bearer as `native_bearer` says; another cookie name as `name` says.
+    fn trace(with: A, none: A, garbage: A, bearer: A, name: A, native_bearer: bool) -> Trace {
+        let cookie = "s.session_token".to_string();
+        let mut matrix = Vec::new();
+        for (probe, answers) in [
+            ("guarded", [with, none, garbage, bearer, name]),
+            (
+                "native",
+                [OK, NULL, NULL, if native_bearer { OK } else { NULL }, NULL],
+            ),
+        ] {
+            let variants = [
+                Variant::RecordedCookie {
+                    name: cookie.clone(),
+                },
+                Variant::NoCookie,
+                Variant::Garbage {
+                    name: cookie.clone(),
+                },
+                Variant::BearerSigned,
+                Variant::CookieName {
+                    name: "__Secure-s.session_token".into(),
+                },
+            ];
+            for (v, a) in variants.into_iter().zip(answers) {
+                matrix.push(row(probe, v, a));
+            }
+        }
+        let probe = |name: &str, native: bool| Probe {
+            name: name.into(),
+            method: Method::Get,
+            url: format!("http://app/{name}"),
+            native,
+            compare_to: (!native).then(|| "native".into()),
+            expect: Expect::default(),
+            status: if native { 200 } else { with.0 },
+            body_shape: BodyShape::JsonObject,
+            json_keys: Vec::new(),
+            body_excerpt: String::new(),
+            cookie_sent: Vec::new(),
+            passed: native,
+            reason: None,
+            session_expires_at: None,
+            date: None,
+            received_at_ms: 0,
+            duration_ms: 0.0,
+            page: None,
+            answer: None,
+        };
+        Trace {
+            chain: ChainInfo::default(),
+            probes: vec![probe("native", true), probe("guarded", false)],
+            matrix,
+            ..Trace::default()
+        }
+    }
+
+    fn keys(f: &Finding) -> Vec<&'static str> {
+        f.causes.iter().map(|c| c.key.as_str()).collect()
+    }
+
+    #[test]
+    fn verdicts_from_the_matrix() {
+        use FindingId::*;
+        // (with, none, garbage, bearer, other name, native takes Bearer) → id, first cause.
+        let cases: &[(&str, [A; 5], bool, FindingId, &str)] = &[
+            (
+                "another name works",
+                [NEST, NEST, NEST, NEST, OK],
+                false,
+                GuardMissesCookie,
+                "other-cookie-name",
+            ),
+            (
+                "Bearer works",
+                [CHALLENGE, CHALLENGE, CHALLENGE, OK, CHALLENGE],
+                true,
+                GuardWantsOtherTransport,
+                "wants-authorization-header",
+            ),
+            (
+                "one body for every failure: Bearer first",
+                [NEST, NEST, NEST, NEST, NEST],
+                false,
+                GuardRejectsSession,
+                "bearer-revalidation",
+            ),
+            (
+                "one body, native takes Bearer: secret first",
+                [NEST, NEST, NEST, NEST, NEST],
+                true,
+                GuardRejectsSession,
+                "other-secret-or-instance",
+            ),
+            (
+                "every answer says nothing came",
+                [MISSING, MISSING, MISSING, MISSING, MISSING],
+                false,
+                GuardRejectsSession,
+                "cookie-not-reaching-guard",
+            ),
+            (
+                "a Bearer challenge whatever the cookie",
+                [CHALLENGE, CHALLENGE, CHALLENGE, CHALLENGE, CHALLENGE],
+                false,
+                GuardRejectsSession,
+                "wants-authorization-header",
+            ),
+            (
+                "like garbage, unlike none (DRF)",
+                [INVALID, MISSING, INVALID, MISSING, MISSING],
+                false,
+                GuardValidatesDifferently,
+                "bearer-revalidation",
+            ),
+            (
+                "like garbage, unlike none (Spring)",
+                [BAD_TOKEN, CHALLENGE, BAD_TOKEN, CHALLENGE, CHALLENGE],
+                false,
+                GuardValidatesDifferently,
+                "bearer-revalidation",
+            ),
+            (
+                "like none, unlike garbage",
+                [MISSING, MISSING, INVALID, MISSING, MISSING],
+                false,
+                GuardMissesCookie,
+                "cookie-not-reaching-guard",
+            ),
+            (
+                "known and refused",
+                [FORBIDDEN, NEST, NEST, NEST, NEST],
+                false,
+                GuardRefusesUser,
+                "refuses-user",
+            ),
+        ];
+        for (case, [with, none, garbage, bearer, name], native_bearer, id, first) in cases {
+            let t = trace(*with, *none, *garbage, *bearer, *name, *native_bearer);
+            let f = rules(&t);
+            assert_eq!(f.len(), 1, "{case}");
+            assert_eq!(f[0].id, *id, "{case}");
+            assert_eq!(keys(&f[0])[0], *first, "{case}: {:?}", keys(&f[0]));
+            assert!(explains(&t, &t.probes[1]), "{case}");
+        }
+    }
+
+    #[test]
+    fn the_true_cause_is_always_ranked() {
+        let t = trace(NEST, NEST, NEST, NEST, NEST, false);
+        let f = &rules(&t)[0];
+        assert_eq!(
+            keys(f),
+            [
+                "bearer-revalidation",
+                "other-secret-or-instance",
+                "cookie-not-reaching-guard"
+            ]
+        );
+        assert!(f.explanation.contains("Cookie and Authorization headers"));
+    }
+
+    #[test]
+    fn no_verdict_without_a_disagreement() {
+        // The guard accepts: nothing to say.
+        assert!(rules(&trace(OK, NEST, NEST, NEST, NEST, false)).is_empty());
+    }
+
+    #[test]
+    fn older_reports_compare_their_excerpts() {
+        let row = |body: &str| MatrixRow {
+            probe: "p".into(),
+            variant: Variant::NoCookie,
+            status: 401,
+            body_shape: BodyShape::JsonObject,
+            body_excerpt: body.into(),
+            passed: false,
+            answer: None,
+        };
+        let a = row(
+            r#"{"timestamp":"2026-11-22T14:00:01.123Z","requestId":"a1b2c3d4e5f6a7b8c9","error":"No session"}"#,
+        );
+        let b = row(
+            r#"{"timestamp":"2026-11-22T14:00:02.456Z","requestId":"f9e8d7c6b5a4f3e2d1","error":"No session"}"#,
+        );
+        let c = row(
+            r#"{"timestamp":"2026-11-22T14:00:02.456Z","requestId":"f9e8d7c6b5a4f3e2d1","error":"Invalid session"}"#,
+        );
+        assert!(alike(&a, &b));
+        assert!(!alike(&a, &c));
+        assert!(!alike(&a, &row("‹sha256:1a2b3c4d 81B›")));
+    }
 }

@@ -48,6 +48,7 @@ pub(crate) fn finding(
         evidence,
         explanation: explanation.into(),
         fix: fix.into(),
+        causes: Vec::new(),
     }
 }
 

@@ -76,6 +76,7 @@ mod tests {
             received_at_ms: 0,
             duration_ms: 0.0,
             page: None,
+            answer: None,
         }
     }
 

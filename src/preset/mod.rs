@@ -147,7 +147,7 @@ pub struct Words {
     pub bearer_note: &'static str,
     /// How the client can send a Bearer token.
     pub bearer_client: &'static str,
-    /// The secret's setting, in "another …".
+    /// The secret's setting (what follows "another").
     pub secret: &'static str,
     /// What sets the session cookie's lifetime.
     pub session_lifetime: &'static str,
@@ -172,7 +172,7 @@ pub const GENERIC: Words = Words {
     bearer_on: "let the auth library accept Bearer tokens if the guard must use Bearer",
     bearer_note: "many auth libraries read the session only from their cookie",
     bearer_client: "the auth library must hand the client the token for that",
-    secret: "another signing or encryption secret",
+    secret: "signing or encryption secret",
     session_lifetime: "one setting should set both",
     state_cookie_life: "a few minutes",
     start_refused: "a 404 means the endpoint or the provider id is unknown to the app; a 403 often \

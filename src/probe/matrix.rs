@@ -102,12 +102,16 @@ pub async fn run(
         let raw = decoded.split('.').next().unwrap_or_default().to_string();
         r.sensitive(&raw);
         for spec in [compared, reference] {
-            let others: Vec<String> = record
+            let others: Vec<(String, String)> = record
                 .jar()
                 .get_request_values(&spec.url)
                 .filter(|(n, _)| *n != name)
-                .map(|(n, v)| format!("{n}={v}"))
+                .map(|(n, v)| (n.to_string(), v.to_string()))
                 .collect();
+            // Every credential any variant carries: an echo of one is blanked in every answer.
+            let mut sent = vec![value.clone(), garbage()];
+            sent.extend(others.iter().map(|(_, v)| v.clone()));
+            let others: Vec<String> = others.iter().map(|(n, v)| format!("{n}={v}")).collect();
             for variant in variants(preset, &name, &value) {
                 let mut cookies = others.clone();
                 let mut headers = Vec::new();
@@ -146,6 +150,12 @@ pub async fn run(
                             body_excerpt: summary.excerpt,
                             passed: failure(&spec.expect, answer.status, summary.json.as_ref())
                                 .is_none(),
+                            answer: Some(super::answer::digest(
+                                answer.status,
+                                &answer.headers,
+                                &answer.body,
+                                &sent,
+                            )),
                         });
                     }
                     Err(message) => {

@@ -2,6 +2,7 @@
 //! cookies, and judge each answer against its expectation; then, where a probe disagrees with
 //! its reference, the differential matrix ([`matrix`]).
 
+pub mod answer;
 pub mod matrix;
 
 use crate::drive::http::{Answer, HttpClient, Request};
@@ -35,8 +36,14 @@ pub async fn run(
             cross_site: crate::web::site(&spec.url) != crate::web::site(app),
             navigation: false,
         };
+        // The credentials the request carries, so the digest blanks any echo of them.
+        let sent: Vec<String> = record
+            .jar()
+            .get_request_values(&spec.url)
+            .map(|(_, v)| v.to_string())
+            .collect();
         match client.exchange(&req, Some(record), r).await {
-            Ok(answer) => probes.push(judge(spec, preset, &answer, r)),
+            Ok(answer) => probes.push(judge(spec, preset, &answer, &sent, r)),
             Err(message) => {
                 return (
                     probes,
@@ -85,7 +92,13 @@ pub fn summarize_body(body: &[u8], content_type: Option<&str>, r: &mut Redactor)
     }
 }
 
-fn judge(spec: &ProbeSpec, preset: Option<Preset>, answer: &Answer, r: &mut Redactor) -> Probe {
+fn judge(
+    spec: &ProbeSpec,
+    preset: Option<Preset>,
+    answer: &Answer,
+    sent: &[String],
+    r: &mut Redactor,
+) -> Probe {
     let Summary {
         json,
         shape: body_shape,
@@ -121,6 +134,12 @@ fn judge(spec: &ProbeSpec, preset: Option<Preset>, answer: &Answer, r: &mut Reda
         received_at_ms: answer.received_at_ms,
         duration_ms: answer.duration_ms,
         page: None,
+        answer: Some(answer::digest(
+            answer.status,
+            &answer.headers,
+            &answer.body,
+            sent,
+        )),
     }
 }
 

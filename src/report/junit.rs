@@ -179,6 +179,7 @@ mod tests {
             evidence: Vec::new(),
             explanation: "why".into(),
             fix: "fix".into(),
+            causes: Vec::new(),
         });
         let xml = render(&[report]);
         assert!(

@@ -139,6 +139,12 @@ pub fn body(report: &Report, th: &dyn Theme) -> String {
                 }
             }
             let _ = writeln!(o, "  why: {}", f.explanation);
+            if !f.causes.is_empty() {
+                let _ = writeln!(o, "  causes, likeliest first:");
+                for (i, c) in f.causes.iter().enumerate() {
+                    let _ = writeln!(o, "    {}. [{}] {}", i + 1, c.key.as_str(), c.text);
+                }
+            }
             let _ = writeln!(o, "  fix: {}", f.fix);
         }
     }

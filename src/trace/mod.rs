@@ -415,6 +415,29 @@ pub struct Probe {
     /// The same probe asked by the page itself (browser driver).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub page: Option<PageProbe>,
+    /// What the answer is made of, for comparing it with others (absent in older reports).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub answer: Option<AnswerDigest>,
+}
+
+/// The digest of an answer, taken before redaction: what two answers must share to be alike
+/// (docs/findings.md). It keeps nothing secret or volatile: a JSON body is reduced to its
+/// skeleton and short enumerated values, any other body to its text with volatile words and
+/// echoes of the credentials sent blanked, a redirect to where it goes.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AnswerDigest {
+    pub status: u16,
+    /// The media type, lowercased, without parameters.
+    pub content_type: Option<String>,
+    /// A JSON body's keys and value kinds (`{error:string,user:null}`); another body's text,
+    /// blanked; `redirect /path` for a redirect.
+    pub skeleton: String,
+    /// `path=value` for a JSON body's booleans and short strings (codes, messages), blanked.
+    pub enums: Vec<String>,
+    /// The challenge's scheme and error code (`bearer error=invalid_token`).
+    pub www_authenticate: Option<String>,
+    /// Whether the answer clears a cookie.
+    pub clears_cookie: bool,
 }
 
 /// How a matrix request carried (or did not carry) the session.
@@ -459,81 +482,9 @@ pub struct MatrixRow {
     pub body_excerpt: String,
     /// Whether the answer meets the probe's expectation.
     pub passed: bool,
-}
-
-impl MatrixRow {
-    /// Two answers are alike when status, body shape and body agree, leaving out what changes
-    /// from one answer to the next (numbers, timestamps, request ids, fingerprints).
-    pub fn alike(&self, other: &MatrixRow) -> bool {
-        self.status == other.status
-            && self.body_shape == other.body_shape
-            && steady(&self.body_excerpt) == steady(&other.body_excerpt)
-    }
-}
-
-/// A body with every word that holds a digit (numbers, timestamps, ids), every long word and
-/// every fingerprint blanked out.
-fn steady(body: &str) -> String {
-    let mut out = String::with_capacity(body.len());
-    let mut word = String::new();
-    let flush = |word: &mut String, out: &mut String| {
-        if word.len() >= 16 || word.chars().any(|c| c.is_ascii_digit()) {
-            out.push('*');
-        } else {
-            out.push_str(word);
-        }
-        word.clear();
-    };
-    let mut in_fingerprint = false;
-    for c in body.chars() {
-        match c {
-            '‹' => in_fingerprint = true,
-            '›' => {
-                in_fingerprint = false;
-                out.push('*');
-            }
-            _ if in_fingerprint => {}
-            c if c.is_ascii_alphanumeric() || c == '_' || c == '-' => word.push(c),
-            c => {
-                if !word.is_empty() {
-                    flush(&mut word, &mut out);
-                }
-                out.push(c);
-            }
-        }
-    }
-    if !word.is_empty() {
-        flush(&mut word, &mut out);
-    }
-    out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn volatile_parts_do_not_count() {
-        let row = |body: &str| MatrixRow {
-            probe: "p".into(),
-            variant: Variant::NoCookie,
-            status: 401,
-            body_shape: BodyShape::JsonObject,
-            body_excerpt: body.into(),
-            passed: false,
-        };
-        let a = row(
-            r#"{"timestamp":"2026-11-22T14:00:01.123Z","requestId":"a1b2c3d4e5f6a7b8c9","error":"No session"}"#,
-        );
-        let b = row(
-            r#"{"timestamp":"2026-11-22T14:00:02.456Z","requestId":"f9e8d7c6b5a4f3e2d1","error":"No session"}"#,
-        );
-        let c = row(
-            r#"{"timestamp":"2026-11-22T14:00:02.456Z","requestId":"f9e8d7c6b5a4f3e2d1","error":"Invalid session"}"#,
-        );
-        assert!(a.alike(&b));
-        assert!(!a.alike(&c));
-    }
+    /// What the answer is made of (absent in older reports).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub answer: Option<AnswerDigest>,
 }
 
 /// The step a run stopped in.
@@ -697,6 +648,8 @@ pub enum FindingId {
     GuardValidatesDifferently,
     GuardMissesCookie,
     GuardWantsOtherTransport,
+    GuardRejectsSession,
+    GuardRefusesUser,
     NoSessionAfterLogin,
     ProbeFailed,
     CookiePrefixViolation,
@@ -722,6 +675,8 @@ impl FindingId {
         FindingId::GuardValidatesDifferently,
         FindingId::GuardMissesCookie,
         FindingId::GuardWantsOtherTransport,
+        FindingId::GuardRejectsSession,
+        FindingId::GuardRefusesUser,
         FindingId::NoSessionAfterLogin,
         FindingId::ProbeFailed,
         FindingId::CookiePrefixViolation,
@@ -747,6 +702,8 @@ impl FindingId {
             FindingId::GuardValidatesDifferently => "guard-validates-differently",
             FindingId::GuardMissesCookie => "guard-misses-cookie",
             FindingId::GuardWantsOtherTransport => "guard-wants-other-transport",
+            FindingId::GuardRejectsSession => "guard-rejects-session",
+            FindingId::GuardRefusesUser => "guard-refuses-user",
             FindingId::NoSessionAfterLogin => "no-session-after-login",
             FindingId::ProbeFailed => "probe-failed",
             FindingId::CookiePrefixViolation => "cookie-prefix-violation",
@@ -837,6 +794,50 @@ pub struct Finding {
     pub evidence: Vec<Evidence>,
     pub explanation: String,
     pub fix: String,
+    /// The causes that fit the evidence, likeliest first (guard findings carry them).
+    #[serde(default)]
+    pub causes: Vec<Cause>,
+}
+
+/// One cause of a finding: a stable key and its explanation.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Cause {
+    pub key: CauseKey,
+    pub text: String,
+}
+
+/// The stable keys of causes (docs/findings.md).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum CauseKey {
+    /// The guard re-validates the token as `Authorization: Bearer`, which the library ignores.
+    BearerRevalidation,
+    /// The guard validates with another secret, instance, store or database.
+    OtherSecretOrInstance,
+    /// The cookie never reaches the guard: a proxy, its name, Domain or Path.
+    CookieNotReachingGuard,
+    /// The guard looks for the session under another cookie name.
+    OtherCookieName,
+    /// The guard reads only the Authorization header.
+    WantsAuthorizationHeader,
+    /// The guard reads one chunk of a session split over several cookies.
+    ReadsOneChunk,
+    /// The guard knows the user and refuses them (a role, a permission, a tenant).
+    RefusesUser,
+}
+
+impl CauseKey {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CauseKey::BearerRevalidation => "bearer-revalidation",
+            CauseKey::OtherSecretOrInstance => "other-secret-or-instance",
+            CauseKey::CookieNotReachingGuard => "cookie-not-reaching-guard",
+            CauseKey::OtherCookieName => "other-cookie-name",
+            CauseKey::WantsAuthorizationHeader => "wants-authorization-header",
+            CauseKey::ReadsOneChunk => "reads-one-chunk",
+            CauseKey::RefusesUser => "refuses-user",
+        }
+    }
 }
 
 #[cfg(test)]
