@@ -12,3 +12,4 @@ mod login;
 mod login_machine;
 mod redaction;
 mod scenarios;
+mod zoo;
