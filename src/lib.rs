@@ -147,6 +147,7 @@ fn http_client(scenario: &Scenario) -> Result<drive::http::HttpClient, trace::Ru
         step: trace::ErrorStep::Setup,
         hop: None,
         message,
+        kind: None,
     })
 }
 

@@ -21,6 +21,32 @@ fn answer_evidence(t: &Trace, hop: crate::trace::HopNo) -> (Vec<Evidence>, u16) 
     (evidence, h.map_or(0, |h| h.status))
 }
 
+/// The account's state when the IdP's words name one: a refusal that no password fixes.
+fn account_state(message: &str) -> Option<&'static str> {
+    let m = message.to_lowercase();
+    let has = |words: &[&str]| words.iter().any(|w| m.contains(w));
+    if has(&["locked", "lockout", "locked out", "too many"]) {
+        Some("the account is locked")
+    } else if has(&[
+        "disabled",
+        "deactivated",
+        "suspended",
+        "inactive",
+        "blocked",
+    ]) {
+        Some("the account is disabled")
+    } else if has(&[
+        "password has expired",
+        "password expired",
+        "account has expired",
+        "account expired",
+    ]) {
+        Some("the password or the account has expired")
+    } else {
+        None
+    }
+}
+
 pub fn rules(t: &Trace) -> Vec<Finding> {
     let hop_lines = |from: u32, to: u32| -> Vec<Evidence> {
         t.hops
@@ -58,7 +84,8 @@ pub fn rules(t: &Trace) -> Vec<Finding> {
             )]
         }
         Ended::LoginRejected { hop } => {
-            let page = t.hop(*hop).and_then(|h| h.page.as_ref());
+            let h = t.hop(*hop);
+            let page = h.and_then(|h| h.page.as_ref());
             let message = page.and_then(|p| p.message.clone());
             let mut evidence = Vec::new();
             if let Some(submit) = t
@@ -69,30 +96,47 @@ pub fn rules(t: &Trace) -> Vec<Finding> {
             {
                 evidence.push(Evidence::Hop { hop: submit.n });
             }
-            if let Some(h) = t.hop(*hop) {
+            if let Some(h) = h {
+                let what = match page.map(|p| &p.kind) {
+                    Some(crate::trace::PageKind::LoginForm) => "the login form again",
+                    _ => "an answer that does not go on with the login",
+                };
                 evidence.push(Evidence::note(format!(
-                    "{}: the login form again at {}",
-                    h.n, h.url
+                    "{}: {what} ({}) at {}",
+                    h.n, h.status, h.url
                 )));
             }
             if let Some(m) = &message {
                 evidence.push(Evidence::note(format!("the page says: \"{m}\"")));
             }
+            let state = message.as_deref().and_then(account_state);
             vec![finding(
                 FindingId::IdpLoginRejected,
                 Severity::Error,
-                match &message {
-                    Some(m) => format!("The IdP refused the credentials: \"{m}\""),
-                    None => {
-                        "The IdP refused the credentials (it showed the login form again)".into()
+                match (state, &message) {
+                    (Some(state), Some(m)) => {
+                        format!("The IdP refused the login: {state} (\"{m}\")")
                     }
+                    (None, Some(m)) => format!("The IdP refused the credentials: \"{m}\""),
+                    _ => "The IdP refused the credentials (its answer to them does not go on \
+                          with the login)"
+                        .into(),
                 },
                 evidence,
-                "The IdP answered the submitted login form with the login form again, as IdPs do \
-                 for a wrong username or password, a locked or disabled account, or a user that \
-                 does not exist.",
-                "Check the username and the password variable the scenario reads, and the user's \
-                 state at the IdP.",
+                "The IdP answered the submitted credentials with something other than the next \
+                 step of the login (the form again, a password field again, a 4xx, a text or JSON \
+                 error, an error banner), as IdPs do for a wrong username or password, a locked \
+                 or disabled account, an expired password, or a user that does not exist.",
+                match state {
+                    Some(_) => {
+                        "Fix the account's state at the IdP (unlock, enable, reset the \
+                                password), or use another test account."
+                    }
+                    None => {
+                        "Check the username and the password variable the scenario reads, \
+                             and the user's state at the IdP."
+                    }
+                },
             )]
         }
         Ended::StartRefused { hop } => {
@@ -140,5 +184,31 @@ pub fn rules(t: &Trace) -> Vec<Finding> {
             )]
         }
         Ended::Landed { .. } | Ended::ProbeOnly | Ended::NotEnded => Vec::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::account_state;
+
+    #[test]
+    fn account_states_from_the_idps_words() {
+        for (message, want) in [
+            ("Invalid username or password.", None),
+            ("Your account is locked.", Some("the account is locked")),
+            (
+                "Too many failed attempts, try later",
+                Some("the account is locked"),
+            ),
+            ("Account disabled", Some("the account is disabled")),
+            ("User is deactivated", Some("the account is disabled")),
+            ("Your login session has expired", None),
+            (
+                "Your password has expired",
+                Some("the password or the account has expired"),
+            ),
+        ] {
+            assert_eq!(account_state(message), want, "{message}");
+        }
     }
 }

@@ -263,6 +263,7 @@ impl<'a> HttpDriver<'a> {
                 step: ErrorStep::Chain(req.step),
                 hop: Some(n),
                 message,
+                kind: None,
             })?;
         let set_cookies = self.record.store_cookies(&answer.url, &answer.headers, r);
         let (error_code, error_description) = error_params(&answer.url)

@@ -57,7 +57,7 @@ pub fn after_start(contract: Option<&Contract>, more: bool, answer: &StartAnswer
 }
 
 /// What a page offers, as far as the login needs to know.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub enum Offer {
     /// A login form: whether it asks for the password (else only a username), and the path it
     /// posts to.
@@ -71,17 +71,47 @@ pub enum Offer {
     /// Not a page at all (JSON, text): its content type.
     NotHtml(String),
     /// Nothing to fill.
+    #[default]
     Nothing,
 }
 
-/// What a driver saw: where it is, the answer's status when it knows it (the browser learns
-/// statuses only afterwards, from its log), what the page offers, and any message it shows.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// Something the IdP asks for that a smoke test cannot give.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Ask {
+    /// A one-time code: a second factor (TOTP, SMS, e-mail code).
+    OneTimeCode,
+    /// Whether to stay signed in.
+    StaySignedIn,
+    /// A new password: an expired password or a forced change.
+    NewPassword,
+    /// A verified e-mail address.
+    VerifyEmail,
+}
+
+impl Ask {
+    /// What the IdP asks for, in words.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Ask::OneTimeCode => "a one-time code (a second factor)",
+            Ask::StaySignedIn => "whether to stay signed in",
+            Ask::NewPassword => "a new password (an expired password or a forced change)",
+            Ask::VerifyEmail => "a verified e-mail address",
+        }
+    }
+}
+
+/// What a driver saw: where it is, the answer's status when it knows it, what the page offers,
+/// what it asks for that no form filler can give, and any message it shows (`alert` when the
+/// message is an error shown to the user: `role=alert`, an error class, a field marked
+/// `aria-invalid`, rather than a heading).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Seen {
     pub at_app: bool,
     pub status: Option<u16>,
     pub offer: Offer,
+    pub ask: Option<Ask>,
     pub message: Option<String>,
+    pub alert: bool,
 }
 
 /// The next action of the login.
@@ -93,7 +123,8 @@ pub enum Next {
     Login,
     /// Answer the consent form.
     Consent,
-    /// The IdP showed the same login form again: it refused the credentials.
+    /// The IdP did not go on after the credentials: the same form again, a password field
+    /// again, a 4xx, a text or JSON error, an error banner.
     Rejected,
     /// The IdP stopped the login: an error answer, a denial, a page with nothing to fill after
     /// the credentials went.
@@ -108,8 +139,8 @@ pub enum Stuck {
     NotHtml,
     /// No login or consent form on the IdP's page.
     NoForm,
-    /// Another password is asked for after one was accepted (a forced password change).
-    ManualStep,
+    /// The IdP asks for something a smoke test cannot give.
+    Interaction(Ask),
 }
 
 /// What the login has done so far.
@@ -121,6 +152,8 @@ pub struct Login {
     pub password_sent: bool,
     /// Where credentials were posted: the same form again means they were refused.
     submitted_actions: Vec<String>,
+    /// The last action was the password's submission: this answer is the IdP's word on it.
+    answering_password: bool,
 }
 
 impl Login {
@@ -138,25 +171,41 @@ impl Login {
         if seen.at_app && !login_form.is_some_and(|(password, _)| password) {
             return Next::Landed;
         }
+        let answering_password = std::mem::take(&mut self.answering_password);
+        // A new password is only asked for after one went (before, such a page is a login
+        // form); anything else only on a page that is no login form.
+        if let Some(ask) = seen.ask
+            && (ask == Ask::NewPassword && self.password_sent
+                || ask != Ask::NewPassword && login_form.is_none())
+        {
+            return Next::Stuck(Stuck::Interaction(ask));
+        }
+        let status = seen.status.unwrap_or(200);
+        // The answer to the password that is not the login's next step: a refusal.
+        if answering_password
+            && ((400..500).contains(&status)
+                || matches!(seen.offer, Offer::NotHtml(_))
+                || (seen.alert && login_form.is_none() && seen.offer != Offer::Consent))
+        {
+            return Next::Rejected;
+        }
         // An IdP may answer refused credentials with its form and a 401: that is no error page.
-        let status_error = seen.status.is_some_and(|s| s >= 400);
-        if status_error && !(self.submitted_login && login_form.is_some()) {
+        if status >= 400 && !(self.submitted_login && login_form.is_some()) {
             return Next::IdpError;
         }
         match (&seen.offer, login_form) {
             (_, Some((asks_password, action))) => {
                 let again = self.submitted_actions.contains(action);
                 // The same login form again after the password went (or the username-first form
-                // again, with an error): the credentials were refused.
-                if again && (self.password_sent && asks_password || seen.message.is_some()) {
+                // again, with an error), or a password field again: the credentials were refused.
+                if again && (self.password_sent || seen.message.is_some())
+                    || self.password_sent && asks_password
+                {
                     return Next::Rejected;
-                }
-                // Another password form after an accepted one: a step a smoke test cannot take.
-                if self.password_sent && asks_password {
-                    return Next::Stuck(Stuck::ManualStep);
                 }
                 self.submitted_login = true;
                 self.password_sent |= asks_password;
+                self.answering_password = asks_password;
                 self.submitted_actions.push(action.clone());
                 Next::Login
             }
@@ -169,6 +218,49 @@ impl Login {
             _ => Next::Stuck(Stuck::NoForm),
         }
     }
+}
+
+/// The run's stop when the IdP asks for something a smoke test cannot give.
+pub fn interaction_message(ask: Ask, url: &str, says: Option<&str>) -> String {
+    let says = says
+        .map(|m| format!(" (the page says \"{m}\")"))
+        .unwrap_or_default();
+    format!(
+        "the IdP asks for {} at {url}{says}: a smoke test cannot answer it; use a test account \
+         without this step, or finish it once by hand for this account",
+        ask.describe()
+    )
+}
+
+/// The message of an answer that is not a page: a JSON error's own words (`error_description`,
+/// `message`, `detail`, `error`, nested one level), else the start of the text.
+pub fn text_message(content_type: Option<&str>, body: &str) -> Option<String> {
+    const KEYS: &[&str] = &[
+        "error_description",
+        "message",
+        "detail",
+        "error",
+        "title",
+        "msg",
+    ];
+    fn from_json(v: &serde_json::Value, depth: u8) -> Option<String> {
+        let obj = v.as_object()?;
+        KEYS.iter()
+            .find_map(|k| obj.get(*k)?.as_str().map(str::to_string))
+            .or_else(|| {
+                (depth > 0)
+                    .then(|| obj.values().find_map(|v| from_json(v, depth - 1)))
+                    .flatten()
+            })
+    }
+    let json = content_type.is_none_or(|t| t.contains("json"));
+    let text = json
+        .then(|| serde_json::from_str(body).ok())
+        .flatten()
+        .and_then(|v| from_json(&v, 1))
+        .unwrap_or_else(|| body.to_string());
+    let text: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    (!text.is_empty()).then(|| text.chars().take(200).collect())
 }
 
 #[cfg(test)]
@@ -189,6 +281,25 @@ mod tests {
             status,
             offer,
             message: message.map(str::to_string),
+            ..Seen::default()
+        }
+    }
+
+    fn asks(ask: Ask, offer: Offer) -> Seen {
+        Seen {
+            status: Some(200),
+            offer,
+            ask: Some(ask),
+            ..Seen::default()
+        }
+    }
+
+    fn alert(message: &str) -> Seen {
+        Seen {
+            status: Some(200),
+            message: Some(message.into()),
+            alert: true,
+            ..Seen::default()
         }
     }
 
@@ -239,9 +350,81 @@ mod tests {
                 vec![
                     (idp(login(true, "/login"), None), Login),
                     (
-                        idp(login(true, "/change"), Some("Choose a new password")),
-                        Stuck(super::Stuck::ManualStep),
+                        asks(Ask::NewPassword, login(true, "/change")),
+                        Stuck(super::Stuck::Interaction(Ask::NewPassword)),
                     ),
+                ],
+            ),
+            (
+                "a password field again, elsewhere",
+                vec![
+                    (idp(login(true, "/login"), None), Login),
+                    (idp(login(true, "/login/retry"), None), Rejected),
+                ],
+            ),
+            (
+                "a new-password page before any login is a login form",
+                vec![(asks(Ask::NewPassword, login(true, "/register")), Login)],
+            ),
+            (
+                "a one-time code after the password",
+                vec![
+                    (idp(login(true, "/login"), None), Login),
+                    (
+                        asks(Ask::OneTimeCode, Offer::Consent),
+                        Stuck(super::Stuck::Interaction(Ask::OneTimeCode)),
+                    ),
+                ],
+            ),
+            (
+                "stay signed in after the password",
+                vec![
+                    (idp(login(true, "/login"), None), Login),
+                    (
+                        asks(Ask::StaySignedIn, Offer::Consent),
+                        Stuck(super::Stuck::Interaction(Ask::StaySignedIn)),
+                    ),
+                ],
+            ),
+            (
+                "a plain-text 401 to the password",
+                vec![
+                    (idp(login(true, "/login"), None), Login),
+                    (
+                        seen(false, Some(401), Offer::NotHtml("text/plain".into()), None),
+                        Rejected,
+                    ),
+                ],
+            ),
+            (
+                "a JSON error with a 200 to the password",
+                vec![
+                    (idp(login(true, "/login"), None), Login),
+                    (
+                        idp(Offer::NotHtml("application/json".into()), None),
+                        Rejected,
+                    ),
+                ],
+            ),
+            (
+                "an error banner and no form",
+                vec![
+                    (idp(login(true, "/login"), None), Login),
+                    (alert("Wrong password"), Rejected),
+                ],
+            ),
+            (
+                "a 5xx to the password is the IdP failing",
+                vec![
+                    (idp(login(true, "/login"), None), Login),
+                    (seen(false, Some(500), Offer::Nothing, None), IdpError),
+                ],
+            ),
+            (
+                "the username stage refused with a 4xx",
+                vec![
+                    (idp(login(false, "/identify"), None), Login),
+                    (seen(false, Some(404), Offer::Nothing, None), IdpError),
                 ],
             ),
             (
@@ -301,6 +484,39 @@ mod tests {
             for (i, (seen, want)) in steps.into_iter().enumerate() {
                 assert_eq!(machine.next(&seen), want, "{name}, step {}", i + 1);
             }
+        }
+    }
+
+    #[test]
+    fn messages_of_answers_that_are_not_pages() {
+        for (what, ct, body, want) in [
+            (
+                "OAuth error",
+                Some("application/json"),
+                r#"{"error":"invalid_grant","error_description":"Invalid credentials"}"#,
+                Some("Invalid credentials"),
+            ),
+            (
+                "nested",
+                Some("application/json"),
+                r#"{"errors":{"message":"Account locked"}}"#,
+                Some("Account locked"),
+            ),
+            (
+                "text",
+                Some("text/plain"),
+                "  Invalid   username\nor password ",
+                Some("Invalid username or password"),
+            ),
+            ("empty", Some("text/plain"), " ", None),
+            (
+                "JSON without a message",
+                None,
+                r#"{"ok":false}"#,
+                Some(r#"{"ok":false}"#),
+            ),
+        ] {
+            assert_eq!(text_message(ct, body).as_deref(), want, "{what}");
         }
     }
 

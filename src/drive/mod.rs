@@ -111,10 +111,37 @@ impl Runner<'_> {
                     .await?;
                 continue;
             }
+            // A page that moves on by itself (a meta refresh, a form_post page) is followed as
+            // a redirect would be.
+            if !here && let Some(onward) = parsed.as_ref().and_then(|p| p.onward.clone()) {
+                answer = match onward {
+                    idp::form::Onward::Refresh(to) => {
+                        let from = answer.url.clone();
+                        self.seen.clear();
+                        self.follow(Request::get(to, Step::Follow), &from, r)
+                            .await?
+                    }
+                    idp::form::Onward::Post(form) => {
+                        let from = answer.url.clone();
+                        self.submit(
+                            &from,
+                            &form.method,
+                            &form.action,
+                            form.fields,
+                            Step::Follow,
+                            r,
+                        )
+                        .await?
+                    }
+                };
+                continue;
+            }
             let offer = match (&parsed, login_form) {
-                (None, _) => {
-                    login::Offer::NotHtml(content_type.unwrap_or_else(|| "no content type".into()))
-                }
+                (None, _) => login::Offer::NotHtml(
+                    content_type
+                        .clone()
+                        .unwrap_or_else(|| "no content type".into()),
+                ),
                 (Some(p), Some(form)) if p.page.kind == PageKind::LoginForm => {
                     login::Offer::Login {
                         asks_password: form.password_field.is_some(),
@@ -124,55 +151,72 @@ impl Runner<'_> {
                 (Some(p), _) if p.page.kind == PageKind::ConsentForm => login::Offer::Consent,
                 (Some(_), _) => login::Offer::Nothing,
             };
+            // An answer that is no page speaks through its text.
+            let page =
+                match &parsed {
+                    Some(p) => Some(p.page.clone()),
+                    None => login::text_message(content_type.as_deref(), &answer.text()).map(
+                        |message| crate::trace::Page {
+                            kind: PageKind::Other,
+                            message: Some(message),
+                        },
+                    ),
+                };
             let seen = login::Seen {
                 at_app: here,
                 status: Some(answer.status),
                 offer,
-                message: parsed.as_ref().and_then(|p| p.page.message.clone()),
+                ask: parsed.as_ref().and_then(|p| p.ask),
+                message: page.as_ref().and_then(|p| p.message.clone()),
+                alert: parsed.as_ref().is_some_and(|p| p.alert),
             };
             let next = machine.next(&seen);
             // The IdP's page (wherever it is served, the app's own origin included), kept when it
             // answered well or showed its form again after the login went.
-            if let Some(p) = &parsed
+            if let Some(page) = page
                 && next != login::Next::Landed
                 && (answer.status < 400
                     || matches!(next, login::Next::Login | login::Next::Rejected))
                 && let Some(hop) = self.driver.record.hops.last_mut()
             {
-                hop.page = Some(p.page.clone());
+                hop.page = Some(page);
             }
             answer = match next {
                 login::Next::Landed => return Ok(Ended::Landed { hop: n }),
                 login::Next::IdpError => return Ok(Ended::IdpError { hop: n }),
                 login::Next::Rejected => return Ok(Ended::LoginRejected { hop: n }),
                 login::Next::Stuck(why) => {
-                    let message = match why {
-                        login::Stuck::NotHtml => format!(
-                            "the IdP page {} is not HTML ({}): no login form found",
-                            r.url(&answer.url),
-                            match &seen.offer {
-                                login::Offer::NotHtml(t) => t.as_str(),
-                                _ => "",
-                            }
-                        ),
-                        login::Stuck::ManualStep => {
-                            let says = seen
-                                .message
-                                .as_ref()
-                                .map(|m| format!(" (the page says \"{m}\")"))
-                                .unwrap_or_default();
+                    let url = r.url(&answer.url);
+                    let (message, kind) = match why {
+                        login::Stuck::NotHtml => (
                             format!(
-                                "after the password was accepted the IdP asks for another password at {}{says}: the account needs a manual step (a password change?)",
-                                r.url(&answer.url)
-                            )
-                        }
-                        login::Stuck::NoForm => format!(
-                            "no login form found on the IdP page {} (status {})",
-                            r.url(&answer.url),
-                            answer.status
+                                "the IdP page {url} is not HTML ({}): no login form found",
+                                match &seen.offer {
+                                    login::Offer::NotHtml(t) => t.as_str(),
+                                    _ => "",
+                                }
+                            ),
+                            None,
+                        ),
+                        login::Stuck::Interaction(ask) => (
+                            login::interaction_message(ask, &url, seen.message.as_deref()),
+                            Some(crate::trace::RunErrorKind::IdpNeedsInteraction),
+                        ),
+                        login::Stuck::NoForm => (
+                            format!(
+                                "no login form found on the IdP page {url} (status {}){}",
+                                answer.status,
+                                if parsed.as_ref().is_some_and(|p| p.scripted) {
+                                    ": the page has no form but has scripts, so it likely \
+                                     builds its form with JavaScript; try `--driver browser`"
+                                } else {
+                                    ""
+                                }
+                            ),
+                            None,
                         ),
                     };
-                    let step = if why == login::Stuck::ManualStep {
+                    let step = if machine.submitted_login {
                         ErrorStep::Chain(Step::IdpLogin)
                     } else {
                         ErrorStep::Idp
@@ -181,6 +225,7 @@ impl Runner<'_> {
                         step,
                         hop: Some(n),
                         message,
+                        kind,
                     }));
                 }
                 login::Next::Login => {
@@ -218,6 +263,7 @@ impl Runner<'_> {
                                     "deny"
                                 }
                             ),
+                            kind: None,
                         }));
                     };
                     let (method, action) = (form.method.clone(), form.action.clone());
@@ -232,6 +278,7 @@ impl Runner<'_> {
             message: format!(
                 "the IdP showed more than {MAX_IDP_PAGES} pages without sending the browser back to the app"
             ),
+            kind: None,
         }))
     }
 
@@ -269,6 +316,7 @@ impl Runner<'_> {
                         r.url(&executor),
                         answer.status
                     ),
+                    kind: None,
                 }));
             };
             if let Some(hop) = self.driver.record.hops.last_mut() {
@@ -291,6 +339,7 @@ impl Runner<'_> {
                             step: ErrorStep::Idp,
                             hop: Some(n),
                             message: format!("the flow redirects to an invalid URL: {e}"),
+                            kind: None,
                         })
                     })?;
                     self.seen.clear();
@@ -331,6 +380,7 @@ impl Runner<'_> {
                         step: ErrorStep::Idp,
                         hop: Some(n),
                         message,
+                        kind: None,
                     }));
                 }
             };
@@ -368,6 +418,7 @@ impl Runner<'_> {
                 "the Authentik flow `{slug}` asked for more than {} stages",
                 MAX_IDP_PAGES * 2
             ),
+            kind: None,
         }))
     }
 
@@ -397,6 +448,7 @@ impl Runner<'_> {
                 message: "the chain has no start: name a preset that knows one, or give a start \
                           request"
                     .into(),
+                kind: None,
             })
         };
         let Some(contract) = c.preset.map(|p| p.contract()) else {
@@ -562,6 +614,7 @@ fn missing(what: &str, n: HopNo) -> Stop {
                 "password-env"
             }
         ),
+        kind: None,
     })
 }
 

@@ -163,6 +163,7 @@ pub async fn run(
                             step: ErrorStep::Matrix(spec.name.clone()),
                             hop: None,
                             message,
+                            kind: None,
                         };
                         return (rows, Some(error));
                     }

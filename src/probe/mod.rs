@@ -51,6 +51,7 @@ pub async fn run(
                         step: ErrorStep::Probe(spec.name.clone()),
                         hop: None,
                         message,
+                        kind: None,
                     }),
                 );
             }

@@ -558,6 +558,18 @@ pub struct RunError {
     pub step: ErrorStep,
     pub hop: Option<HopNo>,
     pub message: String,
+    /// What kind of stop this is, where a script may act on it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<RunErrorKind>,
+}
+
+/// Kinds of a run's stop (`error.kind` in the JSON report).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RunErrorKind {
+    /// The IdP asks for something a smoke test cannot give: a one-time code, a second factor,
+    /// a "stay signed in" choice, a required action such as a password change.
+    IdpNeedsInteraction,
 }
 
 /// What the run learnt about the chain's endpoints.

@@ -384,7 +384,7 @@ fn a_second_password_form_is_a_manual_step_not_refused_credentials() {
     );
     assert_eq!(out.code, 3, "{}", out.all());
     assert!(
-        out.stderr.contains("asks for another password"),
+        out.stderr.contains("asks for a new password"),
         "{}",
         out.stderr
     );
@@ -394,4 +394,5 @@ fn a_second_password_form_is_a_manual_step_not_refused_credentials() {
         out.stderr
     );
     assert_eq!(report["error"]["step"], "idp-login");
+    assert_eq!(report["error"]["kind"], "idp-needs-interaction");
 }

@@ -53,8 +53,8 @@ fn chain(method: &str, path: &str, port: u16) -> Option<Vec<u8>> {
             &[("content-type", "application/json"), ("location", &first)],
             &format!(r#"{{"url":"{first}","redirect":true}}"#),
         ),
-        // The app's callback, landing and session.
-        ("GET", _, "callback/x") => redirect(&format!("{app}/")),
+        // The app's callback, landing and session (a form_post callback arrives as a POST).
+        ("GET", _, "callback/x") | ("POST", "c16", "callback/x") => redirect(&format!("{app}/")),
         ("GET", _, "api/auth/get-session") => response(
             "200 OK",
             &[("content-type", "application/json")],
@@ -75,6 +75,21 @@ fn chain(method: &str, path: &str, port: u16) -> Option<Vec<u8>> {
             "<form method=post action=/c7/ok><button type=submit>Allow</button></form>\
              <form method=post action=/c7/no><button type=submit>Deny</button></form>",
         ),
+        // A meta refresh in front of the login form.
+        ("GET", "c15", "p1") => html(
+            "200 OK",
+            "<meta http-equiv=refresh content=\"0; URL='/c15/p2'\"><p>Redirecting</p>",
+        ),
+        ("GET", "c15", "p2") => html("200 OK", &login_form("/c15/a1", "")),
+        // A login form that only a script builds.
+        ("GET", "c17", "p1") => html(
+            "200 OK",
+            &format!(
+                "<div id=root>Loading</div><script>document.getElementById('root').innerHTML = \
+                 '{}';</script>",
+                login_form("/c17/a1", "")
+            ),
+        ),
         ("GET", _, "p1") => html("200 OK", &login_form(&format!("/{case}/a1"), "")),
         // What the IdP answers to a submission.
         ("POST", "c2", "a1") => redirect(&format!("{idp}/c2/p2")),
@@ -90,13 +105,54 @@ fn chain(method: &str, path: &str, port: u16) -> Option<Vec<u8>> {
         ),
         ("POST", "c6", "a1") => html("200 OK", "<h1>Permission denied</h1>"),
         ("POST", "c7", "a1") => redirect(&format!("{idp}/c7/p2")),
+        // A wrong password as an error banner on a 200 page without the form.
+        ("POST", "c11", "a1") => html(
+            "200 OK",
+            "<div class=banner role=alert>Wrong email or password</div><a href=/c11/p1>Try again</a>",
+        ),
+        // As a plain-text 401.
+        ("POST", "c12", "a1") => response(
+            "401 Unauthorized",
+            &[("content-type", "text/plain")],
+            "Invalid username or password",
+        ),
+        // As a JSON error.
+        ("POST", "c13", "a1") => response(
+            "400 Bad Request",
+            &[("content-type", "application/json")],
+            r#"{"error":"invalid_grant","error_description":"Account is locked"}"#,
+        ),
+        // A second factor after the password.
+        ("POST", "c14", "a1") => html(
+            "200 OK",
+            "<h1>Two-step verification</h1><form method=post action=/c14/otp>\
+             <input name=code inputmode=numeric maxlength=6 autocomplete=one-time-code>\
+             <button type=submit>Verify</button></form>",
+        ),
+        // The code back to the app as an auto-submitting form_post page.
+        ("POST", "c16", "a1") => html(
+            "200 OK",
+            &format!(
+                "<form method=post action={app}/c16/callback/x><input type=hidden name=code \
+                 value=abc><input type=hidden name=state value=s1></form>\
+                 <script>document.forms[0].submit()</script>"
+            ),
+        ),
+        // "Stay signed in?" after the password.
+        ("POST", "c18", "a1") => html(
+            "200 OK",
+            "<h1>Stay signed in?</h1><form method=post action=/c18/kmsi>\
+             <input type=hidden name=ctx value=1><button name=yes value=1>Yes</button>\
+             <button name=no value=1>No</button></form>",
+        ),
         ("POST", _, "a1" | "a2" | "ok") => landing,
         _ => response("404 Not Found", &[], "not found"),
     })
 }
 
-/// How a run ended: its exit code, and its first finding or the step of its error.
-fn outcome(port: u16, case: &str, driver: &str) -> (i32, String) {
+/// How a run ended: its exit code, and its first finding or the kind (else the step) of its
+/// error; the error's message and the first finding's title.
+fn run(port: u16, case: &str, driver: &str) -> (i32, String, String, String) {
     let dir = tempfile::tempdir().unwrap();
     let json = dir.path().join("r.json");
     let app = format!("http://127.0.0.1:{port}");
@@ -126,9 +182,21 @@ fn outcome(port: u16, case: &str, driver: &str) -> (i32, String) {
     let what = finding_ids(&report)
         .into_iter()
         .next()
+        .or_else(|| report["error"]["kind"].as_str().map(str::to_string))
         .or_else(|| report["error"]["step"].as_str().map(str::to_string))
         .unwrap_or_default();
-    (out.code, what)
+    let text = |v: &serde_json::Value| v.as_str().unwrap_or_default().to_string();
+    (
+        out.code,
+        what,
+        text(&report["error"]["message"]),
+        text(&report["findings"][0]["title"]),
+    )
+}
+
+fn outcome(port: u16, case: &str, driver: &str) -> (i32, String) {
+    let (code, what, ..) = run(port, case, driver);
+    (code, what)
 }
 
 const CASES: &[(&str, &str, i32, &str)] = &[
@@ -148,9 +216,9 @@ const CASES: &[(&str, &str, i32, &str)] = &[
     ),
     (
         "c5",
-        "another password asked for after the login",
+        "a new password asked for after the login",
         3,
-        "idp-login",
+        "idp-needs-interaction",
     ),
     ("c6", "a policy page after the login", 1, "idp-error-page"),
     ("c7", "login, consent, landing", 0, ""),
@@ -167,6 +235,38 @@ const CASES: &[(&str, &str, i32, &str)] = &[
         "start-rejected",
     ),
     ("c10", "a start answer with authorizationUrl", 0, ""),
+    (
+        "c11",
+        "a wrong password as a banner without the form",
+        1,
+        "idp-login-rejected",
+    ),
+    (
+        "c12",
+        "a wrong password as a plain-text 401",
+        1,
+        "idp-login-rejected",
+    ),
+    (
+        "c13",
+        "a wrong password as a JSON error",
+        1,
+        "idp-login-rejected",
+    ),
+    (
+        "c14",
+        "a one-time code after the password",
+        3,
+        "idp-needs-interaction",
+    ),
+    ("c15", "a meta refresh before the login form", 0, ""),
+    ("c16", "a form_post page back to the callback", 0, ""),
+    (
+        "c18",
+        "stay signed in after the password",
+        3,
+        "idp-needs-interaction",
+    ),
 ];
 
 #[test]
@@ -186,4 +286,32 @@ fn both_drivers_follow_the_same_table() {
             "{case} in the browser: {what}"
         );
     }
+}
+
+/// What the IdP asks for is named, and the JSON error's message and the account's state reach
+/// the finding.
+#[test]
+fn the_idps_words_reach_the_report() {
+    let server = Misbehaving::start(chain);
+    let (_, _, message, _) = run(server.port, "c14", "http");
+    assert!(message.contains("a one-time code"), "{message}");
+    let (_, _, message, _) = run(server.port, "c18", "http");
+    assert!(message.contains("whether to stay signed in"), "{message}");
+    let (_, _, message, _) = run(server.port, "c5", "http");
+    assert!(message.contains("a new password"), "{message}");
+    let (_, what, _, title) = run(server.port, "c13", "http");
+    assert_eq!(what, "idp-login-rejected");
+    assert!(title.contains("the account is locked"), "{title}");
+}
+
+/// A login form that only a script builds: over HTTP the run stops and says to use the
+/// browser, which logs in.
+#[test]
+fn a_scripted_form_needs_the_browser() {
+    let server = Misbehaving::start(chain);
+    let (code, what, message, _) = run(server.port, "c17", "http");
+    assert_eq!((code, what.as_str()), (3, "idp"), "{message}");
+    assert!(message.contains("--driver browser"), "{message}");
+    let _one = browser_lock();
+    assert_eq!(outcome(server.port, "c17", "browser"), (0, String::new()));
 }

@@ -140,6 +140,7 @@ fn error(step: ErrorStep, message: impl Into<String>) -> RunError {
         step,
         hop: None,
         message: message.into(),
+        kind: None,
     }
 }
 
@@ -424,6 +425,7 @@ impl Session<'_> {
                         step: ErrorStep::Idp,
                         hop: Some(last),
                         message,
+                        kind: None,
                     });
                     Ended::NotEnded
                 }
@@ -443,6 +445,7 @@ impl Session<'_> {
                     step: ErrorStep::Browser,
                     hop: Some(HopNo(last.0 + 1)),
                     message: format!("the browser could not load {}: {}", f.url, f.error),
+                    kind: None,
                 });
                 Ended::NotEnded
             }
@@ -587,38 +590,27 @@ impl Session<'_> {
         }
         let mut machine = super::login::Login::default();
         for _ in 0..super::MAX_IDP_PAGES * 2 {
-            let seen = self.inspect().await?;
+            let (seen, view) = self.inspect().await?;
             let url = seen["url"].as_str().unwrap_or_default().to_string();
-            let offer = match seen["kind"].as_str() {
-                Some("login") => super::login::Offer::Login {
-                    asks_password: seen["password"] == true,
-                    action: seen["action"].as_str().unwrap_or_default().to_string(),
-                },
-                Some("consent") => super::login::Offer::Consent,
-                Some("denied") => super::login::Offer::Denied,
-                _ => super::login::Offer::Nothing,
-            };
-            let view = super::login::Seen {
-                at_app: Url::parse(&url).is_ok_and(|u| super::at_app(&u, c)),
-                status: None,
-                offer,
-                message: seen["message"].as_str().map(str::to_string),
-            };
             match machine.next(&view) {
                 super::login::Next::Landed => return Ok(Outcome::Landed),
                 super::login::Next::Rejected => return Ok(Outcome::Rejected),
                 super::login::Next::IdpError => return Ok(Outcome::Denied),
-                super::login::Next::Stuck(super::login::Stuck::ManualStep) => {
-                    let says = view
-                        .message
-                        .map(|m| format!(" (the page says \"{m}\")"))
-                        .unwrap_or_default();
-                    return Err(error(
-                        ErrorStep::Chain(Step::IdpLogin),
-                        format!(
-                            "after the password was accepted the IdP asks for another password at {url}{says}: the account needs a manual step (a password change?)"
+                super::login::Next::Stuck(super::login::Stuck::Interaction(ask)) => {
+                    return Err(RunError {
+                        step: if machine.submitted_login {
+                            ErrorStep::Chain(Step::IdpLogin)
+                        } else {
+                            ErrorStep::Idp
+                        },
+                        hop: None,
+                        message: super::login::interaction_message(
+                            ask,
+                            &url,
+                            view.message.as_deref(),
                         ),
-                    ));
+                        kind: Some(crate::trace::RunErrorKind::IdpNeedsInteraction),
+                    });
                 }
                 super::login::Next::Stuck(_) => {
                     let s = self.selector_arg();
@@ -674,9 +666,12 @@ impl Session<'_> {
         )))
     }
 
-    /// Looks at the page until it offers a login or consent form, or is back at the app, or the
-    /// step's timeout passes (web components render after the load event).
-    async fn inspect(&mut self) -> Result<Value, RunError> {
+    /// Looks at the page until it offers a login or consent form, or is back at the app, or
+    /// shows an error, or asks for what no form filler gives, or is no HTML page, or the step's
+    /// timeout passes (web components render after the load event). Gives what the script
+    /// read and what the login machine sees.
+    async fn inspect(&mut self) -> Result<(Value, super::login::Seen), RunError> {
+        use super::login::{Offer, Seen};
         let c = &self.scenario.chain;
         let started = Instant::now();
         loop {
@@ -686,19 +681,59 @@ impl Session<'_> {
             let url = seen["url"].as_str().unwrap_or_default();
             let at_app = Url::parse(url).is_ok_and(|u| super::at_app(&u, c));
             let kind = seen["kind"].as_str().unwrap_or("other");
-            if at_app || kind != "other" || started.elapsed() > c.timeout {
+            let content_type = seen["contentType"].as_str().unwrap_or_default();
+            let parsed = seen["html"].as_str().and_then(|html| {
+                Url::parse(url)
+                    .ok()
+                    .map(|base| super::idp::form::parse(html, &base))
+            });
+            let ask = parsed.as_ref().and_then(|p| p.ask);
+            let alert = seen["alert"] == true || parsed.as_ref().is_some_and(|p| p.alert);
+            let not_html = parsed.is_none();
+            let message = match &parsed {
+                Some(_) => seen["message"].as_str().map(str::to_string),
+                None => super::login::text_message(
+                    Some(content_type),
+                    seen["body"].as_str().unwrap_or_default(),
+                ),
+            };
+            if at_app
+                || kind != "other"
+                || ask.is_some()
+                || alert
+                || not_html
+                || started.elapsed() > c.timeout
+            {
                 let page = Page {
                     kind: match kind {
                         "login" => PageKind::LoginForm,
                         "consent" => PageKind::ConsentForm,
                         _ => PageKind::Other,
                     },
-                    message: seen["message"].as_str().map(str::to_string),
+                    message: message.clone(),
                 };
                 if !at_app {
                     self.inspections.push((url.to_string(), page));
                 }
-                return Ok(seen);
+                let offer = match kind {
+                    _ if not_html => Offer::NotHtml(content_type.to_string()),
+                    "login" => Offer::Login {
+                        asks_password: seen["password"] == true,
+                        action: seen["action"].as_str().unwrap_or_default().to_string(),
+                    },
+                    "consent" => Offer::Consent,
+                    "denied" => Offer::Denied,
+                    _ => Offer::Nothing,
+                };
+                let view = Seen {
+                    at_app,
+                    status: seen["status"].as_u64().map(|s| s as u16),
+                    offer,
+                    ask,
+                    message,
+                    alert,
+                };
+                return Ok((seen, view));
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }

@@ -53,7 +53,9 @@ const message = () => {
 "#;
 
 /// Reads the page: `{url, ready, kind: "login"|"consent"|"denied"|"other", password, action,
-/// message, sig}` (`action` is the path the login form posts to).
+/// message, sig, status, contentType, html, body, alert}` (`action` is the path the login form
+/// posts to; `status` the document's HTTP status where Chromium tells it; `html` the markup of
+/// an HTML document, `body` the text of any other; `alert` whether an error is shown).
 /// A page with only a username field (a username-first stage) is a login page too. `sig` changes
 /// whenever what the page offers changes, also without a navigation (single-page flows).
 /// `selectors` holds the adapter's `password`, `username`, `submit` and `consent` selectors.
@@ -68,7 +70,14 @@ const field = password || username;
 const action = field && field.form ? new URL(field.form.action, location.href).pathname : location.pathname;
 const msg = denied ? (text((denied.shadowRoot || denied)) || 'access denied').slice(0, 200) : message();
 const sig = [location.href, kind, !!password, !!username, consent.length, msg].join('|');
-return { url: location.href, ready: document.readyState, kind, password: !!password, action, message: msg, sig };
+const nav = performance.getEntriesByType('navigation')[0];
+const status = nav && nav.responseStatus ? nav.responseStatus : null;
+const contentType = document.contentType || '';
+const isHtml = /html|xml/.test(contentType);
+const html = isHtml ? document.documentElement.outerHTML.slice(0, 500000) : null;
+const body = isHtml ? null : text(document.body || document.documentElement).slice(0, 4000);
+const alert = !denied && (!!msg || deepAll(document, '[aria-invalid=true]').length > 0);
+return { url: location.href, ready: document.readyState, kind, password: !!password, action, message: msg, sig, status, contentType, html, body, alert };
 "#;
 
 /// Fills the username (when the page asks for it) and the password (when it asks for it), and

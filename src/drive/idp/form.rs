@@ -1,6 +1,7 @@
 //! HTML-form IdPs: find the login form (a password field and its username field, hidden inputs
 //! kept) or a consent form on a page, and fill it as a person would.
 
+use crate::drive::login::Ask;
 use crate::scenario::Consent;
 use crate::trace::{Method, Page, PageKind};
 use scraper::{ElementRef, Html, Selector};
@@ -29,6 +30,25 @@ pub struct Submit {
 pub struct Parsed {
     pub forms: Vec<Form>,
     pub page: Page,
+    /// The message is an error shown to the user (`role=alert`, an error class, a field marked
+    /// `aria-invalid`), not a heading.
+    pub alert: bool,
+    /// What the page asks for that no form filler can give.
+    pub ask: Option<Ask>,
+    /// Where the page sends the browser on its own, as a redirect would.
+    pub onward: Option<Onward>,
+    /// The page has scripts and no form: it builds its form with JavaScript.
+    pub scripted: bool,
+}
+
+/// A page that moves on by itself.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Onward {
+    /// `<meta http-equiv="refresh" content="0; url=…">`.
+    Refresh(Url),
+    /// A form of hidden fields that a script or the body's `onload` submits (OAuth's
+    /// `form_post` response mode, SAML's POST binding): the form to post.
+    Post(Form),
 }
 
 fn sel(s: &str) -> Selector {
@@ -71,7 +91,7 @@ pub fn parse(html: &str, base: &Url) -> Parsed {
     } else {
         PageKind::Other
     };
-    let message = doc
+    let alert_text = doc
         .select(&sel(
             "[role=alert], .error, .errors, .alert, .alert-error, .alert-danger, .form-error, \
              .invalid-feedback, #error, .kc-feedback-text, .pf-c-form__helper-text.pf-m-error",
@@ -79,7 +99,9 @@ pub fn parse(html: &str, base: &Url) -> Parsed {
         .map(|e| e.text().collect::<Vec<_>>().join(" "))
         .map(|t| t.split_whitespace().collect::<Vec<_>>().join(" "))
         .find(|t| !t.is_empty())
-        .map(|t| t.chars().take(200).collect::<String>())
+        .map(|t| t.chars().take(200).collect::<String>());
+    let alert = alert_text.is_some() || doc.select(&sel("[aria-invalid=true]")).next().is_some();
+    let message = alert_text
         // A page that offers nothing to fill says what it is in its heading or title.
         .or_else(|| {
             (kind == PageKind::Other)
@@ -103,10 +125,194 @@ pub fn parse(html: &str, base: &Url) -> Parsed {
                         .collect()
                 })
         });
+    let ask = ask(&doc);
+    let onward = onward(&doc, &forms, html, base);
+    let scripted = forms.is_empty() && doc.select(&sel("script")).next().is_some();
     Parsed {
         forms,
         page: Page { kind, message },
+        alert,
+        ask,
+        onward,
+        scripted,
     }
+}
+
+/// The page's visible words, lower case, links and scripts left out (a login page's "forgot
+/// your password?" link says nothing of the page itself).
+fn words(doc: &Html) -> String {
+    let mut out = String::new();
+    for node in doc.root_element().descendants() {
+        let Some(text) = node.value().as_text() else {
+            continue;
+        };
+        let hidden = node.ancestors().any(|a| {
+            a.value()
+                .as_element()
+                .is_some_and(|e| matches!(e.name(), "a" | "script" | "style" | "noscript"))
+        });
+        if !hidden {
+            out.push(' ');
+            out.push_str(&text.to_lowercase());
+        }
+    }
+    out.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// What the page asks for that a smoke test cannot give, from the fields' structure first
+/// (`autocomplete` tokens, two password fields, a short numeric field) and from the page's
+/// words where there is no password field.
+fn ask(doc: &Html) -> Option<Ask> {
+    let attr = |e: &scraper::node::Element, a: &str| e.attr(a).unwrap_or("").to_ascii_lowercase();
+    let tokens = |e: &scraper::node::Element| -> Vec<String> {
+        format!("{} {}", attr(e, "name"), attr(e, "id"))
+            .split(|c: char| !c.is_ascii_alphanumeric())
+            .filter(|t| !t.is_empty())
+            .map(str::to_string)
+            .collect()
+    };
+    // The inputs by form (those outside any form make one more group).
+    let mut groups: Vec<Vec<&scraper::node::Element>> = doc
+        .select(&sel("form"))
+        .map(|f| f.select(&sel("input")).map(|e| e.value()).collect())
+        .collect();
+    groups.push(
+        doc.select(&sel("input"))
+            .filter(|e| {
+                !e.ancestors()
+                    .any(|a| a.value().as_element().is_some_and(|a| a.name() == "form"))
+            })
+            .map(|e| e.value())
+            .collect(),
+    );
+    let passwords = |g: &[&scraper::node::Element]| -> usize {
+        g.iter().filter(|e| attr(e, "type") == "password").count()
+    };
+    if groups.iter().any(|g| {
+        passwords(g) >= 2
+            || g.iter().any(|e| {
+                attr(e, "type") == "password"
+                    && (attr(e, "autocomplete").contains("new-password")
+                        || tokens(e).iter().any(|t| t == "new" || t == "confirm"))
+            })
+    }) {
+        return Some(Ask::NewPassword);
+    }
+    // A code field in a form of its own: a form that also asks for the username or the password
+    // is a login form with a password manager's helper field (Authentik's), not a second factor.
+    const OTP_NAMES: &[&str] = &[
+        "otp",
+        "totp",
+        "mfa",
+        "2fa",
+        "otpcode",
+        "passcode",
+        "onetimecode",
+        "authcode",
+    ];
+    let code_field = groups.iter().any(|g| {
+        let login = passwords(g) > 0
+            || g.iter()
+                .any(|e| tokens(e).iter().any(|t| USER_NAMES.contains(&t.as_str())));
+        !login
+            && g.iter().any(|e| {
+                let kind = attr(e, "type");
+                matches!(kind.as_str(), "" | "text" | "number" | "tel")
+                    && (attr(e, "autocomplete").contains("one-time-code")
+                        || tokens(e).iter().any(|t| OTP_NAMES.contains(&t.as_str()))
+                        || attr(e, "inputmode") == "numeric"
+                            && attr(e, "maxlength")
+                                .parse::<u8>()
+                                .is_ok_and(|n| (4..=8).contains(&n)))
+            })
+    });
+    if code_field {
+        return Some(Ask::OneTimeCode);
+    }
+    let any_password = groups.iter().any(|g| passwords(g) > 0);
+    let words = words(doc);
+    let says = |list: &[&str]| list.iter().any(|w| words.contains(w));
+    if any_password {
+        return says(&[
+            "new password",
+            "change your password",
+            "update your password",
+            "password has expired",
+            "password expired",
+        ])
+        .then_some(Ask::NewPassword);
+    }
+    if says(&[
+        "one-time code",
+        "one-time password",
+        "verification code",
+        "authentication code",
+        "security code",
+        "authenticator app",
+        "two-factor",
+        "two-step",
+        "2-step",
+        "multi-factor",
+    ]) {
+        Some(Ask::OneTimeCode)
+    } else if says(&["stay signed in", "keep me signed in", "remain signed in"]) {
+        Some(Ask::StaySignedIn)
+    } else if says(&[
+        "verify your email",
+        "verify your e-mail",
+        "confirm your email",
+        "confirm your e-mail",
+    ]) {
+        Some(Ask::VerifyEmail)
+    } else {
+        None
+    }
+}
+
+/// Where the page goes on its own: a meta refresh, or a form of hidden fields that the page
+/// submits by script.
+fn onward(doc: &Html, forms: &[Form], html: &str, base: &Url) -> Option<Onward> {
+    let refresh = doc
+        .select(&sel("meta[http-equiv]"))
+        .filter(|m| {
+            m.value()
+                .attr("http-equiv")
+                .is_some_and(|v| v.eq_ignore_ascii_case("refresh"))
+        })
+        .find_map(|m| {
+            let content = m.value().attr("content")?;
+            let (_, rest) = content
+                .split_once(';')
+                .or_else(|| content.split_once(','))?;
+            let rest = rest.trim();
+            let target = rest
+                .get(..4)
+                .filter(|p| p.eq_ignore_ascii_case("url="))
+                .map_or(rest, |_| &rest[4..]);
+            let target = target.trim().trim_matches(|c| c == '\'' || c == '"');
+            base.join(target).ok()
+        });
+    if let Some(url) = refresh {
+        return Some(Onward::Refresh(url));
+    }
+    // One POST form of hidden fields only, and a submit() call in a script or an onload.
+    let [form] = forms else {
+        return None;
+    };
+    let visible_fields = doc
+        .select(&sel("form input, form select, form textarea"))
+        .any(|e| {
+            !matches!(
+                e.value()
+                    .attr("type")
+                    .map(str::to_ascii_lowercase)
+                    .as_deref(),
+                Some("hidden" | "submit" | "image" | "button")
+            )
+        });
+    let submits = html.contains(".submit()");
+    (form.method == "POST" && !form.fields.is_empty() && !visible_fields && submits)
+        .then(|| Onward::Post(form.clone()))
 }
 
 fn read_form(form: ElementRef, base: &Url) -> Form {
@@ -335,5 +541,111 @@ mod tests {
         let p = parse(html, &base());
         let (_, fields) = consent_choice(&p.forms, Consent::Deny).unwrap();
         assert!(fields.contains(&("decision".into(), "deny".into())));
+    }
+
+    /// What a page asks for, from its fields first and its words second.
+    #[test]
+    fn asks_as_a_table() {
+        let login = r#"<form method=post><input name=username><input type=password name=password><button>Sign in</button></form>"#;
+        for (what, html, want) in [
+            ("a login form", login.to_string(), None),
+            (
+                "a login form with a forgotten-password link",
+                format!("{login}<a href=/reset>Set a new password</a>"),
+                None,
+            ),
+            (
+                "a login form with a password manager's code field (Authentik)",
+                format!(
+                    "{login}<form><input name=username autocomplete=username>\
+                     <input type=password name=password><input name=code \
+                     autocomplete=one-time-code></form>"
+                ),
+                None,
+            ),
+            (
+                "a code field",
+                "<form method=post><input name=code autocomplete=one-time-code><button>Go</button></form>".into(),
+                Some(Ask::OneTimeCode),
+            ),
+            (
+                "a numeric field of six",
+                "<form method=post><input name=c inputmode=numeric maxlength=6></form>".into(),
+                Some(Ask::OneTimeCode),
+            ),
+            (
+                "an otp field",
+                "<form method=post><input name=otp></form>".into(),
+                Some(Ask::OneTimeCode),
+            ),
+            (
+                "two-factor words",
+                "<h1>Two-factor authentication</h1><form method=post><input name=x></form>".into(),
+                Some(Ask::OneTimeCode),
+            ),
+            (
+                "two password fields",
+                "<form method=post><input type=password name=a><input type=password name=b></form>".into(),
+                Some(Ask::NewPassword),
+            ),
+            (
+                "a new-password field",
+                "<form method=post><input type=password name=p autocomplete=new-password></form>".into(),
+                Some(Ask::NewPassword),
+            ),
+            (
+                "an expired password",
+                "<p>Your password has expired</p><form method=post><input type=password name=p></form>".into(),
+                Some(Ask::NewPassword),
+            ),
+            (
+                "stay signed in",
+                "<h1>Stay signed in?</h1><form method=post><button>Yes</button></form>".into(),
+                Some(Ask::StaySignedIn),
+            ),
+            (
+                "verify the e-mail",
+                "<p>Please verify your email address.</p>".into(),
+                Some(Ask::VerifyEmail),
+            ),
+            (
+                "a consent page",
+                "<h1>Authorize app</h1><form method=post><input type=hidden name=prompt value=consent><button>Continue</button></form>".into(),
+                None,
+            ),
+        ] {
+            assert_eq!(parse(&html, &base()).ask, want, "{what}");
+        }
+    }
+
+    #[test]
+    fn pages_that_move_on_by_themselves() {
+        let p = parse(
+            r#"<meta http-equiv="Refresh" content="0; URL='/next?a=1'">"#,
+            &base(),
+        );
+        assert_eq!(
+            p.onward,
+            Some(Onward::Refresh(
+                Url::parse("http://idp.test/next?a=1").unwrap()
+            ))
+        );
+        let p = parse(
+            r#"<body onload="javascript:document.forms[0].submit()"><form method="post" action="https://app.test/cb"><input type="hidden" name="code" value="c"><input type="hidden" name="state" value="s"><noscript><button>Continue</button></noscript></form></body>"#,
+            &base(),
+        );
+        let Some(Onward::Post(form)) = p.onward else {
+            panic!("a form_post page: {:?}", p.onward)
+        };
+        assert_eq!(form.action.as_str(), "https://app.test/cb");
+        assert_eq!(form.fields.len(), 2);
+        // A consent form of hidden fields is no auto-submit without a script that submits it.
+        let p = parse(
+            r#"<form method="post" action="/confirm"><input type="hidden" name="prompt" value="consent"><button>Continue</button></form>"#,
+            &base(),
+        );
+        assert_eq!(p.onward, None);
+        // A scripted page without a form.
+        assert!(parse("<div id=root></div><script src=/app.js></script>", &base()).scripted);
     }
 }
