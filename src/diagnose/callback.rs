@@ -3,12 +3,12 @@
 
 use super::finding;
 use crate::preset::{CookieRole, ErrorKind, Preset, cookie_role};
-use crate::trace::{Evidence, Finding, FindingId, Hop, Severity, Trace};
+use crate::trace::{CauseKey, Ended, Evidence, Finding, FindingId, Hop, Severity, Trace};
 
 pub fn rules(t: &Trace) -> Vec<Finding> {
     // The first hop with a code is where it arose; later hops only carry it along.
     let Some(hop) = t.hops.iter().find(|h| h.error_code.is_some()) else {
-        return Vec::new();
+        return failed_return(t).map(|h| failed(t, h)).into_iter().collect();
     };
     let code = hop.error_code.clone().unwrap_or_default();
     let mut evidence = vec![Evidence::Hop { hop: hop.n }];
@@ -73,6 +73,156 @@ pub fn rules(t: &Trace) -> Vec<Finding> {
             )]
         }
     }
+}
+
+/// The app's error answer (4xx or 5xx, no error code) where the login came back: at the
+/// callback or after it, up to where the chain landed. The login failed there, whatever the
+/// probes say next.
+pub(crate) fn failed_return(t: &Trace) -> Option<&Hop> {
+    let Ended::Landed { hop: landed } = t.ended else {
+        return None;
+    };
+    if t.hops.iter().any(|h| h.error_code.is_some()) {
+        return None;
+    }
+    let from = t.chain.callback_hop.unwrap_or(landed);
+    t.hops
+        .iter()
+        .filter(|h| h.n >= from && h.n <= landed)
+        .find(|h| h.status >= 400)
+}
+
+/// `callback-error` for the app's error answer at or after the callback: titled with its status
+/// and its words, the causes ranked by the status and by the fate of the state cookie.
+fn failed(t: &Trace, hop: &Hop) -> Finding {
+    let status = hop.status;
+    let message = hop
+        .page
+        .as_ref()
+        .and_then(|p| p.message.clone())
+        .or_else(|| hop.body_excerpt.clone().filter(|b| !b.trim().is_empty()))
+        .map(|m| m.chars().take(160).collect::<String>());
+    let at_callback = t.chain.callback_hop.is_none_or(|cb| cb == hop.n);
+    let said = message
+        .as_ref()
+        .map(|m| format!(": \"{m}\""))
+        .unwrap_or_default();
+    let title = if at_callback {
+        format!("The app's callback answered {status}{said}")
+    } else {
+        format!("The app answered {status} after the callback{said}")
+    };
+    let mut evidence = vec![Evidence::Hop { hop: hop.n }];
+    if let Some(b) = hop.body_excerpt.as_ref().filter(|b| !b.trim().is_empty()) {
+        evidence.push(Evidence::note(format!("body: {b}")));
+    }
+    let state = state_fate(t);
+    if at_callback {
+        if state.is_some() {
+            evidence = state_evidence(t, evidence);
+        }
+        let keys = callback_causes(status, state, message.as_deref());
+        let mut f = finding(
+            FindingId::CallbackError,
+            Severity::Error,
+            title,
+            evidence,
+            format!(
+                "The IdP sent the browser back to the app, and the app's callback answered {status} \
+                 with no error code instead of going on into the app: the login failed in the \
+                 app, after the IdP had done its part. The page's words and the app's log for \
+                 this time say which of the causes below it is."
+            ),
+            "Read the app's log for this request; compare the cookies the callback carried \
+             with those set at the start, and the client's secret and the IdP's reachability \
+             from the app with the IdP's configuration.",
+        );
+        f.causes = keys
+            .iter()
+            .map(|k| super::cause(*k, crate::preset::words(t.chain.preset.as_deref()), ""))
+            .collect();
+        f
+    } else {
+        finding(
+            FindingId::CallbackError,
+            Severity::Error,
+            title,
+            evidence,
+            match status {
+                404 | 410 => {
+                    "The callback went through, then the app sent the browser to a page that \
+                     does not exist: the URL the login returns to (the callback URL given at the \
+                     start) is wrong for this deployment."
+                }
+                401 | 403 => {
+                    "The callback went through, then the page the login returns to refused the \
+                     browser: the session the callback made is not accepted there (see the \
+                     probes and the session cookie's fate), or the page asks for more than this \
+                     user has."
+                }
+                _ => {
+                    "The callback went through, then the page the login returns to failed: the \
+                     app's own code behind that page, not the login."
+                }
+            },
+            "Read the app's log for this request, and check the URL the login returns to.",
+        )
+    }
+}
+
+/// Whether the state cookie set at the start came back to the callback: `None` when no state
+/// cookie was seen (the app keeps its state elsewhere, or its names are unknown).
+fn state_fate(t: &Trace) -> Option<bool> {
+    let cb = t.chain.callback_hop.and_then(|n| t.hop(n))?;
+    let preset = t.chain.preset.as_deref().and_then(Preset::parse);
+    let is_state = |name: &str| cookie_role(preset, name) == CookieRole::State;
+    let set: Vec<&str> = t
+        .hops
+        .iter()
+        .filter(|h| h.n < cb.n)
+        .flat_map(|h| &h.set_cookies)
+        .filter(|c| is_state(&c.name))
+        .map(|c| c.name.as_str())
+        .collect();
+    if set.is_empty() {
+        return None;
+    }
+    Some(
+        cb.cookie_sent
+            .iter()
+            .any(|c| set.contains(&c.name.as_str())),
+    )
+}
+
+/// The causes of a failed callback, likeliest first: by the state cookie's fate, the page's
+/// OAuth words, then the status.
+fn callback_causes(
+    status: u16,
+    state_returned: Option<bool>,
+    message: Option<&str>,
+) -> Vec<CauseKey> {
+    use CauseKey::*;
+    let m = message.unwrap_or_default().to_lowercase();
+    let names_state = ["state", "nonce", "verifier", "pkce", "cookie", "checks."]
+        .iter()
+        .any(|w| m.contains(w));
+    let mut keys: Vec<CauseKey> = match status {
+        404 | 405 => vec![CallbackNotServed, AppFailed],
+        401 | 403 => vec![AppRefusesUser, CodeExchangeFailed, StateNotReturned],
+        400..500 => vec![StateNotReturned, CodeExchangeFailed, AppRefusesUser],
+        _ => vec![CodeExchangeFailed, AppFailed, StateNotReturned],
+    };
+    // The state cookie that did not come back (or words that name it) leads, except where
+    // nothing serves the path at all.
+    if (state_returned == Some(false) || names_state) && !matches!(status, 404 | 405) {
+        keys.retain(|k| *k != StateNotReturned);
+        keys.insert(0, StateNotReturned);
+    }
+    // A state cookie seen to come back is no cause.
+    if state_returned == Some(true) && !names_state {
+        keys.retain(|k| *k != StateNotReturned);
+    }
+    keys
 }
 
 /// Where the code arose, in words.
@@ -164,34 +314,142 @@ fn oauth(code: &str) -> (&'static str, &'static str) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::trace::{HopNo, Step};
+    use crate::trace::HopNo;
 
     fn trace_with(code: &str) -> Trace {
         let hop = Hop {
-            n: HopNo(9),
-            step: Step::Follow,
-            method: crate::trace::Method::Get,
-            url: "http://localhost:3000/api/auth/callback/x".into(),
-            status: 302,
             location: Some(format!("http://localhost:3000/api/auth/error?error={code}")),
-            set_cookies: vec![],
-            cookie_sent: vec![],
-            cookie_blocked: vec![],
-            origin_sent: None,
-            content_type: None,
-            date: None,
             error_code: Some(code.into()),
-            error_description: None,
-            page: None,
-            body_excerpt: None,
-            received_at_ms: 0,
-            duration_ms: 0.0,
+            ..Hop::plain(9, "http://localhost:3000/api/auth/callback/x", 302)
         };
         let mut t = Trace::default();
         t.hops.push(hop);
         t.chain.callback_hop = Some(HopNo(9));
         t.chain.preset = Some("better-auth".into());
         t
+    }
+
+    /// A chain that left the app (hop 1), came back to the callback (hop 2) and landed (hop 3).
+    fn returned(callback: u16, landing: u16) -> Trace {
+        let mut t = Trace::default();
+        for (n, url, status) in [
+            (1, "http://idp/authorize", 302),
+            (2, "http://app/oidc/return?code=x&state=y", callback),
+            (3, "http://app/home", landing),
+        ] {
+            t.hops.push(Hop::plain(n, url, status));
+        }
+        t.chain.callback_hop = Some(HopNo(2));
+        t.ended = Ended::Landed { hop: HopNo(3) };
+        t
+    }
+
+    #[test]
+    fn a_failed_return_is_a_callback_error() {
+        // (callback status, landing status, the failing hop, title)
+        for (callback, landing, hop, title) in [
+            (302, 200, None, ""),
+            (403, 403, Some(2), "The app's callback answered 403"),
+            (500, 500, Some(2), "The app's callback answered 500"),
+            (302, 404, Some(3), "The app answered 404 after the callback"),
+        ] {
+            let t = returned(callback, landing);
+            assert_eq!(
+                failed_return(&t).map(|h| h.n.0),
+                hop,
+                "{callback} {landing}"
+            );
+            let f = rules(&t);
+            match hop {
+                None => assert!(f.is_empty()),
+                Some(_) => {
+                    assert_eq!(f[0].id, FindingId::CallbackError);
+                    assert_eq!(f[0].title, title);
+                }
+            }
+        }
+        // Words of the page go into the title.
+        let mut t = returned(400, 400);
+        t.hops[1].page = Some(crate::trace::Page {
+            kind: crate::trace::PageKind::Other,
+            message: Some("BadRequestError: checks.state argument is missing".into()),
+        });
+        let f = rules(&t);
+        assert_eq!(
+            f[0].title,
+            "The app's callback answered 400: \"BadRequestError: checks.state argument is missing\""
+        );
+        assert_eq!(f[0].causes[0].key, CauseKey::StateNotReturned);
+        // An error code, or a drive that did not come back, is judged elsewhere.
+        let mut t = returned(500, 500);
+        t.hops[1].error_code = Some("server_error".into());
+        assert!(failed_return(&t).is_none());
+        let mut t = returned(500, 500);
+        t.ended = Ended::IdpError { hop: HopNo(3) };
+        assert!(failed_return(&t).is_none());
+    }
+
+    #[test]
+    fn causes_of_a_failed_callback() {
+        use CauseKey::*;
+        // (status, did the state cookie come back, the page's words, the causes)
+        for (status, state, words, want) in [
+            (
+                403,
+                None,
+                None,
+                vec![AppRefusesUser, CodeExchangeFailed, StateNotReturned],
+            ),
+            (
+                403,
+                Some(true),
+                None,
+                vec![AppRefusesUser, CodeExchangeFailed],
+            ),
+            (
+                403,
+                Some(false),
+                None,
+                vec![StateNotReturned, AppRefusesUser, CodeExchangeFailed],
+            ),
+            (
+                400,
+                None,
+                None,
+                vec![StateNotReturned, CodeExchangeFailed, AppRefusesUser],
+            ),
+            (
+                400,
+                Some(true),
+                Some("invalid_grant"),
+                vec![CodeExchangeFailed, AppRefusesUser],
+            ),
+            (
+                400,
+                Some(true),
+                Some("auth_verification cookie not found"),
+                vec![StateNotReturned, CodeExchangeFailed, AppRefusesUser],
+            ),
+            (
+                500,
+                None,
+                None,
+                vec![CodeExchangeFailed, AppFailed, StateNotReturned],
+            ),
+            (
+                502,
+                Some(false),
+                None,
+                vec![StateNotReturned, CodeExchangeFailed, AppFailed],
+            ),
+            (404, Some(false), None, vec![CallbackNotServed, AppFailed]),
+        ] {
+            assert_eq!(
+                callback_causes(status, state, words),
+                want,
+                "{status} {state:?} {words:?}"
+            );
+        }
     }
 
     #[test]

@@ -350,28 +350,11 @@ pub(crate) fn human(secs: i64) -> String {
 mod tests {
     use super::*;
     use crate::redact::Redactor;
-    use crate::trace::{HopNo, Step};
 
     fn hop(url: &str, cookie: SetCookie) -> Hop {
         Hop {
-            n: HopNo(1),
-            step: Step::Follow,
-            method: crate::trace::Method::Get,
-            url: url.into(),
-            status: 200,
-            location: None,
             set_cookies: vec![cookie],
-            cookie_sent: vec![],
-            cookie_blocked: vec![],
-            origin_sent: None,
-            content_type: None,
-            date: None,
-            error_code: None,
-            error_description: None,
-            page: None,
-            body_excerpt: None,
-            received_at_ms: 0,
-            duration_ms: 0.0,
+            ..Hop::plain(1, url, 200)
         }
     }
 

@@ -12,7 +12,6 @@
 //!   and the causes are ranked by the rest of the chain.
 
 use super::finding;
-use crate::preset::Words;
 use crate::trace::{
     Cause, CauseKey, Evidence, Finding, FindingId, MatrixRow, Probe, Severity, Trace, Variant,
 };
@@ -110,42 +109,6 @@ fn challenges_bearer(row: &MatrixRow) -> bool {
         .is_some_and(|c| c.starts_with("bearer"))
 }
 
-/// The text of each cause, in the library's words where a preset names them.
-fn cause(key: CauseKey, words: &Words, cookie: &str) -> Cause {
-    let text = match key {
-        CauseKey::BearerRevalidation => format!(
-            "it re-validates the token as `Authorization: Bearer`, which the auth library ignores \
-             ({}): the native endpoint here does not accept Bearer either",
-            words.bearer_note
-        ),
-        CauseKey::OtherSecretOrInstance => format!(
-            "it validates with another secret or instance: a second auth instance built with another {}, \
-             or another deployment's session store or database",
-            words.secret
-        ),
-        CauseKey::CookieNotReachingGuard => format!(
-            "the cookie `{cookie}` never reaches the code that checks it: a proxy or gateway drops \
-             the Cookie header, or the guard reads another header"
-        ),
-        CauseKey::OtherCookieName => format!(
-            "it looks for the session under another cookie name than `{cookie}` (another prefix, \
-             secure cookies set differently: {})",
-            words.prefix_follows
-        ),
-        CauseKey::WantsAuthorizationHeader => "it reads only the Authorization header (it \
-             challenges with `WWW-Authenticate: Bearer` whatever the cookie says), while the \
-             browser sends the session as a cookie"
-            .to_string(),
-        CauseKey::ReadsOneChunk => {
-            "it reads one chunk of a session split over several cookies".to_string()
-        }
-        CauseKey::RefusesUser => "it knows the user and refuses them: a role, a permission, a \
-             tenant or an account state the guard checks"
-            .to_string(),
-    };
-    Cause { key, text }
-}
-
 /// What the matrix holds for one compared probe.
 struct Matrix<'a> {
     with: &'a MatrixRow,
@@ -204,7 +167,9 @@ fn judge(t: &Trace, p: &Probe) -> Option<Finding> {
     let words = crate::preset::words(t.chain.preset.as_deref());
     let cookie = m.cookie.as_str();
     let causes = |keys: &[CauseKey]| -> Vec<Cause> {
-        keys.iter().map(|k| cause(*k, words, cookie)).collect()
+        keys.iter()
+            .map(|k| super::cause(*k, words, cookie))
+            .collect()
     };
     let mut evidence = vec![Evidence::Matrix {
         probe: p.name.clone(),

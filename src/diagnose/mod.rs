@@ -9,7 +9,7 @@ mod flow;
 pub mod guard;
 mod session;
 
-use crate::trace::{Finding, Trace};
+use crate::trace::{Cause, CauseKey, Finding, Trace};
 
 /// Every rule, in the order their findings rank when severities tie: the earlier a link of the
 /// chain, the likelier it is the root cause of what follows.
@@ -50,6 +50,70 @@ pub(crate) fn finding(
         fix: fix.into(),
         causes: Vec::new(),
     }
+}
+
+/// The text of each cause, in the library's words where a preset names them; `cookie` is the
+/// session cookie a guard cause speaks of.
+pub(crate) fn cause(key: CauseKey, words: &crate::preset::Words, cookie: &str) -> Cause {
+    let text = match key {
+        CauseKey::BearerRevalidation => format!(
+            "it re-validates the token as `Authorization: Bearer`, which the auth library ignores \
+             ({}): the native endpoint here does not accept Bearer either",
+            words.bearer_note
+        ),
+        CauseKey::OtherSecretOrInstance => format!(
+            "it validates with another secret or instance: a second auth instance built with another {}, \
+             or another deployment's session store or database",
+            words.secret
+        ),
+        CauseKey::CookieNotReachingGuard => format!(
+            "the cookie `{cookie}` never reaches the code that checks it: a proxy or gateway drops \
+             the Cookie header, or the guard reads another header"
+        ),
+        CauseKey::OtherCookieName => format!(
+            "it looks for the session under another cookie name than `{cookie}` (another prefix, \
+             secure cookies set differently: {})",
+            words.prefix_follows
+        ),
+        CauseKey::WantsAuthorizationHeader => "it reads only the Authorization header (it \
+             challenges with `WWW-Authenticate: Bearer` whatever the cookie says), while the \
+             browser sends the session as a cookie"
+            .to_string(),
+        CauseKey::ReadsOneChunk => {
+            "it reads one chunk of a session split over several cookies".to_string()
+        }
+        CauseKey::RefusesUser => "it knows the user and refuses them: a role, a permission, a \
+             tenant or an account state the guard checks"
+            .to_string(),
+
+        CauseKey::StateNotReturned => {
+            "the state, PKCE or nonce cookie set at the start did not come back with the \
+             callback (refused when set, SameSite on the return from the IdP, another host \
+             for the callback than for the start, expired)"
+                .to_string()
+        }
+        CauseKey::AppRefusesUser => {
+            "the app's own policy refuses this user after the IdP let them in (a sign-up hook, \
+             an allowed-domain list, sign-up turned off)"
+                .to_string()
+        }
+        CauseKey::CodeExchangeFailed => {
+            "the app could not exchange the code at the IdP's token endpoint or validate the ID \
+             token (the client secret, the app's route to the IdP, the issuer, the signing \
+             algorithm, the clocks)"
+                .to_string()
+        }
+        CauseKey::CallbackNotServed => {
+            "nothing at the app serves the callback path: the redirect_uri registered at the IdP \
+             and the app's route (its base path, a proxy's routing) differ"
+                .to_string()
+        }
+        CauseKey::AppFailed => {
+            "the app's own code failed while finishing the login (its database, a hook, a crash)"
+                .to_string()
+        }
+    };
+    Cause { key, text }
 }
 
 /// The evidence of a finding as the report shows it, for the rules' own tests.

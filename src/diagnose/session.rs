@@ -5,6 +5,10 @@ use crate::trace::{Ended, Evidence, Finding, FindingId, Probe, Severity, Trace};
 
 pub fn rules(t: &Trace) -> Vec<Finding> {
     let mut out = Vec::new();
+    // A login that failed where it came back to the app explains every probe that follows.
+    if super::callback::failed_return(t).is_some() {
+        return out;
+    }
     let clean_landing =
         matches!(t.ended, Ended::Landed { .. }) && !t.hops.iter().any(|h| h.error_code.is_some());
     // A probe whose failure the matrix explains is judged by the guard rules.

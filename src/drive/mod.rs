@@ -172,11 +172,16 @@ impl Runner<'_> {
             };
             let next = machine.next(&seen);
             // The IdP's page (wherever it is served, the app's own origin included), kept when it
-            // answered well or showed its form again after the login went.
+            // answered well or showed its form again after the login went; and the app's error
+            // answer where the login came back, whose words say why the app failed.
+            let landed = next == login::Next::Landed;
             if let Some(page) = page
-                && next != login::Next::Landed
+                && (!landed || answer.status >= 400)
                 && (answer.status < 400
-                    || matches!(next, login::Next::Login | login::Next::Rejected))
+                    || matches!(
+                        next,
+                        login::Next::Login | login::Next::Rejected | login::Next::Landed
+                    ))
                 && let Some(hop) = self.driver.record.hops.last_mut()
             {
                 hop.page = Some(page);
@@ -624,20 +629,103 @@ pub(crate) fn at_app(url: &Url, chain: &crate::scenario::Chain) -> bool {
     origin == chain.app.origin() || origin == chain.auth_base.origin()
 }
 
-/// The hop that brought the browser back from elsewhere to the app on a callback path.
+/// The hop that brought the browser back from elsewhere to the app with the IdP's answer: on a
+/// callback path, or carrying what an authorization response carries (`code`, `state`, `error`,
+/// `id_token`), or posted back (`form_post`). A callback at a path of the app's own choosing
+/// (`/oauth2/redirect`, `/login/oidc`) is known by its parameters.
 pub(crate) fn callback_hop(
     hops: &[crate::trace::Hop],
     chain: &crate::scenario::Chain,
 ) -> Option<HopNo> {
+    const ANSWER: &[&str] = &["code", "state", "error", "id_token"];
     let mut left = false;
     for hop in hops {
         let url = Url::parse(&hop.url).ok()?;
         let here = at_app(&url, chain);
+        let answer = url.path().contains("/callback")
+            || hop.method == crate::trace::Method::Post
+            || url.query_pairs().any(|(k, _)| ANSWER.contains(&k.as_ref()));
         if !here {
             left = true;
-        } else if left && url.path().contains("/callback") {
+        } else if left && answer {
             return Some(hop.n);
         }
     }
     None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_callback_is_where_the_idps_answer_comes_back() {
+        let app = Url::parse("http://app.test:3000/").unwrap();
+        let chain = crate::scenario::Chain {
+            app: app.clone(),
+            preset: None,
+            auth_base: app.join("/api/auth").unwrap(),
+            provider: None,
+            callback_url: app.clone(),
+            driver: crate::scenario::Driver::Http,
+            start: None,
+            timeout: std::time::Duration::from_secs(1),
+            max_hops: 20,
+            matrix: crate::scenario::MatrixMode::Auto,
+            resolve: Vec::new(),
+        };
+        let hop = |n: u32, method: Method, url: &str| crate::trace::Hop {
+            method,
+            ..crate::trace::Hop::plain(n, url, 302)
+        };
+        let get = Method::Get;
+        // (the return to the app, the callback it is)
+        for (back, want) in [
+            (
+                hop(
+                    3,
+                    get.clone(),
+                    "http://app.test:3000/api/auth/callback/x?code=c",
+                ),
+                Some(3),
+            ),
+            (
+                hop(
+                    3,
+                    get.clone(),
+                    "http://app.test:3000/oauth2/redirect?code=c&state=s",
+                ),
+                Some(3),
+            ),
+            (
+                hop(
+                    3,
+                    get.clone(),
+                    "http://app.test:3000/login/oidc?error=access_denied",
+                ),
+                Some(3),
+            ),
+            (
+                hop(3, Method::Post, "http://app.test:3000/signin-oidc"),
+                Some(3),
+            ),
+            (hop(3, get.clone(), "http://app.test:3000/home"), None),
+        ] {
+            let hops = vec![
+                hop(
+                    1,
+                    Method::Post,
+                    "http://app.test:3000/api/auth/sign-in?state=s",
+                ),
+                hop(2, get.clone(), "http://idp.test/authorize?state=s"),
+                back.clone(),
+            ];
+            assert_eq!(
+                callback_hop(&hops, &chain).map(|n| n.0),
+                want,
+                "{}",
+                back.url
+            );
+        }
+    }
 }

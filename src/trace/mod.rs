@@ -148,6 +148,12 @@ pub enum CookieReason {
     SameSiteStrict,
     SameSiteLax,
     SameSiteUnspecifiedTreatedAsLax,
+    /// Withheld: the request's host is not covered by the cookie's Domain (or is not its host).
+    DomainMismatch,
+    /// Withheld: the request's path is not under the cookie's Path.
+    NotOnPath,
+    /// Refused: plain http may not overwrite a Secure cookie.
+    OverwriteSecure,
     Other(String),
 }
 
@@ -164,6 +170,9 @@ impl CookieReason {
         CookieReason::SameSiteStrict,
         CookieReason::SameSiteLax,
         CookieReason::SameSiteUnspecifiedTreatedAsLax,
+        CookieReason::DomainMismatch,
+        CookieReason::NotOnPath,
+        CookieReason::OverwriteSecure,
     ];
 
     pub fn as_str(&self) -> &str {
@@ -179,6 +188,9 @@ impl CookieReason {
             CookieReason::SameSiteStrict => "SameSiteStrict",
             CookieReason::SameSiteLax => "SameSiteLax",
             CookieReason::SameSiteUnspecifiedTreatedAsLax => "SameSiteUnspecifiedTreatedAsLax",
+            CookieReason::DomainMismatch => "DomainMismatch",
+            CookieReason::NotOnPath => "NotOnPath",
+            CookieReason::OverwriteSecure => "OverwriteSecure",
             CookieReason::Other(name) => name,
         }
     }
@@ -353,6 +365,33 @@ pub struct Hop {
     /// When the answer came, in Unix milliseconds by the local clock.
     pub received_at_ms: u64,
     pub duration_ms: f64,
+}
+
+#[cfg(test)]
+impl Hop {
+    /// A GET hop that recorded nothing but its URL and status, for the tests of the rules.
+    pub fn plain(n: u32, url: &str, status: u16) -> Hop {
+        Hop {
+            n: HopNo(n),
+            step: Step::Follow,
+            method: Method::Get,
+            url: url.into(),
+            status,
+            location: None,
+            set_cookies: vec![],
+            cookie_sent: vec![],
+            cookie_blocked: vec![],
+            origin_sent: None,
+            content_type: None,
+            date: None,
+            error_code: None,
+            error_description: None,
+            page: None,
+            body_excerpt: None,
+            received_at_ms: 0,
+            duration_ms: 0.0,
+        }
+    }
 }
 
 /// The page's own answer to a probe (browser driver): `fetch` with credentials from the app.
@@ -836,6 +875,16 @@ pub enum CauseKey {
     ReadsOneChunk,
     /// The guard knows the user and refuses them (a role, a permission, a tenant).
     RefusesUser,
+    /// The callback: the state, PKCE or nonce cookie set at the start did not come back.
+    StateNotReturned,
+    /// The callback: the app's own policy refuses the user (a sign-up hook, allowed domains).
+    AppRefusesUser,
+    /// The callback: the app could not exchange the code or validate the ID token.
+    CodeExchangeFailed,
+    /// The callback: nothing at the app serves the callback path.
+    CallbackNotServed,
+    /// The callback: the app's own code failed (a database, a hook, a crash).
+    AppFailed,
 }
 
 impl CauseKey {
@@ -848,6 +897,11 @@ impl CauseKey {
             CauseKey::WantsAuthorizationHeader => "wants-authorization-header",
             CauseKey::ReadsOneChunk => "reads-one-chunk",
             CauseKey::RefusesUser => "refuses-user",
+            CauseKey::StateNotReturned => "state-not-returned",
+            CauseKey::AppRefusesUser => "app-refuses-user",
+            CauseKey::CodeExchangeFailed => "code-exchange-failed",
+            CauseKey::CallbackNotServed => "callback-not-served",
+            CauseKey::AppFailed => "app-failed",
         }
     }
 }

@@ -85,6 +85,8 @@ pub struct Opts {
     pub idp: &'static str,
     /// Extra switches for the IdP process (e.g. `SIGNING_ALG=HS256` for the stand-in).
     pub idp_env: &'static [(&'static str, &'static str)],
+    /// Extra switches for the app process (e.g. `USER_HOOK=forbid`).
+    pub app_env: &'static [(&'static str, &'static str)],
 }
 
 impl Default for Opts {
@@ -97,6 +99,7 @@ impl Default for Opts {
             app_host: "localhost",
             idp: "form",
             idp_env: &[],
+            app_env: &[],
         }
     }
 }
@@ -290,6 +293,7 @@ impl Chain {
         if opts.stateless {
             env.push(("STATELESS", "1".into()));
         }
+        env.extend(opts.app_env.iter().map(|(k, v)| (*k, v.to_string())));
         let app = Server::start("app", "app.mjs", &env);
         Chain {
             idp,

@@ -271,3 +271,130 @@ fn consent_denied_is_access_denied() {
     assert!(out.stdout.contains("error=access_denied"), "{}", out.stdout);
     assert_eq!(finding_ids(&report)[0], "callback-error");
 }
+
+/// The app's own sign-up policy refuses the user at the callback. BetterAuth 1.7 answers 403 JSON
+/// with no error code: the login failed at the callback, in the app's words, whatever the probes
+/// say. 1.6 turns the message into an error code on a redirect.
+fn callback_refuses_user(line: &'static str, driver: &str, title: &str) {
+    let chain = Chain::start(Opts {
+        line,
+        app_env: &[("USER_HOOK", "forbid")],
+        ..Opts::default()
+    });
+    let (out, report) = login(
+        &chain,
+        "alice",
+        &["--probe", &chain.guarded(), "--driver", driver],
+    );
+    assert_eq!(out.code, 1, "{}", out.all());
+    assert_eq!(
+        finding_ids(&report),
+        ["callback-error"],
+        "one finding, no probe failure after it: {}",
+        out.stdout
+    );
+    assert_eq!(report["findings"][0]["title"], title, "{}", out.stdout);
+    assert!(out.stdout.contains(&format!("callback-error: {title}")));
+    assert!(!out.stdout.contains("no-session-after-login"));
+    assert!(!out.stdout.contains("idp-error-page"));
+    if title.contains("403") {
+        // The app's policy first; the state cookie, seen to come back, is no cause.
+        let keys: Vec<&str> = report["findings"][0]["causes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["key"].as_str().unwrap())
+            .collect();
+        assert_eq!(keys, ["app-refuses-user", "code-exchange-failed"]);
+        let cb = report["chain"]["callback_hop"].as_u64().unwrap() as usize;
+        assert_eq!(report["hops"][cb - 1]["status"], 403);
+    }
+}
+
+#[test]
+fn callback_refuses_user_17() {
+    callback_refuses_user(
+        "1.7",
+        "http",
+        "The app's callback answered 403: \"Only company accounts may sign in\"",
+    );
+}
+
+#[test]
+fn callback_refuses_user_16() {
+    callback_refuses_user(
+        "1.6",
+        "http",
+        "The login failed with error=Only_company_accounts_may_sign_in",
+    );
+}
+
+#[test]
+fn callback_refuses_user_in_the_browser() {
+    crate::harness::browser_preflight();
+    let _one = crate::harness::browser_lock();
+    callback_refuses_user(
+        "1.7",
+        "browser",
+        "The app's callback answered 403: \"Only company accounts may sign in\"",
+    );
+}
+
+/// The callback goes through and sends the browser to a page the app does not have.
+#[test]
+fn a_missing_page_after_the_callback_is_a_failed_login() {
+    let chain = Chain::start(Opts::default());
+    let dir = tempfile::tempdir().unwrap();
+    let scenario = dir.path().join("s.toml");
+    std::fs::write(
+        &scenario,
+        format!(
+            r#"name = "lands nowhere"
+[chain]
+app = "{app}"
+preset = "better-auth"
+provider = "fixture"
+callback_url = "{app}/no-such-page"
+timeout = "30s"
+[idp]
+kind = "form"
+username = "alice"
+password = "${{secret:{var}}}"
+[[probe]]
+name = "native"
+request = "GET {app}/api/auth/get-session"
+expect = {{ status = 200, json_present = "session" }}
+"#,
+            app = chain.app(),
+            var = crate::harness::PASSWORD_VAR
+        ),
+    )
+    .unwrap();
+    let json = dir.path().join("r.json");
+    let out = authchain(
+        &[
+            "run",
+            scenario.to_str().unwrap(),
+            "--report-json",
+            json.to_str().unwrap(),
+        ],
+        &[(crate::harness::PASSWORD_VAR, crate::harness::PASSWORD)],
+    );
+    assert_eq!(out.code, 1, "{}", out.all());
+    let all = read_json(&json);
+    let report = if all["runs"].is_array() {
+        &all["runs"][0]
+    } else {
+        &all
+    };
+    assert_eq!(finding_ids(report), ["callback-error"], "{}", out.stdout);
+    assert_eq!(
+        report["findings"][0]["title"],
+        "The app answered 404 after the callback: \"Not Found\""
+    );
+    assert!(
+        report["findings"][0]["causes"]
+            .as_array()
+            .is_none_or(|c| c.is_empty())
+    );
+}

@@ -687,11 +687,18 @@ impl Session<'_> {
                     .ok()
                     .map(|base| super::idp::form::parse(html, &base))
             });
+            let status = seen["status"].as_u64().map(|s| s as u16);
             let ask = parsed.as_ref().and_then(|p| p.ask);
             let alert = seen["alert"] == true || parsed.as_ref().is_some_and(|p| p.alert);
             let not_html = parsed.is_none();
             let message = match &parsed {
-                Some(_) => seen["message"].as_str().map(str::to_string),
+                // The app's error page where the login came back says what it is in its
+                // heading or its `<pre>` when it shows no error banner.
+                Some(p) => seen["message"].as_str().map(str::to_string).or_else(|| {
+                    (at_app && status.is_some_and(|s| s >= 400))
+                        .then(|| p.page.message.clone())
+                        .flatten()
+                }),
                 None => super::login::text_message(
                     Some(content_type),
                     seen["body"].as_str().unwrap_or_default(),
@@ -712,7 +719,8 @@ impl Session<'_> {
                     },
                     message: message.clone(),
                 };
-                if !at_app {
+                // The IdP's pages, and the app's error answer where the login came back.
+                if !at_app || status.is_some_and(|s| s >= 400) {
                     self.inspections.push((url.to_string(), page));
                 }
                 let offer = match kind {
@@ -727,7 +735,7 @@ impl Session<'_> {
                 };
                 let view = Seen {
                     at_app,
-                    status: seen["status"].as_u64().map(|s| s as u16),
+                    status,
                     offer,
                     ask,
                     message,

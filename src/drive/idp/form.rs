@@ -102,15 +102,25 @@ pub fn parse(html: &str, base: &Url) -> Parsed {
         .map(|t| t.chars().take(200).collect::<String>());
     let alert = alert_text.is_some() || doc.select(&sel("[aria-invalid=true]")).next().is_some();
     let message = alert_text
-        // A page that offers nothing to fill says what it is in its heading or title.
+        // A page that offers nothing to fill says what it is in its heading, the first line of
+        // its preformatted text (a framework's error page: `<pre>Error: …<br> at …`) or its
+        // title.
         .or_else(|| {
             (kind == PageKind::Other)
                 .then(|| {
-                    ["h1", "title"]
+                    ["h1", "pre", "title"]
                         .iter()
                         .flat_map(|tag| {
                             doc.select(&sel(tag))
-                                .map(|e| e.text().collect::<String>())
+                                .map(|e| match *tag {
+                                    "pre" => e
+                                        .text()
+                                        .find(|t| !t.trim().is_empty())
+                                        .and_then(|t| t.lines().find(|l| !l.trim().is_empty()))
+                                        .unwrap_or_default()
+                                        .to_string(),
+                                    _ => e.text().collect::<String>(),
+                                })
                                 .collect::<Vec<_>>()
                         })
                         .find(|t| !t.trim().is_empty())
@@ -518,6 +528,41 @@ mod tests {
             fill_login(&p.forms[0], "alice", "pw"),
             vec![("email".to_string(), "alice".to_string())]
         );
+    }
+
+    #[test]
+    fn error_pages_say_what_they_are() {
+        for (html, want) in [
+            // Express's error handler, outside production and in it.
+            (
+                "<!DOCTYPE html><html><head><title>Error</title></head><body><pre>BadRequestError: \
+                 checks.state argument is missing<br> &nbsp; &nbsp;at Client.callback</pre></body></html>",
+                Some("BadRequestError: checks.state argument is missing"),
+            ),
+            (
+                "<html><head><title>Error</title></head><body><pre>Internal Server Error</pre></body></html>",
+                Some("Internal Server Error"),
+            ),
+            // Spring Boot's whitelabel page, Django's debug page, nginx.
+            (
+                "<html><body><h1>Whitelabel Error Page</h1><div>There was an unexpected error \
+                 (type=Bad Request, status=400).</div></body></html>",
+                Some("Whitelabel Error Page"),
+            ),
+            (
+                "<html><head><title>PermissionDenied at /oidc/callback/</title></head><body>\
+                 <h1>PermissionDenied at /oidc/callback/</h1></body></html>",
+                Some("PermissionDenied at /oidc/callback/"),
+            ),
+            (
+                "<html><head><title>502 Bad Gateway</title></head><body><center><h1>502 Bad \
+                 Gateway</h1></center><hr><center>nginx</center></body></html>",
+                Some("502 Bad Gateway"),
+            ),
+            ("<html><body></body></html>", None),
+        ] {
+            assert_eq!(parse(html, &base()).page.message.as_deref(), want, "{html}");
+        }
     }
 
     #[test]
