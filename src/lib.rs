@@ -167,6 +167,7 @@ async fn probe_and_compare(
         let (rows, error) = probe::matrix::run(
             &scenario.probes,
             &trace.probes,
+            &c.app,
             scenario.chain.matrix,
             scenario.chain.preset,
             client,

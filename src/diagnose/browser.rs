@@ -48,23 +48,8 @@ mod tests {
 
     fn probe(passed: bool, page_passed: bool) -> Probe {
         Probe {
-            name: "guarded".into(),
-            method: crate::trace::Method::Get,
-            url: "http://app/auth/session".into(),
-            native: false,
             compare_to: Some("native".into()),
-            expect: Default::default(),
-            status: if passed { 200 } else { 401 },
-            body_shape: BodyShape::JsonObject,
-            json_keys: vec![],
-            body_excerpt: String::new(),
-            cookie_sent: vec![],
             passed,
-            reason: None,
-            session_expires_at: None,
-            date: None,
-            received_at_ms: 0,
-            duration_ms: 0.0,
             page: Some(PageProbe {
                 status: if page_passed { 200 } else { 401 },
                 body_shape: BodyShape::JsonObject,
@@ -72,7 +57,11 @@ mod tests {
                 passed: page_passed,
                 error: None,
             }),
-            answer: None,
+            ..Probe::plain(
+                "guarded",
+                "http://app/auth/session",
+                if passed { 200 } else { 401 },
+            )
         }
     }
 

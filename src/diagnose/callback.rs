@@ -49,7 +49,9 @@ pub fn rules(t: &Trace) -> Vec<Finding> {
                 "{at} the auth library compares the `state` on the callback URL with the state it \
                  stored in a cookie at the start. The cookie was not sent back: it was refused when \
                  set (a `__Secure-` prefix or the Secure attribute over plain http, a Domain that \
-                 does not match), it is not sent on the cross-site return from the IdP (SameSite), \
+                 does not match, third-party cookie blocking when the app's page starts the login \
+                 with an auth handler on another site), it is not sent on the cross-site return \
+                 from the IdP (SameSite), \
                  the start and the callback are on different hosts, or it expired ({}).",
                 crate::preset::words(t.chain.preset.as_deref()).state_cookie_life
             ),

@@ -134,25 +134,11 @@ mod tests {
         let mut t = Trace::default();
         let received = 784_111_777_000u64;
         t.probes.push(crate::trace::Probe {
-            name: "native".into(),
-            method: crate::trace::Method::Get,
-            url: "http://a/".into(),
             native: true,
-            compare_to: None,
-            expect: Default::default(),
-            status: 200,
-            body_shape: crate::trace::BodyShape::JsonObject,
-            json_keys: vec![],
-            body_excerpt: String::new(),
-            cookie_sent: vec![],
-            passed: true,
-            reason: None,
-            session_expires_at: None,
             date: Some("Sun, 06 Nov 1994 09:49:37 GMT".into()),
             received_at_ms: received,
             duration_ms: 1.0,
-            page: None,
-            answer: None,
+            ..crate::trace::Probe::plain("native", "http://a/", 200)
         });
         let f = rules(&t);
         assert_eq!(f[0].id, "clock-skew");

@@ -16,6 +16,7 @@ pub fn rules(t: &Trace) -> Vec<Finding> {
     attributes(t, &mut out);
     blocked(t, &mut out);
     not_sent(t, &mut out);
+    duplicates(t, &mut out);
     never_returned(t, &mut out);
     lifetime(t, &mut out);
     out
@@ -111,12 +112,43 @@ fn reason_text(reason: Option<&CookieReason>) -> &'static str {
             "it is Secure but was set over plain http from a non-loopback host"
         }
         Some(CookieReason::InvalidDomain) => {
-            "its Domain attribute does not cover the host that set it"
+            "its Domain attribute does not cover the host that set it, or is a public suffix \
+             (`com`, `co.uk`, `vercel.app`) other than the host itself"
         }
+        Some(CookieReason::OverwriteSecure) => {
+            "plain http may not overwrite a Secure cookie of the same name"
+        }
+        Some(CookieReason::UserPreferences) => THIRD_PARTY,
         Some(CookieReason::SyntaxError) => "the Set-Cookie header could not be parsed",
         Some(CookieReason::SchemeNotSupported) => "it was set from a URL that is not http(s)",
         Some(CookieReason::SameSiteNoneInsecure) => "SameSite=None requires Secure",
         _ => "the browser's own rules refused it",
+    }
+}
+
+/// Third-party cookie blocking, in words.
+const THIRD_PARTY: &str = "the browser blocks third-party cookies: a request to another site \
+     than the page's that is no top-level navigation (a `fetch` from the app's page to an auth \
+     handler or API on another site) neither stores nor sends cookies, whatever their SameSite; \
+     serve the auth handler and the API on the app's site";
+
+/// Why a cookie in the jar stayed behind on a request, in words.
+pub(crate) fn withheld_text(reason: Option<&CookieReason>) -> &'static str {
+    match reason {
+        Some(CookieReason::DomainMismatch) => "its Domain does not cover the request's host",
+        Some(CookieReason::NotOnPath) => "its Path does not cover the request's path",
+        Some(CookieReason::SecureOnly) => "it is Secure and the request is plain http",
+        Some(CookieReason::SameSiteStrict) => {
+            "it is SameSite=Strict and the request comes from another site"
+        }
+        Some(CookieReason::SameSiteLax) => {
+            "it is SameSite=Lax and the request is a cross-site fetch or POST"
+        }
+        Some(CookieReason::SameSiteUnspecifiedTreatedAsLax) => {
+            "it has no SameSite, which browsers take as Lax on a cross-site fetch"
+        }
+        Some(CookieReason::UserPreferences) => THIRD_PARTY,
+        _ => "the browser's own rules kept it back",
     }
 }
 
@@ -200,9 +232,15 @@ fn not_sent(t: &Trace, out: &mut Vec<Finding>) {
         let Ok(target) = Url::parse(&p.url) else {
             continue;
         };
-        let why = match would_send(hop, cookie, &target) {
-            Err(why) => why,
-            Ok(()) => "it was cleared or replaced after it was set".into(),
+        let withheld = p.cookie_blocked.iter().find(|b| b.name == cookie.name);
+        let why = match (would_send(hop, cookie, &target), withheld) {
+            (Err(why), _) => why,
+            (Ok(()), Some(b)) => format!(
+                "the browser withholds it from this request ({}): {}",
+                b.reason,
+                withheld_text(b.reason.first())
+            ),
+            (Ok(()), None) => "it was cleared or replaced after it was set".into(),
         };
         out.push(finding(
             FindingId::CookieNotSent,
@@ -214,10 +252,91 @@ fn not_sent(t: &Trace, out: &mut Vec<Finding>) {
                     "probe {}: {} {} sent no `{}`",
                     p.name, p.method, p.url, cookie.name
                 )),
+                Evidence::Probe {
+                    probe: p.name.clone(),
+                },
             ],
             format!("The login set the session cookie, but the request to the probe went without it: {why}."),
             "Set the cookie's Domain (and Path) so that it covers every host and path that needs the \
              session, or serve the API under the app's host.",
+        ));
+    }
+}
+
+/// The same name set host-only by a host and with a Domain that covers that host: two cookies,
+/// both sent to it, and the server reads whichever its parser takes first (often the stale
+/// one). The last word on each of the two is a set, not a deletion.
+fn duplicates(t: &Trace, out: &mut Vec<Finding>) {
+    // The latest Set-Cookie of each cookie: by name, Domain (or host, when host-only).
+    let mut latest: Vec<(&Hop, &SetCookie, String)> = Vec::new();
+    for (h, c) in set_cookies(t).filter(|(_, c)| c.action != CookieAction::Refused) {
+        let host = Url::parse(&h.url)
+            .ok()
+            .and_then(|u| u.host_str().map(str::to_ascii_lowercase))
+            .unwrap_or_default();
+        let scope = match &c.domain {
+            Some(d) => format!(".{}", d.trim_start_matches('.').to_ascii_lowercase()),
+            None => host,
+        };
+        latest.retain(|(_, o, s)| !(o.name == c.name && *s == scope));
+        latest.push((h, c, scope));
+    }
+    let live: Vec<&(&Hop, &SetCookie, String)> = latest
+        .iter()
+        .filter(|(_, c, _)| c.action == CookieAction::Set)
+        .collect();
+    let mut told: Vec<&str> = Vec::new();
+    for (h1, host_only, host) in live.iter().filter(|(_, _, s)| !s.starts_with('.')) {
+        let Some((h2, parent, domain)) = live.iter().find(|(_, c, s)| {
+            c.name == host_only.name
+                && s.starts_with('.')
+                && (host.as_str() == &s[1..] || host.ends_with(s.as_str()))
+        }) else {
+            continue;
+        };
+        if told.contains(&host_only.name.as_str()) {
+            continue;
+        }
+        told.push(&host_only.name);
+        let name = &host_only.name;
+        let mut evidence = vec![line(h1, host_only), line(h2, parent)];
+        let twice =
+            |sent: &[crate::trace::SentCookie]| sent.iter().filter(|c| &c.name == name).count() > 1;
+        if let Some(h) = t.hops.iter().find(|h| twice(&h.cookie_sent)) {
+            evidence.push(Evidence::note(format!("{}: sent `{name}` twice", h.n)));
+        } else if let Some(p) = t.probes.iter().find(|p| twice(&p.cookie_sent)) {
+            evidence.push(Evidence::note(format!(
+                "probe {}: sent `{name}` twice",
+                p.name
+            )));
+        }
+        let key = is_key_cookie(t, name);
+        out.push(finding(
+            FindingId::CookieDuplicateName,
+            if key {
+                Severity::Error
+            } else {
+                Severity::Warning
+            },
+            format!(
+                "Cookie `{name}` is set twice: host-only for {host} and for Domain={}",
+                &domain[1..]
+            ),
+            evidence,
+            format!(
+                "A host-only cookie and a Domain cookie of the same name are two cookies to a \
+                 browser, and both go to {host}: the longer Path first, then the older one. The \
+                 server reads one of them by its parser's rule, often the first, and that may be \
+                 the stale one (typical after moving a cookie to a parent Domain, with the old \
+                 host-only cookie still in users' browsers).{}",
+                if key {
+                    " For the session or state cookie, the login then works or fails by the order."
+                } else {
+                    ""
+                }
+            ),
+            "Set the cookie one way only; when moving it to a parent Domain, also clear the old \
+             host-only cookie (the same name, no Domain, Max-Age=0).",
         ));
     }
 }
@@ -410,6 +529,162 @@ mod tests {
             would_send(&h, c, &Url::parse("http://api.example.com/api").unwrap())
                 .unwrap_err()
                 .contains("Secure")
+        );
+    }
+
+    #[test]
+    fn the_same_name_host_only_and_on_a_parent_domain() {
+        let sent = |n: u32, names: &[&str]| Hop {
+            cookie_sent: names
+                .iter()
+                .map(|name| crate::trace::SentCookie {
+                    name: name.to_string(),
+                    value: Redactor::new(false).sensitive("v"),
+                })
+                .collect(),
+            ..Hop::plain(n, "https://app.example.com/home", 200)
+        };
+        let cleared = |mut c: SetCookie| {
+            c.action = CookieAction::Cleared;
+            c
+        };
+        // (the cookies set, in order, and the finding's title, if any)
+        for (set, want) in [
+            (
+                vec![
+                    (
+                        "https://app.example.com/",
+                        cookie("sid", None, Some("/"), true),
+                    ),
+                    (
+                        "https://app.example.com/",
+                        cookie("sid", Some("example.com"), Some("/"), true),
+                    ),
+                ],
+                Some(
+                    "Cookie `sid` is set twice: host-only for app.example.com and for Domain=example.com",
+                ),
+            ),
+            // The Domain is the host itself: still two cookies.
+            (
+                vec![
+                    (
+                        "https://app.example.com/",
+                        cookie("sid", Some(".app.example.com"), Some("/"), true),
+                    ),
+                    (
+                        "https://app.example.com/",
+                        cookie("sid", None, Some("/"), true),
+                    ),
+                ],
+                Some(
+                    "Cookie `sid` is set twice: host-only for app.example.com and for Domain=app.example.com",
+                ),
+            ),
+            // One of them cleared afterwards: no longer two.
+            (
+                vec![
+                    (
+                        "https://app.example.com/",
+                        cookie("sid", None, Some("/"), true),
+                    ),
+                    (
+                        "https://app.example.com/",
+                        cookie("sid", Some("example.com"), Some("/"), true),
+                    ),
+                    (
+                        "https://app.example.com/",
+                        cleared(cookie("sid", None, Some("/"), true)),
+                    ),
+                ],
+                None,
+            ),
+            // Another host's host-only cookie, a Domain that does not cover it, another name.
+            (
+                vec![
+                    (
+                        "https://api.example.com/",
+                        cookie("sid", None, Some("/"), true),
+                    ),
+                    (
+                        "https://app.example.com/",
+                        cookie("sid", Some("app.example.com"), Some("/"), true),
+                    ),
+                ],
+                None,
+            ),
+            (
+                vec![
+                    (
+                        "https://app.example.com/",
+                        cookie("a", None, Some("/"), true),
+                    ),
+                    (
+                        "https://app.example.com/",
+                        cookie("b", Some("example.com"), Some("/"), true),
+                    ),
+                ],
+                None,
+            ),
+        ] {
+            let mut t = Trace::default();
+            for (i, (url, c)) in set.into_iter().enumerate() {
+                let mut h = hop(url, c);
+                h.n = crate::trace::HopNo(i as u32 + 1);
+                t.hops.push(h);
+            }
+            t.hops.push(sent(t.hops.len() as u32 + 1, &["sid", "sid"]));
+            let f: Vec<Finding> = rules(&t)
+                .into_iter()
+                .filter(|f| f.id == FindingId::CookieDuplicateName)
+                .collect();
+            assert_eq!(f.first().map(|f| f.title.as_str()), want);
+            if want.is_some() {
+                let lines = super::super::evidence_text(&t, &f[0]);
+                assert!(
+                    lines.iter().any(|l| l.ends_with("sent `sid` twice")),
+                    "{lines:?}"
+                );
+                // `sid` reads as a session cookie by its name: an error.
+                assert_eq!(f[0].severity, Severity::Error);
+            }
+        }
+    }
+
+    #[test]
+    fn a_withheld_session_cookie_says_why() {
+        let mut t = Trace::default();
+        t.chain.app = "https://app.example.com/".into();
+        t.chain.preset = Some("better-auth".into());
+        let mut h = hop(
+            "https://app.example.com/api/auth/callback/x",
+            cookie("better-auth.session_token", None, Some("/"), true),
+        );
+        h.n = crate::trace::HopNo(1);
+        t.hops.push(h);
+        t.chain.callback_hop = Some(crate::trace::HopNo(1));
+        t.probes.push(crate::trace::Probe {
+            passed: false,
+            cookie_blocked: vec![crate::trace::BlockedCookie {
+                name: "better-auth.session_token".into(),
+                reason: CookieReasons::one(CookieReason::SameSiteLax),
+            }],
+            ..crate::trace::Probe::plain("guarded", "https://app.example.com/auth/session", 401)
+        });
+        let f = rules(&t);
+        let f = f.iter().find(|f| f.id == FindingId::CookieNotSent).unwrap();
+        assert!(
+            f.explanation
+                .contains("withholds it from this request (SameSiteLax)"),
+            "{}",
+            f.explanation
+        );
+        let lines = super::super::evidence_text(&t, f);
+        assert!(
+            lines
+                .iter()
+                .any(|l| l == "probe guarded withheld: better-auth.session_token (SameSiteLax)"),
+            "{lines:?}"
         );
     }
 

@@ -396,7 +396,7 @@ fn judge(t: &Trace, p: &Probe) -> Option<Finding> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::trace::{AnswerDigest, BodyShape, ChainInfo, Expect, Method};
+    use crate::trace::{AnswerDigest, BodyShape, ChainInfo};
 
     /// A guard answer: status, body words (as the digest's enums), challenge, clears a cookie.
     #[derive(Clone, Copy)]
@@ -465,25 +465,14 @@ mod tests {
             }
         }
         let probe = |name: &str, native: bool| Probe {
-            name: name.into(),
-            method: Method::Get,
-            url: format!("http://app/{name}"),
             native,
             compare_to: (!native).then(|| "native".into()),
-            expect: Expect::default(),
-            status: if native { 200 } else { with.0 },
-            body_shape: BodyShape::JsonObject,
-            json_keys: Vec::new(),
-            body_excerpt: String::new(),
-            cookie_sent: Vec::new(),
             passed: native,
-            reason: None,
-            session_expires_at: None,
-            date: None,
-            received_at_ms: 0,
-            duration_ms: 0.0,
-            page: None,
-            answer: None,
+            ..Probe::plain(
+                name,
+                &format!("http://app/{name}"),
+                if native { 200 } else { with.0 },
+            )
         };
         Trace {
             chain: ChainInfo::default(),

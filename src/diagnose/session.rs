@@ -62,25 +62,12 @@ mod tests {
 
     fn native(shape: BodyShape) -> Probe {
         Probe {
-            name: "native".into(),
-            method: crate::trace::Method::Get,
-            url: "http://app/api/auth/get-session".into(),
             native: true,
-            compare_to: None,
-            expect: Default::default(),
-            status: 200,
             body_shape: shape,
-            json_keys: vec![],
             body_excerpt: "null".into(),
-            cookie_sent: vec![],
             passed: false,
             reason: Some("the body is JSON null: no session".into()),
-            session_expires_at: None,
-            date: None,
-            received_at_ms: 0,
-            duration_ms: 0.0,
-            page: None,
-            answer: None,
+            ..Probe::plain("native", "http://app/api/auth/get-session", 200)
         }
     }
 

@@ -30,6 +30,15 @@ pub struct Request {
 }
 
 impl Request {
+    /// How the request goes out, as far as SameSite cares.
+    pub fn context(&self) -> web::RequestContext {
+        web::RequestContext {
+            cross_site: self.cross_site,
+            safe_method: self.method.is_safe(),
+            navigation: self.navigation,
+        }
+    }
+
     /// An `Origin` given with the request's headers (a form posted from an IdP page).
     pub fn origin_header(&self) -> Option<String> {
         self.headers
@@ -151,12 +160,7 @@ impl HttpClient {
         let mut cookie_sent = Vec::new();
         let mut cookie_blocked = Vec::new();
         if let Some(record) = jar {
-            let ctx = web::RequestContext {
-                cross_site: req.cross_site,
-                safe_method: req.method.is_safe(),
-                navigation: req.navigation,
-            };
-            let (pairs, blocked) = record.cookies_for(&req.url, ctx);
+            let (pairs, blocked) = record.cookies_for(&req.url, req.context());
             cookie_blocked = blocked;
             if !pairs.is_empty() {
                 let header = pairs
@@ -265,7 +269,9 @@ impl<'a> HttpDriver<'a> {
                 message,
                 kind: None,
             })?;
-        let set_cookies = self.record.store_cookies(&answer.url, &answer.headers, r);
+        let set_cookies = self
+            .record
+            .store_cookies(&answer.url, &answer.headers, req.context(), r);
         let (error_code, error_description) = error_params(&answer.url)
             .or_else(|| answer.location.as_ref().and_then(error_params))
             .unwrap_or_default();

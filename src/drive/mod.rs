@@ -393,10 +393,10 @@ impl Runner<'_> {
             let csrf = self
                 .driver
                 .record
-                .jar()
-                .get_request_values(&executor)
-                .find(|(name, _)| *name == "authentik_csrf")
-                .map(|(_, v)| v.to_string());
+                .values_for(&executor)
+                .into_iter()
+                .find(|(name, _)| name == "authentik_csrf")
+                .map(|(_, v)| v);
             let mut headers = vec![(
                 "origin".to_string(),
                 executor.origin().ascii_serialization(),
@@ -468,8 +468,10 @@ impl Runner<'_> {
                 body: Some(Body::Json(start.body(&provider, &callback))),
                 step: Step::Start,
                 headers: Vec::new(),
-                cross_site: false,
-                navigation: true,
+                // The app's page asks with `fetch`: across sites when the auth handler is on
+                // another site than the app.
+                cross_site: crate::web::site(&c.auth_base) != crate::web::site(&c.app),
+                navigation: false,
             };
             let answer = self.driver.hop(&req, r).await?;
             chain.start_endpoint = Some(format!("/{}", start.path));

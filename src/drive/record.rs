@@ -7,21 +7,18 @@ use crate::trace::{
     BlockedCookie, CookieAction, CookieReason, CookieReasons, Hop, HopNo, SameSite, SetCookie,
 };
 use crate::web;
-use cookie_store::{CookieError, CookieStore, RawCookie};
+use crate::web::jar::{Jar, Kept, Stored};
+use cookie::Cookie as RawCookie;
 use reqwest::header::{HeaderMap, SET_COOKIE};
 use url::Url;
 
 #[derive(Default)]
 pub struct Record {
     pub hops: Vec<Hop>,
-    jar: CookieStore,
+    jar: Jar,
 }
 
 impl Record {
-    pub fn jar(&self) -> &CookieStore {
-        &self.jar
-    }
-
     pub fn next_hop(&self) -> HopNo {
         HopNo(self.hops.len() as u32 + 1)
     }
@@ -29,21 +26,23 @@ impl Record {
     /// Puts a cookie in the jar for each URL's host, as if that host had set it with `Path=/`.
     pub fn preload(&mut self, name: &str, value: &str, urls: &[&Url]) {
         for url in urls {
-            let cookie = RawCookie::build((name.to_string(), value.to_string()))
-                .path("/")
-                .build();
-            let _ = self.jar.insert_raw(&cookie, url);
+            let host = url.host_str().unwrap_or_default();
+            self.jar.load(Stored::from_browser(
+                name, value, host, "/", false, false, None, None,
+            ));
         }
     }
 
     /// Stores a `Set-Cookie` line as if `url` had sent it (no record is made).
     pub fn insert_raw(&mut self, raw: &str, url: &Url) {
         if let Ok(cookie) = RawCookie::parse(raw.to_string()) {
-            let _ = self.jar.insert_raw(&cookie, url);
+            let _ = self.jar.offer(&cookie, url);
         }
     }
 
-    /// Puts a cookie from the browser's jar (CDP `Network.getAllCookies`) into this jar.
+    /// Puts a cookie from the browser's jar (CDP `Network.getAllCookies`) into this jar, with
+    /// every attribute that decides where it goes: Domain, Path, Secure, HttpOnly, SameSite and
+    /// its expiry.
     pub fn load_browser_cookie(&mut self, c: &serde_json::Value) {
         let (Some(name), Some(value), Some(domain)) = (
             c["name"].as_str(),
@@ -52,85 +51,92 @@ impl Record {
         ) else {
             return;
         };
-        let path = c["path"].as_str().unwrap_or("/");
-        let secure = c["secure"].as_bool().unwrap_or(false);
-        let mut raw = format!("{name}={value}; Path={path}");
-        if domain.starts_with('.') {
-            raw.push_str(&format!("; Domain={domain}"));
-        }
-        if secure {
-            raw.push_str("; Secure");
-        }
-        let host = domain.trim_start_matches('.');
-        let scheme = if secure { "https" } else { "http" };
-        if let Ok(url) = Url::parse(&format!("{scheme}://{host}{path}")) {
-            self.insert_raw(&raw, &url);
-        }
+        let same_site = match c["sameSite"].as_str() {
+            Some("Strict") => Some(cookie::SameSite::Strict),
+            Some("Lax") => Some(cookie::SameSite::Lax),
+            Some("None") => Some(cookie::SameSite::None),
+            _ => None,
+        };
+        // CDP gives seconds since the epoch, and -1 (or `session: true`) for a session cookie.
+        let expires = c["expires"]
+            .as_f64()
+            .filter(|e| *e > 0.0 && c["session"] != true)
+            .and_then(|e| time::OffsetDateTime::from_unix_timestamp(e as i64).ok());
+        self.jar.load(Stored::from_browser(
+            name,
+            value,
+            domain,
+            c["path"].as_str().unwrap_or("/"),
+            c["secure"].as_bool().unwrap_or(false),
+            c["httpOnly"].as_bool().unwrap_or(false),
+            same_site,
+            expires,
+        ));
+    }
+
+    /// The cookies the jar holds for `url` (Domain, Path, Secure; SameSite aside), in the order
+    /// they would go.
+    pub fn values_for(&self, url: &Url) -> Vec<(String, String)> {
+        self.jar
+            .send(url, None)
+            .sent
+            .iter()
+            .map(|c| (c.name.clone(), c.value.clone()))
+            .collect()
     }
 
     /// The cookies a browser would send with a request to `url` (name and value, longer paths
-    /// first, as RFC 6265 orders them, then by name), and those its SameSite withholds.
+    /// first, then the older first, as RFC 6265 orders them), and those of its site it withholds
+    /// and why (Domain, Path, Secure, SameSite).
     pub fn cookies_for(
         &self,
         url: &Url,
         ctx: web::RequestContext,
     ) -> (Vec<(String, String)>, Vec<BlockedCookie>) {
-        // Browsers count http://*.localhost as secure, as they do localhost.
-        let mut lookup = url.clone();
-        if lookup.scheme() == "http" && lookup.host_str().is_some_and(|h| h.ends_with(".localhost"))
-        {
-            let _ = lookup.set_scheme("https");
-        }
-        let mut blocked = Vec::new();
-        let mut cookies = self.jar.matches(&lookup);
-        cookies.retain(|c| match web::same_site_withholds(c.same_site(), ctx) {
-            Some(reason) => {
-                blocked.push(BlockedCookie {
-                    name: c.name().to_string(),
-                    reason: CookieReasons::one(reason),
-                });
-                false
-            }
-            None => true,
-        });
-        cookies.sort_by_key(|c| (std::cmp::Reverse(c.path.len()), c.name().to_string()));
-        let pairs = cookies
+        let sending = self.jar.send(url, Some(ctx));
+        let pairs = sending
+            .sent
             .iter()
-            .map(|c| (c.name().to_string(), c.value().to_string()))
+            .map(|c| (c.name.clone(), c.value.clone()))
             .collect();
-        (pairs, blocked)
+        (pairs, sending.withheld)
     }
 
-    /// Offers every `Set-Cookie` of an answer from `url` to the jar, as a browser would, and
-    /// records what became of each.
+    /// Offers every `Set-Cookie` of an answer from `url` to the jar, as a browser would for a
+    /// request made in `ctx`, and records what became of each.
     pub fn store_cookies(
         &mut self,
         url: &Url,
         headers: &HeaderMap,
+        ctx: web::RequestContext,
         r: &mut Redactor,
     ) -> Vec<SetCookie> {
         headers
             .get_all(SET_COOKIE)
             .iter()
             .filter_map(|v| v.to_str().ok())
-            .map(|raw| self.offer(raw, url, r))
+            .map(|raw| self.offer(raw, url, ctx, r))
             .collect()
     }
 
-    fn offer(&mut self, raw: &str, url: &Url, r: &mut Redactor) -> SetCookie {
+    fn offer(
+        &mut self,
+        raw: &str,
+        url: &Url,
+        ctx: web::RequestContext,
+        r: &mut Redactor,
+    ) -> SetCookie {
         let Ok(cookie) = RawCookie::parse(raw.to_string()) else {
             return unparsable_set_cookie(raw, r);
         };
-        let (action, refusal) = match web::set_cookie_refusal(&cookie, url) {
+        let refusal = web::set_cookie_refusal(&cookie, url)
+            .or_else(|| web::third_party_blocks(ctx).then_some(CookieReason::UserPreferences));
+        let (action, refusal) = match refusal {
             Some(reason) => (CookieAction::Refused, Some(CookieReasons::one(reason))),
-            None => match self.jar.insert_raw(&cookie, url) {
-                Ok(_) if web::is_clearing(&cookie) => (CookieAction::Cleared, None),
-                Ok(_) => (CookieAction::Set, None),
-                Err(CookieError::Expired) => (CookieAction::Cleared, None),
-                Err(e) => (
-                    CookieAction::Refused,
-                    Some(CookieReasons::one(web::store_refusal(&e))),
-                ),
+            None => match self.jar.offer(&cookie, url) {
+                Ok(Kept::Cleared) => (CookieAction::Cleared, None),
+                Ok(Kept::Set) => (CookieAction::Set, None),
+                Err(reason) => (CookieAction::Refused, Some(CookieReasons::one(reason))),
             },
         };
         set_cookie_record(&cookie, raw, action, refusal, r)
@@ -194,5 +200,44 @@ pub fn set_cookie_record(
         }),
         action,
         refusal,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A form posted to another site (a top-level navigation, not a safe method).
+    const CROSS_SITE_POST: web::RequestContext = web::RequestContext {
+        cross_site: true,
+        safe_method: false,
+        navigation: true,
+    };
+
+    #[test]
+    fn the_browsers_cookies_keep_what_decides_where_they_go() {
+        let mut record = Record::default();
+        for (name, same_site) in [("none", "None"), ("lax", "Lax"), ("unset", "")] {
+            record.load_browser_cookie(&serde_json::json!({
+                "name": name, "value": "v", "domain": "api.example.com", "path": "/",
+                "secure": true, "httpOnly": true, "sameSite": same_site,
+                "expires": -1, "session": true,
+            }));
+        }
+        record.load_browser_cookie(&serde_json::json!({
+            "name": "gone", "value": "v", "domain": ".example.com", "path": "/",
+            "secure": false, "httpOnly": false, "expires": 1.0, "session": false,
+        }));
+        let url = Url::parse("https://api.example.com/me").unwrap();
+        let (sent, withheld) = record.cookies_for(&url, CROSS_SITE_POST);
+        // SameSite=None goes with a form posted from another site, and an unset SameSite (a
+        // navigation); Lax stays behind; an expired one is gone.
+        let names: Vec<&str> = sent.iter().map(|(n, _)| n.as_str()).collect();
+        assert_eq!(names, ["none", "unset"]);
+        let withheld: Vec<String> = withheld
+            .iter()
+            .map(|b| format!("{} {}", b.name, b.reason))
+            .collect();
+        assert_eq!(withheld, ["lax SameSiteLax"]);
     }
 }

@@ -37,9 +37,9 @@ pub fn digest(status: u16, headers: &HeaderMap, body: &[u8], sent: &[String]) ->
             .trim()
             .to_ascii_lowercase()
     });
-    let clears_cookie = header(SET_COOKIE).iter().any(|raw| {
-        cookie_store::RawCookie::parse(raw.as_str()).is_ok_and(|c| crate::web::is_clearing(&c))
-    });
+    let clears_cookie = header(SET_COOKIE)
+        .iter()
+        .any(|raw| cookie::Cookie::parse(raw.as_str()).is_ok_and(|c| crate::web::is_clearing(&c)));
     let www_authenticate = header(WWW_AUTHENTICATE).first().map(|raw| challenge(raw));
     let mut enums = Vec::new();
     let skeleton = if (300..400).contains(&status) {

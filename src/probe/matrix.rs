@@ -8,7 +8,7 @@ use crate::drive::http::{HttpClient, Request};
 use crate::drive::record::Record;
 use crate::redact::{Redactor, percent_decode};
 use crate::scenario::{MatrixMode, Preset, ProbeSpec};
-use crate::trace::{ErrorStep, MatrixRow, Probe, RunError, Step, Variant};
+use crate::trace::{ErrorStep, MatrixRow, Probe, RunError, Variant};
 use url::Url;
 
 /// The probes whose matrix is wanted: compared probes that fail where their reference passes,
@@ -44,12 +44,8 @@ pub fn session_cookie(
     urls: &[&Url],
 ) -> Option<(String, String)> {
     urls.iter().find_map(|url| {
-        // The jar's order is no order: by name, so the same cookies give the same guess.
-        let mut cookies: Vec<(String, String)> = record
-            .jar()
-            .get_request_values(url)
-            .map(|(n, v)| (n.to_string(), v.to_string()))
-            .collect();
+        // By name, so the same cookies give the same guess whatever order they were set in.
+        let mut cookies = record.values_for(url);
         cookies.sort();
         crate::preset::pick_session(preset, &cookies, |c| &c.0, |c| c.1.len() as i64).cloned()
     })
@@ -82,10 +78,15 @@ fn garbage() -> String {
     format!("{}.{}%3D", "x".repeat(32), "y".repeat(43))
 }
 
-/// Replays each wanted pair; stops at the first request with no usable answer.
+/// Replays each wanted pair, each request the way its probe went (the same cookies, in the
+/// same cross-site context); stops at the first request with no usable answer. A pair whose
+/// compared probe went without the session cookie is not replayed: the browser, not the
+/// endpoint, kept the cookie back (`cookie-not-sent` says why).
+#[allow(clippy::too_many_arguments)]
 pub async fn run(
     specs: &[ProbeSpec],
     probes: &[Probe],
+    app: &Url,
     mode: MatrixMode,
     preset: Option<Preset>,
     client: &HttpClient,
@@ -98,16 +99,22 @@ pub async fn run(
         else {
             continue;
         };
+        let withheld = |spec: &ProbeSpec| {
+            probes
+                .iter()
+                .any(|p| p.name == spec.name && p.cookie_blocked.iter().any(|b| b.name == name))
+        };
+        if withheld(compared) || withheld(reference) {
+            continue;
+        }
         let decoded = percent_decode(&value);
         let raw = decoded.split('.').next().unwrap_or_default().to_string();
         r.sensitive(&raw);
         for spec in [compared, reference] {
-            let others: Vec<(String, String)> = record
-                .jar()
-                .get_request_values(&spec.url)
-                .filter(|(n, _)| *n != name)
-                .map(|(n, v)| (n.to_string(), v.to_string()))
-                .collect();
+            let probe = super::request(spec, app);
+            let (others, _) = record.cookies_for(&spec.url, probe.context());
+            let others: Vec<(String, String)> =
+                others.into_iter().filter(|(n, _)| *n != name).collect();
             // Every credential any variant carries: an echo of one is blanked in every answer.
             let mut sent = vec![value.clone(), garbage()];
             sent.extend(others.iter().map(|(_, v)| v.clone()));
@@ -131,13 +138,8 @@ pub async fn run(
                     headers.push(("cookie".to_string(), cookies.join("; ")));
                 }
                 let req = Request {
-                    method: spec.method.clone(),
-                    url: spec.url.clone(),
-                    body: None,
-                    step: Step::Follow,
                     headers,
-                    cross_site: false,
-                    navigation: false,
+                    ..probe.clone()
                 };
                 match client.exchange(&req, None, r).await {
                     Ok(answer) => {

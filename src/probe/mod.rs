@@ -27,20 +27,12 @@ pub async fn run(
 ) -> (Vec<Probe>, Option<RunError>) {
     let mut probes = Vec::new();
     for spec in specs {
-        let req = Request {
-            method: spec.method.clone(),
-            url: spec.url.clone(),
-            body: None,
-            step: Step::Follow,
-            headers: Vec::new(),
-            cross_site: crate::web::site(&spec.url) != crate::web::site(app),
-            navigation: false,
-        };
+        let req = request(spec, app);
         // The credentials the request carries, so the digest blanks any echo of them.
         let sent: Vec<String> = record
-            .jar()
-            .get_request_values(&spec.url)
-            .map(|(_, v)| v.to_string())
+            .values_for(&spec.url)
+            .into_iter()
+            .map(|(_, v)| v)
             .collect();
         match client.exchange(&req, Some(record), r).await {
             Ok(answer) => probes.push(judge(spec, preset, &answer, &sent, r)),
@@ -58,6 +50,20 @@ pub async fn run(
         }
     }
     (probes, None)
+}
+
+/// A probe's request as the app's page would send it: a `fetch` (no navigation) from the app's
+/// origin, cross-site when the probe's URL is on another site. The matrix replays it alike.
+pub fn request(spec: &ProbeSpec, app: &url::Url) -> Request {
+    Request {
+        method: spec.method.clone(),
+        url: spec.url.clone(),
+        body: None,
+        step: Step::Follow,
+        headers: Vec::new(),
+        cross_site: crate::web::site(&spec.url) != crate::web::site(app),
+        navigation: false,
+    }
 }
 
 /// An answer's body as the report keeps it: its shape, its top-level keys, and an excerpt with
@@ -119,6 +125,7 @@ fn judge(
         json_keys,
         body_excerpt,
         cookie_sent: answer.cookie_sent.clone(),
+        cookie_blocked: answer.cookie_blocked.clone(),
         passed: reason.is_none(),
         reason,
         session_expires_at: json

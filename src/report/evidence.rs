@@ -20,7 +20,15 @@ pub fn lines(t: &Trace, items: &[Evidence]) -> Vec<String> {
                 .and_then(|h| h.set_cookies.get(*index).map(|c| set_cookie_line(h, c)))
                 .into_iter()
                 .collect(),
-            Evidence::Probe { probe: name } => probe(name).map(probe_line).into_iter().collect(),
+            Evidence::Probe { probe: name } => probe(name)
+                .map(|p| {
+                    let mut lines = vec![probe_line(p)];
+                    if !p.cookie_blocked.is_empty() {
+                        lines.push(withheld_line(p));
+                    }
+                    lines
+                })
+                .unwrap_or_default(),
             Evidence::PageProbe { probe: name } => probe(name)
                 .and_then(|p| p.page.as_ref().map(|page| (p, page)))
                 .map(|(p, page)| {
@@ -57,6 +65,16 @@ pub fn probe_line(p: &Probe) -> String {
         "probe {}: {} {} → {} {}",
         p.name, p.method, p.url, p.status, p.body_excerpt
     )
+}
+
+/// The cookies a probe went without, and why: `probe guarded withheld: sid (SameSiteLax)`.
+pub fn withheld_line(p: &Probe) -> String {
+    let cookies: Vec<String> = p
+        .cookie_blocked
+        .iter()
+        .map(|b| format!("{} ({})", b.name, b.reason))
+        .collect();
+    format!("probe {} withheld: {}", p.name, cookies.join(", "))
 }
 
 /// A `Set-Cookie` in one line: `hop 1: host:port sets name=‹…›; Path=/`.

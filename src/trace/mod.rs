@@ -154,6 +154,9 @@ pub enum CookieReason {
     NotOnPath,
     /// Refused: plain http may not overwrite a Secure cookie.
     OverwriteSecure,
+    /// Refused or withheld: third-party cookies are blocked (a cross-site request that is no
+    /// top-level navigation).
+    UserPreferences,
     Other(String),
 }
 
@@ -173,6 +176,7 @@ impl CookieReason {
         CookieReason::DomainMismatch,
         CookieReason::NotOnPath,
         CookieReason::OverwriteSecure,
+        CookieReason::UserPreferences,
     ];
 
     pub fn as_str(&self) -> &str {
@@ -191,6 +195,7 @@ impl CookieReason {
             CookieReason::DomainMismatch => "DomainMismatch",
             CookieReason::NotOnPath => "NotOnPath",
             CookieReason::OverwriteSecure => "OverwriteSecure",
+            CookieReason::UserPreferences => "UserPreferences",
             CookieReason::Other(name) => name,
         }
     }
@@ -349,7 +354,7 @@ pub struct Hop {
     pub location: Option<String>,
     pub set_cookies: Vec<SetCookie>,
     pub cookie_sent: Vec<SentCookie>,
-    /// Cookies the browser withheld from this request (browser driver only).
+    /// Cookies of the request's site it went without, and why (Domain, Path, Secure, SameSite).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub cookie_blocked: Vec<BlockedCookie>,
     pub origin_sent: Option<String>,
@@ -443,6 +448,10 @@ pub struct Probe {
     /// The first bytes of the body with secret values replaced.
     pub body_excerpt: String,
     pub cookie_sent: Vec<SentCookie>,
+    /// Cookies of the probe's site the request went without, and why (Domain, Path, Secure,
+    /// SameSite on a cross-site request).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub cookie_blocked: Vec<BlockedCookie>,
     pub passed: bool,
     /// Why it failed, in words.
     pub reason: Option<String>,
@@ -457,6 +466,36 @@ pub struct Probe {
     /// What the answer is made of, for comparing it with others (absent in older reports).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub answer: Option<AnswerDigest>,
+}
+
+#[cfg(test)]
+impl Probe {
+    /// A GET probe that passed with a JSON object and recorded nothing else, for the tests of
+    /// the rules.
+    pub fn plain(name: &str, url: &str, status: u16) -> Probe {
+        Probe {
+            name: name.into(),
+            method: Method::Get,
+            url: url.into(),
+            native: false,
+            compare_to: None,
+            expect: Expect::default(),
+            status,
+            body_shape: BodyShape::JsonObject,
+            json_keys: vec![],
+            body_excerpt: String::new(),
+            cookie_sent: vec![],
+            cookie_blocked: vec![],
+            passed: true,
+            reason: None,
+            session_expires_at: None,
+            date: None,
+            received_at_ms: 0,
+            duration_ms: 0.0,
+            page: None,
+            answer: None,
+        }
+    }
 }
 
 /// The digest of an answer, taken before redaction: what two answers must share to be alike
@@ -707,6 +746,7 @@ pub enum FindingId {
     CookieSecureOverHttp,
     CookieSamesiteNoneInsecure,
     CookieBlockedByBrowser,
+    CookieDuplicateName,
     CookieNotSent,
     CookieNeverReturned,
     CookieLifetimeMismatch,
@@ -734,6 +774,7 @@ impl FindingId {
         FindingId::CookieSecureOverHttp,
         FindingId::CookieSamesiteNoneInsecure,
         FindingId::CookieBlockedByBrowser,
+        FindingId::CookieDuplicateName,
         FindingId::CookieNotSent,
         FindingId::CookieNeverReturned,
         FindingId::CookieLifetimeMismatch,
@@ -761,6 +802,7 @@ impl FindingId {
             FindingId::CookieSecureOverHttp => "cookie-secure-over-http",
             FindingId::CookieSamesiteNoneInsecure => "cookie-samesite-none-insecure",
             FindingId::CookieBlockedByBrowser => "cookie-blocked-by-browser",
+            FindingId::CookieDuplicateName => "cookie-duplicate-name",
             FindingId::CookieNotSent => "cookie-not-sent",
             FindingId::CookieNeverReturned => "cookie-never-returned",
             FindingId::CookieLifetimeMismatch => "cookie-lifetime-mismatch",

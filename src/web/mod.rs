@@ -2,9 +2,11 @@
 //! `Set-Cookie` a browser refuses and why, and which cookies it sends or withholds on a request.
 //! Both drivers and the diagnosis call these; nothing here does I/O.
 
+pub mod jar;
+
 use crate::trace::CookieReason;
+use cookie::Cookie as RawCookie;
 use cookie::SameSite;
-use cookie_store::{CookieError, RawCookie};
 use url::Url;
 
 /// The cookie-name prefixes browsers give rules of their own.
@@ -88,6 +90,15 @@ pub fn same_site_withholds(
     }
 }
 
+/// Whether third-party cookie blocking keeps cookies off the request: a request to another site
+/// than the page's that is no top-level navigation (a page's `fetch` to another site) neither
+/// stores nor sends cookies, whatever their SameSite. Chromium reports it as `UserPreferences`;
+/// it is the Chromium the browser driver runs that blocks them, in a fresh profile (measured with
+/// Chromium 156), and the HTTP driver does as it does.
+pub fn third_party_blocks(req: RequestContext) -> bool {
+    req.cross_site && !req.navigation
+}
+
 /// The rules browsers apply before a cookie reaches the jar, which a cookie store leaves out;
 /// the reasons carry Chromium's names so both drivers speak alike.
 pub fn set_cookie_refusal(cookie: &RawCookie, url: &Url) -> Option<CookieReason> {
@@ -123,20 +134,6 @@ pub fn set_cookie_refusal(cookie: &RawCookie, url: &Url) -> Option<CookieReason>
 pub fn breaks_prefix(name: &str, secure: bool, domain: Option<&str>, path: Option<&str>) -> bool {
     (name.starts_with("__Secure-") && !secure)
         || (name.starts_with("__Host-") && (!secure || domain.is_some() || path != Some("/")))
-}
-
-/// A cookie store's refusal in Chromium's words.
-pub fn store_refusal(e: &CookieError) -> CookieReason {
-    match e {
-        CookieError::NonHttpScheme | CookieError::NonRelativeScheme => {
-            CookieReason::SchemeNotSupported
-        }
-        CookieError::DomainMismatch | CookieError::UnspecifiedDomain => CookieReason::InvalidDomain,
-        CookieError::Expired => CookieReason::Expired,
-        CookieError::Parse => CookieReason::SyntaxError,
-        #[allow(unreachable_patterns)]
-        _ => CookieReason::InvalidDomain,
-    }
 }
 
 /// Whether a cookie deletes itself: `Max-Age<=0`, or an `Expires` in the past.
@@ -261,6 +258,23 @@ mod tests {
                 want,
                 "{same_site:?} {req:?}"
             );
+        }
+    }
+
+    #[test]
+    fn third_party_cookies() {
+        for (cross_site, navigation, blocked) in [
+            (false, false, false),
+            (false, true, false),
+            (true, true, false),
+            (true, false, true),
+        ] {
+            let req = RequestContext {
+                cross_site,
+                safe_method: true,
+                navigation,
+            };
+            assert_eq!(third_party_blocks(req), blocked, "{req:?}");
         }
     }
 

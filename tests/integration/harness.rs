@@ -87,6 +87,9 @@ pub struct Opts {
     pub idp_env: &'static [(&'static str, &'static str)],
     /// Extra switches for the app process (e.g. `USER_HOOK=forbid`).
     pub app_env: &'static [(&'static str, &'static str)],
+    /// The app also serves a front end on another site, `http://127.0.0.1:<its port>`, which it
+    /// trusts and answers credentialed CORS (`FRONTEND_ORIGIN`).
+    pub frontend: bool,
 }
 
 impl Default for Opts {
@@ -100,6 +103,7 @@ impl Default for Opts {
             idp: "form",
             idp_env: &[],
             app_env: &[],
+            frontend: false,
         }
     }
 }
@@ -294,6 +298,9 @@ impl Chain {
             env.push(("STATELESS", "1".into()));
         }
         env.extend(opts.app_env.iter().map(|(k, v)| (*k, v.to_string())));
+        if opts.frontend {
+            env.push(("FRONTEND_ORIGIN", format!("http://127.0.0.1:{app_port}")));
+        }
         let app = Server::start("app", "app.mjs", &env);
         Chain {
             idp,
@@ -305,6 +312,11 @@ impl Chain {
 
     pub fn app(&self) -> String {
         format!("http://{}:{}", self.app_host, self.app.port)
+    }
+
+    /// The front end on another site (with `Opts::frontend`): the same server by its address.
+    pub fn frontend(&self) -> String {
+        format!("http://127.0.0.1:{}", self.app.port)
     }
 
     pub fn guarded(&self) -> String {

@@ -5,6 +5,7 @@ mod authentik;
 mod bad_input;
 mod browser;
 mod canary;
+mod cross_site;
 mod demo;
 mod diagnosis;
 mod harness;

@@ -8,7 +8,7 @@ use crate::redact::Redactor;
 use crate::trace::{BlockedCookie, CookieAction, Hop, HopNo, SentCookie, Step};
 use crate::trace::{CookieReasons, Method};
 use crate::web::is_clearing;
-use cookie_store::RawCookie;
+use cookie::Cookie as RawCookie;
 use serde_json::Value;
 use std::collections::HashMap;
 use url::Url;
