@@ -78,20 +78,24 @@ pub fn rules(t: &Trace) -> Vec<Finding> {
 }
 
 /// The app's error answer (4xx or 5xx, no error code) where the login came back: at the
-/// callback or after it, up to where the chain landed. The login failed there, whatever the
-/// probes say next.
+/// callback, or on the redirects that lead on from it at the app. The login failed there,
+/// whatever the probes say next. A page's own requests after it landed are not followed.
 pub(crate) fn failed_return(t: &Trace) -> Option<&Hop> {
-    let Ended::Landed { hop: landed } = t.ended else {
-        return None;
-    };
-    if t.hops.iter().any(|h| h.error_code.is_some()) {
+    if !matches!(t.ended, Ended::Landed { .. }) || t.hops.iter().any(|h| h.error_code.is_some()) {
         return None;
     }
-    let from = t.chain.callback_hop.unwrap_or(landed);
-    t.hops
-        .iter()
-        .filter(|h| h.n >= from && h.n <= landed)
-        .find(|h| h.status >= 400)
+    let hosts = super::app_hosts(t);
+    let mut hop = t.hop(t.chain.callback_hop?)?;
+    loop {
+        if !hosts.contains(&crate::web::host_port(&hop.url)) {
+            return None;
+        }
+        if hop.status >= 400 {
+            return Some(hop);
+        }
+        let to = hop.location.as_deref()?;
+        hop = t.hops.iter().find(|h| h.n > hop.n && h.url == to)?;
+    }
 }
 
 /// `callback-error` for the app's error answer at or after the callback: titled with its status
@@ -104,7 +108,7 @@ fn failed(t: &Trace, hop: &Hop) -> Finding {
         .and_then(|p| p.message.clone())
         .or_else(|| hop.body_excerpt.clone().filter(|b| !b.trim().is_empty()))
         .map(|m| m.chars().take(160).collect::<String>());
-    let at_callback = t.chain.callback_hop.is_none_or(|cb| cb == hop.n);
+    let at_callback = t.chain.callback_hop == Some(hop.n);
     let said = message
         .as_ref()
         .map(|m| format!(": \"{m}\""))
@@ -205,9 +209,21 @@ fn callback_causes(
 ) -> Vec<CauseKey> {
     use CauseKey::*;
     let m = message.unwrap_or_default().to_lowercase();
-    let names_state = ["state", "nonce", "verifier", "pkce", "cookie", "checks."]
-        .iter()
-        .any(|w| m.contains(w));
+    // Whole words only: "statement timeout" names no state.
+    let names_state = m
+        .split(|c: char| !c.is_alphanumeric() && c != '_')
+        .any(|w| {
+            [
+                "state",
+                "nonce",
+                "verifier",
+                "code_verifier",
+                "pkce",
+                "cookie",
+                "checks",
+            ]
+            .contains(&w)
+        });
     let mut keys: Vec<CauseKey> = match status {
         404 | 405 => vec![CallbackNotServed, AppFailed],
         401 | 403 => vec![AppRefusesUser, CodeExchangeFailed, StateNotReturned],
@@ -341,6 +357,10 @@ mod tests {
         ] {
             t.hops.push(Hop::plain(n, url, status));
         }
+        if (300..400).contains(&callback) {
+            t.hops[1].location = Some("http://app/home".into());
+        }
+        t.chain.app = "http://app/".into();
         t.chain.callback_hop = Some(HopNo(2));
         t.ended = Ended::Landed { hop: HopNo(3) };
         t
@@ -388,6 +408,18 @@ mod tests {
         assert!(failed_return(&t).is_none());
         let mut t = returned(500, 500);
         t.ended = Ended::IdpError { hop: HopNo(3) };
+        assert!(failed_return(&t).is_none());
+        // No callback found, a page's own request after the landing, another origin's answer.
+        let mut t = returned(500, 500);
+        t.chain.callback_hop = None;
+        assert!(failed_return(&t).is_none());
+        let mut t = returned(302, 200);
+        t.hops.push(Hop::plain(4, "http://app/api/me", 401));
+        t.ended = Ended::Landed { hop: HopNo(4) };
+        assert!(failed_return(&t).is_none());
+        let mut t = returned(302, 502);
+        t.hops[1].location = Some("http://cdn/home".into());
+        t.hops[2].url = "http://cdn/home".into();
         assert!(failed_return(&t).is_none());
     }
 
@@ -445,6 +477,12 @@ mod tests {
                 vec![StateNotReturned, CodeExchangeFailed, AppFailed],
             ),
             (404, Some(false), None, vec![CallbackNotServed, AppFailed]),
+            (
+                500,
+                None,
+                Some("canceling statement due to statement timeout"),
+                vec![CodeExchangeFailed, AppFailed, StateNotReturned],
+            ),
         ] {
             assert_eq!(
                 callback_causes(status, state, words),

@@ -129,8 +129,10 @@ fn reason_text(reason: Option<&CookieReason>) -> &'static str {
 /// Third-party cookie blocking, in words.
 const THIRD_PARTY: &str = "the browser blocks third-party cookies: a request to another site \
      than the page's that is no top-level navigation (a `fetch` from the app's page to an auth \
-     handler or API on another site) neither stores nor sends cookies, whatever their SameSite; \
-     serve the auth handler and the API on the app's site";
+     handler or API on another site) neither stores nor sends cookies, whatever their SameSite \
+     (Chromium as the browser driver runs it, like Safari and Firefox; a browser that allows \
+     third-party cookies would take a SameSite=None; Secure cookie); serve the auth handler and \
+     the API on the app's site";
 
 /// Why a cookie in the jar stayed behind on a request, in words.
 pub(crate) fn withheld_text(reason: Option<&CookieReason>) -> &'static str {
@@ -193,7 +195,7 @@ fn would_send(hop: &Hop, c: &SetCookie, target: &Url) -> Result<(), String> {
 /// app set, else the longest-lived cookie of the callback.
 fn session_set(t: &Trace) -> Option<(&Hop, &SetCookie)> {
     let preset = t.chain.preset.as_deref().and_then(Preset::parse);
-    let hosts = app_hosts(t);
+    let hosts = super::app_hosts(t);
     let set: Vec<(&Hop, &SetCookie)> = set_cookies(t)
         .filter(|(h, c)| c.action == CookieAction::Set && hosts.contains(&web::host_port(&h.url)))
         .collect();
@@ -212,15 +214,6 @@ fn session_set(t: &Trace) -> Option<(&Hop, &SetCookie)> {
         })
 }
 
-/// The hosts (with ports) of the app and its auth base.
-fn app_hosts(t: &Trace) -> Vec<String> {
-    [Some(t.chain.app.as_str()), t.chain.auth_base.as_deref()]
-        .into_iter()
-        .flatten()
-        .map(web::host_port)
-        .collect()
-}
-
 fn not_sent(t: &Trace, out: &mut Vec<Finding>) {
     let Some((hop, cookie)) = session_set(t) else {
         return;
@@ -233,14 +226,37 @@ fn not_sent(t: &Trace, out: &mut Vec<Finding>) {
             continue;
         };
         let withheld = p.cookie_blocked.iter().find(|b| b.name == cookie.name);
-        let why = match (would_send(hop, cookie, &target), withheld) {
-            (Err(why), _) => why,
-            (Ok(()), Some(b)) => format!(
-                "the browser withholds it from this request ({}): {}",
-                b.reason,
-                withheld_text(b.reason.first())
+        let scope_fix = "Set the cookie's Domain (and Path) so that it covers every host and path \
+                         that needs the session, or serve the API under the app's host.";
+        let (why, fix) = match (would_send(hop, cookie, &target), withheld) {
+            (Err(why), _) => (why, scope_fix),
+            (Ok(()), Some(b)) => (
+                format!(
+                    "the browser withholds it from this request ({}): {}",
+                    b.reason,
+                    withheld_text(b.reason.first())
+                ),
+                match b.reason.first() {
+                    Some(CookieReason::UserPreferences) => {
+                        "Serve the API (and the auth handler) on the app's site, so that the \
+                         page's requests to it are first-party; a SameSite=None cookie does not \
+                         help where third-party cookies are blocked."
+                    }
+                    Some(
+                        CookieReason::SameSiteLax
+                        | CookieReason::SameSiteStrict
+                        | CookieReason::SameSiteUnspecifiedTreatedAsLax,
+                    ) => {
+                        "Serve the API on the app's site, or set the cookie SameSite=None; Secure \
+                         (which still fails where third-party cookies are blocked)."
+                    }
+                    _ => scope_fix,
+                },
             ),
-            (Ok(()), None) => "it was cleared or replaced after it was set".into(),
+            (Ok(()), None) => (
+                "it was cleared or replaced after it was set".into(),
+                scope_fix,
+            ),
         };
         out.push(finding(
             FindingId::CookieNotSent,
@@ -257,47 +273,63 @@ fn not_sent(t: &Trace, out: &mut Vec<Finding>) {
                 },
             ],
             format!("The login set the session cookie, but the request to the probe went without it: {why}."),
-            "Set the cookie's Domain (and Path) so that it covers every host and path that needs the \
-             session, or serve the API under the app's host.",
+            fix,
         ));
     }
 }
 
 /// The same name set host-only by a host and with a Domain that covers that host: two cookies,
 /// both sent to it, and the server reads whichever its parser takes first (often the stale
-/// one). The last word on each of the two is a set, not a deletion.
+/// one). Cookies are told apart as the jar keeps them (a Domain that is the host's own public
+/// suffix or address makes a host-only cookie), and the last word on each is a set, not a
+/// deletion.
 fn duplicates(t: &Trace, out: &mut Vec<Finding>) {
-    // The latest Set-Cookie of each cookie: by name, Domain (or host, when host-only).
-    let mut latest: Vec<(&Hop, &SetCookie, String)> = Vec::new();
-    for (h, c) in set_cookies(t).filter(|(_, c)| c.action != CookieAction::Refused) {
-        let host = Url::parse(&h.url)
-            .ok()
-            .and_then(|u| u.host_str().map(str::to_ascii_lowercase))
-            .unwrap_or_default();
-        let scope = match &c.domain {
-            Some(d) => format!(".{}", d.trim_start_matches('.').to_ascii_lowercase()),
-            None => host,
-        };
-        latest.retain(|(_, o, s)| !(o.name == c.name && *s == scope));
-        latest.push((h, c, scope));
+    struct Kept<'a> {
+        hop: &'a Hop,
+        cookie: &'a SetCookie,
+        domain: String,
+        host_only: bool,
+        path: String,
     }
-    let live: Vec<&(&Hop, &SetCookie, String)> = latest
-        .iter()
-        .filter(|(_, c, _)| c.action == CookieAction::Set)
-        .collect();
+    let mut latest: Vec<Kept> = Vec::new();
+    for (h, c) in set_cookies(t).filter(|(_, c)| c.action != CookieAction::Refused) {
+        let Ok(url) = Url::parse(&h.url) else {
+            continue;
+        };
+        let Ok((domain, host_only)) = web::jar::scope(&url, c.domain.as_deref()) else {
+            continue;
+        };
+        let path = web::jar::cookie_path(&url, c.path.as_deref());
+        latest.retain(|k| {
+            !(k.cookie.name == c.name
+                && k.domain == domain
+                && k.host_only == host_only
+                && k.path == path)
+        });
+        latest.push(Kept {
+            hop: h,
+            cookie: c,
+            domain,
+            host_only,
+            path,
+        });
+    }
+    latest.retain(|k| k.cookie.action == CookieAction::Set);
     let mut told: Vec<&str> = Vec::new();
-    for (h1, host_only, host) in live.iter().filter(|(_, _, s)| !s.starts_with('.')) {
-        let Some((h2, parent, domain)) = live.iter().find(|(_, c, s)| {
-            c.name == host_only.name
-                && s.starts_with('.')
-                && (host.as_str() == &s[1..] || host.ends_with(s.as_str()))
+    for k in latest.iter().filter(|k| k.host_only) {
+        let Some(parent) = latest.iter().find(|p| {
+            p.cookie.name == k.cookie.name
+                && !p.host_only
+                && web::jar::domain_matches(&k.domain, &p.domain)
         }) else {
             continue;
         };
-        if told.contains(&host_only.name.as_str()) {
+        if told.contains(&k.cookie.name.as_str()) {
             continue;
         }
-        told.push(&host_only.name);
+        told.push(&k.cookie.name);
+        let (h1, host_only, host) = (k.hop, k.cookie, &k.domain);
+        let (h2, parent, domain) = (parent.hop, parent.cookie, &parent.domain);
         let name = &host_only.name;
         let mut evidence = vec![line(h1, host_only), line(h2, parent)];
         let twice =
@@ -318,10 +350,7 @@ fn duplicates(t: &Trace, out: &mut Vec<Finding>) {
             } else {
                 Severity::Warning
             },
-            format!(
-                "Cookie `{name}` is set twice: host-only for {host} and for Domain={}",
-                &domain[1..]
-            ),
+            format!("Cookie `{name}` is set twice: host-only for {host} and for Domain={domain}"),
             evidence,
             format!(
                 "A host-only cookie and a Domain cookie of the same name are two cookies to a \
@@ -342,7 +371,7 @@ fn duplicates(t: &Trace, out: &mut Vec<Finding>) {
 }
 
 fn never_returned(t: &Trace, out: &mut Vec<Finding>) {
-    let app_hosts = app_hosts(t);
+    let app_hosts = super::app_hosts(t);
     for (i, h) in t.hops.iter().enumerate() {
         if !app_hosts.contains(&web::host_port(&h.url)) {
             continue;
@@ -599,6 +628,34 @@ mod tests {
                 ],
                 None,
             ),
+            // A Domain that is the host's own public suffix or address makes a host-only cookie:
+            // the second replaces the first.
+            (
+                vec![
+                    (
+                        "http://localhost:3000/",
+                        cookie("sid", None, Some("/"), false),
+                    ),
+                    (
+                        "http://localhost:3000/",
+                        cookie("sid", Some("localhost"), Some("/"), false),
+                    ),
+                ],
+                None,
+            ),
+            (
+                vec![
+                    (
+                        "http://127.0.0.1:3000/",
+                        cookie("sid", None, Some("/"), false),
+                    ),
+                    (
+                        "http://127.0.0.1:3000/",
+                        cookie("sid", Some("127.0.0.1"), Some("/"), false),
+                    ),
+                ],
+                None,
+            ),
             // Another host's host-only cookie, a Domain that does not cover it, another name.
             (
                 vec![
@@ -686,6 +743,17 @@ mod tests {
                 .any(|l| l == "probe guarded withheld: better-auth.session_token (SameSiteLax)"),
             "{lines:?}"
         );
+        assert!(f.fix.contains("SameSite=None"), "{}", f.fix);
+        // A page's fetch to another site, as the HTTP driver and Chromium record it.
+        t.probes[0].cookie_blocked[0].reason = CookieReasons::parse("UserPreferences,SameSiteLax");
+        let f = rules(&t);
+        let f = f.iter().find(|f| f.id == FindingId::CookieNotSent).unwrap();
+        assert!(
+            f.explanation.contains("blocks third-party cookies"),
+            "{}",
+            f.explanation
+        );
+        assert!(f.fix.contains("on the app's site"), "{}", f.fix);
     }
 
     #[test]

@@ -31,6 +31,15 @@ pub fn diagnose(trace: &Trace) -> Vec<Finding> {
     findings
 }
 
+/// The hosts (with ports) of the app and its auth base.
+pub(crate) fn app_hosts(t: &Trace) -> Vec<String> {
+    [Some(t.chain.app.as_str()), t.chain.auth_base.as_deref()]
+        .into_iter()
+        .flatten()
+        .map(crate::web::host_port)
+        .collect()
+}
+
 /// Builds a finding; its evidence refers into the trace (the report renders it as lines).
 pub(crate) fn finding(
     id: crate::trace::FindingId,

@@ -641,17 +641,22 @@ pub(crate) fn callback_hop(
 ) -> Option<HopNo> {
     const ANSWER: &[&str] = &["code", "state", "error", "id_token"];
     let mut left = false;
+    let mut came_from_elsewhere = false;
     for hop in hops {
         let url = Url::parse(&hop.url).ok()?;
         let here = at_app(&url, chain);
-        let answer = url.path().contains("/callback")
-            || hop.method == crate::trace::Method::Post
-            || url.query_pairs().any(|(k, _)| ANSWER.contains(&k.as_ref()));
+        // A POST counts only straight from a page elsewhere (the IdP's form_post), and the start
+        // never does.
+        let answer = hop.step != Step::Start
+            && (url.path().contains("/callback")
+                || (hop.method == crate::trace::Method::Post && came_from_elsewhere)
+                || url.query_pairs().any(|(k, _)| ANSWER.contains(&k.as_ref())));
         if !here {
             left = true;
         } else if left && answer {
             return Some(hop.n);
         }
+        came_from_elsewhere = !here;
     }
     None
 }
@@ -683,6 +688,17 @@ mod tests {
         let get = Method::Get;
         // (the return to the app, the callback it is)
         for (back, want) in [
+            (
+                crate::trace::Hop {
+                    step: Step::Start,
+                    ..hop(
+                        3,
+                        Method::Post,
+                        "http://app.test:3000/api/auth/sign-in?state=s",
+                    )
+                },
+                None,
+            ),
             (
                 hop(
                     3,

@@ -193,7 +193,10 @@ pub fn set_cookie_record(
         secure: cookie.secure().unwrap_or(false),
         http_only: cookie.http_only().unwrap_or(false),
         same_site: cookie.same_site().map(SameSite::from),
-        max_age: cookie.max_age().map(|d| d.whole_seconds()),
+        max_age: cookie
+            .max_age()
+            .filter(|d| !web::jar::max_age_unreadable(*d))
+            .map(|d| d.whole_seconds()),
         expires: cookie.expires_datetime().and_then(|t| {
             t.format(&time::format_description::well_known::Rfc2822)
                 .ok()

@@ -73,6 +73,37 @@ pub fn variants(preset: Option<Preset>, name: &str, value: &str) -> Vec<Variant>
     v
 }
 
+/// The Cookie header of a variant: the cookies the probe sent, in the order they went, with the
+/// session cookie as the variant carries it, in its place (last when the probe did not send it).
+fn variant_cookies(
+    pairs: &[(String, String)],
+    session: &str,
+    value: &str,
+    variant: &Variant,
+) -> Vec<String> {
+    let carried = match variant {
+        Variant::NoCookie => return Vec::new(),
+        Variant::RecordedCookie { name } | Variant::CookieName { name } => {
+            Some(format!("{name}={value}"))
+        }
+        Variant::Garbage { name } => Some(format!("{name}={}", garbage())),
+        Variant::BearerSigned | Variant::BearerRaw => None,
+    };
+    let mut out = Vec::new();
+    let mut placed = false;
+    for (n, v) in pairs {
+        if n != session {
+            out.push(format!("{n}={v}"));
+        } else if !std::mem::replace(&mut placed, true) {
+            out.extend(carried.clone());
+        }
+    }
+    if !placed {
+        out.extend(carried);
+    }
+    out
+}
+
 /// A value of the same shape as a signed session token that no server will accept.
 fn garbage() -> String {
     format!("{}.{}%3D", "x".repeat(32), "y".repeat(43))
@@ -100,9 +131,11 @@ pub async fn run(
             continue;
         };
         let withheld = |spec: &ProbeSpec| {
-            probes
-                .iter()
-                .any(|p| p.name == spec.name && p.cookie_blocked.iter().any(|b| b.name == name))
+            probes.iter().any(|p| {
+                p.name == spec.name
+                    && p.cookie_blocked.iter().any(|b| b.name == name)
+                    && !p.cookie_sent.iter().any(|c| c.name == name)
+            })
         };
         if withheld(compared) || withheld(reference) {
             continue;
@@ -112,28 +145,22 @@ pub async fn run(
         r.sensitive(&raw);
         for spec in [compared, reference] {
             let probe = super::request(spec, app);
-            let (others, _) = record.cookies_for(&spec.url, probe.context());
-            let others: Vec<(String, String)> =
-                others.into_iter().filter(|(n, _)| *n != name).collect();
+            let (pairs, _) = record.cookies_for(&spec.url, probe.context());
             // Every credential any variant carries: an echo of one is blanked in every answer.
             let mut sent = vec![value.clone(), garbage()];
-            sent.extend(others.iter().map(|(_, v)| v.clone()));
-            let others: Vec<String> = others.iter().map(|(n, v)| format!("{n}={v}")).collect();
+            sent.extend(pairs.iter().map(|(_, v)| v.clone()));
             for variant in variants(preset, &name, &value) {
-                let mut cookies = others.clone();
                 let mut headers = Vec::new();
                 match &variant {
-                    Variant::RecordedCookie { name } => cookies.push(format!("{name}={value}")),
-                    Variant::NoCookie => cookies.clear(),
-                    Variant::Garbage { name } => cookies.push(format!("{name}={}", garbage())),
                     Variant::BearerSigned => {
                         headers.push(("authorization".to_string(), format!("Bearer {decoded}")))
                     }
                     Variant::BearerRaw => {
                         headers.push(("authorization".to_string(), format!("Bearer {raw}")))
                     }
-                    Variant::CookieName { name } => cookies.push(format!("{name}={value}")),
+                    _ => {}
                 }
+                let cookies = variant_cookies(&pairs, &name, &value, &variant);
                 if !cookies.is_empty() {
                     headers.push(("cookie".to_string(), cookies.join("; ")));
                 }
@@ -174,4 +201,64 @@ pub async fn run(
         }
     }
     (rows, None)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_variant_keeps_the_probes_cookies_in_order() {
+        let pairs: Vec<(String, String)> =
+            [("deep", "1"), ("sid", "S"), ("sid", "old"), ("top", "2")]
+                .iter()
+                .map(|(n, v)| (n.to_string(), v.to_string()))
+                .collect();
+        let name = |n: &str| n.to_string();
+        for (variant, want) in [
+            (
+                Variant::RecordedCookie { name: name("sid") },
+                vec!["deep=1".to_string(), "sid=S".into(), "top=2".into()],
+            ),
+            (Variant::NoCookie, vec![]),
+            (
+                Variant::Garbage { name: name("sid") },
+                vec![
+                    "deep=1".to_string(),
+                    format!("sid={}", garbage()),
+                    "top=2".into(),
+                ],
+            ),
+            (
+                Variant::BearerSigned,
+                vec!["deep=1".to_string(), "top=2".into()],
+            ),
+            (
+                Variant::CookieName {
+                    name: name("__Secure-sid"),
+                },
+                vec![
+                    "deep=1".to_string(),
+                    "__Secure-sid=S".into(),
+                    "top=2".into(),
+                ],
+            ),
+        ] {
+            assert_eq!(
+                variant_cookies(&pairs, "sid", "S", &variant),
+                want,
+                "{variant:?}"
+            );
+        }
+        // A probe that did not send the session cookie gets it last.
+        assert_eq!(
+            variant_cookies(
+                &pairs[..1],
+                "sid",
+                "S",
+                &Variant::RecordedCookie { name: name("sid") }
+            ),
+            ["deep=1", "sid=S"]
+        );
+    }
 }

@@ -113,40 +113,11 @@ impl Jar {
         if !matches!(url.scheme(), "http" | "https") {
             return Err(CookieReason::SchemeNotSupported);
         }
-        let host = url.host_str().unwrap_or_default().to_ascii_lowercase();
-        let (domain, host_only) = match cookie
-            .domain()
-            .map(|d| d.trim_start_matches('.').to_ascii_lowercase())
-            .filter(|d| !d.is_empty())
-        {
-            None => (host.clone(), true),
-            // RFC 6265 §5.3 step 5: a public suffix is no Domain, unless it is the host (an IP
-            // address has no parent to share with either).
-            Some(d) if is_public_suffix(&d) || is_ip(&d) => {
-                if d == host {
-                    (host.clone(), true)
-                } else {
-                    return Err(CookieReason::InvalidDomain);
-                }
-            }
-            Some(d) if domain_matches(&host, &d) => (d, false),
-            Some(_) => return Err(CookieReason::InvalidDomain),
-        };
-        let path = cookie
-            .path()
-            .filter(|p| p.starts_with('/'))
-            .map(str::to_string)
-            .unwrap_or_else(|| default_path(url));
         let now = OffsetDateTime::now_utc();
-        // Max-Age wins over Expires; one too large to add lasts as long as time does.
-        let expires = match cookie.max_age() {
-            Some(age) => Some(now.checked_add(age).unwrap_or(if age.is_negative() {
-                OffsetDateTime::UNIX_EPOCH
-            } else {
-                time::PrimitiveDateTime::MAX.assume_utc()
-            })),
-            None => cookie.expires_datetime(),
-        };
+        self.cookies.retain(|c| !c.expired(now));
+        let (domain, host_only) = scope(url, cookie.domain())?;
+        let path = cookie_path(url, cookie.path());
+        let expires = expiry(cookie, now);
         let secure = cookie.secure().unwrap_or(false);
         // A page that is not secure may not overwrite a Secure cookie (Chromium's strict secure
         // cookies).
@@ -241,6 +212,58 @@ impl Jar {
     }
 }
 
+/// Where a cookie set by an answer of `url` goes: its domain (lower case, no leading dot) and
+/// whether it is host-only, or Chromium's reason to refuse its Domain. A Domain that is a public
+/// suffix or an IP address counts only when it is the host itself, and then makes the cookie
+/// host-only (RFC 6265 §5.3 step 5).
+pub fn scope(url: &Url, domain: Option<&str>) -> Result<(String, bool), CookieReason> {
+    let host = url.host_str().unwrap_or_default().to_ascii_lowercase();
+    let attribute = domain
+        .map(|d| d.strip_prefix('.').unwrap_or(d).to_ascii_lowercase())
+        .filter(|d| !d.is_empty());
+    match attribute {
+        None => Ok((host, true)),
+        Some(d) if is_public_suffix(&d) || is_ip(&d) => {
+            if d == host {
+                Ok((host, true))
+            } else {
+                Err(CookieReason::InvalidDomain)
+            }
+        }
+        Some(d) if domain_matches(&host, &d) => Ok((d, false)),
+        Some(_) => Err(CookieReason::InvalidDomain),
+    }
+}
+
+/// A cookie's Path: the attribute when it starts with `/`, else the directory of the URL's path
+/// (RFC 6265 §5.2.4, §5.1.4).
+pub fn cookie_path(url: &Url, path: Option<&str>) -> String {
+    path.filter(|p| p.starts_with('/'))
+        .map(str::to_string)
+        .unwrap_or_else(|| default_path(url))
+}
+
+/// Chromium keeps no cookie longer than 400 days.
+const MAX_LIFE: time::Duration = time::Duration::days(400);
+
+/// When a cookie expires: Max-Age wins over Expires, and no cookie outlives 400 days. The
+/// `cookie` crate reads an empty `Max-Age=` and one past `i64::MAX` seconds alike (see
+/// [`max_age_unreadable`]): then Expires decides, or the 400 days.
+fn expiry(cookie: &RawCookie, now: OffsetDateTime) -> Option<OffsetDateTime> {
+    let at = match cookie.max_age() {
+        Some(age) if max_age_unreadable(age) => cookie.expires_datetime().or(Some(now + MAX_LIFE)),
+        Some(age) if age <= time::Duration::ZERO => Some(OffsetDateTime::UNIX_EPOCH),
+        Some(age) => Some(now + age.min(MAX_LIFE)),
+        None => cookie.expires_datetime(),
+    };
+    at.map(|t| t.min(now + MAX_LIFE))
+}
+
+/// Whether a parsed Max-Age is the value the `cookie` crate gives `Max-Age=` with no number.
+pub fn max_age_unreadable(age: time::Duration) -> bool {
+    age.whole_seconds() == i64::MAX
+}
+
 /// Whether a Domain is a public suffix (`com`, `co.uk`, `vercel.app`; an unknown top-level
 /// name like `test` too, by the list's default rule).
 fn is_public_suffix(domain: &str) -> bool {
@@ -252,7 +275,7 @@ fn is_ip(host: &str) -> bool {
 }
 
 /// RFC 6265 §5.1.3: the host is the domain, or ends with `.domain` and is no IP address.
-fn domain_matches(host: &str, domain: &str) -> bool {
+pub fn domain_matches(host: &str, domain: &str) -> bool {
     host == domain
         || (host.ends_with(domain)
             && host[..host.len() - domain.len()].ends_with('.')
@@ -411,13 +434,17 @@ mod tests {
             Ok(Kept::Cleared)
         );
         assert!(jar.send(&url("https://app.test/"), None).sent.is_empty());
-        // A Max-Age past any date lasts; one far in the past deletes.
-        offer(
-            &mut jar,
-            "far=1; Max-Age=9223372036854775807",
-            "https://app.test/",
-        )
-        .unwrap();
+        // A Max-Age past any date, or an empty one, lasts at most 400 days; one far in the past
+        // deletes.
+        for raw in ["far=1; Max-Age=9223372036854775807", "far=1; Max-Age="] {
+            offer(&mut jar, raw, "https://app.test/").unwrap();
+            let far = jar.iter().find(|c| c.name == "far").unwrap();
+            let left = far.expires.unwrap() - OffsetDateTime::now_utc();
+            assert!(
+                left <= MAX_LIFE && left > MAX_LIFE - time::Duration::hours(1),
+                "{raw}"
+            );
+        }
         assert_eq!(
             offer(
                 &mut jar,
@@ -426,6 +453,14 @@ mod tests {
             ),
             Ok(Kept::Cleared)
         );
+        // Max-Age wins over an Expires in the past.
+        offer(
+            &mut jar,
+            "both=1; Max-Age=60; Expires=Thu, 01 Jan 1970 00:00:00 GMT",
+            "https://app.test/",
+        )
+        .unwrap();
+        assert!(jar.iter().any(|c| c.name == "both"));
         // Plain http may not overwrite a Secure cookie.
         offer(&mut jar, "s=1; Secure", "https://app.test/").unwrap();
         assert_eq!(
@@ -497,6 +532,63 @@ mod tests {
                 "none SecureOnly,UserPreferences",
             ]
         );
+    }
+
+    #[test]
+    fn edges() {
+        // Path matching: a whole segment, or a Path ending in a slash.
+        for (request, cookie, want) in [
+            ("/api", "/api", true),
+            ("/api/x", "/api", true),
+            ("/apix", "/api", false),
+            ("/api", "/api/", false),
+            ("/api/", "/api/", true),
+            ("/api/x", "/api/", true),
+            ("/", "/", true),
+        ] {
+            assert_eq!(
+                path_matches(request, cookie),
+                want,
+                "{request} under {cookie}"
+            );
+        }
+        // A host-only cookie and a Domain cookie of one name are two, both sent, the older first.
+        let mut jar = Jar::default();
+        offer(&mut jar, "sid=old; Path=/", "https://app.example.com/").unwrap();
+        offer(
+            &mut jar,
+            "sid=new; Domain=example.com; Path=/",
+            "https://app.example.com/",
+        )
+        .unwrap();
+        let values: Vec<&str> = jar
+            .send(&url("https://app.example.com/"), None)
+            .sent
+            .iter()
+            .map(|c| c.value.as_str())
+            .collect();
+        assert_eq!(values, ["old", "new"]);
+        // Overwriting a Secure cookie: from https, or where its Path does not reach, it may.
+        offer(
+            &mut jar,
+            "s=1; Secure; Path=/admin",
+            "https://app.example.com/",
+        )
+        .unwrap();
+        assert!(offer(&mut jar, "s=2; Path=/", "http://app.example.com/").is_ok());
+        assert_eq!(
+            offer(&mut jar, "s=2; Path=/admin", "http://app.example.com/"),
+            Err("OverwriteSecure".into())
+        );
+        assert!(offer(&mut jar, "s=3; Path=/admin", "https://app.example.com/").is_ok());
+        // An IPv6 host is its own site and takes only itself as a Domain.
+        let mut jar = Jar::default();
+        offer(&mut jar, "a=1", "http://[::1]:3000/").unwrap();
+        assert_eq!(
+            offer(&mut jar, "b=1; Domain=::1", "http://[::1]:3000/"),
+            Err("InvalidDomain".into())
+        );
+        assert_eq!(jar.send(&url("http://[::1]:3000/x"), None).sent.len(), 1);
     }
 
     #[test]
