@@ -130,6 +130,13 @@ fn redactor_for(scenario: &Scenario, reveal: bool) -> Redactor {
     for url in urls {
         add_url_password(&mut r, url);
     }
+    // The chain's own addresses are no secrets (an auth library may keep one in a cookie).
+    for url in [&c.app, &c.auth_base, &c.callback_url]
+        .into_iter()
+        .chain(c.start.iter().map(|s| &s.url))
+    {
+        r.add_public(url);
+    }
     r
 }
 
@@ -206,7 +213,7 @@ pub async fn probe_session(
     cookie: (&str, &redact::Secret),
     reveal: bool,
 ) -> Outcome {
-    let mut r = Redactor::new(reveal);
+    let mut r = redactor_for(scenario, reveal);
     let started = Instant::now();
     let mut trace = new_trace(scenario);
     trace.ended = Ended::ProbeOnly;

@@ -73,6 +73,10 @@ pub enum Shape {
     Signed,
     /// three base64url parts separated by dots.
     Jwt,
+    /// five base64url parts separated by dots (an encrypted JWT: Auth.js's session).
+    Jwe,
+    /// a UUID (a database session's id).
+    Uuid,
     /// anything else.
     Opaque,
     /// the empty value (a cookie being cleared).
@@ -88,12 +92,26 @@ impl Shape {
         } else if parts.len() == 3 && parts.iter().all(|p| is_base64url(p)) && !parts[0].is_empty()
         {
             Shape::Jwt
+        } else if parts.len() == 5 && parts.iter().all(|p| is_base64url(p)) && !parts[0].is_empty()
+        {
+            Shape::Jwe
+        } else if is_uuid(&decoded) {
+            Shape::Uuid
         } else if parts.len() == 2 && !parts[0].is_empty() && parts[1].len() >= 16 {
             Shape::Signed
         } else {
             Shape::Opaque
         }
     }
+}
+
+fn is_uuid(s: &str) -> bool {
+    let groups: Vec<&str> = s.split('-').collect();
+    groups.len() == 5
+        && groups
+            .iter()
+            .zip([8, 4, 4, 4, 12])
+            .all(|(g, n)| g.len() == n && g.bytes().all(|b| b.is_ascii_hexdigit()))
 }
 
 fn is_base64url(s: &str) -> bool {
@@ -185,6 +203,9 @@ pub struct Redactor {
     reveal: bool,
     secrets: Vec<String>,
     sensitive: Vec<String>,
+    /// The chain's own addresses (its URLs and origins, as the scenario names them): a value
+    /// equal to one is no secret, whatever carries it.
+    public: Vec<String>,
 }
 
 impl Redactor {
@@ -207,8 +228,38 @@ impl Redactor {
         }
     }
 
+    /// One of the chain's own addresses: the URL and its origin are shown as they are wherever a
+    /// value equals them (a cookie that holds the callback URL, say).
+    pub fn add_public(&mut self, url: &Url) {
+        let mut url = url.clone();
+        let _ = url.set_password(None);
+        let _ = url.set_username("");
+        for address in [url.as_str().to_string(), url.origin().ascii_serialization()] {
+            let address = address.trim_end_matches('/').to_string();
+            if !address.is_empty() && !self.public.contains(&address) {
+                self.public.push(address);
+            }
+        }
+    }
+
+    /// Whether a value is one of the chain's own addresses, in any of its encodings.
+    fn is_public(&self, raw: &str) -> bool {
+        let decoded = percent_decode(raw);
+        let value = decoded.trim_end_matches('/');
+        !value.is_empty() && self.public.iter().any(|p| p == value)
+    }
+
     /// Record a sensitive value and return its safe form.
     pub fn sensitive(&mut self, raw: &str) -> Sensitive {
+        if self.is_public(raw) {
+            return Sensitive {
+                fingerprint: fingerprint(raw),
+                len: raw.len(),
+                shape: Shape::of(raw),
+                jwt: None,
+                value: Some(raw.to_string()),
+            };
+        }
         // Short values (`true`, `1`, `en`) are no secrets, and scrubbing them from free text
         // would mangle it.
         if raw.len() >= MIN_SCRUBBED && !self.sensitive.iter().any(|s| s == raw) {
@@ -361,6 +412,11 @@ impl Redactor {
             for s in &one.sensitive {
                 if !r.sensitive.contains(s) {
                     r.sensitive.push(s.clone());
+                }
+            }
+            for s in &one.public {
+                if !r.public.contains(s) {
+                    r.public.push(s.clone());
                 }
             }
         }
@@ -654,6 +710,41 @@ mod tests {
             Shape::Signed
         );
         assert_eq!(Shape::of("eyJh.eyJi.c2ln"), Shape::Jwt);
+        assert_eq!(Shape::of("eyJh..aXY.Y2lwaGVy.dGFn"), Shape::Jwe);
+        assert_eq!(
+            Shape::of("0f8b7c1e-3a2d-4b5c-9d6e-7f8091a2b3c4"),
+            Shape::Uuid
+        );
+        assert_eq!(Shape::of("0f8b7c1e-3a2d-4b5c-9d6e"), Shape::Opaque);
         assert_eq!(Shape::of(""), Shape::Empty);
+    }
+}
+
+#[cfg(test)]
+mod public_addresses {
+    use super::*;
+
+    #[test]
+    fn the_chains_own_addresses_stay_readable() {
+        let mut r = Redactor::new(false);
+        r.add_public(&Url::parse("http://user:pw@localhost:3000/").unwrap());
+        r.add_public(&Url::parse("http://localhost:3000/auth").unwrap());
+        // (a cookie's value, shown as)
+        for (value, readable) in [
+            ("http://localhost:3000/", true),
+            ("http%3A%2F%2Flocalhost%3A3000", true),
+            ("http://localhost:3000/auth", true),
+            ("http://localhost:3000/elsewhere", false),
+            ("http://evil.example:3000/", false),
+            ("8f2a9c0e1b7d4f36a5e2c9b0d1f3e4a5", false),
+        ] {
+            let s = r.sensitive(value);
+            assert_eq!(s.shown() == value, readable, "{value}");
+        }
+        // Not registered for the final scrub: the app's origin stays in free text.
+        let text = "app http://localhost:3000/ · callback http://localhost:3000/auth";
+        assert_eq!(r.scrub(text).as_str(), text);
+        // The user-info of a URL is no address.
+        assert!(!r.public.iter().any(|p| p.contains("pw")));
     }
 }

@@ -6,6 +6,10 @@ use crate::preset::{CookieRole, ErrorKind, Preset, cookie_role};
 use crate::trace::{CauseKey, Ended, Evidence, Finding, FindingId, Hop, Severity, Trace};
 
 pub fn rules(t: &Trace) -> Vec<Finding> {
+    // A refused start carries its code into `start-rejected`.
+    if matches!(t.ended, Ended::StartRefused { .. }) {
+        return Vec::new();
+    }
     // The first hop with a code is where it arose; later hops only carry it along.
     let Some(hop) = t.hops.iter().find(|h| h.error_code.is_some()) else {
         return failed_return(t).map(|h| failed(t, h)).into_iter().collect();
@@ -59,6 +63,39 @@ pub fn rules(t: &Trace) -> Vec<Finding> {
              plain-http testing), start and finish the login on the same host, and keep the state \
              cookie SameSite=Lax.",
         )],
+        Some(ErrorKind::ServerError) => {
+            let k = known.expect("a known code");
+            let message = hop.page.as_ref().and_then(|p| p.message.clone());
+            let cb = t.chain.callback_hop.and_then(|n| t.hop(n));
+            // The code came back from the IdP: the failure is past the authorization.
+            let code_back = cb.is_some_and(|h| {
+                url::Url::parse(&h.url).is_ok_and(|u| u.query_pairs().any(|(k, _)| k == "code"))
+            });
+            let state = state_fate(t);
+            let keys = match (state, code_back) {
+                (Some(false), _) => vec![
+                    CauseKey::StateNotReturned,
+                    CauseKey::CodeExchangeFailed,
+                    CauseKey::AppFailed,
+                ],
+                (_, true) => vec![CauseKey::CodeExchangeFailed, CauseKey::AppFailed],
+                _ => callback_causes(500, state, message.as_deref()),
+            };
+            if state.is_some() {
+                evidence = state_evidence(t, evidence);
+            }
+            let mut f = finding(
+                FindingId::CallbackError,
+                Severity::Error,
+                format!("The login failed with error={code}"),
+                evidence,
+                format!("{at} the chain reported `{code}`: {}", k.causes),
+                k.fix,
+            );
+            let words = crate::preset::words(t.chain.preset.as_deref());
+            f.causes = keys.iter().map(|k| super::cause(*k, words, "")).collect();
+            vec![f]
+        }
         Some(ErrorKind::Other) | None => {
             let (causes, fix) = match known {
                 Some(k) => (k.causes, k.fix),
@@ -176,12 +213,17 @@ fn failed(t: &Trace, hop: &Hop) -> Finding {
     }
 }
 
-/// Whether the state cookie set at the start came back to the callback: `None` when no state
-/// cookie was seen (the app keeps its state elsewhere, or its names are unknown).
+/// Whether the state (or PKCE) cookie set at the start came back to the callback: `None` when
+/// no such cookie was seen (the app keeps its state elsewhere, or its names are unknown).
 fn state_fate(t: &Trace) -> Option<bool> {
     let cb = t.chain.callback_hop.and_then(|n| t.hop(n))?;
     let preset = t.chain.preset.as_deref().and_then(Preset::parse);
-    let is_state = |name: &str| cookie_role(preset, name) == CookieRole::State;
+    let is_state = |name: &str| {
+        matches!(
+            cookie_role(preset, name),
+            CookieRole::State | CookieRole::Pkce
+        )
+    };
     let set: Vec<&str> = t
         .hops
         .iter()
@@ -255,7 +297,12 @@ fn place(t: &Trace, hop: &Hop) -> String {
 /// The state cookie's life: where it was set, sent and cleared.
 fn state_evidence(t: &Trace, mut evidence: Vec<Evidence>) -> Vec<Evidence> {
     let preset = t.chain.preset.as_deref().and_then(Preset::parse);
-    let is_state = |name: &str| cookie_role(preset, name) == CookieRole::State;
+    let is_state = |name: &str| {
+        matches!(
+            cookie_role(preset, name),
+            CookieRole::State | CookieRole::Pkce
+        )
+    };
     for h in &t.hops {
         for c in h.set_cookies.iter().filter(|c| is_state(&c.name)) {
             let why = c

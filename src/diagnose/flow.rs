@@ -142,16 +142,31 @@ pub fn rules(t: &Trace) -> Vec<Finding> {
         Ended::StartRefused { hop } => {
             let (evidence, status) = answer_evidence(t, *hop);
             let words = crate::preset::words(t.chain.preset.as_deref());
+            let code = t.hop(*hop).and_then(|h| h.error_code.clone());
+            let known = code
+                .as_deref()
+                .and_then(|c| crate::preset::error_code(t.chain.preset.as_deref(), c));
             vec![finding(
                 FindingId::StartRejected,
                 Severity::Error,
-                format!("The app refused to start the login ({status})"),
+                match &code {
+                    Some(code) => format!("The app refused to start the login: error={code}"),
+                    None => format!("The app refused to start the login ({status})"),
+                },
                 evidence,
-                format!(
-                    "The request that starts the login did not answer with a URL to follow. {}; \
-                     a 5xx often means the app could not fetch the IdP's discovery document.",
-                    words.start_refused
-                ),
+                match known {
+                    Some(k) => format!(
+                        "The request that starts the login sent the browser back to the app's \
+                         error page instead of to the IdP: {}",
+                        k.causes
+                    ),
+                    None => format!(
+                        "The request that starts the login did not answer with a URL to follow. \
+                         {}; a 5xx often means the app could not fetch the IdP's discovery \
+                         document.",
+                        words.start_refused
+                    ),
+                },
                 format!(
                     "Check the provider id, the auth base path, the app's {}, and that the app \
                      can reach the IdP.",

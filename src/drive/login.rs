@@ -51,9 +51,35 @@ pub fn after_start(contract: Option<&Contract>, more: bool, answer: &StartAnswer
             .and_then(|u| answer.url.join(&u).ok())
     };
     match answer.location.clone().or_else(from_json) {
+        // Sent back to the app's own error page: a refusal with a code.
+        Some(url) if url.origin() == answer.url.origin() && error_code(&url).is_some() => {
+            StartNext::Refused
+        }
         Some(url) if answer.status < 400 => StartNext::Follow(url),
         _ => StartNext::Refused,
     }
+}
+
+/// The error code a start answer sends the browser back with (Auth.js's
+/// `signin?error=MissingCSRF`), by its `Location` or its JSON URL.
+pub fn start_error(answer: &StartAnswer) -> Option<String> {
+    let json: Option<serde_json::Value> = serde_json::from_str(answer.body).ok();
+    let from_json = json
+        .as_ref()
+        .and_then(|j| NEXT_URL_KEYS.iter().find_map(|k| j.get(k)?.as_str()))
+        .and_then(|u| answer.url.join(u).ok());
+    answer
+        .location
+        .clone()
+        .or(from_json)
+        .filter(|u| u.origin() == answer.url.origin())
+        .and_then(|u| error_code(&u))
+}
+
+fn error_code(url: &Url) -> Option<String> {
+    url.query_pairs()
+        .find(|(k, v)| k == "error" && !v.is_empty())
+        .map(|(_, v)| v.into_owned())
 }
 
 /// What a page offers, as far as the login needs to know.

@@ -461,20 +461,51 @@ impl Runner<'_> {
         };
         let provider = c.provider.clone().unwrap_or_default();
         let callback = c.callback_url.to_string();
+        // The app's page asks with `fetch`: across sites when the auth handler is on another
+        // site than the app.
+        let cross_site = crate::web::site(&c.auth_base) != crate::web::site(&c.app);
         for (i, start) in contract.starts.iter().enumerate() {
+            let path = start.path_for(&provider);
+            let mut fields = start.fields(&provider, &callback);
+            if let Some(csrf) = &start.csrf {
+                let req = Request {
+                    cross_site,
+                    navigation: false,
+                    ..Request::get(join_path(&c.auth_base, csrf.path), Step::Start)
+                };
+                let answer = self.driver.hop(&req, r).await?;
+                let token = answer
+                    .json()
+                    .filter(|_| answer.status < 400)
+                    .and_then(|j| j[csrf.json_field].as_str().map(str::to_string));
+                let Some(token) = token else {
+                    chain.start_endpoint = Some(format!("/{}", csrf.path));
+                    return Err(Stop::Ended(Ended::StartRefused {
+                        hop: HopNo(self.driver.record.hops.len() as u32),
+                    }));
+                };
+                r.sensitive(&token);
+                fields.push((csrf.form_field.to_string(), token));
+            }
             let req = Request {
                 method: Method::Post,
-                url: join_path(&c.auth_base, start.path),
-                body: Some(Body::Json(start.body(&provider, &callback))),
+                url: join_path(&c.auth_base, &path),
+                body: Some(if start.form {
+                    Body::Form(fields)
+                } else {
+                    Body::Json(start.body(&provider, &callback))
+                }),
                 step: Step::Start,
-                headers: Vec::new(),
-                // The app's page asks with `fetch`: across sites when the auth handler is on
-                // another site than the app.
-                cross_site: crate::web::site(&c.auth_base) != crate::web::site(&c.app),
+                headers: start
+                    .headers
+                    .iter()
+                    .map(|(k, v)| (k.to_string(), v.to_string()))
+                    .collect(),
+                cross_site,
                 navigation: false,
             };
             let answer = self.driver.hop(&req, r).await?;
-            chain.start_endpoint = Some(format!("/{}", start.path));
+            chain.start_endpoint = Some(format!("/{path}"));
             let more = i + 1 < contract.starts.len();
             match self.read_start(Some(contract), more, &answer) {
                 login::StartNext::TryNext => continue,
@@ -486,22 +517,27 @@ impl Runner<'_> {
     }
 
     fn read_start(
-        &self,
+        &mut self,
         contract: Option<&crate::preset::Contract>,
         more: bool,
         answer: &Answer,
     ) -> login::StartNext {
         let body = answer.text();
-        login::after_start(
-            contract,
-            more,
-            &login::StartAnswer {
-                url: &answer.url,
-                status: answer.status,
-                location: answer.location.clone(),
-                body: &body,
-            },
-        )
+        let start = login::StartAnswer {
+            url: &answer.url,
+            status: answer.status,
+            location: answer.location.clone(),
+            body: &body,
+        };
+        let next = login::after_start(contract, more, &start);
+        // A refusal that names its code keeps it on the hop.
+        if next == login::StartNext::Refused
+            && let Some(code) = login::start_error(&start)
+            && let Some(hop) = self.driver.record.hops.last_mut()
+        {
+            hop.error_code.get_or_insert(code);
+        }
+        next
     }
 
     /// Follows what the start answer points to, or ends the drive where the app refused.

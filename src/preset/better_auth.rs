@@ -12,14 +12,20 @@ pub const CONTRACT: Contract = Contract {
     starts: &[
         Start {
             path: "sign-in/social",
-            provider_field: "provider",
+            provider_field: Some("provider"),
             callback_field: "callbackURL",
+            form: false,
+            csrf: None,
+            headers: &[],
         },
         // BetterAuth 1.6's generic provider; 1.7 answers 404 here.
         Start {
             path: "sign-in/oauth2",
-            provider_field: "providerId",
+            provider_field: Some("providerId"),
             callback_field: "callbackURL",
+            form: false,
+            csrf: None,
+            headers: &[],
         },
     ],
     unknown_start_status: 404,

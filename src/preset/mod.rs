@@ -4,6 +4,7 @@
 //! library; no other module names a library. Rules that find no preset on a trace speak of
 //! "the auth library" in general words.
 
+mod authjs;
 mod better_auth;
 
 use crate::trace::Expect;
@@ -13,12 +14,13 @@ use serde_json::Value;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Preset {
     BetterAuth,
+    AuthJs,
 }
 
 impl Preset {
-    pub const ALL: &'static [Preset] = &[Preset::BetterAuth];
+    pub const ALL: &'static [Preset] = &[Preset::BetterAuth, Preset::AuthJs];
     /// The names scenarios and the command line use, in the order of [`Preset::ALL`].
-    pub const NAMES: &'static [&'static str] = &["better-auth"];
+    pub const NAMES: &'static [&'static str] = &["better-auth", "authjs"];
 
     pub fn parse(s: &str) -> Option<Preset> {
         Preset::ALL
@@ -34,6 +36,7 @@ impl Preset {
     pub fn contract(self) -> &'static Contract {
         match self {
             Preset::BetterAuth => &better_auth::CONTRACT,
+            Preset::AuthJs => &authjs::CONTRACT,
         }
     }
 }
@@ -77,20 +80,55 @@ pub struct Contract {
     pub words: Words,
 }
 
-/// A start request: its path under the auth base and its JSON body's field names.
+/// A start request: a POST to its path under the auth base (`{provider}` stands for the
+/// provider id), with a JSON body or a form, perhaps after a GET that hands out a CSRF token.
 #[derive(Debug)]
 pub struct Start {
     pub path: &'static str,
-    pub provider_field: &'static str,
+    /// The body's field for the provider id (none when the path names it).
+    pub provider_field: Option<&'static str>,
     pub callback_field: &'static str,
+    /// A form body rather than JSON.
+    pub form: bool,
+    /// The request that hands out the CSRF token the start must carry.
+    pub csrf: Option<Csrf>,
+    /// Headers the library's own client sends (to get the IdP's URL as JSON, say).
+    pub headers: &'static [(&'static str, &'static str)],
+}
+
+/// A CSRF token fetched before the start: `GET <auth base>/<path>`, whose JSON answer holds it
+/// under `json_field`; the start carries it as `form_field` (with the cookie the GET set).
+#[derive(Debug)]
+pub struct Csrf {
+    pub path: &'static str,
+    pub json_field: &'static str,
+    pub form_field: &'static str,
 }
 
 impl Start {
+    /// The path under the auth base, for this provider.
+    pub fn path_for(&self, provider: &str) -> String {
+        self.path.replace("{provider}", provider)
+    }
+
+    /// The body's fields, in order (a CSRF token is added to them once fetched).
+    pub fn fields(&self, provider: &str, callback: &str) -> Vec<(String, String)> {
+        let mut fields = Vec::new();
+        if let Some(p) = self.provider_field {
+            fields.push((p.to_string(), provider.to_string()));
+        }
+        fields.push((self.callback_field.to_string(), callback.to_string()));
+        fields
+    }
+
+    /// The body as JSON (for a JSON start).
     pub fn body(&self, provider: &str, callback: &str) -> Value {
-        let mut body = serde_json::Map::new();
-        body.insert(self.provider_field.into(), Value::from(provider));
-        body.insert(self.callback_field.into(), Value::from(callback));
-        Value::Object(body)
+        Value::Object(
+            self.fields(provider, callback)
+                .into_iter()
+                .map(|(k, v)| (k, Value::from(v)))
+                .collect(),
+        )
     }
 }
 
@@ -114,6 +152,9 @@ pub enum ErrorKind {
     MissingEmail,
     /// The state cookie did not come back.
     StateLost,
+    /// One code for every server-side failure (Auth.js's `Configuration`): the causes are ranked
+    /// by the chain's evidence.
+    ServerError,
     /// Anything else, with its causes and fix (the other kinds carry none: their findings
     /// explain themselves).
     Other,
@@ -216,7 +257,7 @@ enum Told {
 
 /// The role of a cookie by its name, and how it was told.
 fn role_told(preset: Option<Preset>, name: &str) -> (CookieRole, Told) {
-    let base = crate::web::unprefixed(name);
+    let base = unchunked(crate::web::unprefixed(name));
     let tail = base.rsplit('.').next().unwrap_or(base);
     let known = |p: Preset| {
         p.contract()
@@ -249,6 +290,15 @@ fn role_told(preset: Option<Preset>, name: &str) -> (CookieRole, Told) {
         CookieRole::Other
     };
     (role, Told::Words)
+}
+
+/// A cookie's name without the chunk number a library splits a large value under
+/// (`authjs.session-token.1`, `appSession.0`).
+pub fn unchunked(name: &str) -> &str {
+    match name.rsplit_once('.') {
+        Some((base, n)) if !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()) => base,
+        _ => name,
+    }
 }
 
 /// The role of a cookie by its name: the preset's table, then another preset's, then the words
@@ -429,7 +479,9 @@ mod tests {
                 "__Secure-sid",
                 "__Host-sid",
                 "better-auth.session_token",
-                "__Secure-better-auth.session_token"
+                "__Secure-better-auth.session_token",
+                "authjs.session-token",
+                "__Secure-authjs.session-token"
             ]
         );
     }

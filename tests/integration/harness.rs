@@ -24,7 +24,15 @@ fn preflight() {
         node.as_ref().is_ok_and(|o| o.status.success()),
         "Node.js is missing (the test chain runs on it): run {INSTALL}"
     );
-    for pkg in ["oidc-provider", "better-auth", "better-auth-16", "express"] {
+    for pkg in [
+        "oidc-provider",
+        "better-auth",
+        "better-auth-16",
+        "express",
+        "@auth/express",
+        "@auth/unstorage-adapter",
+        "unstorage",
+    ] {
         let dir = fixtures_dir().join("node_modules").join(pkg);
         assert!(
             dir.is_dir(),
@@ -90,6 +98,9 @@ pub struct Opts {
     /// The app also serves a front end on another site, `http://127.0.0.1:<its port>`, which it
     /// trusts and answers credentialed CORS (`FRONTEND_ORIGIN`).
     pub frontend: bool,
+    /// The app's auth library: `better-auth` (app.mjs) or `authjs` (authjs.mjs, Auth.js at
+    /// `/auth`).
+    pub library: &'static str,
 }
 
 impl Default for Opts {
@@ -104,6 +115,7 @@ impl Default for Opts {
             idp_env: &[],
             app_env: &[],
             frontend: false,
+            library: "better-auth",
         }
     }
 }
@@ -254,6 +266,7 @@ pub struct Chain {
     pub app: Server,
     app_host: &'static str,
     authentik: bool,
+    library: &'static str,
 }
 
 pub fn free_port() -> u16 {
@@ -301,12 +314,17 @@ impl Chain {
         if opts.frontend {
             env.push(("FRONTEND_ORIGIN", format!("http://127.0.0.1:{app_port}")));
         }
-        let app = Server::start("app", "app.mjs", &env);
+        let script = match opts.library {
+            "authjs" => "authjs.mjs",
+            _ => "app.mjs",
+        };
+        let app = Server::start("app", script, &env);
         Chain {
             idp,
             app,
             app_host: opts.app_host,
             authentik,
+            library: opts.library,
         }
     }
 
@@ -319,8 +337,12 @@ impl Chain {
         format!("http://127.0.0.1:{}", self.app.port)
     }
 
+    /// The app's guarded endpoint (a guard of the app's own, not the auth library's).
     pub fn guarded(&self) -> String {
-        format!("{}/auth/session", self.app())
+        match self.library {
+            "authjs" => format!("{}/api/me", self.app()),
+            _ => format!("{}/auth/session", self.app()),
+        }
     }
 
     /// `authchain login` flags for this chain, logging in as `user`.
@@ -353,6 +375,14 @@ impl Chain {
         ]);
         if self.app_host != "localhost" {
             args.extend(["--resolve".into(), format!("{}:127.0.0.1", self.app_host)]);
+        }
+        if self.library == "authjs" {
+            args.extend([
+                "--preset".into(),
+                "authjs".into(),
+                "--auth-base".into(),
+                format!("{}/auth", self.app()),
+            ]);
         }
         args
     }
@@ -496,6 +526,30 @@ pub fn authchain<S: AsRef<str>>(args: &[S], extra_env: &[(&str, &str)]) -> Outpu
 }
 
 /// The JSON report at `path`.
+/// `authchain run` on a scenario written out from `text`, with the test password in its
+/// variable: the output and the run's JSON report.
+pub fn run_scenario(text: &str) -> (Output, serde_json::Value) {
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let scenario = dir.path().join("scenario.toml");
+    std::fs::write(&scenario, text).expect("the scenario is written");
+    let json = dir.path().join("report.json");
+    let out = authchain(
+        &[
+            "run",
+            scenario.to_str().unwrap(),
+            "--report-json",
+            json.to_str().unwrap(),
+        ],
+        &[(PASSWORD_VAR, PASSWORD)],
+    );
+    let all = read_json(&json);
+    let report = match all.get("runs") {
+        Some(runs) if runs.is_array() => runs[0].clone(),
+        _ => all,
+    };
+    (out, report)
+}
+
 pub fn read_json(path: &Path) -> serde_json::Value {
     let text = std::fs::read_to_string(path)
         .unwrap_or_else(|e| panic!("no report at {}: {e}", path.display()));

@@ -344,12 +344,8 @@ fn callback_refuses_user_in_the_browser() {
 #[test]
 fn a_missing_page_after_the_callback_is_a_failed_login() {
     let chain = Chain::start(Opts::default());
-    let dir = tempfile::tempdir().unwrap();
-    let scenario = dir.path().join("s.toml");
-    std::fs::write(
-        &scenario,
-        format!(
-            r#"name = "lands nowhere"
+    let (out, report) = crate::harness::run_scenario(&format!(
+        r#"name = "lands nowhere"
 [chain]
 app = "{app}"
 preset = "better-auth"
@@ -365,28 +361,11 @@ name = "native"
 request = "GET {app}/api/auth/get-session"
 expect = {{ status = 200, json_present = "session" }}
 "#,
-            app = chain.app(),
-            var = crate::harness::PASSWORD_VAR
-        ),
-    )
-    .unwrap();
-    let json = dir.path().join("r.json");
-    let out = authchain(
-        &[
-            "run",
-            scenario.to_str().unwrap(),
-            "--report-json",
-            json.to_str().unwrap(),
-        ],
-        &[(crate::harness::PASSWORD_VAR, crate::harness::PASSWORD)],
-    );
+        app = chain.app(),
+        var = crate::harness::PASSWORD_VAR
+    ));
     assert_eq!(out.code, 1, "{}", out.all());
-    let all = read_json(&json);
-    let report = if all["runs"].is_array() {
-        &all["runs"][0]
-    } else {
-        &all
-    };
+    let report = &report;
     assert_eq!(finding_ids(report), ["callback-error"], "{}", out.stdout);
     assert_eq!(
         report["findings"][0]["title"],

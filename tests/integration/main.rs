@@ -2,6 +2,7 @@
 //! per area.
 
 mod authentik;
+mod authjs;
 mod bad_input;
 mod browser;
 mod canary;

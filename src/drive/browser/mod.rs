@@ -241,6 +241,7 @@ pub async fn login(
         inspections: Vec::new(),
         actions: Vec::new(),
         starts: Vec::new(),
+        start_error: None,
     };
     // Ends a remote session even when this future is dropped (Ctrl-C) before `close` below.
     let mut guard = SessionGuard {
@@ -309,6 +310,8 @@ struct Session<'a> {
     actions: Vec<Step>,
     /// The URLs the start request was sent to.
     starts: Vec<String>,
+    /// The error code the start answer sent the browser back with.
+    start_error: Option<String>,
 }
 
 /// How the page loop ended, before the hops are known.
@@ -412,7 +415,12 @@ impl Session<'_> {
             Ok(Outcome::Landed) => Ended::Landed { hop: last },
             Ok(Outcome::Rejected) => Ended::LoginRejected { hop: last },
             Ok(Outcome::Denied) => Ended::IdpError { hop: last },
-            Ok(Outcome::StartRefused) => Ended::StartRefused { hop: last },
+            Ok(Outcome::StartRefused) => {
+                if let (Some(code), Some(h)) = (self.start_error.clone(), hops.last_mut()) {
+                    h.error_code.get_or_insert(code);
+                }
+                Ended::StartRefused { hop: last }
+            }
             Ok(Outcome::Stuck(message)) => match hops.last() {
                 Some(h)
                     if h.status >= 400
@@ -543,9 +551,24 @@ impl Session<'_> {
                     .starts
                     .iter()
                     .map(|s| {
-                        json!({"path": format!("/{}", s.path), "method": "POST",
-                               "url": join_path(&c.auth_base, s.path).as_str(),
-                               "json": s.body(&provider, &callback), "form": null})
+                        let path = s.path_for(&provider);
+                        let (json, form) = if s.form {
+                            (Value::Null, json!(s.fields(&provider, &callback)))
+                        } else {
+                            (s.body(&provider, &callback), Value::Null)
+                        };
+                        let headers: serde_json::Map<String, Value> = s
+                            .headers
+                            .iter()
+                            .map(|(k, v)| (k.to_string(), json!(v)))
+                            .collect();
+                        let csrf = s.csrf.as_ref().map(|x| {
+                            json!({"url": join_path(&c.auth_base, x.path).as_str(),
+                                   "json_field": x.json_field, "form_field": x.form_field})
+                        });
+                        json!({"path": format!("/{path}"), "method": "POST",
+                               "url": join_path(&c.auth_base, &path).as_str(),
+                               "json": json, "form": form, "headers": headers, "csrf": csrf})
                     })
                     .collect()
             }
@@ -569,16 +592,14 @@ impl Session<'_> {
             }
             let url = Url::parse(url).unwrap_or_else(|_| c.app.clone());
             let body = answer["body"].as_str().unwrap_or_default();
-            let next = super::login::after_start(
-                contract,
-                i + 1 < attempts.len(),
-                &super::login::StartAnswer {
-                    url: &url,
-                    status: answer["status"].as_u64().unwrap_or(0) as u16,
-                    location: answer["location"].as_str().and_then(|l| url.join(l).ok()),
-                    body,
-                },
-            );
+            let start = super::login::StartAnswer {
+                url: &url,
+                status: answer["status"].as_u64().unwrap_or(0) as u16,
+                location: answer["location"].as_str().and_then(|l| url.join(l).ok()),
+                body,
+            };
+            let next = super::login::after_start(contract, i + 1 < attempts.len(), &start);
+            self.start_error = super::login::start_error(&start);
             match next {
                 super::login::StartNext::Follow(next) => {
                     self.goto(&next).await?;

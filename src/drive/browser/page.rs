@@ -122,10 +122,21 @@ return window.__authchain_page === undefined && document.readyState === 'complet
 pub const START: &str = r#"
 const [a] = arguments;
 return (async () => {
-  const init = { method: a.method, credentials: 'include', headers: {} };
-  if (a.json !== null) { init.headers['content-type'] = 'application/json'; init.body = JSON.stringify(a.json); }
-  if (a.form !== null) { init.body = new URLSearchParams(a.form); }
+  const init = { method: a.method, credentials: 'include', headers: Object.assign({}, a.headers || {}) };
   try {
+    let form = a.form;
+    if (a.csrf) {
+      const c = await fetch(a.csrf.url, { credentials: 'include' });
+      const text = await c.text();
+      let token = null;
+      try { token = JSON.parse(text)[a.csrf.json_field]; } catch (e) {}
+      if (!c.ok || typeof token !== 'string') {
+        return { status: c.status, location: null, body: text, error: null };
+      }
+      form = (form || []).concat([[a.csrf.form_field, token]]);
+    }
+    if (a.json !== null) { init.headers['content-type'] = 'application/json'; init.body = JSON.stringify(a.json); }
+    if (form !== null && form !== undefined) { init.body = new URLSearchParams(form); }
     const r = await fetch(a.url, init);
     return { status: r.status, location: r.headers.get('location'), body: await r.text(), error: null };
   } catch (e) {

@@ -1,0 +1,155 @@
+//! `authchain login --preset authjs` through an Express app on the unmodified `@auth/express`
+//! (Auth.js mounted at `/auth`), JWT and database sessions, over HTTP and in the browser.
+
+use crate::harness::{Chain, Opts, browser_lock, browser_preflight, finding_ids};
+
+fn chain(app_env: &'static [(&'static str, &'static str)]) -> Chain {
+    Chain::start(Opts {
+        library: "authjs",
+        app_env,
+        ..Opts::default()
+    })
+}
+
+/// A whole login: the CSRF token, the sign-in form, the IdP, the callback, and both the native
+/// session endpoint and the app's own guard accept the session. No address of the chain is
+/// fingerprinted (Auth.js keeps the callback URL in a cookie).
+fn logs_in(strategy: &'static [(&'static str, &'static str)], driver: &str, value_parts: usize) {
+    let chain = chain(strategy);
+    let run = chain.login(
+        "alice",
+        &["--probe", &chain.guarded(), "--driver", driver],
+        &[],
+    );
+    let (out, report) = (&run.out, &run.report);
+    assert_eq!(out.code, 0, "{}", out.all());
+    assert_eq!(finding_ids(report), Vec::<String>::new(), "{}", out.stdout);
+    assert_eq!(report["chain"]["start_endpoint"], "/signin/fixture");
+    let hops = report["hops"].as_array().unwrap();
+    let cb = report["chain"]["callback_hop"]
+        .as_u64()
+        .expect("a callback") as usize;
+    assert!(
+        hops[cb - 1]["url"]
+            .as_str()
+            .unwrap()
+            .contains("/auth/callback/fixture")
+    );
+    let session = hops[cb - 1]["set_cookies"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "authjs.session-token")
+        .expect("the callback sets the session cookie");
+    // A JWE (5 parts) or a database session's id (a UUID).
+    assert_eq!(
+        session["value"]["shape"],
+        if value_parts == 5 { "jwe" } else { "uuid" },
+        "{session}"
+    );
+    for p in report["probes"].as_array().unwrap() {
+        assert_eq!(p["passed"], true, "{p}");
+    }
+    let app = chain.app();
+    assert!(
+        out.stdout.contains(&format!("app {app}/")),
+        "the app's origin is shown as it is: {}",
+        out.stdout
+    );
+    let callback_url: Vec<&serde_json::Value> = hops
+        .iter()
+        .flat_map(|h| h["set_cookies"].as_array().unwrap())
+        .filter(|c| c["name"] == "authjs.callback-url")
+        .collect();
+    assert!(!callback_url.is_empty());
+    for c in callback_url {
+        // The cookie holds the app's own address: shown as it is.
+        assert!(!c["raw"].as_str().unwrap().contains('‹'), "{c}");
+        assert!(
+            c["value"]["value"]
+                .as_str()
+                .is_some_and(|v| v.starts_with("http%3A%2F%2Flocalhost")),
+            "{c}"
+        );
+    }
+}
+
+#[test]
+fn jwt_sessions_over_http() {
+    logs_in(&[], "http", 5);
+}
+
+#[test]
+fn database_sessions_over_http() {
+    logs_in(&[("SESSION_STRATEGY", "database")], "http", 1);
+}
+
+#[test]
+fn jwt_sessions_in_the_browser() {
+    browser_preflight();
+    let _one = browser_lock();
+    logs_in(&[], "browser", 5);
+}
+
+#[test]
+fn database_sessions_in_the_browser() {
+    browser_preflight();
+    let _one = browser_lock();
+    logs_in(&[("SESSION_STRATEGY", "database")], "browser", 1);
+}
+
+/// A host Auth.js does not trust (production, no trustHost): every action answers 500, the CSRF
+/// step first.
+#[test]
+fn an_untrusted_host_refuses_the_start() {
+    let chain = chain(&[("AUTH_TRUST", "none"), ("NODE_ENV", "production")]);
+    let run = chain.login("alice", &[], &[]);
+    assert_eq!(run.out.code, 1, "{}", run.out.all());
+    assert_eq!(
+        finding_ids(&run.report)[0],
+        "start-rejected",
+        "{}",
+        run.out.stdout
+    );
+    let f = &run.report["findings"][0];
+    assert_eq!(f["title"], "The app refused to start the login (500)");
+    assert!(
+        f["explanation"].as_str().unwrap().contains("UntrustedHost"),
+        "{f}"
+    );
+}
+
+/// A start that skips Auth.js's CSRF step: the sign-in POST is sent back to the app's sign-in
+/// page with `error=MissingCSRF`, which is the start refused, named.
+#[test]
+fn a_start_without_the_csrf_step_is_refused_with_missing_csrf() {
+    let chain = chain(&[]);
+    let app = chain.app();
+    let (out, report) = crate::harness::run_scenario(&format!(
+        r#"name = "no csrf"
+[chain]
+app = "{app}"
+preset = "authjs"
+auth_base = "{app}/auth"
+provider = "fixture"
+start = {{ request = "POST {app}/auth/signin/fixture", form = {{ callbackUrl = "{app}/" }} }}
+timeout = "30s"
+[idp]
+username = "alice"
+password = "${{secret:{var}}}"
+"#,
+        var = crate::harness::PASSWORD_VAR
+    ));
+    assert_eq!(out.code, 1, "{}", out.all());
+    let report = &report;
+    assert_eq!(finding_ids(report), ["start-rejected"], "{}", out.stdout);
+    let f = &report["findings"][0];
+    assert_eq!(
+        f["title"],
+        "The app refused to start the login: error=MissingCSRF"
+    );
+    assert!(
+        f["explanation"].as_str().unwrap().contains("CSRF token"),
+        "{f}"
+    );
+}
