@@ -471,6 +471,60 @@ mod tests {
     }
 
     #[test]
+    fn one_code_for_every_server_failure_is_ranked_by_evidence() {
+        // Auth.js: the PKCE cookie set at the start, and the callback with a code.
+        let trace = |pkce_sent: bool| {
+            let mut t = trace_with("Configuration");
+            t.chain.preset = Some("authjs".into());
+            t.hops[0].url = "http://localhost:3000/auth/callback/fixture?code=c&iss=i".into();
+            let mut start = Hop::plain(1, "http://localhost:3000/auth/signin/fixture", 200);
+            start.set_cookies.push(crate::trace::SetCookie {
+                name: "authjs.pkce.code_verifier".into(),
+                value: crate::redact::Redactor::new(false).sensitive("v"),
+                raw: "authjs.pkce.code_verifier=v".into(),
+                domain: None,
+                path: Some("/".into()),
+                secure: false,
+                http_only: true,
+                same_site: None,
+                max_age: Some(900),
+                expires: None,
+                action: crate::trace::CookieAction::Set,
+                refusal: None,
+            });
+            t.hops.insert(0, start);
+            if pkce_sent {
+                t.hops[1].cookie_sent.push(crate::trace::SentCookie {
+                    name: "authjs.pkce.code_verifier".into(),
+                    value: crate::redact::Redactor::new(false).sensitive("v"),
+                });
+            }
+            t
+        };
+        let keys = |t: &Trace| -> Vec<CauseKey> {
+            let f = rules(t);
+            assert_eq!(f[0].id, FindingId::CallbackError);
+            assert_eq!(f[0].title, "The login failed with error=Configuration");
+            f[0].causes.iter().map(|c| c.key).collect()
+        };
+        // The PKCE cookie did not come back: InvalidCheck, in Auth.js's log.
+        assert_eq!(
+            keys(&trace(false)),
+            [
+                CauseKey::StateNotReturned,
+                CauseKey::CodeExchangeFailed,
+                CauseKey::AppFailed
+            ]
+        );
+        // It came back with a code: the exchange (or the ID token) failed.
+        assert_eq!(
+            keys(&trace(true)),
+            [CauseKey::CodeExchangeFailed, CauseKey::AppFailed]
+        );
+        assert!(rules(&trace(true))[0].explanation.contains("InvalidCheck"));
+    }
+
+    #[test]
     fn causes_of_a_failed_callback() {
         use CauseKey::*;
         // (status, did the state cookie come back, the page's words, the causes)

@@ -31,13 +31,21 @@ pub fn diagnose(trace: &Trace) -> Vec<Finding> {
     findings
 }
 
-/// The hosts (with ports) of the app and its auth base.
+/// The hosts (with ports) of the app and its auth base, and those the chain's authorization
+/// requests send the IdP's answer back to (`redirect_uri`).
 pub(crate) fn app_hosts(t: &Trace) -> Vec<String> {
-    [Some(t.chain.app.as_str()), t.chain.auth_base.as_deref()]
+    let mut hosts: Vec<String> = [Some(t.chain.app.as_str()), t.chain.auth_base.as_deref()]
         .into_iter()
         .flatten()
         .map(crate::web::host_port)
-        .collect()
+        .collect();
+    for origin in crate::drive::redirect_origins(t.hops.iter().map(|h| &h.url)) {
+        let host = crate::web::host_port(&origin.ascii_serialization());
+        if !hosts.contains(&host) {
+            hosts.push(host);
+        }
+    }
+    hosts
 }
 
 /// Builds a finding; its evidence refers into the trace (the report renders it as lines).

@@ -89,7 +89,7 @@ impl Runner<'_> {
         for _ in 0..MAX_IDP_PAGES {
             let n = HopNo(self.driver.record.hops.len() as u32);
             chain.final_url = Some(r.url(&answer.url));
-            let here = at_app(&answer.url, &self.scenario.chain);
+            let here = at_app_seen(&answer.url, &self.scenario.chain, &self.driver.record.hops);
             let content_type = answer.content_type();
             let is_html = content_type
                 .as_deref()
@@ -667,6 +667,39 @@ pub(crate) fn at_app(url: &Url, chain: &crate::scenario::Chain) -> bool {
     origin == chain.app.origin() || origin == chain.auth_base.origin()
 }
 
+/// The origins the chain's authorization requests name as their `redirect_uri`: where the IdP
+/// sends the browser back, the app's even when its host differs from the one the login started
+/// on (a canonical URL, a proxy's host name).
+pub(crate) fn redirect_origins(
+    urls: impl IntoIterator<Item = impl AsRef<str>>,
+) -> Vec<url::Origin> {
+    let mut out = Vec::new();
+    for url in urls {
+        let Ok(url) = Url::parse(url.as_ref()) else {
+            continue;
+        };
+        for (k, v) in url.query_pairs() {
+            if k == "redirect_uri"
+                && let Ok(to) = Url::parse(&v)
+                && !out.contains(&to.origin())
+            {
+                out.push(to.origin());
+            }
+        }
+    }
+    out
+}
+
+/// Whether a URL is the app's: its origin or the auth base's, or the origin the hops so far sent
+/// the IdP's answer back to.
+pub(crate) fn at_app_seen(
+    url: &Url,
+    chain: &crate::scenario::Chain,
+    hops: &[crate::trace::Hop],
+) -> bool {
+    at_app(url, chain) || redirect_origins(hops.iter().map(|h| &h.url)).contains(&url.origin())
+}
+
 /// The hop that brought the browser back from elsewhere to the app with the IdP's answer: on a
 /// callback path, or carrying what an authorization response carries (`code`, `state`, `error`,
 /// `id_token`), or posted back (`form_post`). A callback at a path of the app's own choosing
@@ -678,9 +711,10 @@ pub(crate) fn callback_hop(
     const ANSWER: &[&str] = &["code", "state", "error", "id_token"];
     let mut left = false;
     let mut came_from_elsewhere = false;
+    let returns = redirect_origins(hops.iter().map(|h| &h.url));
     for hop in hops {
         let url = Url::parse(&hop.url).ok()?;
-        let here = at_app(&url, chain);
+        let here = at_app(&url, chain) || returns.contains(&url.origin());
         // A POST counts only straight from a page elsewhere (the IdP's form_post), and the start
         // never does.
         let answer = hop.step != Step::Start

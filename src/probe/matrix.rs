@@ -62,7 +62,8 @@ pub fn variants(preset: Option<Preset>, name: &str, value: &str) -> Vec<Variant>
         },
         Variant::BearerSigned,
     ];
-    if percent_decode(value).contains('.') {
+    // The token before its signature: only a signed value has one.
+    if crate::redact::Shape::of(value) == crate::redact::Shape::Signed {
         v.push(Variant::BearerRaw);
     }
     v.extend(
@@ -86,7 +87,7 @@ fn variant_cookies(
         Variant::RecordedCookie { name } | Variant::CookieName { name } => {
             Some(format!("{name}={value}"))
         }
-        Variant::Garbage { name } => Some(format!("{name}={}", garbage())),
+        Variant::Garbage { name } => Some(format!("{name}={}", garbage(value))),
         Variant::BearerSigned | Variant::BearerRaw => None,
     };
     let mut out = Vec::new();
@@ -104,9 +105,26 @@ fn variant_cookies(
     out
 }
 
-/// A value of the same shape as a signed session token that no server will accept.
-fn garbage() -> String {
-    format!("{}.{}%3D", "x".repeat(32), "y".repeat(43))
+/// A value of the session value's shape that no server will accept: a 5-part JWE (Auth.js's
+/// session) or a UUID (a database session's id) where the session is one, else a signed token's
+/// shape. A guard that checks the shape before it decrypts or looks up answers it as it answers
+/// a real but bad session.
+fn garbage(value: &str) -> String {
+    match crate::redact::Shape::of(value) {
+        crate::redact::Shape::Jwe => format!(
+            "eyJhbGciOiJkaXIiLCJlbmMiOiJBMjU2Q0JDLUhTNTEyIn0..{}.{}.{}",
+            "A".repeat(22),
+            "B".repeat(64),
+            "C".repeat(43)
+        ),
+        crate::redact::Shape::Uuid => "00000000-0000-4000-8000-000000000000".into(),
+        crate::redact::Shape::Jwt => format!(
+            "eyJhbGciOiJIUzI1NiJ9.{}.{}",
+            "e30".repeat(8),
+            "s".repeat(43)
+        ),
+        _ => format!("{}.{}%3D", "x".repeat(32), "y".repeat(43)),
+    }
 }
 
 /// Replays each wanted pair, each request the way its probe went (the same cookies, in the
@@ -147,7 +165,7 @@ pub async fn run(
             let probe = super::request(spec, app);
             let (pairs, _) = record.cookies_for(&spec.url, probe.context());
             // Every credential any variant carries: an echo of one is blanked in every answer.
-            let mut sent = vec![value.clone(), garbage()];
+            let mut sent = vec![value.clone(), garbage(&value)];
             sent.extend(pairs.iter().map(|(_, v)| v.clone()));
             for variant in variants(preset, &name, &value) {
                 let mut headers = Vec::new();
@@ -225,7 +243,7 @@ mod tests {
                 Variant::Garbage { name: name("sid") },
                 vec![
                     "deep=1".to_string(),
-                    format!("sid={}", garbage()),
+                    format!("sid={}", garbage("S")),
                     "top=2".into(),
                 ],
             ),
@@ -260,5 +278,25 @@ mod tests {
             ),
             ["deep=1", "sid=S"]
         );
+    }
+}
+
+#[cfg(test)]
+mod garbage_shapes {
+    use super::garbage;
+    use crate::redact::Shape;
+
+    #[test]
+    fn garbage_has_the_sessions_shape() {
+        for value in [
+            "eyJh..aXY.Y2lwaGVy.dGFn",
+            "0f8b7c1e-3a2d-4b5c-9d6e-7f8091a2b3c4",
+            "eyJh.eyJi.c2ln",
+            "0123456789abcdef0123456789abcdef.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA%3D",
+        ] {
+            let g = garbage(value);
+            assert_eq!(Shape::of(&g), Shape::of(value), "{value} -> {g}");
+            assert_ne!(g, value);
+        }
     }
 }

@@ -3,9 +3,7 @@
 //! answer may not store cookies while third-party cookies are blocked (as the Chromium the
 //! browser driver runs blocks them, whatever their SameSite). Both drivers decide alike.
 
-use crate::harness::{
-    Chain, Opts, Output, authchain, browser_lock, browser_preflight, finding_ids,
-};
+use crate::harness::{Chain, Opts, Output, browser_lock, browser_preflight, finding_ids};
 use serde_json::Value;
 
 /// A login from the front end, with the auth handler and the guarded endpoint on the app's site.
@@ -15,25 +13,13 @@ fn login(app_env: &'static [(&'static str, &'static str)], driver: &str) -> (Out
         app_env,
         ..Opts::default()
     });
-    let dir = tempfile::tempdir().unwrap();
-    let json = dir.path().join("r.json");
-    let mut args = chain.login_args("alice");
-    let app = args.iter().position(|a| a == "--app").unwrap() + 1;
-    args[app] = chain.frontend();
-    args.extend([
-        "--auth-base".into(),
-        format!("{}/api/auth", chain.app()),
-        "--probe".into(),
-        chain.guarded(),
-        "--driver".into(),
-        driver.into(),
-        "--report-json".into(),
-        json.display().to_string(),
-    ]);
-    let out = authchain(&args, &[]);
-    let report = serde_json::from_str(&std::fs::read_to_string(&json).unwrap_or_default())
-        .unwrap_or(Value::Null);
-    (out, report)
+    let run = chain.login_from(
+        &chain.frontend(),
+        &format!("{}/api/auth", chain.app()),
+        "alice",
+        &["--probe", &chain.guarded(), "--driver", driver],
+    );
+    (run.out, run.report)
 }
 
 /// The state cookie the start's answer sets is refused as a third-party cookie, so the callback
@@ -98,4 +84,57 @@ fn a_cross_site_start_loses_a_samesite_none_state_cookie_in_the_browser() {
     browser_preflight();
     let _one = browser_lock();
     state_refused(&[("SAME_SITE", "none")], "browser");
+}
+
+/// The login starts on another host name than the app's base URL (FAILURE-MODES: a state cookie
+/// lost across hosts): the state cookie stays on the start's host, the IdP sends the browser back
+/// to the base URL's host (the `redirect_uri`), and the callback finds no state. That host is the
+/// app's: the error page there is the app's, not the IdP's.
+fn state_lost_across_hosts(driver: &str) {
+    let chain = Chain::start(Opts {
+        frontend: true,
+        ..Opts::default()
+    });
+    let start = chain.frontend();
+    let run = chain.login_from(
+        &start,
+        &format!("{start}/api/auth"),
+        "alice",
+        &["--driver", driver],
+    );
+    let (out, report) = (&run.out, &run.report);
+    assert_eq!(out.code, 1, "{}", out.all());
+    let ids = finding_ids(report);
+    assert_eq!(ids[0], "state-cookie-lost", "{}", out.stdout);
+    assert!(!ids.contains(&"idp-error-page".to_string()), "{ids:?}");
+    let cb = report["chain"]["callback_hop"]
+        .as_u64()
+        .expect("the callback is found") as usize;
+    let callback = &report["hops"][cb - 1];
+    assert!(
+        callback["url"]
+            .as_str()
+            .unwrap()
+            .starts_with(&format!("{}/api/auth/callback/fixture", chain.app())),
+        "{callback}"
+    );
+    assert!(
+        out.stdout.contains(&format!(
+            "hop {cb}: the callback request carried no state cookie"
+        )),
+        "{}",
+        out.stdout
+    );
+}
+
+#[test]
+fn a_state_cookie_lost_across_hosts_over_http() {
+    state_lost_across_hosts("http");
+}
+
+#[test]
+fn a_state_cookie_lost_across_hosts_in_the_browser() {
+    browser_preflight();
+    let _one = browser_lock();
+    state_lost_across_hosts("browser");
 }

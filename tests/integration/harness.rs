@@ -390,9 +390,25 @@ impl Chain {
     /// `authchain login` as `user` with `extra` flags and a JSON report, in a temp dir kept as
     /// long as the result.
     pub fn login(&self, user: &str, extra: &[&str], env: &[(&str, &str)]) -> Run {
+        self.run_login(self.login_args(user), extra, env)
+    }
+
+    /// The same, started from `start` (another host name or site than the app's) with the auth
+    /// handler at `auth_base`.
+    pub fn login_from(&self, start: &str, auth_base: &str, user: &str, extra: &[&str]) -> Run {
+        let mut args = self.login_args(user);
+        let app = args.iter().position(|a| a == "--app").expect("--app") + 1;
+        args[app] = start.to_string();
+        match args.iter().position(|a| a == "--auth-base") {
+            Some(i) => args[i + 1] = auth_base.to_string(),
+            None => args.extend(["--auth-base".into(), auth_base.to_string()]),
+        }
+        self.run_login(args, extra, &[])
+    }
+
+    fn run_login(&self, mut args: Vec<String>, extra: &[&str], env: &[(&str, &str)]) -> Run {
         let dir = tempfile::tempdir().expect("a temp dir");
         let json = dir.path().join("report.json");
-        let mut args = self.login_args(user);
         args.extend(extra.iter().map(|s| s.to_string()));
         args.extend(["--report-json".into(), json.display().to_string()]);
         let out = authchain(&args, env);

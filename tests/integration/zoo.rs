@@ -1,8 +1,9 @@
 //! The guard zoo (tests/fixtures/guards.mjs): guards that answer the way NestJS, Spring Security,
 //! Django REST framework, Spring Boot's error page, a server-rendered app and a hand-written
-//! guard answer, each combined with each fault, on both BetterAuth lines. One login per line
-//! probes every guard; each gets its expected verdict, or `guard-rejects-session` with the true
-//! cause among its ranked causes where the answers cannot tell.
+//! guard answer, each combined with each fault, on both BetterAuth lines and on Auth.js. One
+//! login per library probes every guard; each gets its expected verdict, or
+//! `guard-rejects-session` with the true cause among its ranked causes where the answers cannot
+//! tell.
 
 use crate::harness::{Chain, Opts};
 use serde_json::Value;
@@ -66,11 +67,8 @@ fn findings_of<'a>(report: &'a Value, probe: &str) -> Vec<&'a Value> {
         .collect()
 }
 
-fn zoo(line: &'static str) {
-    let chain = Chain::start(Opts {
-        line,
-        ..Opts::default()
-    });
+fn zoo(opts: Opts) {
+    let chain = Chain::start(opts);
     let mut args = Vec::new();
     for style in STYLES {
         for fault in FAULTS {
@@ -132,12 +130,29 @@ fn zoo(line: &'static str) {
 
 #[test]
 fn every_guard_style_with_every_fault_better_auth_17() {
-    zoo("1.7");
+    zoo(Opts {
+        line: "1.7",
+        ..Opts::default()
+    });
 }
 
 #[test]
 fn every_guard_style_with_every_fault_better_auth_16() {
-    zoo("1.6");
+    zoo(Opts {
+        line: "1.6",
+        ..Opts::default()
+    });
+}
+
+/// The same guards on Auth.js (JWT sessions): `getSession` for the cookie, another secret that
+/// cannot decrypt the session, `getToken` reading a Bearer token for the Authorization-only
+/// guard.
+#[test]
+fn every_guard_style_with_every_fault_authjs() {
+    zoo(Opts {
+        library: "authjs",
+        ..Opts::default()
+    });
 }
 
 #[test]

@@ -242,6 +242,7 @@ pub async fn login(
         actions: Vec::new(),
         starts: Vec::new(),
         start_error: None,
+        returns: Vec::new(),
     };
     // Ends a remote session even when this future is dropped (Ctrl-C) before `close` below.
     let mut guard = SessionGuard {
@@ -312,6 +313,8 @@ struct Session<'a> {
     starts: Vec<String>,
     /// The error code the start answer sent the browser back with.
     start_error: Option<String>,
+    /// Where the IdP sends the browser back (the `redirect_uri` of the start's URL): the app's.
+    returns: Vec<url::Origin>,
 }
 
 /// How the page loop ended, before the hops are known.
@@ -602,6 +605,7 @@ impl Session<'_> {
             self.start_error = super::login::start_error(&start);
             match next {
                 super::login::StartNext::Follow(next) => {
+                    self.returns = super::redirect_origins([next.as_str()]);
                     self.goto(&next).await?;
                     break;
                 }
@@ -700,7 +704,8 @@ impl Session<'_> {
                 .script(page::INSPECT, vec![self.selector_arg()])
                 .await?;
             let url = seen["url"].as_str().unwrap_or_default();
-            let at_app = Url::parse(url).is_ok_and(|u| super::at_app(&u, c));
+            let at_app = Url::parse(url)
+                .is_ok_and(|u| super::at_app(&u, c) || self.returns.contains(&u.origin()));
             let kind = seen["kind"].as_str().unwrap_or("other");
             let content_type = seen["contentType"].as_str().unwrap_or_default();
             let parsed = seen["html"].as_str().and_then(|html| {
