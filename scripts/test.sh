@@ -19,7 +19,7 @@ if [ "${#missing[@]}" -gt 0 ]; then
 fi
 
 # The test chain's packages, exactly as locked.
-for pkg in oidc-provider better-auth better-auth-16 express @auth/express @auth/unstorage-adapter unstorage; do
+for pkg in oidc-provider better-auth better-auth-16 express @auth/express @auth/unstorage-adapter unstorage express-openid-connect; do
   if [ ! -d "tests/fixtures/node_modules/$pkg" ]; then
     npm ci --prefix tests/fixtures --no-audit --no-fund
     break

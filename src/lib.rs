@@ -167,6 +167,13 @@ async fn probe_and_compare(
     r: &mut Redactor,
 ) {
     let c = &scenario.chain;
+    // The session cookie as one, where the first probe (the native one) would send it.
+    let urls: Vec<&url::Url> = scenario.probes.iter().map(|p| &p.url).collect();
+    trace.chain.session_cookie =
+        probe::matrix::session_cookie(c.preset, record, &urls).map(|s| trace::SessionCookieView {
+            name: s.name,
+            chunks: s.chunks,
+        });
     let (probes, error) = probe::run(&scenario.probes, &c.app, c.preset, client, record, r).await;
     trace.probes = probes;
     trace.error = error;

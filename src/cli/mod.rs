@@ -133,12 +133,34 @@ pub struct LoginArgs {
     /// Where the auth handler is mounted [default: <app>/api/auth].
     #[arg(long, value_name = "URL")]
     pub auth_base: Option<String>,
-    /// The provider id configured in the app.
+    /// The provider id configured in the app (a preset whose start names no provider, as
+    /// express-openid-connect's, needs none).
     #[arg(long, value_name = "ID")]
-    pub provider: String,
+    pub provider: Option<String>,
     /// Where the app should land after the login [default: <app>/].
     #[arg(long, value_name = "URL")]
     pub callback_url: Option<String>,
+    /// The start request, as 'METHOD URL', where the preset's start does not fit the app.
+    #[arg(long, value_name = "'METHOD URL'", conflicts_with = "start_page")]
+    pub start: Option<String>,
+    /// A JSON body for --start.
+    #[arg(
+        long,
+        value_name = "JSON",
+        requires = "start",
+        conflicts_with = "start_form"
+    )]
+    pub start_json: Option<String>,
+    /// A form body for --start, as k=v&k2=v2.
+    #[arg(long, value_name = "k=v&…", requires = "start")]
+    pub start_form: Option<String>,
+    /// A page whose sign-in link or form starts the login, pressed as a person presses it.
+    #[arg(long, value_name = "URL")]
+    pub start_page: Option<String>,
+    /// The CSS selector of the link, form or button to press on --start-page [default: the one
+    /// that says sign in or log in].
+    #[arg(long, value_name = "CSS", requires = "start_page")]
+    pub start_selector: Option<String>,
     /// How to pass the IdP's login.
     #[arg(long, default_value = "form", value_parser = choice(IdpKind::NAMES, IdpKind::parse))]
     pub idp: IdpKind,
@@ -217,7 +239,13 @@ impl ProbeFlags {
         let native_url = match (&self.native, default_native) {
             (Some(n), _) => url_flag("native", n)?,
             (None, Some(d)) => d,
-            (None, None) => return Err("--native is required".into()),
+            (None, None) => {
+                return Err(format!(
+                    "--native is required: {} has no session endpoint of its own; name a route \
+                     that answers only with a session",
+                    preset.contract().library
+                ));
+            }
         };
         let mut probes = vec![scenario::native_probe(preset, native_url.clone())];
         for (i, p) in self.probes.iter().enumerate() {
@@ -307,6 +335,7 @@ impl ProbeArgs {
                 provider: None,
                 driver: Driver::Http,
                 start: None,
+                start_page: None,
                 timeout: self.timeout,
                 max_hops: scenario::DEFAULT_MAX_HOPS,
                 matrix: self.probes.mode(),
@@ -348,6 +377,44 @@ impl LoginArgs {
     /// The scenario these flags describe. Errors are usage errors (exit 2).
     pub fn scenario(&self) -> Result<Scenario, String> {
         let app = url_flag("app", &self.app)?;
+        let start = match &self.start {
+            Some(s) => {
+                let (method, url) = scenario::split_request(s);
+                let url = url_flag("start", url)?;
+                let body = match (&self.start_json, &self.start_form) {
+                    (Some(j), _) => Some(scenario::Body::Json(
+                        serde_json::from_str(j)
+                            .map_err(|e| format!("--start-json: not JSON: {e}"))?,
+                    )),
+                    (None, Some(f)) => Some(scenario::Body::Form(
+                        url::form_urlencoded::parse(f.as_bytes())
+                            .map(|(k, v)| (k.into_owned(), v.into_owned()))
+                            .collect(),
+                    )),
+                    (None, None) => None,
+                };
+                Some(scenario::RequestSpec { method, url, body })
+            }
+            None => None,
+        };
+        let start_page = match &self.start_page {
+            Some(p) => Some(scenario::StartPage {
+                url: url_flag("start-page", p)?,
+                selector: self.start_selector.clone(),
+            }),
+            None => None,
+        };
+        if self.provider.is_none()
+            && start.is_none()
+            && start_page.is_none()
+            && self.preset.contract().needs_provider()
+        {
+            return Err(format!(
+                "--provider is required with the {} preset (the provider id configured in the \
+                 app)",
+                self.preset.name()
+            ));
+        }
         let auth_base = match &self.auth_base {
             Some(a) => url_flag("auth-base", a)?,
             None => default_auth_base(&app, Some(self.preset)),
@@ -367,8 +434,12 @@ impl LoginArgs {
             },
             None => None,
         };
-        let native = join_path(&auth_base, self.preset.contract().native_path);
-        let probes = self.probes.specs(self.preset, Some(native))?;
+        let native = self
+            .preset
+            .contract()
+            .native_path
+            .map(|path| join_path(&auth_base, path));
+        let probes = self.probes.specs(self.preset, native)?;
         let secrets = password.iter().cloned().collect();
         Ok(Scenario {
             name: format!("login {app}"),
@@ -376,10 +447,11 @@ impl LoginArgs {
                 app,
                 preset: Some(self.preset),
                 auth_base,
-                provider: Some(self.provider.clone()),
+                provider: self.provider.clone(),
                 callback_url,
                 driver: self.driver,
-                start: None,
+                start,
+                start_page,
                 timeout: self.timeout,
                 max_hops: self.max_hops,
                 matrix: self.probes.mode(),

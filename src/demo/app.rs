@@ -34,7 +34,10 @@ static NAMES: LazyLock<Names> = LazyLock::new(|| {
     Names {
         start: format!("{base}/{}", c.starts[0].path),
         callback: format!("{base}/{}/{PROVIDER}", c.callback_paths[0]),
-        native: format!("{base}/{}", c.native_path),
+        native: format!(
+            "{base}/{}",
+            c.native_path.expect("BetterAuth's session endpoint")
+        ),
         error: format!("{base}/{}", c.error_path),
         state_cookie: c.cookie_name(CookieRole::State).expect("a state cookie"),
         secure_session_cookie: format!("__Secure-{session}"),

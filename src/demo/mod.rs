@@ -195,6 +195,7 @@ impl Demo {
                 callback_url: self.app.clone(),
                 driver,
                 start: None,
+                start_page: None,
                 timeout: crate::scenario::DEFAULT_TIMEOUT,
                 max_hops: crate::scenario::DEFAULT_MAX_HOPS,
                 matrix: MatrixMode::Auto,
@@ -208,7 +209,16 @@ impl Demo {
                 selectors: SelectorOverrides::default(),
             },
             probes: vec![
-                native_probe(preset, join_path(&auth_base, preset.contract().native_path)),
+                native_probe(
+                    preset,
+                    join_path(
+                        &auth_base,
+                        preset
+                            .contract()
+                            .native_path
+                            .expect("the demo's preset has a session endpoint"),
+                    ),
+                ),
                 plain_probe(
                     "guarded".into(),
                     crate::trace::Method::Get,

@@ -117,6 +117,8 @@ struct Matrix<'a> {
     cookie: String,
     /// A cookie name under which the same value is accepted.
     name_success: Option<String>,
+    /// A session in chunks is accepted whole as one cookie (under this name).
+    one_chunk_success: Option<String>,
     /// A Bearer variant that is accepted.
     bearer_success: Option<String>,
     /// The native endpoint accepts no Bearer variant.
@@ -146,6 +148,10 @@ fn matrix<'a>(t: &'a Trace, p: &Probe, reference: &str) -> Option<Matrix<'a>> {
         },
         name_success: t.matrix.iter().find_map(|r| match &r.variant {
             Variant::CookieName { name } if r.probe == p.name && r.passed => Some(name.clone()),
+            _ => None,
+        }),
+        one_chunk_success: t.matrix.iter().find_map(|r| match &r.variant {
+            Variant::OneChunk { name } if r.probe == p.name && r.passed => Some(name.clone()),
             _ => None,
         }),
         bearer_success: t
@@ -186,7 +192,30 @@ fn judge(t: &Trace, p: &Probe) -> Option<Finding> {
     }
     let name = &p.name;
 
-    // A variant that succeeds decides first.
+    // A variant that succeeds decides first: the whole session as one cookie, then another name.
+    if let Some(whole) = &m.one_chunk_success {
+        let mut f = finding(
+            FindingId::GuardMissesCookie,
+            Severity::Error,
+            format!(
+                "`{name}` reads the session as one cookie `{whole}`, not in the chunks it came in"
+            ),
+            evidence,
+            format!(
+                "The session was too large for one cookie and the auth library split it into \
+                 chunks (`{whole}.0`, `{whole}.1`, …). The guarded endpoint rejects the chunks \
+                 as they were sent, and accepts the same session whole as one cookie `{whole}`: \
+                 it reads one cookie where the library writes several."
+            ),
+            format!(
+                "Let the guard read the session through the auth library itself ({}), which \
+                 joins the chunks; or keep the session small enough for one cookie.",
+                words.validate_session
+            ),
+        );
+        f.causes = causes(&[CauseKey::ReadsOneChunk]);
+        return Some(f);
+    }
     if let Some(wanted) = &m.name_success {
         let mut f = finding(
             FindingId::GuardMissesCookie,

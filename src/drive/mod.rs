@@ -431,6 +431,45 @@ impl Runner<'_> {
     /// knows the provider.
     async fn start(&mut self, chain: &mut ChainInfo, r: &mut Redactor) -> Result<Answer, Stop> {
         let c = &self.scenario.chain;
+        // A page with a sign-in button: load it and press it, as a person would.
+        if let Some(page) = &c.start_page {
+            chain.start_endpoint = Some(page.url.path().to_string());
+            let answer = self
+                .follow(Request::get(page.url.clone(), Step::Start), &page.url, r)
+                .await?;
+            // Sent on to the IdP already (a page behind a login redirects there): underway.
+            if !at_app_seen(&answer.url, c, &self.driver.record.hops) {
+                return Ok(answer);
+            }
+            let n = HopNo(self.driver.record.hops.len() as u32);
+            let press = idp::form::sign_in(&answer.text(), &answer.url, page.selector.as_deref())
+                .map_err(|why| {
+                Stop::Error(RunError {
+                    step: ErrorStep::Chain(Step::Start),
+                    hop: Some(n),
+                    message: format!("the start page {}: {why}", r.url(&answer.url)),
+                    kind: None,
+                })
+            })?;
+            self.seen.clear();
+            return match press {
+                idp::form::Press::Link(to) => {
+                    self.follow(Request::get(to, Step::Start), &answer.url, r)
+                        .await
+                }
+                idp::form::Press::Form(form) => {
+                    self.submit(
+                        &answer.url,
+                        &form.method,
+                        &form.action,
+                        form.fields,
+                        Step::Start,
+                        r,
+                    )
+                    .await
+                }
+            };
+        }
         if let Some(start) = &c.start {
             let req = Request {
                 method: start.method.clone(),
@@ -460,49 +499,17 @@ impl Runner<'_> {
             return Err(no_start());
         };
         let provider = c.provider.clone().unwrap_or_default();
-        let callback = c.callback_url.to_string();
         // The app's page asks with `fetch`: across sites when the auth handler is on another
         // site than the app.
         let cross_site = crate::web::site(&c.auth_base) != crate::web::site(&c.app);
         for (i, start) in contract.starts.iter().enumerate() {
             let path = start.path_for(&provider);
-            let mut fields = start.fields(&provider, &callback);
-            if let Some(csrf) = &start.csrf {
-                let req = Request {
-                    cross_site,
-                    navigation: false,
-                    ..Request::get(join_path(&c.auth_base, csrf.path), Step::Start)
-                };
-                let answer = self.driver.hop(&req, r).await?;
-                let token = answer
-                    .json()
-                    .filter(|_| answer.status < 400)
-                    .and_then(|j| j[csrf.json_field].as_str().map(str::to_string));
-                let Some(token) = token else {
-                    chain.start_endpoint = Some(format!("/{}", csrf.path));
-                    return Err(Stop::Ended(Ended::StartRefused {
-                        hop: HopNo(self.driver.record.hops.len() as u32),
-                    }));
-                };
-                r.sensitive(&token);
-                fields.push((csrf.form_field.to_string(), token));
-            }
-            let req = Request {
-                method: Method::Post,
-                url: join_path(&c.auth_base, &path),
-                body: Some(if start.form {
-                    Body::Form(fields)
-                } else {
-                    Body::Json(start.body(&provider, &callback))
-                }),
-                step: Step::Start,
-                headers: start
-                    .headers
-                    .iter()
-                    .map(|(k, v)| (k.to_string(), v.to_string()))
-                    .collect(),
-                cross_site,
-                navigation: false,
+            let req = if start.link {
+                // A link the page follows: a navigation that redirects to the IdP.
+                Request::get(join_path(&c.auth_base, &path), Step::Start)
+            } else {
+                self.start_request(start, &path, cross_site, chain, r)
+                    .await?
             };
             let answer = self.driver.hop(&req, r).await?;
             chain.start_endpoint = Some(format!("/{path}"));
@@ -514,6 +521,58 @@ impl Runner<'_> {
         }
         // Only a preset without start requests gets here: the last start is never passed over.
         Err(no_start())
+    }
+
+    /// A preset's start request from the app's page: its CSRF token first when it needs one.
+    async fn start_request(
+        &mut self,
+        start: &crate::preset::Start,
+        path: &str,
+        cross_site: bool,
+        chain: &mut ChainInfo,
+        r: &mut Redactor,
+    ) -> Result<Request, Stop> {
+        let c = &self.scenario.chain;
+        let provider = c.provider.clone().unwrap_or_default();
+        let callback = c.callback_url.to_string();
+        let mut fields = start.fields(&provider, &callback);
+        if let Some(csrf) = &start.csrf {
+            let req = Request {
+                cross_site,
+                navigation: false,
+                ..Request::get(join_path(&c.auth_base, csrf.path), Step::Start)
+            };
+            let answer = self.driver.hop(&req, r).await?;
+            let token = answer
+                .json()
+                .filter(|_| answer.status < 400)
+                .and_then(|j| j[csrf.json_field].as_str().map(str::to_string));
+            let Some(token) = token else {
+                chain.start_endpoint = Some(format!("/{}", csrf.path));
+                return Err(Stop::Ended(Ended::StartRefused {
+                    hop: HopNo(self.driver.record.hops.len() as u32),
+                }));
+            };
+            r.sensitive(&token);
+            fields.push((csrf.form_field.to_string(), token));
+        }
+        Ok(Request {
+            method: Method::Post,
+            url: join_path(&c.auth_base, path),
+            body: Some(if start.form {
+                Body::Form(fields)
+            } else {
+                Body::Json(start.body(&provider, &callback))
+            }),
+            step: Step::Start,
+            headers: start
+                .headers
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            cross_site,
+            navigation: false,
+        })
     }
 
     fn read_start(
@@ -746,6 +805,7 @@ mod tests {
             callback_url: app.clone(),
             driver: crate::scenario::Driver::Http,
             start: None,
+            start_page: None,
             timeout: std::time::Duration::from_secs(1),
             max_hops: 20,
             matrix: crate::scenario::MatrixMode::Auto,

@@ -24,15 +24,16 @@ pub const CONTRACT: Contract = Contract {
             form_field: "csrfToken",
         }),
         headers: &[("x-auth-return-redirect", "1")],
+        link: false,
     }],
     unknown_start_status: 404,
     unknown_start_words: &[],
     callback_paths: &["callback"],
     error_path: "error",
     cookie_prefix: "authjs",
-    native_path: "session",
+    native_path: Some("session"),
     native_status: 200,
-    native_present: "user",
+    native_present: Some("user"),
     session_expiry: Some("expires"),
     // Matched on the name's last part: `authjs.` (next-auth v4: `next-auth.`), with or without
     // `__Secure-`/`__Host-`, and without a chunk's `.N`.

@@ -17,6 +17,7 @@ pub const CONTRACT: Contract = Contract {
             form: false,
             csrf: None,
             headers: &[],
+            link: false,
         },
         // BetterAuth 1.6's generic provider; 1.7 answers 404 here.
         Start {
@@ -26,6 +27,7 @@ pub const CONTRACT: Contract = Contract {
             form: false,
             csrf: None,
             headers: &[],
+            link: false,
         },
     ],
     unknown_start_status: 404,
@@ -33,9 +35,9 @@ pub const CONTRACT: Contract = Contract {
     callback_paths: &["callback", "oauth2/callback"],
     error_path: "error",
     cookie_prefix: "better-auth",
-    native_path: "get-session",
+    native_path: Some("get-session"),
     native_status: 200,
-    native_present: "session",
+    native_present: Some("session"),
     session_expiry: Some("session.expiresAt"),
     cookies: &[
         ("session_token", CookieRole::Session),

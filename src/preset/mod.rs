@@ -6,6 +6,7 @@
 
 mod authjs;
 mod better_auth;
+mod eoc;
 
 use crate::trace::Expect;
 use serde_json::Value;
@@ -15,12 +16,13 @@ use serde_json::Value;
 pub enum Preset {
     BetterAuth,
     AuthJs,
+    Eoc,
 }
 
 impl Preset {
-    pub const ALL: &'static [Preset] = &[Preset::BetterAuth, Preset::AuthJs];
+    pub const ALL: &'static [Preset] = &[Preset::BetterAuth, Preset::AuthJs, Preset::Eoc];
     /// The names scenarios and the command line use, in the order of [`Preset::ALL`].
-    pub const NAMES: &'static [&'static str] = &["better-auth", "authjs"];
+    pub const NAMES: &'static [&'static str] = &["better-auth", "authjs", "express-openid-connect"];
 
     pub fn parse(s: &str) -> Option<Preset> {
         Preset::ALL
@@ -37,6 +39,7 @@ impl Preset {
         match self {
             Preset::BetterAuth => &better_auth::CONTRACT,
             Preset::AuthJs => &authjs::CONTRACT,
+            Preset::Eoc => &eoc::CONTRACT,
         }
     }
 }
@@ -64,11 +67,12 @@ pub struct Contract {
     pub error_path: &'static str,
     /// The default prefix of the library's cookie names (`<prefix>.<name>`).
     pub cookie_prefix: &'static str,
-    /// The native session endpoint, relative to the auth base, and what a session answer holds.
-    pub native_path: &'static str,
+    /// The native session endpoint, relative to the auth base (none when the library has no
+    /// endpoint of its own: the scenario names one), and what a session answer holds.
+    pub native_path: Option<&'static str>,
     pub native_status: u16,
     /// A dot path that a session answer holds, present and not null.
-    pub native_present: &'static str,
+    pub native_present: Option<&'static str>,
     /// Where a session answer says when the session ends (a dot path).
     pub session_expiry: Option<&'static str>,
     /// Cookie names by their role, matched on the name without prefix and without the
@@ -94,6 +98,9 @@ pub struct Start {
     pub csrf: Option<Csrf>,
     /// Headers the library's own client sends (to get the IdP's URL as JSON, say).
     pub headers: &'static [(&'static str, &'static str)],
+    /// A link the browser follows (a GET navigation to the path, which redirects to the IdP)
+    /// rather than a POST from the page.
+    pub link: bool,
 }
 
 /// A CSRF token fetched before the start: `GET <auth base>/<path>`, whose JSON answer holds it
@@ -337,6 +344,51 @@ pub fn pick_session<T>(
         })
 }
 
+/// The session cookie among the cookies a request carries, as one: a value a library split into
+/// chunks (`<name>.0`, `<name>.1`, …) is put back together in their order.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SessionCookie {
+    /// The cookie's name, without a chunk's number.
+    pub name: String,
+    /// The whole value.
+    pub value: String,
+    /// The chunks' names, in order (empty when the value is one cookie).
+    pub chunks: Vec<String>,
+}
+
+impl SessionCookie {
+    /// Whether a cookie of the request is (a chunk of) this session cookie.
+    pub fn holds(&self, name: &str) -> bool {
+        name == self.name || self.chunks.iter().any(|c| c == name)
+    }
+}
+
+/// The session cookie among `pairs` (name, value), by the preset's one guess
+/// ([`pick_session`], the longest value when no name tells), chunks joined.
+pub fn session_of(preset: Option<Preset>, pairs: &[(String, String)]) -> Option<SessionCookie> {
+    let (picked, value) = pick_session(preset, pairs, |c| &c.0, |c| c.1.len() as i64).cloned()?;
+    let base = unchunked(&picked);
+    if base == picked {
+        return Some(SessionCookie {
+            name: picked,
+            value,
+            chunks: Vec::new(),
+        });
+    }
+    let mut chunks: Vec<(u32, &String, &String)> = pairs
+        .iter()
+        .filter(|(n, _)| unchunked(n) == base && n.as_str() != base)
+        .filter_map(|(n, v)| Some((n.rsplit_once('.')?.1.parse().ok()?, n, v)))
+        .collect();
+    chunks.sort_by_key(|(i, _, _)| *i);
+    chunks.dedup_by_key(|(i, _, _)| *i);
+    Some(SessionCookie {
+        name: base.to_string(),
+        value: chunks.iter().map(|(_, _, v)| v.as_str()).collect(),
+        chunks: chunks.iter().map(|(_, n, _)| n.to_string()).collect(),
+    })
+}
+
 /// The other names a session cookie could be looked for under: with and without the browser's
 /// prefixes, and the default names of the preset (of every preset, when the chain names none: a
 /// guard may look for a library's default name whatever the app renamed it to).
@@ -364,15 +416,26 @@ impl Contract {
     /// The default name of the library's cookie with this role (without a browser prefix).
     pub fn cookie_name(&self, role: CookieRole) -> Option<String> {
         let (name, _) = self.cookies.iter().find(|(_, r)| *r == role)?;
-        Some(format!("{}.{name}", self.cookie_prefix))
+        Some(if self.cookie_prefix.is_empty() {
+            name.to_string()
+        } else {
+            format!("{}.{name}", self.cookie_prefix)
+        })
     }
 
     /// What the native session endpoint answers when there is a session.
     pub fn native_expect(&self) -> Expect {
         Expect {
             status: Some(self.native_status),
-            json_present: Some(self.native_present.to_string()),
+            json_present: self.native_present.map(str::to_string),
         }
+    }
+
+    /// Whether its start names a provider (in its path or its body).
+    pub fn needs_provider(&self) -> bool {
+        self.starts
+            .iter()
+            .any(|s| s.path.contains("{provider}") || s.provider_field.is_some())
     }
 
     /// Whether a start answer means "not this endpoint, try the next".
@@ -481,7 +544,9 @@ mod tests {
                 "better-auth.session_token",
                 "__Secure-better-auth.session_token",
                 "authjs.session-token",
-                "__Secure-authjs.session-token"
+                "__Secure-authjs.session-token",
+                "appSession",
+                "__Secure-appSession"
             ]
         );
     }

@@ -6,6 +6,7 @@
 use super::{failure, summarize};
 use crate::drive::http::{HttpClient, Request};
 use crate::drive::record::Record;
+use crate::preset::SessionCookie;
 use crate::redact::{Redactor, percent_decode};
 use crate::scenario::{MatrixMode, Preset, ProbeSpec};
 use crate::trace::{ErrorStep, MatrixRow, Probe, RunError, Variant};
@@ -37,21 +38,22 @@ pub fn wanted<'a>(
 }
 
 /// The session cookie the jar holds for one of the URLs (the preset's one guess, the longest
-/// value when no name tells).
+/// value when no name tells), its chunks joined.
 pub fn session_cookie(
     preset: Option<Preset>,
     record: &Record,
     urls: &[&Url],
-) -> Option<(String, String)> {
+) -> Option<SessionCookie> {
     urls.iter().find_map(|url| {
         // By name, so the same cookies give the same guess whatever order they were set in.
         let mut cookies = record.values_for(url);
         cookies.sort();
-        crate::preset::pick_session(preset, &cookies, |c| &c.0, |c| c.1.len() as i64).cloned()
+        crate::preset::session_of(preset, &cookies)
     })
 }
 
-pub fn variants(preset: Option<Preset>, name: &str, value: &str) -> Vec<Variant> {
+pub fn variants(preset: Option<Preset>, session: &SessionCookie) -> Vec<Variant> {
+    let (name, value) = (session.name.as_str(), session.value.as_str());
     let mut v = vec![
         Variant::RecordedCookie {
             name: name.to_string(),
@@ -62,6 +64,12 @@ pub fn variants(preset: Option<Preset>, name: &str, value: &str) -> Vec<Variant>
         },
         Variant::BearerSigned,
     ];
+    // A session in chunks, whole under its own name, as a guard that reads one cookie wants it.
+    if !session.chunks.is_empty() {
+        v.push(Variant::OneChunk {
+            name: name.to_string(),
+        });
+    }
     // The token before its signature: only a signed value has one.
     if crate::redact::Shape::of(value) == crate::redact::Shape::Signed {
         v.push(Variant::BearerRaw);
@@ -75,28 +83,41 @@ pub fn variants(preset: Option<Preset>, name: &str, value: &str) -> Vec<Variant>
 }
 
 /// The Cookie header of a variant: the cookies the probe sent, in the order they went, with the
-/// session cookie as the variant carries it, in its place (last when the probe did not send it).
+/// session cookie (all its chunks) as the variant carries it, in its place (last when the probe
+/// did not send it). The recorded cookie goes as it went, in chunks if it was.
 fn variant_cookies(
     pairs: &[(String, String)],
-    session: &str,
-    value: &str,
+    session: &SessionCookie,
     variant: &Variant,
 ) -> Vec<String> {
-    let carried = match variant {
+    let value = &session.value;
+    let carried: Vec<String> = match variant {
         Variant::NoCookie => return Vec::new(),
-        Variant::RecordedCookie { name } | Variant::CookieName { name } => {
-            Some(format!("{name}={value}"))
+        Variant::RecordedCookie { .. } if !session.chunks.is_empty() => {
+            let sent: Vec<String> = pairs
+                .iter()
+                .filter(|(n, _)| session.holds(n))
+                .map(|(n, v)| format!("{n}={v}"))
+                .collect();
+            if sent.is_empty() {
+                vec![format!("{}={value}", session.name)]
+            } else {
+                sent
+            }
         }
-        Variant::Garbage { name } => Some(format!("{name}={}", garbage(value))),
-        Variant::BearerSigned | Variant::BearerRaw => None,
+        Variant::RecordedCookie { name }
+        | Variant::CookieName { name }
+        | Variant::OneChunk { name } => vec![format!("{name}={value}")],
+        Variant::Garbage { name } => vec![format!("{name}={}", garbage(value))],
+        Variant::BearerSigned | Variant::BearerRaw => Vec::new(),
     };
     let mut out = Vec::new();
     let mut placed = false;
     for (n, v) in pairs {
-        if n != session {
+        if !session.holds(n) {
             out.push(format!("{n}={v}"));
         } else if !std::mem::replace(&mut placed, true) {
-            out.extend(carried.clone());
+            out.extend(carried.iter().cloned());
         }
     }
     if !placed {
@@ -144,15 +165,15 @@ pub async fn run(
 ) -> (Vec<MatrixRow>, Option<RunError>) {
     let mut rows = Vec::new();
     for (compared, reference) in wanted(specs, probes, mode) {
-        let Some((name, value)) = session_cookie(preset, record, &[&reference.url, &compared.url])
-        else {
+        let Some(session) = session_cookie(preset, record, &[&reference.url, &compared.url]) else {
             continue;
         };
+        let value = session.value.clone();
         let withheld = |spec: &ProbeSpec| {
             probes.iter().any(|p| {
                 p.name == spec.name
-                    && p.cookie_blocked.iter().any(|b| b.name == name)
-                    && !p.cookie_sent.iter().any(|c| c.name == name)
+                    && p.cookie_blocked.iter().any(|b| session.holds(&b.name))
+                    && !p.cookie_sent.iter().any(|c| session.holds(&c.name))
             })
         };
         if withheld(compared) || withheld(reference) {
@@ -167,7 +188,7 @@ pub async fn run(
             // Every credential any variant carries: an echo of one is blanked in every answer.
             let mut sent = vec![value.clone(), garbage(&value)];
             sent.extend(pairs.iter().map(|(_, v)| v.clone()));
-            for variant in variants(preset, &name, &value) {
+            for variant in variants(preset, &session) {
                 let mut headers = Vec::new();
                 match &variant {
                     Variant::BearerSigned => {
@@ -178,7 +199,7 @@ pub async fn run(
                     }
                     _ => {}
                 }
-                let cookies = variant_cookies(&pairs, &name, &value, &variant);
+                let cookies = variant_cookies(&pairs, &session, &variant);
                 if !cookies.is_empty() {
                     headers.push(("cookie".to_string(), cookies.join("; ")));
                 }
@@ -227,11 +248,17 @@ mod tests {
 
     #[test]
     fn each_variant_keeps_the_probes_cookies_in_order() {
-        let pairs: Vec<(String, String)> =
-            [("deep", "1"), ("sid", "S"), ("sid", "old"), ("top", "2")]
-                .iter()
+        let pairs = |p: &[(&str, &str)]| -> Vec<(String, String)> {
+            p.iter()
                 .map(|(n, v)| (n.to_string(), v.to_string()))
-                .collect();
+                .collect()
+        };
+        let one = SessionCookie {
+            name: "sid".into(),
+            value: "S".into(),
+            chunks: vec![],
+        };
+        let sent = pairs(&[("deep", "1"), ("sid", "S"), ("sid", "old"), ("top", "2")]);
         let name = |n: &str| n.to_string();
         for (variant, want) in [
             (
@@ -262,21 +289,51 @@ mod tests {
                 ],
             ),
         ] {
-            assert_eq!(
-                variant_cookies(&pairs, "sid", "S", &variant),
-                want,
-                "{variant:?}"
-            );
+            assert_eq!(variant_cookies(&sent, &one, &variant), want, "{variant:?}");
         }
         // A probe that did not send the session cookie gets it last.
         assert_eq!(
             variant_cookies(
-                &pairs[..1],
-                "sid",
-                "S",
+                &sent[..1],
+                &one,
                 &Variant::RecordedCookie { name: name("sid") }
             ),
             ["deep=1", "sid=S"]
+        );
+        // A session in chunks: recorded as it went, whole under its name as one cookie.
+        let chunked = SessionCookie {
+            name: "appSession".into(),
+            value: "AB".into(),
+            chunks: vec!["appSession.0".into(), "appSession.1".into()],
+        };
+        let sent = pairs(&[("appSession.0", "A"), ("x", "1"), ("appSession.1", "B")]);
+        assert_eq!(
+            variant_cookies(
+                &sent,
+                &chunked,
+                &Variant::RecordedCookie {
+                    name: name("appSession")
+                }
+            ),
+            ["appSession.0=A", "appSession.1=B", "x=1"]
+        );
+        assert_eq!(
+            variant_cookies(
+                &sent,
+                &chunked,
+                &Variant::OneChunk {
+                    name: name("appSession")
+                }
+            ),
+            ["appSession=AB", "x=1"]
+        );
+        assert!(variants(None, &chunked).contains(&Variant::OneChunk {
+            name: name("appSession")
+        }));
+        assert!(
+            !variants(None, &one)
+                .iter()
+                .any(|v| matches!(v, Variant::OneChunk { .. }))
         );
     }
 }

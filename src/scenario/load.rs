@@ -67,6 +67,8 @@ struct RawChain {
     callback_url: Option<Spanned<String>>,
     driver: Option<Spanned<String>>,
     start: Option<Spanned<RawStart>>,
+    start_page: Option<Spanned<String>>,
+    start_selector: Option<Spanned<String>>,
     timeout: Option<Spanned<String>>,
     max_hops: Option<Spanned<i64>>,
     matrix: Option<Spanned<String>>,
@@ -366,7 +368,25 @@ pub fn from_toml(src: &str, file: &str, lookup: Lookup) -> Result<Scenario, Box<
         Some(s) => Some(start_of(&mut x, s.get_ref())?),
         None => None,
     };
-    if preset.is_none() && start.is_none() {
+    let start_page = match &c.start_page {
+        Some(p) => Some(crate::scenario::StartPage {
+            url: url_of(&mut x, p)?,
+            selector: c
+                .start_selector
+                .as_ref()
+                .map(|s| x.text(s))
+                .transpose()?
+                .map(|t| t.value),
+        }),
+        None => None,
+    };
+    if let (Some(s), Some(_)) = (&c.start, &start_page) {
+        return Err(x.err(
+            s.span(),
+            "[chain] has both a `start` request and a `start_page`: keep one",
+        ));
+    }
+    if preset.is_none() && start.is_none() && start_page.is_none() {
         return Err(x
             .err(chain_span, "[chain] needs a `preset` or a `start` request")
             .into_help(format!(
@@ -374,7 +394,11 @@ pub fn from_toml(src: &str, file: &str, lookup: Lookup) -> Result<Scenario, Box<
                 Preset::NAMES[0]
             )));
     }
-    if preset.is_some() && provider.is_none() && start.is_none() {
+    if preset.is_some_and(|p| p.contract().needs_provider())
+        && provider.is_none()
+        && start.is_none()
+        && start_page.is_none()
+    {
         return Err(x
             .err(
                 chain_span,
@@ -397,7 +421,11 @@ pub fn from_toml(src: &str, file: &str, lookup: Lookup) -> Result<Scenario, Box<
         },
     };
 
-    let native_url = preset.map(|p| (p, join_path(&auth_base, p.contract().native_path)));
+    let native_url = preset.and_then(|p| {
+        p.contract()
+            .native_path
+            .map(|path| (p, join_path(&auth_base, path)))
+    });
     let mut probes = Vec::new();
     let mut spans = Vec::new();
     for p in &raw.probe {
@@ -481,6 +509,7 @@ pub fn from_toml(src: &str, file: &str, lookup: Lookup) -> Result<Scenario, Box<
             callback_url,
             driver,
             start,
+            start_page,
             timeout,
             max_hops,
             matrix,

@@ -40,6 +40,8 @@ pub struct Chain {
     pub driver: Driver,
     /// An explicit start request, for apps without a preset.
     pub start: Option<RequestSpec>,
+    /// A page whose sign-in link or form starts the login, as a person presses it.
+    pub start_page: Option<StartPage>,
     pub timeout: Duration,
     pub max_hops: u32,
     pub matrix: MatrixMode,
@@ -126,6 +128,14 @@ pub struct RequestSpec {
     pub method: Method,
     pub url: Url,
     pub body: Option<Body>,
+}
+
+/// A page with a sign-in button: its URL, and the CSS selector of the link or form (or a button
+/// in it) to press; without one, the link or form whose words say "sign in" / "log in".
+#[derive(Clone, Debug, PartialEq)]
+pub struct StartPage {
+    pub url: Url,
+    pub selector: Option<String>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

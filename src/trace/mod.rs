@@ -534,6 +534,8 @@ pub enum Variant {
     BearerRaw,
     /// the session cookie's value under another name
     CookieName { name: String },
+    /// a session in chunks, whole as one cookie under its own name
+    OneChunk { name: String },
 }
 
 impl Variant {
@@ -545,6 +547,7 @@ impl Variant {
             Variant::BearerSigned => "Bearer, signed token".into(),
             Variant::BearerRaw => "Bearer, raw token".into(),
             Variant::CookieName { name } => format!("value as cookie {name}"),
+            Variant::OneChunk { name } => format!("whole value as one cookie {name}"),
         }
     }
 }
@@ -665,6 +668,17 @@ pub struct ChainInfo {
     pub callback_hop: Option<HopNo>,
     /// The URL the chain ended on.
     pub final_url: Option<String>,
+    /// The session cookie as one: its name and, when the library split it, its chunks' names in
+    /// order (a logical view next to the hops' own records).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session_cookie: Option<SessionCookieView>,
+}
+
+/// The session cookie the jar ends with, as one cookie.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionCookieView {
+    pub name: String,
+    pub chunks: Vec<String>,
 }
 
 /// How the drive ended.

@@ -153,3 +153,92 @@ password = "${{secret:{var}}}"
         "{f}"
     );
 }
+
+/// A session too large for one cookie: Auth.js writes it in chunks and reads them back; a guard
+/// that reads the one cookie `authjs.session-token` gets nothing, and the matrix finds it takes
+/// the session whole as one cookie.
+#[test]
+fn a_guard_that_reads_one_chunk_is_named() {
+    let chain = chain(&[("SESSION_PAD", "5000")]);
+    let zoo = format!("{}/zoo/nest/correct", chain.app());
+    let run = chain.login(
+        "alice",
+        &["--probe", &chain.guarded(), "--probe", &zoo],
+        &[],
+    );
+    let (out, report) = (&run.out, &run.report);
+    assert_eq!(out.code, 1, "{}", out.all());
+    let set: Vec<String> = crate::harness::set_at_callback(report)
+        .into_iter()
+        .filter(|n| n.starts_with("authjs.session-token"))
+        .collect();
+    assert_eq!(set, ["authjs.session-token.0", "authjs.session-token.1"]);
+    assert_eq!(
+        report["chain"]["session_cookie"],
+        serde_json::json!({"name": "authjs.session-token",
+                           "chunks": ["authjs.session-token.0", "authjs.session-token.1"]})
+    );
+    let passed = |name: &str| {
+        report["probes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["name"] == name)
+            .map(|p| p["passed"].clone())
+    };
+    // The library's own endpoint and the app's guard on getSession join the chunks.
+    assert_eq!(passed("native"), Some(serde_json::json!(true)));
+    assert_eq!(passed("/api/me"), Some(serde_json::json!(true)));
+    assert_eq!(
+        finding_ids(report),
+        ["guard-misses-cookie"],
+        "{}",
+        out.stdout
+    );
+    let f = &report["findings"][0];
+    assert_eq!(f["causes"][0]["key"], "reads-one-chunk", "{f}");
+    assert!(
+        f["title"]
+            .as_str()
+            .unwrap()
+            .contains("reads the session as one cookie `authjs.session-token`"),
+        "{f}"
+    );
+}
+
+/// Auth.js's own sign-in page, pressed as a person presses it: its form for the provider carries
+/// the CSRF token as a hidden field.
+fn from_its_sign_in_page(driver: &str) {
+    let chain = chain(&[]);
+    let page = format!("{}/auth/signin", chain.app());
+    let run = chain.login("alice", &["--start-page", &page, "--driver", driver], &[]);
+    let (out, report) = (&run.out, &run.report);
+    assert_eq!(out.code, 0, "{}", out.all());
+    assert_eq!(finding_ids(report), Vec::<String>::new(), "{}", out.stdout);
+    assert_eq!(report["chain"]["start_endpoint"], "/auth/signin");
+    let posted = report["hops"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|h| h["method"] == "POST" && h["step"] == "start")
+        .expect("the sign-in form is posted");
+    assert!(
+        posted["url"]
+            .as_str()
+            .unwrap()
+            .ends_with("/auth/signin/fixture"),
+        "{posted}"
+    );
+}
+
+#[test]
+fn from_its_sign_in_page_over_http() {
+    from_its_sign_in_page("http");
+}
+
+#[test]
+fn from_its_sign_in_page_in_the_browser() {
+    browser_preflight();
+    let _one = browser_lock();
+    from_its_sign_in_page("browser");
+}

@@ -396,3 +396,35 @@ fn a_second_password_form_is_a_manual_step_not_refused_credentials() {
     assert_eq!(report["error"]["step"], "idp-login");
     assert_eq!(report["error"]["kind"], "idp-needs-interaction");
 }
+
+#[test]
+fn a_preset_that_names_a_provider_needs_one() {
+    for preset in ["better-auth", "authjs"] {
+        let out = authchain(&["login", "--app", "http://a", "--preset", preset], &[]);
+        assert_eq!(out.code, 2, "{}", out.all());
+        assert!(
+            out.stderr
+                .contains(&format!("--provider is required with the {preset} preset")),
+            "{}",
+            out.stderr
+        );
+    }
+    // express-openid-connect names no provider, and has no session endpoint of its own.
+    let out = authchain(
+        &[
+            "login",
+            "--app",
+            "http://a",
+            "--preset",
+            "express-openid-connect",
+        ],
+        &[],
+    );
+    assert_eq!(out.code, 2, "{}", out.all());
+    assert!(
+        out.stderr
+            .contains("--native is required: express-openid-connect has no session endpoint"),
+        "{}",
+        out.stderr
+    );
+}

@@ -32,6 +32,7 @@ fn preflight() {
         "@auth/express",
         "@auth/unstorage-adapter",
         "unstorage",
+        "express-openid-connect",
     ] {
         let dir = fixtures_dir().join("node_modules").join(pkg);
         assert!(
@@ -98,8 +99,8 @@ pub struct Opts {
     /// The app also serves a front end on another site, `http://127.0.0.1:<its port>`, which it
     /// trusts and answers credentialed CORS (`FRONTEND_ORIGIN`).
     pub frontend: bool,
-    /// The app's auth library: `better-auth` (app.mjs) or `authjs` (authjs.mjs, Auth.js at
-    /// `/auth`).
+    /// The app's auth library: `better-auth` (app.mjs), `authjs` (authjs.mjs, Auth.js at
+    /// `/auth`) or `eoc` (eoc.mjs, express-openid-connect at the root).
     pub library: &'static str,
 }
 
@@ -316,6 +317,7 @@ impl Chain {
         }
         let script = match opts.library {
             "authjs" => "authjs.mjs",
+            "eoc" => "eoc.mjs",
             _ => "app.mjs",
         };
         let app = Server::start("app", script, &env);
@@ -340,7 +342,7 @@ impl Chain {
     /// The app's guarded endpoint (a guard of the app's own, not the auth library's).
     pub fn guarded(&self) -> String {
         match self.library {
-            "authjs" => format!("{}/api/me", self.app()),
+            "authjs" | "eoc" => format!("{}/api/me", self.app()),
             _ => format!("{}/auth/session", self.app()),
         }
     }
@@ -376,13 +378,23 @@ impl Chain {
         if self.app_host != "localhost" {
             args.extend(["--resolve".into(), format!("{}:127.0.0.1", self.app_host)]);
         }
-        if self.library == "authjs" {
-            args.extend([
+        match self.library {
+            "authjs" => args.extend([
                 "--preset".into(),
                 "authjs".into(),
                 "--auth-base".into(),
                 format!("{}/auth", self.app()),
-            ]);
+            ]),
+            // Its routes are at the app's root, and it has no session endpoint of its own.
+            "eoc" => args.extend([
+                "--preset".into(),
+                "express-openid-connect".into(),
+                "--auth-base".into(),
+                self.app(),
+                "--native".into(),
+                self.guarded(),
+            ]),
+            _ => {}
         }
         args
     }
@@ -564,6 +576,20 @@ pub fn run_scenario(text: &str) -> (Output, serde_json::Value) {
         _ => all,
     };
     (out, report)
+}
+
+/// The names of the cookies the callback hop of a report sets (not clears or has refused).
+pub fn set_at_callback(report: &serde_json::Value) -> Vec<String> {
+    let cb = report["chain"]["callback_hop"]
+        .as_u64()
+        .expect("the report names its callback hop") as usize;
+    report["hops"][cb - 1]["set_cookies"]
+        .as_array()
+        .expect("the callback's cookies")
+        .iter()
+        .filter(|c| c["action"] == "set")
+        .filter_map(|c| c["name"].as_str().map(str::to_string))
+        .collect()
 }
 
 pub fn read_json(path: &Path) -> serde_json::Value {

@@ -9,6 +9,7 @@ mod canary;
 mod cross_site;
 mod demo;
 mod diagnosis;
+mod eoc;
 mod harness;
 mod login;
 mod login_machine;

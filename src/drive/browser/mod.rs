@@ -218,8 +218,9 @@ pub async fn login(
         )
     })?;
     let url = url.as_str();
+    // Chromium's first start on a loaded two-core machine can take most of a minute.
     let client = tokio::time::timeout(
-        c.timeout.max(Duration::from_secs(30)),
+        c.timeout.max(Duration::from_secs(60)),
         builder.clone().capabilities(caps).connect(url),
     )
     .await
@@ -413,6 +414,17 @@ impl Session<'_> {
             }
         }
         let last = HopNo(hops.len() as u32);
+        // A page where the IdP sent the browser back (the `redirect_uri`'s origin, which the
+        // log shows now) is the app's, whatever host it is on: the login came back there.
+        let returns = super::redirect_origins(hops.iter().map(|h| &h.url));
+        let came_back = hops
+            .last()
+            .and_then(|h| Url::parse(&h.url).ok())
+            .is_some_and(|u| returns.contains(&u.origin()));
+        let outcome = match outcome {
+            Ok(Outcome::Denied | Outcome::Stuck(_)) if came_back => Ok(Outcome::Landed),
+            other => other,
+        };
         let mut run_error = None;
         let ended = match outcome {
             Ok(Outcome::Landed) => Ended::Landed { hop: last },
@@ -512,6 +524,44 @@ impl Session<'_> {
     /// Opens the app, starts the login, and passes the IdP's pages.
     async fn drive(&mut self, chain: &mut ChainInfo) -> Result<Outcome, RunError> {
         let c = &self.scenario.chain;
+        // A page with a sign-in button: the browser presses it, scripted buttons too.
+        if let Some(page) = &c.start_page {
+            chain.start_endpoint = Some(page.url.path().to_string());
+            self.goto(&page.url).await?;
+            // Sent on to the IdP already (a page behind a login redirects there): underway.
+            let here = tokio::time::timeout(Duration::from_secs(5), self.client.current_url())
+                .await
+                .ok()
+                .and_then(Result::ok);
+            if here.is_some_and(|u| !super::at_app(&u, c)) {
+                return self.pages().await;
+            }
+            let words: Vec<&str> = super::idp::form::SIGN_IN_WORDS.to_vec();
+            let pressed = self
+                .script(page::PRESS, vec![json!(page.selector), json!(words)])
+                .await?;
+            if let Some(why) = pressed["error"].as_str() {
+                return Err(error(
+                    ErrorStep::Chain(Step::Start),
+                    format!("the start page {}: {why}", page.url),
+                ));
+            }
+            match (pressed["method"].as_str(), pressed["url"].as_str()) {
+                (Some("GET"), Some(url)) => self.starts.push(url.to_string()),
+                (Some(_), Some(_)) => self.actions.push(Step::Start),
+                _ => {}
+            }
+            self.settle("").await?;
+        } else if let Some(refused) = self.start_in_page(chain).await? {
+            return Ok(refused);
+        }
+        self.pages().await
+    }
+
+    /// Starts the login from the app's page: the scenario's start request or the preset's. A
+    /// start the app refused is the outcome.
+    async fn start_in_page(&mut self, chain: &mut ChainInfo) -> Result<Option<Outcome>, RunError> {
+        let c = &self.scenario.chain;
         self.goto(&c.app).await?;
         let attempts: Vec<Value> = match (&c.start, c.preset) {
             (Some(start), _) => {
@@ -545,6 +595,16 @@ impl Session<'_> {
                         json!({"path": start.url.path(), "method": start.method, "url": start.url.as_str(), "json": json, "form": form}),
                     ]
                 }
+            }
+            // A link start: the page follows it, as a person clicks "Sign in".
+            (None, Some(preset)) if preset.contract().starts.first().is_some_and(|s| s.link) => {
+                let start = &preset.contract().starts[0];
+                let path = start.path_for(&c.provider.clone().unwrap_or_default());
+                let url = join_path(&c.auth_base, &path);
+                chain.start_endpoint = Some(format!("/{path}"));
+                self.starts.push(url.to_string());
+                self.goto(&url).await?;
+                Vec::new()
             }
             (None, Some(preset)) => {
                 let provider = c.provider.clone().unwrap_or_default();
@@ -610,9 +670,15 @@ impl Session<'_> {
                     break;
                 }
                 super::login::StartNext::TryNext => continue,
-                super::login::StartNext::Refused => return Ok(Outcome::StartRefused),
+                super::login::StartNext::Refused => return Ok(Some(Outcome::StartRefused)),
             }
         }
+        Ok(None)
+    }
+
+    /// Passes the IdP's pages until the login lands, is refused, or stops.
+    async fn pages(&mut self) -> Result<Outcome, RunError> {
+        let c = &self.scenario.chain;
         let mut machine = super::login::Login::default();
         for _ in 0..super::MAX_IDP_PAGES * 2 {
             let (seen, view) = self.inspect().await?;
@@ -718,10 +784,11 @@ impl Session<'_> {
             let alert = seen["alert"] == true || parsed.as_ref().is_some_and(|p| p.alert);
             let not_html = parsed.is_none();
             let message = match &parsed {
-                // The app's error page where the login came back says what it is in its
-                // heading or its `<pre>` when it shows no error banner.
+                // An error page (the app's where the login came back, say) says what it is in
+                // its heading or its `<pre>` when it shows no error banner.
                 Some(p) => seen["message"].as_str().map(str::to_string).or_else(|| {
-                    (at_app && status.is_some_and(|s| s >= 400))
+                    status
+                        .is_some_and(|s| s >= 400)
                         .then(|| p.page.message.clone())
                         .flatten()
                 }),
@@ -730,11 +797,13 @@ impl Session<'_> {
                     seen["body"].as_str().unwrap_or_default(),
                 ),
             };
+            // An error answer renders no form later: it is read as it is.
             if at_app
                 || kind != "other"
                 || ask.is_some()
                 || alert
                 || not_html
+                || status.is_some_and(|s| s >= 400)
                 || started.elapsed() > c.timeout
             {
                 let page = Page {

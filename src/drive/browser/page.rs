@@ -145,6 +145,39 @@ return (async () => {
 })();
 "#;
 
+/// Presses a page's sign-in button, as a person does: the element `selector` names, or the
+/// first link, form or button whose words say sign in; a link is clicked, a form submitted, a
+/// scripted button clicked. Gives `{kind, method, url}` or `{error}`.
+pub const PRESS: &str = r#"
+const [selector, words] = arguments;
+const says = (e) => {
+  const parts = [e.innerText || '', e.getAttribute('href') || '', e.getAttribute('action') || '',
+    e.getAttribute('aria-label') || '', e.getAttribute('value') || ''];
+  for (const b of e.querySelectorAll('input[type=submit], button')) parts.push(b.value || b.innerText || '');
+  const text = parts.join(' ').toLowerCase();
+  return words.some((w) => text.includes(w));
+};
+let el = null;
+if (selector) {
+  el = document.querySelector(selector);
+  if (!el) return { error: 'nothing on the page matches `' + selector + '`' };
+} else {
+  el = [...document.querySelectorAll('a[href], form, button')].find(says);
+  if (!el) return { error: 'no link, form or button on the page says sign in or log in: name the one to press with --start-selector' };
+}
+for (let e = el; e; e = e.parentElement) {
+  if (e.tagName === 'A' && e.href) { const url = e.href; e.click(); return { kind: 'link', method: 'GET', url }; }
+  if (e.tagName === 'FORM') {
+    const method = (e.getAttribute('method') || 'get').toUpperCase();
+    const url = e.action;
+    if (e.requestSubmit) e.requestSubmit(); else e.submit();
+    return { kind: 'form', method, url };
+  }
+}
+el.click();
+return { kind: 'button', method: null, url: null };
+"#;
+
 /// The page's own probe: `fetch` with the browser's cookies, from the app's origin.
 pub const PROBE: &str = r#"
 const [url, method] = arguments;

@@ -325,6 +325,98 @@ fn onward(doc: &Html, forms: &[Form], html: &str, base: &Url) -> Option<Onward> 
         .then(|| Onward::Post(form.clone()))
 }
 
+/// What a sign-in button does, as far as a page without scripts can tell.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Press {
+    /// A link: follow its `href`.
+    Link(Url),
+    /// A form (with its hidden fields, a CSRF token among them): submit it.
+    Form(Form),
+}
+
+/// Words of a sign-in link or button.
+pub const SIGN_IN_WORDS: &[&str] = &[
+    "sign in",
+    "signin",
+    "sign-in",
+    "log in",
+    "login",
+    "log-in",
+    "sign on",
+    "sso",
+    "continue with",
+];
+
+/// The sign-in link or form of a page: the element `selector` names (a link, a form, or a button
+/// in a form), or else the first link or form whose words (its text, `href`, `action`, button
+/// labels) say sign in or log in. Only links and forms can be pressed without scripts: an error
+/// says what the page offers instead.
+pub fn sign_in(html: &str, base: &Url, selector: Option<&str>) -> Result<Press, String> {
+    let doc = Html::parse_document(html);
+    let press = |e: ElementRef| -> Option<Press> {
+        let mut at = Some(e);
+        while let Some(el) = at {
+            match el.value().name() {
+                "a" => {
+                    return el
+                        .value()
+                        .attr("href")
+                        .and_then(|h| base.join(h).ok())
+                        .map(Press::Link);
+                }
+                "form" => return Some(Press::Form(read_form(el, base))),
+                _ => at = el.parent().and_then(ElementRef::wrap),
+            }
+        }
+        None
+    };
+    if let Some(css) = selector {
+        let chosen =
+            Selector::parse(css).map_err(|e| format!("`{css}` is not a CSS selector: {e}"))?;
+        let el = doc
+            .select(&chosen)
+            .next()
+            .ok_or_else(|| format!("nothing on the page matches `{css}`"))?;
+        return press(el).ok_or_else(|| {
+            format!(
+                "`{css}` matches a <{}> that is neither a link nor a form nor in one: without \
+                 scripts only links and forms can be pressed (try --driver browser)",
+                el.value().name()
+            )
+        });
+    }
+    let says_sign_in = |e: &ElementRef| {
+        let mut words: String = e.text().collect::<Vec<_>>().join(" ");
+        for attr in ["href", "action", "value", "aria-label", "title"] {
+            if let Some(v) = e.value().attr(attr) {
+                words.push(' ');
+                words.push_str(v);
+            }
+        }
+        for input in e.select(&sel("input[type=submit], button")) {
+            words.push(' ');
+            words.push_str(input.value().attr("value").unwrap_or_default());
+        }
+        let words = words.to_lowercase();
+        SIGN_IN_WORDS.iter().any(|w| words.contains(w))
+    };
+    doc.select(&sel("a[href], form"))
+        .filter(|e| says_sign_in(e))
+        .find_map(press)
+        .ok_or_else(|| {
+            let scripted = doc.select(&sel("script")).next().is_some();
+            format!(
+                "no link or form on the page says sign in or log in{}",
+                if scripted {
+                    " (its button may be scripted: try --driver browser, or name it with \
+                     --start-selector)"
+                } else {
+                    ": name the one to press with --start-selector"
+                }
+            )
+        })
+}
+
 fn read_form(form: ElementRef, base: &Url) -> Form {
     let action = form
         .value()
@@ -563,6 +655,55 @@ mod tests {
         ] {
             assert_eq!(parse(html, &base()).page.message.as_deref(), want, "{html}");
         }
+    }
+
+    #[test]
+    fn sign_in_buttons() {
+        let page = r#"<a href="/about">About</a>
+            <form action="/auth/signin/fixture" method="POST">
+              <input type="hidden" name="csrfToken" value="t0k3n">
+              <button type="submit" id="go">Sign in with Fixture</button>
+            </form>
+            <a href="/login" class="cta">Log in</a><div id="fancy">Go</div>"#;
+        let at = |html: &str, css: Option<&str>| sign_in(html, &base(), css);
+        match at(page, None).unwrap() {
+            Press::Form(f) => {
+                assert_eq!(f.method, Method::Post);
+                assert!(f.action.path().ends_with("/auth/signin/fixture"));
+                assert_eq!(f.fields, [("csrfToken".to_string(), "t0k3n".to_string())]);
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(matches!(at(page, Some("#go")).unwrap(), Press::Form(_)));
+        match at(page, Some("a.cta")).unwrap() {
+            Press::Link(u) => assert_eq!(u.path(), "/login"),
+            other => panic!("{other:?}"),
+        }
+        assert!(
+            at(page, Some("#fancy"))
+                .unwrap_err()
+                .contains("--driver browser")
+        );
+        assert!(
+            at(page, Some("#none"))
+                .unwrap_err()
+                .contains("nothing on the page")
+        );
+        assert!(
+            at(page, Some("a["))
+                .unwrap_err()
+                .contains("not a CSS selector")
+        );
+        assert!(
+            at("<a href='/about'>About</a>", None)
+                .unwrap_err()
+                .contains("--start-selector")
+        );
+        assert!(
+            at("<script>x()</script><div>Sign in</div>", None)
+                .unwrap_err()
+                .contains("--driver browser")
+        );
     }
 
     #[test]

@@ -1,0 +1,114 @@
+//! `authchain login --preset express-openid-connect` through an Express app on the unmodified
+//! `express-openid-connect`: the login over HTTP and in the browser, a chunked session, and a
+//! failed callback that is the app's own 400.
+
+use crate::harness::{Chain, Opts, browser_lock, browser_preflight, finding_ids};
+
+fn chain(app_env: &'static [(&'static str, &'static str)]) -> Chain {
+    Chain::start(Opts {
+        library: "eoc",
+        app_env,
+        ..Opts::default()
+    })
+}
+
+/// A whole login through `/login` and `/callback`; the route behind `requiresAuth()` answers the
+/// session. A large session is chunked (`appSession.0`, `.1`): one session cookie, no finding.
+fn logs_in(app_env: &'static [(&'static str, &'static str)], driver: &str, chunks: usize) {
+    let chain = chain(app_env);
+    let run = chain.login("alice", &["--driver", driver], &[]);
+    let (out, report) = (&run.out, &run.report);
+    assert_eq!(out.code, 0, "{}", out.all());
+    assert_eq!(finding_ids(report), Vec::<String>::new(), "{}", out.stdout);
+    assert_eq!(report["chain"]["start_endpoint"], "/login");
+    assert_eq!(report["probes"][0]["passed"], true, "{}", out.stdout);
+    let set = crate::harness::set_at_callback(report);
+    let want: Vec<String> = match chunks {
+        1 => vec!["appSession".into()],
+        n => (0..n).map(|i| format!("appSession.{i}")).collect(),
+    };
+    assert_eq!(set, want, "{}", out.stdout);
+    // One session cookie, in chunks or not.
+    assert_eq!(report["chain"]["session_cookie"]["name"], "appSession");
+    let chunk_names = if chunks == 1 { Vec::new() } else { want };
+    assert_eq!(
+        report["chain"]["session_cookie"]["chunks"],
+        serde_json::json!(chunk_names)
+    );
+    assert!(!out.stdout.contains("BetterAuth"), "{}", out.stdout);
+}
+
+#[test]
+fn login_over_http() {
+    logs_in(&[], "http", 1);
+}
+
+#[test]
+fn login_in_the_browser() {
+    browser_preflight();
+    let _one = browser_lock();
+    logs_in(&[], "browser", 1);
+}
+
+#[test]
+fn a_chunked_session_is_one_session() {
+    logs_in(&[("SESSION_PAD", "5000")], "http", 2);
+}
+
+/// The login starts on another host name than the app's baseURL: `auth_verification` stays on
+/// the start's host, and the callback answers 400 with the library's message. That is the app's
+/// failure (not the IdP's), with the lost transaction cookie first among its causes.
+fn callback_400(driver: &str) {
+    let chain = chain(&[]);
+    let start = chain.frontend();
+    let run = chain.login_from(&start, &start, "alice", &["--driver", driver]);
+    let (out, report) = (&run.out, &run.report);
+    assert_eq!(out.code, 1, "{}", out.all());
+    let ids = finding_ids(report);
+    assert_eq!(ids[0], "callback-error", "{}", out.stdout);
+    assert!(!ids.contains(&"idp-error-page".to_string()), "{ids:?}");
+    let f = &report["findings"][0];
+    let title = f["title"].as_str().unwrap();
+    assert!(
+        title.starts_with(
+            "The app's callback answered 400: \"BadRequestError: \"auth_verification\" cookie not found"
+        ),
+        "{title}"
+    );
+    assert_eq!(f["causes"][0]["key"], "state-not-returned", "{f}");
+    assert!(!out.stdout.contains("BetterAuth"), "{}", out.stdout);
+}
+
+#[test]
+fn a_callback_400_is_the_apps_over_http() {
+    callback_400("http");
+}
+
+#[test]
+fn a_callback_400_is_the_apps_in_the_browser() {
+    browser_preflight();
+    let _one = browser_lock();
+    callback_400("browser");
+}
+
+/// The app's home page has a "Log in" link: pressed, it starts the login.
+#[test]
+fn from_the_home_pages_link() {
+    let chain = chain(&[]);
+    let home = format!("{}/", chain.app());
+    let run = chain.login("alice", &["--start-page", &home], &[]);
+    assert_eq!(run.out.code, 0, "{}", run.out.all());
+    assert_eq!(finding_ids(&run.report), Vec::<String>::new());
+    // A page behind the login sends the browser to the IdP by itself: the login is underway.
+    let run = chain.login("alice", &["--start-page", &chain.guarded()], &[]);
+    assert_eq!(run.out.code, 0, "{}", run.out.all());
+    // A page with nothing to press says so, and what to do.
+    let nothing = format!("{}/nothing-here", chain.app());
+    let run = chain.login("alice", &["--start-page", &nothing], &[]);
+    assert_eq!(run.out.code, 3, "{}", run.out.all());
+    assert!(
+        run.out.stderr.contains("--start-selector") || run.out.stdout.contains("--start-selector"),
+        "{}",
+        run.out.all()
+    );
+}
