@@ -123,7 +123,7 @@ fn add_page_answers(
 fn redactor_for(scenario: &Scenario, reveal: bool) -> Redactor {
     let mut r = scenario::secrets_of(scenario, reveal);
     let c = &scenario.chain;
-    let urls = [&c.app, &c.auth_base, &c.callback_url]
+    let urls = [&c.app, &c.auth_base, &c.callback_url, &c.page]
         .into_iter()
         .chain(c.start.iter().map(|s| &s.url))
         .chain(scenario.probes.iter().map(|p| &p.url));
@@ -131,7 +131,7 @@ fn redactor_for(scenario: &Scenario, reveal: bool) -> Redactor {
         add_url_password(&mut r, url);
     }
     // The chain's own addresses are no secrets (an auth library may keep one in a cookie).
-    for url in [&c.app, &c.auth_base, &c.callback_url]
+    for url in [&c.app, &c.auth_base, &c.callback_url, &c.page]
         .into_iter()
         .chain(c.start.iter().map(|s| &s.url))
     {
@@ -150,11 +150,13 @@ fn add_url_password(r: &mut Redactor, url: &url::Url) {
 /// The HTTP client for a scenario's chain (the login over HTTP, the probes, the matrix).
 fn http_client(scenario: &Scenario) -> Result<drive::http::HttpClient, trace::RunError> {
     let c = &scenario.chain;
-    drive::http::HttpClient::new(&c.app, c.timeout, &c.resolve).map_err(|message| trace::RunError {
-        step: trace::ErrorStep::Setup,
-        hop: None,
-        message,
-        kind: None,
+    drive::http::HttpClient::new(&c.page, c.timeout, &c.resolve).map_err(|message| {
+        trace::RunError {
+            step: trace::ErrorStep::Setup,
+            hop: None,
+            message,
+            kind: None,
+        }
     })
 }
 
@@ -174,14 +176,14 @@ async fn probe_and_compare(
             name: s.name,
             chunks: s.chunks,
         });
-    let (probes, error) = probe::run(&scenario.probes, &c.app, c.preset, client, record, r).await;
+    let (probes, error) = probe::run(&scenario.probes, &c.page, c.preset, client, record, r).await;
     trace.probes = probes;
     trace.error = error;
     if trace.error.is_none() {
         let (rows, error) = probe::matrix::run(
             &scenario.probes,
             &trace.probes,
-            &c.app,
+            &c.page,
             scenario.chain.matrix,
             scenario.chain.preset,
             client,

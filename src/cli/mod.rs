@@ -127,7 +127,7 @@ pub struct LoginArgs {
     /// The preset that knows the auth library's endpoints.
     #[arg(long, default_value = "better-auth", value_parser = choice(Preset::NAMES, Preset::parse))]
     pub preset: Preset,
-    /// The app origin (the auth library's base URL).
+    /// The origin the auth library knows the app by (its base URL).
     #[arg(long, value_name = "URL")]
     pub app: String,
     /// Where the auth handler is mounted [default: <app>/api/auth].
@@ -140,6 +140,11 @@ pub struct LoginArgs {
     /// Where the app should land after the login [default: <app>/].
     #[arg(long, value_name = "URL")]
     pub callback_url: Option<String>,
+    /// Where the web app's pages run, when not on the app's origin (a split deployment): the
+    /// start's fetch, the probes and the matrix go from there [default: the callback URL's
+    /// origin].
+    #[arg(long, value_name = "URL")]
+    pub page: Option<String>,
     /// The start request, as 'METHOD URL', where the preset's start does not fit the app.
     #[arg(long, value_name = "'METHOD URL'", conflicts_with = "start_page")]
     pub start: Option<String>,
@@ -330,6 +335,7 @@ impl ProbeArgs {
             chain: Chain {
                 auth_base: default_auth_base(&app, Some(self.preset)),
                 callback_url: app.clone(),
+                page: scenario::origin_of(&app),
                 app,
                 preset: Some(self.preset),
                 provider: None,
@@ -448,6 +454,10 @@ impl LoginArgs {
                 preset: Some(self.preset),
                 auth_base,
                 provider: self.provider.clone(),
+                page: match &self.page {
+                    Some(p) => scenario::origin_of(&url_flag("page", p)?),
+                    None => scenario::origin_of(&callback_url),
+                },
                 callback_url,
                 driver: self.driver,
                 start,

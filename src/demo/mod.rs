@@ -193,6 +193,7 @@ impl Demo {
                 auth_base: auth_base.clone(),
                 provider: Some(PROVIDER.into()),
                 callback_url: self.app.clone(),
+                page: crate::scenario::origin_of(&self.app),
                 driver,
                 start: None,
                 start_page: None,

@@ -501,7 +501,7 @@ impl Runner<'_> {
         let provider = c.provider.clone().unwrap_or_default();
         // The app's page asks with `fetch`: across sites when the auth handler is on another
         // site than the app.
-        let cross_site = crate::web::site(&c.auth_base) != crate::web::site(&c.app);
+        let cross_site = crate::web::site(&c.auth_base) != crate::web::site(&c.page);
         for (i, start) in contract.starts.iter().enumerate() {
             let path = start.path_for(&provider);
             let req = if start.link {
@@ -556,20 +556,26 @@ impl Runner<'_> {
             r.sensitive(&token);
             fields.push((csrf.form_field.to_string(), token));
         }
+        let mut headers: Vec<(String, String)> = start
+            .headers
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        let url = join_path(&c.auth_base, path);
+        headers.push((
+            "sec-fetch-site".into(),
+            crate::web::fetch_site(&c.page, &url).into(),
+        ));
         Ok(Request {
             method: Method::Post,
-            url: join_path(&c.auth_base, path),
+            url,
             body: Some(if start.form {
                 Body::Form(fields)
             } else {
                 Body::Json(start.body(&provider, &callback))
             }),
             step: Step::Start,
-            headers: start
-                .headers
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect(),
+            headers,
             cross_site,
             navigation: false,
         })
@@ -803,6 +809,7 @@ mod tests {
             auth_base: app.join("/api/auth").unwrap(),
             provider: None,
             callback_url: app.clone(),
+            page: app.clone(),
             driver: crate::scenario::Driver::Http,
             start: None,
             start_page: None,

@@ -189,7 +189,7 @@ pub async fn run(
             let mut sent = vec![value.clone(), garbage(&value)];
             sent.extend(pairs.iter().map(|(_, v)| v.clone()));
             for variant in variants(preset, &session) {
-                let mut headers = Vec::new();
+                let mut headers = probe.headers.clone();
                 match &variant {
                     Variant::BearerSigned => {
                         headers.push(("authorization".to_string(), format!("Bearer {decoded}")))

@@ -52,16 +52,20 @@ pub async fn run(
     (probes, None)
 }
 
-/// A probe's request as the app's page would send it: a `fetch` (no navigation) from the app's
-/// origin, cross-site when the probe's URL is on another site. The matrix replays it alike.
-pub fn request(spec: &ProbeSpec, app: &url::Url) -> Request {
+/// A probe's request as the web app's page would send it: a `fetch` (no navigation) from the
+/// page's origin, with the `Sec-Fetch-Site` a browser sends, cross-site when the probe's URL is
+/// on another site. The matrix replays it alike.
+pub fn request(spec: &ProbeSpec, page: &url::Url) -> Request {
     Request {
         method: spec.method.clone(),
         url: spec.url.clone(),
         body: None,
         step: Step::Follow,
-        headers: Vec::new(),
-        cross_site: crate::web::site(&spec.url) != crate::web::site(app),
+        headers: vec![(
+            "sec-fetch-site".into(),
+            crate::web::fetch_site(page, &spec.url).into(),
+        )],
+        cross_site: crate::web::site(&spec.url) != crate::web::site(page),
         navigation: false,
     }
 }

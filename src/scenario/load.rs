@@ -65,6 +65,7 @@ struct RawChain {
     auth_base: Option<Spanned<String>>,
     provider: Option<Spanned<String>>,
     callback_url: Option<Spanned<String>>,
+    page: Option<Spanned<String>>,
     driver: Option<Spanned<String>>,
     start: Option<Spanned<RawStart>>,
     start_page: Option<Spanned<String>>,
@@ -506,6 +507,10 @@ pub fn from_toml(src: &str, file: &str, lookup: Lookup) -> Result<Scenario, Box<
             preset,
             auth_base,
             provider,
+            page: match &c.page {
+                Some(p) => crate::scenario::origin_of(&url_of(&mut x, p)?),
+                None => crate::scenario::origin_of(&callback_url),
+            },
             callback_url,
             driver,
             start,

@@ -37,6 +37,9 @@ pub struct Chain {
     pub auth_base: Url,
     pub provider: Option<String>,
     pub callback_url: Url,
+    /// Where the web app's pages run (its origin): the requests a page makes (the start's
+    /// `fetch`, the probes, the matrix) go from here. Defaults to the callback URL's origin.
+    pub page: Url,
     pub driver: Driver,
     /// An explicit start request, for apps without a preset.
     pub start: Option<RequestSpec>,
@@ -205,6 +208,11 @@ pub struct ProbeSpec {
 }
 
 /// The auth base assumed when none is given: the preset's, else `<app>/api/auth`.
+/// The origin of a URL, as a URL (`http://web.test:3000/`).
+pub fn origin_of(url: &Url) -> Url {
+    Url::parse(&url.origin().ascii_serialization()).unwrap_or_else(|_| url.clone())
+}
+
 pub fn default_auth_base(app: &Url, preset: Option<Preset>) -> Url {
     join_path(app, preset.map_or("api/auth", |p| p.contract().auth_base))
 }

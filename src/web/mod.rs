@@ -58,6 +58,17 @@ pub fn site(url: &Url) -> String {
     format!("{}://{host}", url.scheme())
 }
 
+/// The `Sec-Fetch-Site` a browser sends with a request from a page at `page` to `url`.
+pub fn fetch_site(page: &Url, url: &Url) -> &'static str {
+    if page.origin() == url.origin() {
+        "same-origin"
+    } else if site(page) == site(url) {
+        "same-site"
+    } else {
+        "cross-site"
+    }
+}
+
 /// How a request goes out, as far as SameSite cares.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct RequestContext {

@@ -138,3 +138,60 @@ fn a_state_cookie_lost_across_hosts_in_the_browser() {
     let _one = browser_lock();
     state_lost_across_hosts("browser");
 }
+
+/// A split deployment: the web app's pages on `web.test`, the auth library and the API on
+/// `api.test` (express-openid-connect, whose login is a link, so the login itself goes through).
+/// The page's requests to the API go from `web.test`: a third-party request that withholds the
+/// `SameSite=Lax` session cookie, and the finding says so.
+fn split_deployment(driver: &str) {
+    let chain = Chain::start(Opts {
+        library: "eoc",
+        app_host: "api.test",
+        ..Opts::default()
+    });
+    let port = chain.app.port;
+    let page = format!("http://web.test:{port}/");
+    let run = chain.login(
+        "alice",
+        &[
+            "--page",
+            &page,
+            "--resolve",
+            "web.test:127.0.0.1",
+            "--driver",
+            driver,
+        ],
+        &[],
+    );
+    let (out, report) = (&run.out, &run.report);
+    assert_eq!(out.code, 1, "{}", out.all());
+    assert_eq!(finding_ids(report)[0], "cookie-not-sent", "{}", out.stdout);
+    let native = &report["probes"][0];
+    let withheld = native["cookie_blocked"]
+        .as_array()
+        .expect("withheld cookies");
+    assert!(
+        withheld
+            .iter()
+            .any(|b| b["name"] == "appSession" && b["reason"] == "UserPreferences,SameSiteLax"),
+        "{native}"
+    );
+    assert!(
+        out.stdout
+            .contains("withheld: appSession (UserPreferences,SameSiteLax)"),
+        "{}",
+        out.stdout
+    );
+}
+
+#[test]
+fn a_split_deployments_page_goes_without_the_apis_cookie_over_http() {
+    split_deployment("http");
+}
+
+#[test]
+fn a_split_deployments_page_goes_without_the_apis_cookie_in_the_browser() {
+    browser_preflight();
+    let _one = browser_lock();
+    split_deployment("browser");
+}

@@ -494,6 +494,15 @@ impl Session<'_> {
             && !record.hops.iter().any(|h| h.error_code.is_some());
         let mut page_answers = Vec::new();
         if clean {
+            // The page's own requests go from where the web app runs.
+            let page = &self.scenario.chain.page;
+            let here = tokio::time::timeout(Duration::from_secs(5), self.client.current_url())
+                .await
+                .ok()
+                .and_then(Result::ok);
+            if here.is_some_and(|u| u.origin() != page.origin()) {
+                let _ = self.goto(page).await;
+            }
             page_answers = self.page_probes().await;
         }
         let failed = !clean
@@ -562,7 +571,7 @@ impl Session<'_> {
     /// start the app refused is the outcome.
     async fn start_in_page(&mut self, chain: &mut ChainInfo) -> Result<Option<Outcome>, RunError> {
         let c = &self.scenario.chain;
-        self.goto(&c.app).await?;
+        self.goto(&c.page).await?;
         let attempts: Vec<Value> = match (&c.start, c.preset) {
             (Some(start), _) => {
                 let (json, form) = match &start.body {
