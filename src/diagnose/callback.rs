@@ -127,6 +127,10 @@ pub(crate) fn failed_return(t: &Trace) -> Option<&Hop> {
         if !hosts.contains(&crate::web::host_port(&hop.url)) {
             return None;
         }
+        // A 431 is the request's headers refused for their size: `cookie-too-large` names it.
+        if hop.status == 431 {
+            return None;
+        }
         if hop.status >= 400 {
             return Some(hop);
         }

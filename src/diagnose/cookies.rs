@@ -15,6 +15,7 @@ pub fn rules(t: &Trace) -> Vec<Finding> {
     let mut out = Vec::new();
     attributes(t, &mut out);
     blocked(t, &mut out);
+    too_large(t, &mut out);
     not_sent(t, &mut out);
     duplicates(t, &mut out);
     never_returned(t, &mut out);
@@ -154,8 +155,99 @@ pub(crate) fn withheld_text(reason: Option<&CookieReason>) -> &'static str {
     }
 }
 
+/// A refused cookie too large for one cookie, or a request whose headers (its cookies) the
+/// server refused as too large (431).
+fn too_large(t: &Trace, out: &mut Vec<Finding>) {
+    for (h, c) in set_cookies(t).filter(|(_, c)| is_oversized(c)) {
+        out.push(finding(
+            FindingId::CookieTooLarge,
+            if is_key_cookie(t, &c.name) {
+                Severity::Error
+            } else {
+                Severity::Warning
+            },
+            format!(
+                "Cookie `{}` at {} is over 4096 bytes and was refused",
+                c.name, h.n
+            ),
+            vec![line(h, c)],
+            format!(
+                "A browser keeps no cookie whose name and value pass 4096 bytes; `{}` holds {} \
+                 bytes, so it never reached the jar and every later request goes without it.",
+                c.name,
+                c.name.len() + c.value.len
+            ),
+            "Keep the value small (fewer claims or tokens in it, or the session kept on the \
+             server), or let the library split it into chunks.",
+        ));
+    }
+    // The first request whose headers were refused: what it carried.
+    let sent = |cookies: &[crate::trace::SentCookie]| -> (usize, Vec<String>) {
+        let mut sizes: Vec<(usize, &str)> = cookies
+            .iter()
+            .map(|c| (c.name.len() + 1 + c.value.len, c.name.as_str()))
+            .collect();
+        let total =
+            sizes.iter().map(|(n, _)| n).sum::<usize>() + 2 * cookies.len().saturating_sub(1);
+        sizes.sort_by_key(|s| std::cmp::Reverse(s.0));
+        let largest = sizes
+            .iter()
+            .take(4)
+            .map(|(n, name)| format!("{name} ({n} B)"))
+            .collect();
+        (total, largest)
+    };
+    let refused = t
+        .hops
+        .iter()
+        .find(|h| h.status == 431)
+        .map(|h| (Evidence::Hop { hop: h.n }, &h.cookie_sent))
+        .or_else(|| {
+            t.probes.iter().find(|p| p.status == 431).map(|p| {
+                (
+                    Evidence::Probe {
+                        probe: p.name.clone(),
+                    },
+                    &p.cookie_sent,
+                )
+            })
+        });
+    if let Some((at, cookies)) = refused {
+        let (total, largest) = sent(cookies);
+        let mut evidence = vec![at];
+        evidence.push(Evidence::note(format!(
+            "the Cookie header held {total} bytes in {} cookies; the largest: {}",
+            cookies.len(),
+            largest.join(", ")
+        )));
+        out.push(finding(
+            FindingId::CookieTooLarge,
+            Severity::Error,
+            format!("The server refused a request's headers as too large (431): its Cookie header held {total} bytes"),
+            evidence,
+            "Servers cap a request's headers (Node.js at 16 KiB by default, nginx's \
+             large_client_header_buffers at 8 KiB per line): a session kept in cookies, split \
+             into chunks of 4 KiB, passes the cap once it grows (many claims, the tokens kept in \
+             the session), and from then on every request with it is refused.",
+            "Keep the session small: store it on the server (a database session) or keep fewer \
+             claims and tokens in it; or raise the server's header limit \
+             (`--max-http-header-size`, `large_client_header_buffers`) on every hop.",
+        ));
+    }
+}
+
+/// Whether a cookie was refused for its size.
+fn is_oversized(c: &SetCookie) -> bool {
+    c.refusal
+        .as_ref()
+        .and_then(CookieReasons::first)
+        .is_some_and(|r| *r == CookieReason::NameValuePairExceedsMaxSize)
+}
+
 fn blocked(t: &Trace, out: &mut Vec<Finding>) {
-    for (h, c) in set_cookies(t).filter(|(_, c)| c.action == CookieAction::Refused) {
+    for (h, c) in
+        set_cookies(t).filter(|(_, c)| c.action == CookieAction::Refused && !is_oversized(c))
+    {
         let reason = c
             .refusal
             .as_ref()
@@ -706,6 +798,21 @@ mod tests {
                 assert_eq!(f[0].severity, Severity::Error);
             }
         }
+    }
+
+    #[test]
+    fn a_cookie_over_the_size_limit_is_too_large() {
+        let mut c = cookie("authjs.session-token.0", None, Some("/"), false);
+        c.action = CookieAction::Refused;
+        c.refusal = Some(CookieReasons::one(
+            CookieReason::NameValuePairExceedsMaxSize,
+        ));
+        let mut t = Trace::default();
+        t.chain.preset = Some("authjs".into());
+        t.hops.push(hop("http://localhost:3000/auth/callback/x", c));
+        let ids: Vec<FindingId> = rules(&t).iter().map(|f| f.id).collect();
+        assert_eq!(ids, [FindingId::CookieTooLarge]);
+        assert_eq!(rules(&t)[0].severity, Severity::Error);
     }
 
     #[test]

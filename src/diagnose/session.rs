@@ -13,7 +13,12 @@ pub fn rules(t: &Trace) -> Vec<Finding> {
         matches!(t.ended, Ended::Landed { .. }) && !t.hops.iter().any(|h| h.error_code.is_some());
     // A probe whose failure the matrix explains is judged by the guard rules.
     let judged = |p: &Probe| super::guard::explains(t, p);
-    for p in t.probes.iter().filter(|p| !p.passed && !judged(p)) {
+    // A 431 is the request's headers refused for their size: `cookie-too-large` names it.
+    for p in t
+        .probes
+        .iter()
+        .filter(|p| !p.passed && !judged(p) && p.status != 431)
+    {
         let evidence = vec![Evidence::Probe {
             probe: p.name.clone(),
         }];

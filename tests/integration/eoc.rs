@@ -112,3 +112,19 @@ fn from_the_home_pages_link() {
         run.out.all()
     );
 }
+
+/// A session too large for the server's request header limit: in chunks it goes out, and the
+/// next request's Cookie header is refused with 431. That is named, with the sizes.
+#[test]
+fn a_session_past_the_header_limit_is_cookie_too_large() {
+    let chain = chain(&[("SESSION_PAD", "12500")]);
+    let run = chain.login("alice", &[], &[]);
+    let (out, report) = (&run.out, &run.report);
+    assert_eq!(out.code, 1, "{}", out.all());
+    let ids = finding_ids(report);
+    assert_eq!(ids[0], "cookie-too-large", "{}", out.stdout);
+    assert!(!ids.contains(&"callback-error".to_string()), "{ids:?}");
+    let f = &report["findings"][0];
+    assert!(f["title"].as_str().unwrap().contains("431"), "{f}");
+    assert!(f["evidence"].to_string().contains("appSession.0"), "{f}");
+}
