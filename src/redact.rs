@@ -234,6 +234,9 @@ impl Redactor {
         let mut url = url.clone();
         let _ = url.set_password(None);
         let _ = url.set_username("");
+        // Only the address: a query or fragment may hold a secret.
+        url.set_query(None);
+        url.set_fragment(None);
         for address in [url.as_str().to_string(), url.origin().ascii_serialization()] {
             let address = address.trim_end_matches('/').to_string();
             if !address.is_empty() && !self.public.contains(&address) {

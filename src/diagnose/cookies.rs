@@ -212,7 +212,7 @@ fn too_large(t: &Trace, out: &mut Vec<Finding>) {
                 )
             })
         });
-    if let Some((at, cookies)) = refused {
+    if let Some((at, cookies)) = refused.filter(|(_, cookies)| !cookies.is_empty()) {
         let (total, largest) = sent(cookies);
         let mut evidence = vec![at];
         evidence.push(Evidence::note(format!(

@@ -331,6 +331,66 @@ mod tests {
 
     /// Whole logins as tables: each row is what the driver saw and what must come next.
     #[test]
+    fn a_start_sent_back_with_a_code_is_refused() {
+        let start = Url::parse("http://app.test/auth/signin/fixture").unwrap();
+        // (status, Location, body, refused, its code)
+        for (status, location, body, refused, code) in [
+            (
+                302,
+                Some("/auth/signin?error=MissingCSRF"),
+                "",
+                true,
+                Some("MissingCSRF"),
+            ),
+            (
+                200,
+                None,
+                r#"{"url":"http://app.test/auth/signin?error=MissingCSRF"}"#,
+                true,
+                Some("MissingCSRF"),
+            ),
+            (
+                200,
+                None,
+                r#"{"url":"http://idp.test/authorize?error=x"}"#,
+                false,
+                None,
+            ),
+            (
+                302,
+                Some("http://idp.test/authorize?client_id=a"),
+                "",
+                false,
+                None,
+            ),
+            (
+                500,
+                None,
+                r#"{"message":"There was a problem"}"#,
+                true,
+                None,
+            ),
+        ] {
+            let answer = StartAnswer {
+                url: &start,
+                status,
+                location: location.map(|l| start.join(l).unwrap()),
+                body,
+            };
+            assert_eq!(
+                after_start(None, false, &answer) == StartNext::Refused,
+                refused,
+                "{status} {location:?} {body}"
+            );
+            assert_eq!(
+                start_error(&answer).as_deref(),
+                code,
+                "{status} {location:?} {body}"
+            );
+        }
+    }
+
+    #[test]
     fn logins_as_tables() {
         use Next::*;
         let idp = |offer, message| seen(false, Some(200), offer, message);

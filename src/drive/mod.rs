@@ -438,9 +438,15 @@ impl Runner<'_> {
                 .follow(Request::get(page.url.clone(), Step::Start), &page.url, r)
                 .await?;
             // Sent on to the IdP already (a page behind a login redirects there): underway.
-            if !at_app_seen(&answer.url, c, &self.driver.record.hops) {
+            let ours = |u: &Url, hops: &[crate::trace::Hop]| {
+                at_app_seen(u, c, hops)
+                    || u.origin() == page.url.origin()
+                    || u.origin() == c.page.origin()
+            };
+            if !ours(&answer.url, &self.driver.record.hops) {
                 return Ok(answer);
             }
+            let pressed_at = self.driver.record.hops.len();
             let n = HopNo(self.driver.record.hops.len() as u32);
             let press = idp::form::sign_in(&answer.text(), &answer.url, page.selector.as_deref())
                 .map_err(|why| {
@@ -452,10 +458,10 @@ impl Runner<'_> {
                 })
             })?;
             self.seen.clear();
-            return match press {
+            let answer = match press {
                 idp::form::Press::Link(to) => {
                     self.follow(Request::get(to, Step::Start), &answer.url, r)
-                        .await
+                        .await?
                 }
                 idp::form::Press::Form(form) => {
                     self.submit(
@@ -466,9 +472,21 @@ impl Runner<'_> {
                         Step::Start,
                         r,
                     )
-                    .await
+                    .await?
                 }
             };
+            // Sent back to the app's own page with an error code, without leaving the app: the
+            // start refused (Auth.js's `signin?error=MissingCSRF`).
+            let hops = &self.driver.record.hops;
+            let left = hops[pressed_at..]
+                .iter()
+                .any(|h| Url::parse(&h.url).is_ok_and(|u| !ours(&u, hops)));
+            if !left && hops.last().is_some_and(|h| h.error_code.is_some()) {
+                return Err(Stop::Ended(Ended::StartRefused {
+                    hop: HopNo(hops.len() as u32),
+                }));
+            }
+            return Ok(answer);
         }
         if let Some(start) = &c.start {
             let req = Request {
@@ -572,7 +590,12 @@ impl Runner<'_> {
             body: Some(if start.form {
                 Body::Form(fields)
             } else {
-                Body::Json(start.body(&provider, &callback))
+                Body::Json(serde_json::Value::Object(
+                    fields
+                        .into_iter()
+                        .map(|(k, v)| (k, serde_json::Value::from(v)))
+                        .collect(),
+                ))
             }),
             step: Step::Start,
             headers,
@@ -732,27 +755,24 @@ pub(crate) fn at_app(url: &Url, chain: &crate::scenario::Chain) -> bool {
     origin == chain.app.origin() || origin == chain.auth_base.origin()
 }
 
-/// The origins the chain's authorization requests name as their `redirect_uri`: where the IdP
-/// sends the browser back, the app's even when its host differs from the one the login started
-/// on (a canonical URL, a proxy's host name).
+/// The origin the app's authorization request names as its `redirect_uri`: where the IdP sends
+/// the browser back, the app's even when its host differs from the one the login started on (a
+/// canonical URL, a proxy's host name). Only the first request that carries one counts: the
+/// app's own, as it leaves for the IdP; an IdP that hands the login on to another names itself
+/// in a later one.
 pub(crate) fn redirect_origins(
     urls: impl IntoIterator<Item = impl AsRef<str>>,
 ) -> Vec<url::Origin> {
-    let mut out = Vec::new();
-    for url in urls {
-        let Ok(url) = Url::parse(url.as_ref()) else {
-            continue;
-        };
-        for (k, v) in url.query_pairs() {
-            if k == "redirect_uri"
-                && let Ok(to) = Url::parse(&v)
-                && !out.contains(&to.origin())
-            {
-                out.push(to.origin());
-            }
-        }
-    }
-    out
+    urls.into_iter()
+        .filter_map(|u| Url::parse(u.as_ref()).ok())
+        .find_map(|url| {
+            url.query_pairs()
+                .find(|(k, _)| k == "redirect_uri")
+                .and_then(|(_, v)| Url::parse(&v).ok())
+                .map(|to| to.origin())
+        })
+        .into_iter()
+        .collect()
 }
 
 /// Whether a URL is the app's: its origin or the auth base's, or the origin the hops so far sent
@@ -799,6 +819,20 @@ pub(crate) fn callback_hop(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_apps_return_address_is_its_own_authorization_requests() {
+        let hops = [
+            "http://web.test/",
+            "http://idp.test/authorize?client_id=a&redirect_uri=http%3A%2F%2Fapp.test%2Fcb",
+            // The IdP hands the login on to another, naming itself.
+            "http://github.test/login/oauth?redirect_uri=http%3A%2F%2Fidp.test%2Fbroker",
+        ];
+        let origins = redirect_origins(hops);
+        assert_eq!(origins.len(), 1);
+        assert_eq!(origins[0].ascii_serialization(), "http://app.test");
+        assert!(redirect_origins(["http://app.test/?next=/x"]).is_empty());
+    }
 
     #[test]
     fn the_callback_is_where_the_idps_answer_comes_back() {

@@ -359,7 +359,7 @@ pub struct SessionCookie {
 impl SessionCookie {
     /// Whether a cookie of the request is (a chunk of) this session cookie.
     pub fn holds(&self, name: &str) -> bool {
-        name == self.name || self.chunks.iter().any(|c| c == name)
+        name == self.name || (!self.chunks.is_empty() && unchunked(name) == self.name)
     }
 }
 
@@ -380,8 +380,21 @@ pub fn session_of(preset: Option<Preset>, pairs: &[(String, String)]) -> Option<
         .filter(|(n, _)| unchunked(n) == base && n.as_str() != base)
         .filter_map(|(n, v)| Some((n.rsplit_once('.')?.1.parse().ok()?, n, v)))
         .collect();
+    // A stable sort keeps the order the cookies went in for a number given twice.
     chunks.sort_by_key(|(i, _, _)| *i);
     chunks.dedup_by_key(|(i, _, _)| *i);
+    // Chunks joined only when numbered 0, 1, … without a gap; else the picked one alone.
+    if chunks
+        .iter()
+        .enumerate()
+        .any(|(k, (i, _, _))| *i != k as u32)
+    {
+        return Some(SessionCookie {
+            name: picked,
+            value,
+            chunks: Vec::new(),
+        });
+    }
     Some(SessionCookie {
         name: base.to_string(),
         value: chunks.iter().map(|(_, _, v)| v.as_str()).collect(),
@@ -549,6 +562,34 @@ mod tests {
                 "__Secure-appSession"
             ]
         );
+    }
+
+    #[test]
+    fn chunks_join_into_one_session() {
+        let pairs = |p: &[(&str, &str)]| -> Vec<(String, String)> {
+            p.iter()
+                .map(|(n, v)| (n.to_string(), v.to_string()))
+                .collect()
+        };
+        let eoc = Some(Preset::Eoc);
+        let s = session_of(
+            eoc,
+            &pairs(&[("appSession.1", "B"), ("x", "1"), ("appSession.0", "A")]),
+        )
+        .unwrap();
+        assert_eq!((s.name.as_str(), s.value.as_str()), ("appSession", "AB"));
+        assert_eq!(s.chunks, ["appSession.0", "appSession.1"]);
+        assert!(s.holds("appSession.1") && !s.holds("x"));
+        // A gap: no joining, the picked chunk alone.
+        let s = session_of(eoc, &pairs(&[("appSession.0", "A"), ("appSession.2", "C")])).unwrap();
+        assert!(s.chunks.is_empty());
+        assert_eq!(s.name, "appSession.2");
+        // One cookie, not chunked.
+        let s = session_of(eoc, &pairs(&[("appSession", "V")])).unwrap();
+        assert_eq!((s.name.as_str(), s.chunks.len()), ("appSession", 0));
+        assert_eq!(unchunked("a.b.12"), "a.b");
+        assert_eq!(unchunked("a.b"), "a.b");
+        assert_eq!(unchunked("a."), "a.");
     }
 
     #[test]

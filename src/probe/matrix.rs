@@ -93,17 +93,11 @@ fn variant_cookies(
     let value = &session.value;
     let carried: Vec<String> = match variant {
         Variant::NoCookie => return Vec::new(),
-        Variant::RecordedCookie { .. } if !session.chunks.is_empty() => {
-            let sent: Vec<String> = pairs
-                .iter()
-                .filter(|(n, _)| session.holds(n))
-                .map(|(n, v)| format!("{n}={v}"))
-                .collect();
-            if sent.is_empty() {
-                vec![format!("{}={value}", session.name)]
-            } else {
-                sent
-            }
+        // Chunks go as they went, each in its place.
+        Variant::RecordedCookie { .. }
+            if !session.chunks.is_empty() && pairs.iter().any(|(n, _)| session.holds(n)) =>
+        {
+            return pairs.iter().map(|(n, v)| format!("{n}={v}")).collect();
         }
         Variant::RecordedCookie { name }
         | Variant::CookieName { name }
@@ -315,7 +309,7 @@ mod tests {
                     name: name("appSession")
                 }
             ),
-            ["appSession.0=A", "appSession.1=B", "x=1"]
+            ["appSession.0=A", "x=1", "appSession.1=B"]
         );
         assert_eq!(
             variant_cookies(

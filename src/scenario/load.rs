@@ -381,6 +381,12 @@ pub fn from_toml(src: &str, file: &str, lookup: Lookup) -> Result<Scenario, Box<
         }),
         None => None,
     };
+    if let (Some(s), None) = (&c.start_selector, &c.start_page) {
+        return Err(x.err(
+            s.span(),
+            "`start_selector` names a button on the `start_page`, and there is none",
+        ));
+    }
     if let (Some(s), Some(_)) = (&c.start, &start_page) {
         return Err(x.err(
             s.span(),
@@ -389,7 +395,10 @@ pub fn from_toml(src: &str, file: &str, lookup: Lookup) -> Result<Scenario, Box<
     }
     if preset.is_none() && start.is_none() && start_page.is_none() {
         return Err(x
-            .err(chain_span, "[chain] needs a `preset` or a `start` request")
+            .err(
+                chain_span,
+                "[chain] needs a `preset`, a `start` request or a `start_page`",
+            )
             .into_help(format!(
                 "add `preset = \"{}\"`, or `start = {{ request = \"POST https://…\" }}`",
                 Preset::NAMES[0]

@@ -290,6 +290,28 @@ mod tests {
     }
 
     #[test]
+    fn fetch_sites() {
+        let u = |s: &str| Url::parse(s).unwrap();
+        let page = u("https://web.example.com/");
+        assert_eq!(
+            fetch_site(&page, &u("https://web.example.com/api")),
+            "same-origin"
+        );
+        assert_eq!(
+            fetch_site(&page, &u("https://api.example.com/me")),
+            "same-site"
+        );
+        assert_eq!(
+            fetch_site(&page, &u("https://api.other.test/me")),
+            "cross-site"
+        );
+        assert_eq!(
+            fetch_site(&page, &u("http://web.example.com/")),
+            "cross-site"
+        );
+    }
+
+    #[test]
     fn sites() {
         let s = |u: &str| site(&Url::parse(u).unwrap());
         assert_eq!(

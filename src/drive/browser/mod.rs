@@ -542,7 +542,11 @@ impl Session<'_> {
                 .await
                 .ok()
                 .and_then(Result::ok);
-            if here.is_some_and(|u| !super::at_app(&u, c)) {
+            if here.is_some_and(|u| {
+                !super::at_app(&u, c)
+                    && u.origin() != page.url.origin()
+                    && u.origin() != c.page.origin()
+            }) {
                 return self.pages().await;
             }
             let words: Vec<&str> = super::idp::form::SIGN_IN_WORDS.to_vec();

@@ -150,12 +150,20 @@ return (async () => {
 /// scripted button clicked. Gives `{kind, method, url}` or `{error}`.
 pub const PRESS: &str = r#"
 const [selector, words] = arguments;
+// Whole words: "sso" is not in "lessons"; a sign-out is never a sign-in.
+const norm = (s) => ' ' + s.toLowerCase().replace(/[^a-z0-9]+/g, ' ').trim() + ' ';
 const says = (e) => {
-  const parts = [e.innerText || '', e.getAttribute('href') || '', e.getAttribute('action') || '',
+  const parts = [e.getAttribute('href') || '', e.getAttribute('action') || '',
     e.getAttribute('aria-label') || '', e.getAttribute('value') || ''];
-  for (const b of e.querySelectorAll('input[type=submit], button')) parts.push(b.value || b.innerText || '');
-  const text = parts.join(' ').toLowerCase();
-  return words.some((w) => text.includes(w));
+  // A link by its text; a form by its buttons, not by everything it wraps.
+  if (e.tagName === 'FORM') {
+    for (const b of e.querySelectorAll('input[type=submit], button')) parts.push(b.value || b.innerText || '');
+  } else {
+    parts.push(e.innerText || '');
+  }
+  const text = norm(parts.join(' '));
+  if ([' logout ', ' log out ', ' sign out ', ' signout '].some((w) => text.includes(w))) return false;
+  return words.some((w) => text.includes(norm(w)));
 };
 let el = null;
 if (selector) {
@@ -165,12 +173,19 @@ if (selector) {
   el = [...document.querySelectorAll('a[href], form, button')].find(says);
   if (!el) return { error: 'no link, form or button on the page says sign in or log in: name the one to press with --start-selector' };
 }
+const submitter = (el.tagName === 'BUTTON' && (el.getAttribute('type') || 'submit') === 'submit')
+  || (el.tagName === 'INPUT' && el.type === 'submit') ? el : undefined;
+// A scripted button (type=button) does what its handler does.
+if (el.tagName === 'BUTTON' && el.getAttribute('type') === 'button') {
+  el.click();
+  return { kind: 'button', method: null, url: null };
+}
 for (let e = el; e; e = e.parentElement) {
   if (e.tagName === 'A' && e.href) { const url = e.href; e.click(); return { kind: 'link', method: 'GET', url }; }
   if (e.tagName === 'FORM') {
-    const method = (e.getAttribute('method') || 'get').toUpperCase();
-    const url = e.action;
-    if (e.requestSubmit) e.requestSubmit(); else e.submit();
+    const method = ((submitter && submitter.getAttribute('formmethod')) || e.getAttribute('method') || 'get').toUpperCase();
+    const url = (submitter && submitter.getAttribute('formaction')) ? submitter.formAction : e.action;
+    if (e.requestSubmit) e.requestSubmit(submitter); else e.submit();
     return { kind: 'form', method, url };
   }
 }

@@ -354,6 +354,11 @@ pub const SIGN_IN_WORDS: &[&str] = &[
 pub fn sign_in(html: &str, base: &Url, selector: Option<&str>) -> Result<Press, String> {
     let doc = Html::parse_document(html);
     let press = |e: ElementRef| -> Option<Press> {
+        // A submit button sends its own name and value, and may post elsewhere.
+        let submitter = matches!(
+            (e.value().name(), e.value().attr("type")),
+            ("button", None | Some("submit")) | ("input", Some("submit"))
+        );
         let mut at = Some(e);
         while let Some(el) = at {
             match el.value().name() {
@@ -364,7 +369,24 @@ pub fn sign_in(html: &str, base: &Url, selector: Option<&str>) -> Result<Press, 
                         .and_then(|h| base.join(h).ok())
                         .map(Press::Link);
                 }
-                "form" => return Some(Press::Form(read_form(el, base))),
+                "form" => {
+                    let mut form = read_form(el, base);
+                    if submitter {
+                        if let Some(name) = e.value().attr("name") {
+                            let value = e.value().attr("value").unwrap_or_default();
+                            form.fields.push((name.to_string(), value.to_string()));
+                        }
+                        if let Some(to) =
+                            e.value().attr("formaction").and_then(|a| base.join(a).ok())
+                        {
+                            form.action = to;
+                        }
+                        if let Some(m) = e.value().attr("formmethod") {
+                            form.method = Method::parse(&m.to_ascii_uppercase());
+                        }
+                    }
+                    return Some(Press::Form(form));
+                }
                 _ => at = el.parent().and_then(ElementRef::wrap),
             }
         }
@@ -385,20 +407,40 @@ pub fn sign_in(html: &str, base: &Url, selector: Option<&str>) -> Result<Press, 
             )
         });
     }
+    // Whole words ("sso" is not in "lessons"), and a sign-out is never a sign-in.
+    let norm = |s: &str| {
+        let words: Vec<String> = s
+            .to_lowercase()
+            .split(|c: char| !c.is_ascii_alphanumeric())
+            .filter(|w| !w.is_empty())
+            .map(str::to_string)
+            .collect();
+        format!(" {} ", words.join(" "))
+    };
     let says_sign_in = |e: &ElementRef| {
-        let mut words: String = e.text().collect::<Vec<_>>().join(" ");
+        let mut words = String::new();
         for attr in ["href", "action", "value", "aria-label", "title"] {
             if let Some(v) = e.value().attr(attr) {
                 words.push(' ');
                 words.push_str(v);
             }
         }
-        for input in e.select(&sel("input[type=submit], button")) {
+        // A link by its text; a form by its buttons, not by everything it wraps.
+        if e.value().name() == "form" {
+            for b in e.select(&sel("input[type=submit], button")) {
+                words.push(' ');
+                words.push_str(b.value().attr("value").unwrap_or_default());
+                words.push(' ');
+                words.push_str(&b.text().collect::<Vec<_>>().join(" "));
+            }
+        } else {
             words.push(' ');
-            words.push_str(input.value().attr("value").unwrap_or_default());
+            words.push_str(&e.text().collect::<Vec<_>>().join(" "));
         }
-        let words = words.to_lowercase();
-        SIGN_IN_WORDS.iter().any(|w| words.contains(w))
+        let text = norm(&words);
+        let out = [" logout ", " log out ", " sign out ", " signout "];
+        !out.iter().any(|w| text.contains(w))
+            && SIGN_IN_WORDS.iter().any(|w| text.contains(&norm(w)))
     };
     doc.select(&sel("a[href], form"))
         .filter(|e| says_sign_in(e))
@@ -704,6 +746,26 @@ mod tests {
                 .unwrap_err()
                 .contains("--driver browser")
         );
+        // Whole words only; a sign-out is no sign-in; a form wrapping the page is judged by its
+        // buttons, not by the text it wraps.
+        let page = r#"<form action="/search"><p>Log in below.</p><input name="q"><button>Go</button>
+              <a href="/lessons">Lessons</a><a href="/logout?next=/login">Log out</a>
+              <a href="/auth/login">Log in</a></form>"#;
+        match at(page, None).unwrap() {
+            Press::Link(u) => assert_eq!(u.path(), "/auth/login"),
+            other => panic!("{other:?}"),
+        }
+        // A named submit button sends its name and value, and its formaction.
+        let page = r#"<form action="/auth/signin" method="post"><input type="hidden" name="t" value="1">
+              <button name="provider" value="github" formaction="/auth/signin/github">GitHub</button>
+              </form>"#;
+        match at(page, Some("button[value=github]")).unwrap() {
+            Press::Form(f) => {
+                assert_eq!(f.action.path(), "/auth/signin/github");
+                assert!(f.fields.contains(&("provider".into(), "github".into())));
+            }
+            other => panic!("{other:?}"),
+        }
     }
 
     #[test]
