@@ -21,6 +21,13 @@ fn logs_in(app_env: &'static [(&'static str, &'static str)], driver: &str, chunk
     assert_eq!(out.code, 0, "{}", out.all());
     assert_eq!(finding_ids(report), Vec::<String>::new(), "{}", out.stdout);
     assert_eq!(report["chain"]["start_endpoint"], "/login");
+    let login = report["hops"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|h| h["url"].as_str().is_some_and(|u| u.ends_with("/login")))
+        .expect("the /login hop");
+    assert_eq!(login["step"], "start", "{login}");
     assert_eq!(report["probes"][0]["passed"], true, "{}", out.stdout);
     let set = crate::harness::set_at_callback(report);
     let want: Vec<String> = match chunks {

@@ -147,7 +147,8 @@ pub fn hops(
         let set_cookies = extra_resp.map(|x| set_cookies(x, r)).unwrap_or_default();
         let (cookie_sent, cookie_blocked) =
             extra_req.map(|x| sent_cookies(x, r)).unwrap_or_default();
-        let step = if q.kind != "Document" && starts.contains(&q.url) {
+        // A start the page fetched, or a link it followed (a GET navigation).
+        let step = if starts.contains(&q.url) && (q.kind != "Document" || q.method == "GET") {
             Step::Start
         } else if q.method == "POST" {
             posts.next().copied().unwrap_or(Step::Follow)
