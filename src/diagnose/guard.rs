@@ -32,7 +32,19 @@ pub(crate) fn explains(t: &Trace, p: &Probe) -> bool {
 /// Two answers are alike when their digests agree. A report written before digests were kept
 /// is compared on status, body shape and the redacted excerpt with its volatile words blanked.
 pub fn alike(a: &MatrixRow, b: &MatrixRow) -> bool {
+    alike_as(a, b, false)
+}
+
+/// The same, leaving out whether the answers clear a cookie when `ignore_clears`: where the
+/// whole app clears a bad session cookie (a session middleware in front of every route), the
+/// clearing tells of the middleware, not of the guard.
+fn alike_as(a: &MatrixRow, b: &MatrixRow, ignore_clears: bool) -> bool {
     match (&a.answer, &b.answer) {
+        (Some(x), Some(y)) if ignore_clears => {
+            let mut y = y.clone();
+            y.clears_cookie = x.clears_cookie;
+            *x == y
+        }
         (Some(x), Some(y)) => x == y,
         _ => {
             a.status == b.status
@@ -181,8 +193,21 @@ fn judge(t: &Trace, p: &Probe) -> Option<Finding> {
         probe: p.name.clone(),
         reference: reference.to_string(),
     }];
-    let like_none = alike(m.with, m.none);
-    let like_garbage = alike(m.with, m.garbage);
+    // Does the reference endpoint clear the garbage cookie too? Then something in front of both
+    // does, and that says nothing of the guard.
+    let clears = |r: Option<&MatrixRow>| {
+        r.and_then(|r| r.answer.as_ref())
+            .is_some_and(|a| a.clears_cookie)
+    };
+    let row_of = |f: &dyn Fn(&Variant) -> bool| {
+        t.matrix
+            .iter()
+            .find(|r| r.probe == reference && f(&r.variant))
+    };
+    let app_clears = clears(row_of(&|v| matches!(v, Variant::Garbage { .. })))
+        && !clears(row_of(&|v| matches!(v, Variant::RecordedCookie { .. })));
+    let like_none = alike_as(m.with, m.none, app_clears);
+    let like_garbage = alike_as(m.with, m.garbage, app_clears);
     let (with_says, with_words) = says(m.with);
     if !with_words.is_empty() {
         evidence.push(Evidence::note(format!(
@@ -614,6 +639,25 @@ mod tests {
             ]
         );
         assert!(f.explanation.contains("Cookie and Authorization headers"));
+    }
+
+    #[test]
+    fn a_session_middleware_that_clears_a_bad_cookie_everywhere_says_nothing_of_the_guard() {
+        // A guard behind a middleware that clears the garbage cookie on every route: its answer
+        // to the garbage differs only by the clearing, and so does the native endpoint's.
+        let cleared = A(401, "message=Unauthorized", None, true);
+        let mut t = trace(NEST, NEST, cleared, NEST, NEST, false);
+        for r in t.matrix.iter_mut().filter(|r| r.probe == "native") {
+            if matches!(r.variant, Variant::Garbage { .. })
+                && let Some(a) = r.answer.as_mut()
+            {
+                a.clears_cookie = true;
+            }
+        }
+        assert_eq!(rules(&t)[0].id, FindingId::GuardRejectsSession);
+        // Where only the guard clears it, the guard saw the cookie.
+        let t = trace(NEST, NEST, cleared, NEST, NEST, false);
+        assert_eq!(rules(&t)[0].id, FindingId::GuardMissesCookie);
     }
 
     #[test]

@@ -278,7 +278,27 @@ pub fn free_port() -> u16 {
 }
 
 impl Chain {
+    /// Starts the chain. A port taken by another process between its choice and the app's
+    /// listen (`EADDRINUSE`) starts the whole chain again, on new ports, once.
     pub fn start(opts: Opts) -> Chain {
+        match std::panic::catch_unwind(|| Chain::start_once(opts)) {
+            Ok(chain) => chain,
+            Err(e) => {
+                let message = e
+                    .downcast_ref::<String>()
+                    .cloned()
+                    .or_else(|| e.downcast_ref::<&str>().map(|s| s.to_string()))
+                    .unwrap_or_default();
+                if !message.contains("EADDRINUSE") {
+                    std::panic::resume_unwind(e);
+                }
+                eprintln!("a port was taken while the chain started; starting it again");
+                Chain::start_once(opts)
+            }
+        }
+    }
+
+    fn start_once(opts: Opts) -> Chain {
         preflight();
         let app_port = free_port();
         let origin = format!("http://{}:{app_port}", opts.app_host);
