@@ -73,7 +73,8 @@ pub enum Shape {
     Signed,
     /// three base64url parts separated by dots.
     Jwt,
-    /// five base64url parts separated by dots (an encrypted JWT: Auth.js's session).
+    /// five base64url parts separated by dots (an encrypted JWT, as some libraries keep their
+    /// session).
     Jwe,
     /// a UUID (a database session's id).
     Uuid,

@@ -133,8 +133,8 @@ pub struct LoginArgs {
     /// Where the auth handler is mounted [default: <app>/api/auth].
     #[arg(long, value_name = "URL")]
     pub auth_base: Option<String>,
-    /// The provider id configured in the app (a preset whose start names no provider, as
-    /// express-openid-connect's, needs none).
+    /// The provider id configured in the app (a preset whose start names no provider needs
+    /// none, nor does --start or --start-page).
     #[arg(long, value_name = "ID")]
     pub provider: Option<String>,
     /// Where the app should land after the login [default: <app>/].

@@ -39,7 +39,7 @@ pub(crate) fn app_hosts(t: &Trace) -> Vec<String> {
         .flatten()
         .map(crate::web::host_port)
         .collect();
-    for origin in crate::drive::redirect_origins(t.hops.iter().map(|h| &h.url)) {
+    for origin in crate::web::redirect_origins(t.hops.iter().map(|h| &h.url)) {
         let host = crate::web::host_port(&origin.ascii_serialization());
         if !hosts.contains(&host) {
             hosts.push(host);

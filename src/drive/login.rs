@@ -60,8 +60,8 @@ pub fn after_start(contract: Option<&Contract>, more: bool, answer: &StartAnswer
     }
 }
 
-/// The error code a start answer sends the browser back with (Auth.js's
-/// `signin?error=MissingCSRF`), by its `Location` or its JSON URL.
+/// The error code a start answer sends the browser back with to the app's own page
+/// (`signin?error=<code>`), by its `Location` or its JSON URL.
 pub fn start_error(answer: &StartAnswer) -> Option<String> {
     let json: Option<serde_json::Value> = serde_json::from_str(answer.body).ok();
     let from_json = json

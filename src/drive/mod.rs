@@ -476,7 +476,7 @@ impl Runner<'_> {
                 }
             };
             // Sent back to the app's own page with an error code, without leaving the app: the
-            // start refused (Auth.js's `signin?error=MissingCSRF`).
+            // start refused (a sign-in page's `?error=<code>`).
             let hops = &self.driver.record.hops;
             let left = hops[pressed_at..]
                 .iter()
@@ -590,12 +590,7 @@ impl Runner<'_> {
             body: Some(if start.form {
                 Body::Form(fields)
             } else {
-                Body::Json(serde_json::Value::Object(
-                    fields
-                        .into_iter()
-                        .map(|(k, v)| (k, serde_json::Value::from(v)))
-                        .collect(),
-                ))
+                Body::Json(crate::preset::json_body(fields))
             }),
             step: Step::Start,
             headers,
@@ -755,26 +750,6 @@ pub(crate) fn at_app(url: &Url, chain: &crate::scenario::Chain) -> bool {
     origin == chain.app.origin() || origin == chain.auth_base.origin()
 }
 
-/// The origin the app's authorization request names as its `redirect_uri`: where the IdP sends
-/// the browser back, the app's even when its host differs from the one the login started on (a
-/// canonical URL, a proxy's host name). Only the first request that carries one counts: the
-/// app's own, as it leaves for the IdP; an IdP that hands the login on to another names itself
-/// in a later one.
-pub(crate) fn redirect_origins(
-    urls: impl IntoIterator<Item = impl AsRef<str>>,
-) -> Vec<url::Origin> {
-    urls.into_iter()
-        .filter_map(|u| Url::parse(u.as_ref()).ok())
-        .find_map(|url| {
-            url.query_pairs()
-                .find(|(k, _)| k == "redirect_uri")
-                .and_then(|(_, v)| Url::parse(&v).ok())
-                .map(|to| to.origin())
-        })
-        .into_iter()
-        .collect()
-}
-
 /// Whether a URL is the app's: its origin or the auth base's, or the origin the hops so far sent
 /// the IdP's answer back to.
 pub(crate) fn at_app_seen(
@@ -782,7 +757,8 @@ pub(crate) fn at_app_seen(
     chain: &crate::scenario::Chain,
     hops: &[crate::trace::Hop],
 ) -> bool {
-    at_app(url, chain) || redirect_origins(hops.iter().map(|h| &h.url)).contains(&url.origin())
+    at_app(url, chain)
+        || crate::web::redirect_origins(hops.iter().map(|h| &h.url)).contains(&url.origin())
 }
 
 /// The hop that brought the browser back from elsewhere to the app with the IdP's answer: on a
@@ -796,7 +772,7 @@ pub(crate) fn callback_hop(
     const ANSWER: &[&str] = &["code", "state", "error", "id_token"];
     let mut left = false;
     let mut came_from_elsewhere = false;
-    let returns = redirect_origins(hops.iter().map(|h| &h.url));
+    let returns = crate::web::redirect_origins(hops.iter().map(|h| &h.url));
     for hop in hops {
         let url = Url::parse(&hop.url).ok()?;
         let here = at_app(&url, chain) || returns.contains(&url.origin());
@@ -819,20 +795,6 @@ pub(crate) fn callback_hop(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn the_apps_return_address_is_its_own_authorization_requests() {
-        let hops = [
-            "http://web.test/",
-            "http://idp.test/authorize?client_id=a&redirect_uri=http%3A%2F%2Fapp.test%2Fcb",
-            // The IdP hands the login on to another, naming itself.
-            "http://github.test/login/oauth?redirect_uri=http%3A%2F%2Fidp.test%2Fbroker",
-        ];
-        let origins = redirect_origins(hops);
-        assert_eq!(origins.len(), 1);
-        assert_eq!(origins[0].ascii_serialization(), "http://app.test");
-        assert!(redirect_origins(["http://app.test/?next=/x"]).is_empty());
-    }
 
     #[test]
     fn the_callback_is_where_the_idps_answer_comes_back() {

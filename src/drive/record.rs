@@ -33,13 +33,6 @@ impl Record {
         }
     }
 
-    /// Stores a `Set-Cookie` line as if `url` had sent it (no record is made).
-    pub fn insert_raw(&mut self, raw: &str, url: &Url) {
-        if let Ok(cookie) = RawCookie::parse(raw.to_string()) {
-            let _ = self.jar.offer(&cookie, url);
-        }
-    }
-
     /// Puts a cookie from the browser's jar (CDP `Network.getAllCookies`) into this jar, with
     /// every attribute that decides where it goes: Domain, Path, Secure, HttpOnly, SameSite and
     /// its expiry.

@@ -130,13 +130,18 @@ impl Start {
 
     /// The body as JSON (for a JSON start).
     pub fn body(&self, provider: &str, callback: &str) -> Value {
-        Value::Object(
-            self.fields(provider, callback)
-                .into_iter()
-                .map(|(k, v)| (k, Value::from(v)))
-                .collect(),
-        )
+        json_body(self.fields(provider, callback))
     }
+}
+
+/// Fields as a JSON object of strings.
+pub fn json_body(fields: Vec<(String, String)>) -> Value {
+    Value::Object(
+        fields
+            .into_iter()
+            .map(|(k, v)| (k, Value::from(v)))
+            .collect(),
+    )
 }
 
 /// What a cookie is for.

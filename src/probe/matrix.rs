@@ -120,8 +120,8 @@ fn variant_cookies(
     out
 }
 
-/// A value of the session value's shape that no server will accept: a 5-part JWE (Auth.js's
-/// session) or a UUID (a database session's id) where the session is one, else a signed token's
+/// A value of the session value's shape that no server will accept: a 5-part JWE (an
+/// encrypted session) or a UUID (a database session's id) where the session is one, else a signed token's
 /// shape. A guard that checks the shape before it decrypts or looks up answers it as it answers
 /// a real but bad session.
 fn garbage(value: &str) -> String {

@@ -69,6 +69,24 @@ pub fn fetch_site(page: &Url, url: &Url) -> &'static str {
     }
 }
 
+/// The origin the app's authorization request names as its `redirect_uri`: where the IdP sends
+/// the browser back, the app's even when its host differs from the one the login started on (a
+/// canonical URL, a proxy's host name). Only the first request that carries one counts: the
+/// app's own, as it leaves for the IdP; an IdP that hands the login on to another names itself
+/// in a later one.
+pub fn redirect_origins(urls: impl IntoIterator<Item = impl AsRef<str>>) -> Vec<url::Origin> {
+    urls.into_iter()
+        .filter_map(|u| Url::parse(u.as_ref()).ok())
+        .find_map(|url| {
+            url.query_pairs()
+                .find(|(k, _)| k == "redirect_uri")
+                .and_then(|(_, v)| Url::parse(&v).ok())
+                .map(|to| to.origin())
+        })
+        .into_iter()
+        .collect()
+}
+
 /// How a request goes out, as far as SameSite cares.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct RequestContext {
@@ -287,6 +305,20 @@ mod tests {
             };
             assert_eq!(third_party_blocks(req), blocked, "{req:?}");
         }
+    }
+
+    #[test]
+    fn the_apps_return_address_is_its_own_authorization_requests() {
+        let hops = [
+            "http://web.test/",
+            "http://idp.test/authorize?client_id=a&redirect_uri=http%3A%2F%2Fapp.test%2Fcb",
+            // The IdP hands the login on to another, naming itself.
+            "http://github.test/login/oauth?redirect_uri=http%3A%2F%2Fidp.test%2Fbroker",
+        ];
+        let origins = redirect_origins(hops);
+        assert_eq!(origins.len(), 1);
+        assert_eq!(origins[0].ascii_serialization(), "http://app.test");
+        assert!(redirect_origins(["http://app.test/?next=/x"]).is_empty());
     }
 
     #[test]

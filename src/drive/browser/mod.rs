@@ -416,7 +416,7 @@ impl Session<'_> {
         let last = HopNo(hops.len() as u32);
         // A page where the IdP sent the browser back (the `redirect_uri`'s origin, which the
         // log shows now) is the app's, whatever host it is on: the login came back there.
-        let returns = super::redirect_origins(hops.iter().map(|h| &h.url));
+        let returns = crate::web::redirect_origins(hops.iter().map(|h| &h.url));
         let came_back = hops
             .last()
             .and_then(|h| Url::parse(&h.url).ok())
@@ -678,7 +678,7 @@ impl Session<'_> {
             self.start_error = super::login::start_error(&start);
             match next {
                 super::login::StartNext::Follow(next) => {
-                    self.returns = super::redirect_origins([next.as_str()]);
+                    self.returns = crate::web::redirect_origins([next.as_str()]);
                     self.goto(&next).await?;
                     break;
                 }
