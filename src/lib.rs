@@ -123,9 +123,10 @@ fn add_page_answers(
 fn redactor_for(scenario: &Scenario, reveal: bool) -> Redactor {
     let mut r = scenario::secrets_of(scenario, reveal);
     let c = &scenario.chain;
+    let starts: Vec<url::Url> = c.start.iter().filter_map(|s| s.fixed_url()).collect();
     let urls = [&c.app, &c.auth_base, &c.callback_url, &c.page]
         .into_iter()
-        .chain(c.start.iter().map(|s| &s.url))
+        .chain(&starts)
         .chain(scenario.probes.iter().map(|p| &p.url));
     for url in urls {
         add_url_password(&mut r, url);
@@ -133,10 +134,11 @@ fn redactor_for(scenario: &Scenario, reveal: bool) -> Redactor {
     // The chain's own addresses are no secrets (an auth library may keep one in a cookie).
     for url in [&c.app, &c.auth_base, &c.callback_url, &c.page]
         .into_iter()
-        .chain(c.start.iter().map(|s| &s.url))
+        .chain(&starts)
     {
         r.add_public(url);
     }
+
     r
 }
 

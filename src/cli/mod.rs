@@ -340,7 +340,7 @@ impl ProbeArgs {
                 preset: Some(self.preset),
                 provider: None,
                 driver: Driver::Http,
-                start: None,
+                start: Vec::new(),
                 start_page: None,
                 timeout: self.timeout,
                 max_hops: scenario::DEFAULT_MAX_HOPS,
@@ -399,10 +399,17 @@ impl LoginArgs {
                     )),
                     (None, None) => None,
                 };
-                Some(scenario::RequestSpec { method, url, body })
+                vec![scenario::StartStep {
+                    method,
+                    url: url.to_string(),
+                    body,
+                    headers: Vec::new(),
+                    capture: Vec::new(),
+                }]
             }
-            None => None,
+            None => Vec::new(),
         };
+
         let start_page = match &self.start_page {
             Some(p) => Some(scenario::StartPage {
                 url: url_flag("start-page", p)?,
@@ -411,7 +418,7 @@ impl LoginArgs {
             None => None,
         };
         if self.provider.is_none()
-            && start.is_none()
+            && start.is_empty()
             && start_page.is_none()
             && self.preset.contract().needs_provider()
         {

@@ -195,7 +195,7 @@ impl Demo {
                 callback_url: self.app.clone(),
                 page: crate::scenario::origin_of(&self.app),
                 driver,
-                start: None,
+                start: Vec::new(),
                 start_page: None,
                 timeout: crate::scenario::DEFAULT_TIMEOUT,
                 max_hops: crate::scenario::DEFAULT_MAX_HOPS,

@@ -8,7 +8,9 @@ pub mod login;
 pub mod record;
 
 use crate::redact::Redactor;
-use crate::scenario::{Body, Consent, IdpKind, Scenario, join_path};
+use crate::scenario::start::Captured;
+use crate::scenario::{Body, Consent, IdpKind, Scenario, StartStep, join_path};
+
 use crate::trace::{ChainInfo, Ended, ErrorStep, HopNo, Method, PageKind, RunError, Step};
 use http::{Answer, HttpClient, HttpDriver, Request};
 use record::Record;
@@ -488,18 +490,34 @@ impl Runner<'_> {
             }
             return Ok(answer);
         }
-        if let Some(start) = &c.start {
-            let req = Request {
-                method: start.method.clone(),
-                url: start.url.clone(),
-                body: start.body.clone(),
-                step: Step::Start,
-                headers: Vec::new(),
-                cross_site: false,
-                navigation: true,
-            };
-            chain.start_endpoint = Some(start.url.path().to_string());
-            let answer = self.driver.hop(&req, r).await?;
+        if let Some((last, before)) = c.start.split_last() {
+            let mut got = Captured::new();
+            for (i, step) in before.iter().enumerate() {
+                let spec = self.start_spec(i, step, &got)?;
+                chain.start_endpoint = Some(spec.url.path().to_string());
+                let answer = self.driver.hop(&spec_request(&spec), r).await?;
+                if answer.status >= 400 {
+                    return Err(Stop::Ended(Ended::StartRefused {
+                        hop: HopNo(self.driver.record.hops.len() as u32),
+                    }));
+                }
+                let headers: Vec<(String, String)> = answer
+                    .headers
+                    .iter()
+                    .filter_map(|(k, v)| Some((k.to_string(), v.to_str().ok()?.to_string())))
+                    .collect();
+                let seen = crate::scenario::start::Seen {
+                    headers: &headers,
+                    body: &answer.text(),
+                    cookies: &self.driver.record.values_for(&answer.url),
+                };
+                let hop = HopNo(self.driver.record.hops.len() as u32);
+                take_captures(i, step, &seen, answer.status, Some(hop), &mut got, r)
+                    .map_err(Stop::Error)?;
+            }
+            let spec = self.start_spec(before.len(), last, &got)?;
+            chain.start_endpoint = Some(spec.url.path().to_string());
+            let answer = self.driver.hop(&spec_request(&spec), r).await?;
             let next = self.read_start(None, false, &answer);
             return self.after_start(next, r).await;
         }
@@ -539,6 +557,23 @@ impl Runner<'_> {
         }
         // Only a preset without start requests gets here: the last start is never passed over.
         Err(no_start())
+    }
+
+    /// Start request `i` of the scenario, its captures filled in.
+    fn start_spec(
+        &self,
+        i: usize,
+        step: &StartStep,
+        got: &Captured,
+    ) -> Result<crate::scenario::RequestSpec, Stop> {
+        step.request(got).map_err(|why| {
+            Stop::Error(RunError {
+                step: ErrorStep::Chain(Step::Start),
+                hop: Some(self.driver.record.next_hop()),
+                message: format!("start request {}: {why}", i + 1),
+                kind: None,
+            })
+        })
     }
 
     /// A preset's start request from the app's page: its CSRF token first when it needs one.
@@ -728,6 +763,52 @@ impl Runner<'_> {
     }
 }
 
+/// The request a scenario's start request makes: a navigation from the app's page.
+fn spec_request(spec: &crate::scenario::RequestSpec) -> Request {
+    Request {
+        method: spec.method.clone(),
+        url: spec.url.clone(),
+        body: spec.body.clone(),
+        step: Step::Start,
+        headers: spec.headers.clone(),
+        cross_site: false,
+        navigation: true,
+    }
+}
+
+/// Takes start request `i`'s captures from its answer; a capture that is not there stops the
+/// run, naming it and where it was looked for. A value that is no address is kept from output.
+pub(crate) fn take_captures(
+    i: usize,
+    step: &StartStep,
+    seen: &crate::scenario::start::Seen,
+    status: u16,
+    hop: Option<HopNo>,
+    got: &mut Captured,
+    r: &mut Redactor,
+) -> Result<(), RunError> {
+    for c in &step.capture {
+        let Some(value) = crate::scenario::start::take(&c.from, seen) else {
+            return Err(RunError {
+                step: ErrorStep::Chain(Step::Start),
+                hop,
+                message: format!(
+                    "start request {} answered {status} without capture `{}` ({})",
+                    i + 1,
+                    c.name,
+                    c.from
+                ),
+                kind: None,
+            });
+        };
+        if !value.starts_with("http://") && !value.starts_with("https://") {
+            r.sensitive(&value);
+        }
+        got.insert(c.name.clone(), value);
+    }
+    Ok(())
+}
+
 fn missing(what: &str, n: HopNo) -> Stop {
     Stop::Error(RunError {
         step: ErrorStep::Chain(Step::IdpLogin),
@@ -807,7 +888,7 @@ mod tests {
             callback_url: app.clone(),
             page: app.clone(),
             driver: crate::scenario::Driver::Http,
-            start: None,
+            start: Vec::new(),
             start_page: None,
             timeout: std::time::Duration::from_secs(1),
             max_hops: 20,

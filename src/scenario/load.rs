@@ -67,7 +67,7 @@ struct RawChain {
     callback_url: Option<Spanned<String>>,
     page: Option<Spanned<String>>,
     driver: Option<Spanned<String>>,
-    start: Option<Spanned<RawStart>>,
+    start: Option<Spanned<RawStarts>>,
     start_page: Option<Spanned<String>>,
     start_selector: Option<Spanned<String>>,
     timeout: Option<Spanned<String>>,
@@ -83,6 +83,41 @@ struct RawStart {
     request: Spanned<String>,
     json: Option<toml::Value>,
     form: Option<BTreeMap<String, Spanned<String>>>,
+    headers: Option<BTreeMap<String, Spanned<String>>>,
+    capture: Option<BTreeMap<String, Spanned<String>>>,
+}
+
+/// `start = { … }`, or a sequence of `[[chain.start]]` tables.
+enum RawStarts {
+    One(RawStart),
+    Many(Vec<Spanned<RawStart>>),
+}
+
+impl<'de> Deserialize<'de> for RawStarts {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = RawStarts;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a start request table, or [[chain.start]] tables")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, m: A) -> Result<RawStarts, A::Error> {
+                RawStart::deserialize(serde::de::value::MapAccessDeserializer::new(m))
+                    .map(RawStarts::One)
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut s: A,
+            ) -> Result<RawStarts, A::Error> {
+                let mut all = Vec::new();
+                while let Some(one) = s.next_element()? {
+                    all.push(one);
+                }
+                Ok(RawStarts::Many(all))
+            }
+        }
+        d.deserialize_any(V)
+    }
 }
 
 #[derive(Deserialize)]
@@ -145,6 +180,8 @@ struct Expander<'a> {
     done: HashMap<String, Text>,
     stack: Vec<String>,
     secrets: Vec<Secret>,
+    /// While a start request is read: the captures of the requests before it, and of all.
+    captures: Option<(Vec<String>, Vec<String>)>,
 }
 
 impl Expander<'_> {
@@ -172,6 +209,12 @@ impl Expander<'_> {
             secret: false,
             unresolved: false,
         };
+        if text.contains([start::OPEN, start::CLOSE]) {
+            return Err(self.err(
+                span,
+                "the characters U+E000 and U+E001 are kept for captures and cannot be written",
+            ));
+        }
         let mut rest = text;
         let mut pos = 0;
         while let Some(i) = rest.find('$') {
@@ -218,6 +261,9 @@ impl Expander<'_> {
         if let Some(name) = reference.strip_prefix("secret:") {
             return self.environment(name, true, here);
         }
+        if let Some(name) = reference.strip_prefix("capture.") {
+            return self.capture(name, here);
+        }
         if let Some(done) = self.done.get(reference) {
             return Ok(done.clone());
         }
@@ -245,6 +291,42 @@ impl Expander<'_> {
         let got = got?;
         self.done.insert(reference.to_string(), got.clone());
         Ok(got)
+    }
+
+    fn capture(&self, name: &str, here: Range<usize>) -> Result<Text, Box<ScenarioError>> {
+        let Some((before, all)) = self.captures.as_ref().filter(|_| self.stack.is_empty()) else {
+            return Err(self
+                .err(
+                    here,
+                    format!("`${{capture.{name}}}` is used outside the start requests"),
+                )
+                .into_help(
+                    "a capture is for the [[chain.start]] requests after the one that takes it",
+                ));
+        };
+        if before.iter().any(|n| n == name) {
+            return Ok(Text {
+                value: start::mark(name),
+                secret: false,
+                unresolved: false,
+            });
+        }
+        if all.iter().any(|n| n == name) {
+            return Err(self
+                .err(
+                    here,
+                    format!("capture `{name}` is taken by this or a later request"),
+                )
+                .into_help("a start request uses only what the requests before it captured"));
+        }
+        let mut e = self.err(here, format!("unknown capture `{name}`"));
+        e.help = Some(match nearest(name, before.iter().map(String::as_str)) {
+            Some(n) => format!("did you mean `${{capture.{n}}}`?"),
+            None => "take it with `capture = { NAME = \"json:PATH\" }` on an earlier \
+                     [[chain.start]] request"
+                .into(),
+        });
+        Err(e)
     }
 
     fn environment(
@@ -305,6 +387,7 @@ pub fn from_toml(src: &str, file: &str, lookup: Lookup) -> Result<Scenario, Box<
         done: HashMap::new(),
         stack: Vec::new(),
         secrets: Vec::new(),
+        captures: None,
     };
     let chain_span = raw.chain.span();
     let c = raw.chain.into_inner();
@@ -366,8 +449,8 @@ pub fn from_toml(src: &str, file: &str, lookup: Lookup) -> Result<Scenario, Box<
         })?);
     }
     let start = match &c.start {
-        Some(s) => Some(start_of(&mut x, s.get_ref())?),
-        None => None,
+        Some(s) => starts_of(&mut x, s)?,
+        None => Vec::new(),
     };
     let start_page = match &c.start_page {
         Some(p) => Some(crate::scenario::StartPage {
@@ -393,7 +476,7 @@ pub fn from_toml(src: &str, file: &str, lookup: Lookup) -> Result<Scenario, Box<
             "[chain] has both a `start` request and a `start_page`: keep one",
         ));
     }
-    if preset.is_none() && start.is_none() && start_page.is_none() {
+    if preset.is_none() && start.is_empty() && start_page.is_none() {
         return Err(x
             .err(
                 chain_span,
@@ -406,7 +489,7 @@ pub fn from_toml(src: &str, file: &str, lookup: Lookup) -> Result<Scenario, Box<
     }
     if preset.is_some_and(|p| p.contract().needs_provider())
         && provider.is_none()
-        && start.is_none()
+        && start.is_empty()
         && start_page.is_none()
     {
         return Err(x
@@ -588,10 +671,69 @@ fn choice<T>(
     })
 }
 
-fn start_of(x: &mut Expander, s: &RawStart) -> Result<RequestSpec, Box<ScenarioError>> {
+fn starts_of(
+    x: &mut Expander,
+    s: &Spanned<RawStarts>,
+) -> Result<Vec<StartStep>, Box<ScenarioError>> {
+    let one;
+    let all: Vec<&RawStart> = match s.get_ref() {
+        RawStarts::One(r) => {
+            one = r;
+            vec![one]
+        }
+        RawStarts::Many(m) if m.is_empty() => {
+            return Err(x.err(s.span(), "`start` is an empty list of requests"));
+        }
+        RawStarts::Many(m) => m.iter().map(Spanned::get_ref).collect(),
+    };
+    let names: Vec<String> = all
+        .iter()
+        .flat_map(|r| r.capture.iter().flat_map(|c| c.keys().cloned()))
+        .collect();
+    let mut before = Vec::new();
+    let mut steps = Vec::new();
+    for (i, raw) in all.iter().enumerate() {
+        x.captures = Some((before.clone(), names.clone()));
+        let step = start_of(x, raw);
+        x.captures = None;
+        let step = step?;
+        if i + 1 == all.len()
+            && let Some(c) = &raw.capture
+            && let Some((name, v)) = c.iter().next()
+        {
+            return Err(x.err(
+                v.span(),
+                format!("capture `{name}` is taken by the last start request: nothing uses it"),
+            ));
+        }
+        for c in &step.capture {
+            if before.contains(&c.name) {
+                let span = raw
+                    .capture
+                    .as_ref()
+                    .and_then(|m| m.get(&c.name))
+                    .map(Spanned::span);
+                return Err(x.err(
+                    span.unwrap_or_else(|| raw.request.span()),
+                    format!("capture `{}` is taken twice", c.name),
+                ));
+            }
+            before.push(c.name.clone());
+        }
+        steps.push(step);
+    }
+    Ok(steps)
+}
+
+fn start_of(x: &mut Expander, s: &RawStart) -> Result<StartStep, Box<ScenarioError>> {
     let request = x.text(&s.request)?;
     let (method, url_text) = split_request(&request.value);
-    let url = parse_url(x, url_text, &request, s.request.span())?;
+    // A URL that is a capture (an address the app answered with) is known only at run time.
+    if !url_text.starts_with(start::OPEN) {
+        let fixed = url_text.replace([start::OPEN, start::CLOSE], "");
+        parse_url(x, &fixed, &request, s.request.span())?;
+    }
+    let url = url_text.to_string();
     let body = match (&s.json, &s.form) {
         (Some(_), Some(_)) => {
             return Err(x.err(
@@ -609,7 +751,41 @@ fn start_of(x: &mut Expander, s: &RawStart) -> Result<RequestSpec, Box<ScenarioE
         }
         (None, None) => None,
     };
-    Ok(RequestSpec { method, url, body })
+    let mut headers = Vec::new();
+    for (k, v) in s.headers.iter().flatten() {
+        headers.push((k.clone(), x.text(v)?.value));
+    }
+    let mut capture = Vec::new();
+    for (name, v) in s.capture.iter().flatten() {
+        let text = x.text(v)?;
+        if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+            return Err(x.err(
+                v.span(),
+                format!("`{name}` is not a capture name (letters, digits and `_`)"),
+            ));
+        }
+        let from = start::Source::parse(&text.value).ok_or_else(|| {
+            x.err(
+                v.span(),
+                format!("{} does not say where to take `{name}` from", text.quoted()),
+            )
+            .into_help(format!(
+                "write KIND:WHAT, KIND one of {}: \"json:data.csrf\", \"cookie:csrftoken\"",
+                start::Source::KINDS.join(", ")
+            ))
+        })?;
+        capture.push(start::Capture {
+            name: name.clone(),
+            from,
+        });
+    }
+    Ok(StartStep {
+        method,
+        url,
+        body,
+        headers,
+        capture,
+    })
 }
 
 fn json_of(
@@ -780,6 +956,120 @@ mod tests {
         let e = parse(src).unwrap_err();
         assert!(
             e.message.contains("AUTHCHAIN_SURELY_UNSET_1"),
+            "{}",
+            e.message
+        );
+    }
+
+    const CHAIN: &str = "[chain]\napp = \"http://app.test\"\n";
+
+    #[test]
+    fn a_sequence_captures_and_uses() {
+        let src = format!(
+            "{CHAIN}[[chain.start]]\nrequest = \"GET http://app.test/accounts/login/\"\n\
+             capture = {{ csrf = \"form:csrfmiddlewaretoken\", c = \"cookie:csrftoken\" }}\n\
+             [[chain.start]]\nrequest = \"POST http://app.test/oidc/${{capture.c}}\"\n\
+             form = {{ csrfmiddlewaretoken = \"${{capture.csrf}}\" }}\n\
+             headers = {{ X-CSRFToken = \"${{capture.c}}\" }}\n"
+        );
+        let s = parse(&src).unwrap();
+        let steps = &s.chain.start;
+        assert_eq!(steps.len(), 2);
+        assert_eq!(steps[0].capture.len(), 2);
+        assert_eq!(
+            steps[0].capture[1].from,
+            start::Source::Form("csrfmiddlewaretoken".into())
+        );
+        let got: start::Captured = [
+            ("csrf".to_string(), "T1".to_string()),
+            ("c".to_string(), "C1".to_string()),
+        ]
+        .into();
+        let r = steps[1].request(&got).unwrap();
+        assert_eq!(r.url.as_str(), "http://app.test/oidc/C1");
+        assert_eq!(
+            r.body,
+            Some(Body::Form(vec![(
+                "csrfmiddlewaretoken".into(),
+                "T1".into()
+            )]))
+        );
+        assert_eq!(r.headers, vec![("X-CSRFToken".into(), "C1".into())]);
+        assert_eq!(steps[1].fixed_url(), None);
+        assert!(steps[0].fixed_url().is_some());
+    }
+
+    #[test]
+    fn one_start_table_stays_valid() {
+        let src = format!(
+            "{CHAIN}start = {{ request = \"POST http://app.test/go\", json = {{ a = \"b\" }} }}\n"
+        );
+        let s = parse(&src).unwrap();
+        assert_eq!(s.chain.start.len(), 1);
+        assert_eq!(s.chain.start[0].method, Method::Post);
+    }
+
+    #[test]
+    fn a_url_that_is_a_capture_is_known_at_run_time() {
+        let src = format!(
+            "{CHAIN}[[chain.start]]\nrequest = \"POST http://app.test/api/login\"\n\
+             capture = {{ next = \"json:authorizationUrl\" }}\n\
+             [[chain.start]]\nrequest = \"GET ${{capture.next}}\"\n"
+        );
+        assert!(parse(&src).is_ok());
+    }
+
+    #[test]
+    fn misused_captures_are_errors() {
+        let first = "[[chain.start]]\nrequest = \"GET http://app.test/csrf\"\n";
+        let cases: &[(&str, &str)] = &[
+            (
+                "[[chain.start]]\nrequest = \"POST http://app.test/x/${capture.t}\"\ncapture = { t = \"json:t\" }\n[[chain.start]]\nrequest = \"POST http://app.test/y\"\n",
+                "capture `t` is taken by this or a later request",
+            ),
+            (
+                "[[chain.start]]\nrequest = \"GET http://app.test/csrf\"\ncapture = { token = \"json:t\" }\n[[chain.start]]\nrequest = \"POST http://app.test/${capture.tokn}\"\n",
+                "unknown capture `tokn`",
+            ),
+            (
+                "[[chain.start]]\nrequest = \"GET http://app.test/csrf\"\ncapture = { t = \"body:t\" }\n[[chain.start]]\nrequest = \"POST http://app.test/y\"\n",
+                "does not say where to take `t` from",
+            ),
+            (
+                "[[chain.start]]\nrequest = \"GET http://app.test/csrf\"\n[[chain.start]]\nrequest = \"POST http://app.test/y\"\ncapture = { t = \"json:t\" }\n",
+                "taken by the last start request",
+            ),
+            ("start = []\n", "empty list"),
+            (
+                "[[chain.start]]\nrequest = \"GET http://app.test/csrf\"\ncapture = { t = \"json:t\" }\n[[chain.start]]\nrequest = \"GET http://app.test/again\"\ncapture = { t = \"json:t\" }\n[[chain.start]]\nrequest = \"POST http://app.test/y\"\n",
+                "taken twice",
+            ),
+            (
+                "[[chain.start]]\nrequest = \"GET not a url\"\n[[chain.start]]\nrequest = \"POST http://app.test/y\"\n",
+                "is not a URL",
+            ),
+        ];
+        for (start, want) in cases {
+            let src = format!("{CHAIN}{start}");
+            let e = parse(&src)
+                .err()
+                .unwrap_or_else(|| panic!("{start} parsed"));
+            assert!(e.message.contains(want), "{start}: {}", e.message);
+        }
+        let outside = format!(
+            "[vars]\nv = \"${{capture.t}}\"\n{CHAIN}{first}capture = {{ t = \"json:t\" }}\n\
+             [[chain.start]]\nrequest = \"POST http://app.test/${{v}}\"\n"
+        );
+        let e = parse(&outside).unwrap_err();
+        assert!(
+            e.message.contains("outside the start requests"),
+            "{}",
+            e.message
+        );
+        let in_app = "[chain]\napp = \"http://app.test/${capture.t}\"\npreset = \"better-auth\"\nprovider = \"p\"\n";
+        let e = parse(in_app).unwrap_err();
+        assert!(
+            e.message.contains("outside the start requests"),
             "{}",
             e.message
         );

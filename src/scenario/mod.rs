@@ -3,9 +3,11 @@
 
 mod error;
 mod load;
+pub mod start;
 
 pub use error::{ScenarioError, line_col, nearest, render as render_error};
 pub use load::{LoadError, Lookup, from_toml, load_file, validate_file};
+pub use start::StartStep;
 
 pub use crate::preset::Preset;
 use crate::redact::Secret;
@@ -41,8 +43,9 @@ pub struct Chain {
     /// `fetch`, the probes, the matrix) go from here. Defaults to the callback URL's origin.
     pub page: Url,
     pub driver: Driver,
-    /// An explicit start request, for apps without a preset.
-    pub start: Option<RequestSpec>,
+    /// An explicit start, for apps without a preset: its requests in order, the last one starting
+    /// the login. Empty when the preset's start is used.
+    pub start: Vec<StartStep>,
     /// A page whose sign-in link or form starts the login, as a person presses it.
     pub start_page: Option<StartPage>,
     pub timeout: Duration,
@@ -131,6 +134,7 @@ pub struct RequestSpec {
     pub method: Method,
     pub url: Url,
     pub body: Option<Body>,
+    pub headers: Vec<(String, String)>,
 }
 
 /// A page with a sign-in button: its URL, and the CSS selector of the link or form (or a button

@@ -135,3 +135,116 @@ fn a_session_past_the_header_limit_is_cookie_too_large() {
     assert!(f["title"].as_str().unwrap().contains("431"), "{f}");
     assert!(f["evidence"].to_string().contains("appSession.0"), "{f}");
 }
+
+/// A scenario whose start is a sequence: `steps` are `[[chain.start]]` tables, `{app}` the app.
+fn sequence(
+    chain: &Chain,
+    driver: &str,
+    steps: &str,
+) -> (crate::harness::Output, serde_json::Value) {
+    let app = chain.app();
+    crate::harness::run_scenario(&format!(
+        r#"name = "sequence"
+[chain]
+app = "{app}"
+preset = "express-openid-connect"
+driver = "{driver}"
+timeout = "30s"
+{steps}
+[idp]
+username = "alice"
+password = "${{secret:{var}}}"
+[[probe]]
+name = "me"
+request = "GET {app}/api/me"
+native = true
+"#,
+        steps = steps.replace("{app}", &app),
+        var = crate::harness::PASSWORD_VAR
+    ))
+}
+
+/// The sign-in page's hidden CSRF field and its cookie, captured and posted back.
+const FORM_STEPS: &str = r#"[[chain.start]]
+request = "GET {app}/accounts/login"
+capture = { token = "form:csrfmiddlewaretoken", kept = "cookie:csrftoken" }
+[[chain.start]]
+request = "POST {app}/accounts/login"
+form = { csrfmiddlewaretoken = "${capture.token}", echo = "${capture.kept}" }
+"#;
+
+fn a_captured_csrf_token_starts_the_login(driver: &str) {
+    let chain = chain(&[]);
+    let (out, report) = sequence(&chain, driver, FORM_STEPS);
+    assert_eq!(out.code, 0, "{}", out.all());
+    assert_eq!(finding_ids(&report), Vec::<String>::new(), "{}", out.stdout);
+    let starts: Vec<&str> = report["hops"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|h| h["step"] == "start")
+        .map(|h| h["method"].as_str().unwrap())
+        .collect();
+    assert_eq!(starts, ["GET", "POST"], "{}", out.stdout);
+    assert_eq!(report["chain"]["start_endpoint"], "/accounts/login");
+    assert_eq!(report["probes"][0]["passed"], true, "{}", out.stdout);
+}
+
+#[test]
+fn a_start_sequence_with_captures_over_http() {
+    a_captured_csrf_token_starts_the_login("http");
+    // The token from a JSON answer, sent in a header.
+    let chain = chain(&[]);
+    let (out, report) = sequence(
+        &chain,
+        "http",
+        r#"[[chain.start]]
+request = "GET {app}/accounts/csrf"
+capture = { token = "json:csrfToken" }
+[[chain.start]]
+request = "POST {app}/accounts/login"
+form = { next = "/" }
+headers = { X-CSRFToken = "${capture.token}" }
+"#,
+    );
+    assert_eq!(out.code, 0, "{}", out.all());
+    assert_eq!(finding_ids(&report), Vec::<String>::new(), "{}", out.stdout);
+}
+
+#[test]
+fn a_start_sequence_with_captures_in_the_browser() {
+    browser_preflight();
+    let _one = browser_lock();
+    a_captured_csrf_token_starts_the_login("browser");
+}
+
+/// A capture that is not in the answer stops the run, naming it; a post without the token is
+/// the start refused.
+#[test]
+fn a_missing_capture_or_token_is_named() {
+    let chain = chain(&[]);
+    let (out, _) = sequence(
+        &chain,
+        "http",
+        &FORM_STEPS.replace("form:csrfmiddlewaretoken", "form:csrf_token"),
+    );
+    assert_eq!(out.code, 3, "{}", out.all());
+    assert!(
+        out.all()
+            .contains("start request 1 answered 200 without capture `token` (form:csrf_token)"),
+        "{}",
+        out.all()
+    );
+    let (out, report) = sequence(
+        &chain,
+        "http",
+        r#"[[chain.start]]
+request = "GET {app}/accounts/login"
+[[chain.start]]
+request = "POST {app}/accounts/login"
+form = { csrfmiddlewaretoken = "guessed" }
+"#,
+    );
+    assert_eq!(out.code, 1, "{}", out.all());
+    assert_eq!(finding_ids(&report), ["start-rejected"], "{}", out.stdout);
+}

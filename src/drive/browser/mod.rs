@@ -9,7 +9,8 @@ pub mod process;
 use super::Drive;
 use super::record::Record;
 use crate::redact::Redactor;
-use crate::scenario::{Body, Consent, IdpKind, Scenario, join_path};
+use crate::scenario::start::Captured;
+use crate::scenario::{Body, Consent, IdpKind, RequestSpec, Scenario, StartStep, join_path};
 use crate::trace::{ChainInfo, Ended, ErrorStep, HopNo, Method, Page, PageKind, RunError, Step};
 use fantoccini::wd::WebDriverCompatibleCommand;
 use fantoccini::{Client, ClientBuilder};
@@ -133,6 +134,32 @@ async fn bounded<T, E: std::fmt::Display>(
             ),
         )),
     }
+}
+
+/// Start request `i` of the scenario, its captures filled in.
+fn start_spec(i: usize, step: &StartStep, got: &Captured) -> Result<RequestSpec, RunError> {
+    step.request(got).map_err(|why| {
+        error(
+            ErrorStep::Chain(Step::Start),
+            format!("start request {}: {why}", i + 1),
+        )
+    })
+}
+
+/// The page's `fetch` of a scenario's start request, as [`page::START`] takes it.
+fn fetch_of(spec: &RequestSpec) -> Value {
+    let (json, form) = match &spec.body {
+        Some(Body::Json(j)) => (j.clone(), Value::Null),
+        Some(Body::Form(f)) => (Value::Null, json!(f)),
+        None => (Value::Null, Value::Null),
+    };
+    let headers: serde_json::Map<String, Value> = spec
+        .headers
+        .iter()
+        .map(|(k, v)| (k.clone(), json!(v)))
+        .collect();
+    json!({"path": spec.url.path(), "method": spec.method, "url": spec.url.as_str(),
+           "json": json, "form": form, "headers": headers, "csrf": null})
 }
 
 fn error(step: ErrorStep, message: impl Into<String>) -> RunError {
@@ -363,6 +390,24 @@ impl Session<'_> {
         .await
     }
 
+    /// Chromium's cookies, every one, into `record`'s jar; none when they cannot be read.
+    async fn load_cookies(&self, record: &mut Record) {
+        let limit = self.scenario.chain.timeout;
+        let read = self.client.issue_cmd(Cdp("Network.getAllCookies"));
+        if let Ok(all) = bounded(limit, "cookies", read).await {
+            for cookie in all["cookies"].as_array().into_iter().flatten() {
+                record.load_browser_cookie(cookie);
+            }
+        }
+    }
+
+    /// The cookies the browser would send to `url` now.
+    async fn cookies_for(&self, url: &Url) -> Vec<(String, String)> {
+        let mut jar = Record::default();
+        self.load_cookies(&mut jar).await;
+        jar.values_for(url)
+    }
+
     async fn goto(&self, url: &Url) -> Result<(), RunError> {
         let limit = self.scenario.chain.timeout;
         bounded(
@@ -387,7 +432,7 @@ impl Session<'_> {
             driver: "browser".into(),
             ..ChainInfo::default()
         };
-        let mut outcome = self.drive(&mut chain).await;
+        let mut outcome = self.drive(&mut chain, r).await;
         // The log holds every request so far; read it before the page probes add their own. If
         // it cannot be read, the drive's own outcome stands, without hops.
         let log = match bounded(
@@ -478,17 +523,7 @@ impl Session<'_> {
         record.hops = hops;
         chain.final_url = record.hops.last().map(|h| h.url.clone());
         chain.callback_hop = super::callback_hop(&record.hops, c);
-        if let Ok(all) = bounded(
-            c.timeout,
-            "cookies",
-            self.client.issue_cmd(Cdp("Network.getAllCookies")),
-        )
-        .await
-        {
-            for cookie in all["cookies"].as_array().into_iter().flatten() {
-                record.load_browser_cookie(cookie);
-            }
-        }
+        self.load_cookies(&mut record).await;
         let clean = matches!(ended, Ended::Landed { .. })
             && run_error.is_none()
             && !record.hops.iter().any(|h| h.error_code.is_some());
@@ -531,7 +566,11 @@ impl Session<'_> {
     }
 
     /// Opens the app, starts the login, and passes the IdP's pages.
-    async fn drive(&mut self, chain: &mut ChainInfo) -> Result<Outcome, RunError> {
+    async fn drive(
+        &mut self,
+        chain: &mut ChainInfo,
+        r: &mut Redactor,
+    ) -> Result<Outcome, RunError> {
         let c = &self.scenario.chain;
         // A page with a sign-in button: the browser presses it, scripted buttons too.
         if let Some(page) = &c.start_page {
@@ -565,7 +604,7 @@ impl Session<'_> {
                 _ => {}
             }
             self.settle("").await?;
-        } else if let Some(refused) = self.start_in_page(chain).await? {
+        } else if let Some(refused) = self.start_in_page(chain, r).await? {
             return Ok(refused);
         }
         self.pages().await
@@ -573,16 +612,45 @@ impl Session<'_> {
 
     /// Starts the login from the app's page: the scenario's start request or the preset's. A
     /// start the app refused is the outcome.
-    async fn start_in_page(&mut self, chain: &mut ChainInfo) -> Result<Option<Outcome>, RunError> {
+    async fn start_in_page(
+        &mut self,
+        chain: &mut ChainInfo,
+        r: &mut Redactor,
+    ) -> Result<Option<Outcome>, RunError> {
         let c = &self.scenario.chain;
         self.goto(&c.page).await?;
-        let attempts: Vec<Value> = match (&c.start, c.preset) {
-            (Some(start), _) => {
-                let (json, form) = match &start.body {
-                    Some(Body::Json(j)) => (j.clone(), Value::Null),
-                    Some(Body::Form(f)) => (Value::Null, json!(f)),
-                    None => (Value::Null, Value::Null),
-                };
+        let attempts: Vec<Value> = match (c.start.split_last(), c.preset) {
+            (Some((last, before)), _) => {
+                let mut got = Captured::new();
+                for (i, step) in before.iter().enumerate() {
+                    let spec = start_spec(i, step, &got)?;
+                    chain.start_endpoint = Some(spec.url.path().to_string());
+                    self.starts.push(spec.url.to_string());
+                    let answer = self.script(page::START, vec![fetch_of(&spec)]).await?;
+                    if let Some(e) = answer["error"].as_str() {
+                        return Err(error(
+                            ErrorStep::Chain(Step::Start),
+                            format!("start request {}: the page could not send it: {e}", i + 1),
+                        ));
+                    }
+                    let status = answer["status"].as_u64().unwrap_or(0) as u16;
+                    if status >= 400 {
+                        return Ok(Some(Outcome::StartRefused));
+                    }
+                    let headers: Vec<(String, String)> = answer["headers"]
+                        .as_array()
+                        .into_iter()
+                        .flatten()
+                        .filter_map(|h| Some((h[0].as_str()?.into(), h[1].as_str()?.into())))
+                        .collect();
+                    let seen = crate::scenario::start::Seen {
+                        headers: &headers,
+                        body: answer["body"].as_str().unwrap_or_default(),
+                        cookies: &self.cookies_for(&spec.url).await,
+                    };
+                    super::take_captures(i, step, &seen, status, None, &mut got, r)?;
+                }
+                let start = &start_spec(before.len(), last, &got)?;
                 if start.method == Method::Get {
                     chain.start_endpoint = Some(start.url.path().to_string());
                     self.goto(&start.url).await?;
@@ -604,9 +672,7 @@ impl Session<'_> {
                     self.settle("").await?;
                     Vec::new()
                 } else {
-                    vec![
-                        json!({"path": start.url.path(), "method": start.method, "url": start.url.as_str(), "json": json, "form": form}),
-                    ]
+                    vec![fetch_of(start)]
                 }
             }
             // A link start: the page follows it, as a person clicks "Sign in".
@@ -652,7 +718,7 @@ impl Session<'_> {
         };
         let contract = c
             .start
-            .is_none()
+            .is_empty()
             .then(|| c.preset.map(|p| p.contract()))
             .flatten();
         for (i, attempt) in attempts.iter().enumerate() {

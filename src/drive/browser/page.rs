@@ -138,7 +138,9 @@ return (async () => {
     if (a.json !== null) { init.headers['content-type'] = 'application/json'; init.body = JSON.stringify(a.json); }
     if (form !== null && form !== undefined) { init.body = new URLSearchParams(form); }
     const r = await fetch(a.url, init);
-    return { status: r.status, location: r.headers.get('location'), body: await r.text(), error: null };
+    return { status: r.status, location: r.headers.get('location'), body: await r.text(),
+      headers: [...r.headers.entries()], error: null };
+
   } catch (e) {
     return { status: 0, location: null, body: '', error: String(e) };
   }

@@ -75,6 +75,20 @@ const DENY_WORDS: &[&str] = &[
     "deny", "abort", "cancel", "reject", "decline", "refuse", "no",
 ];
 
+/// The value of the page's field `name`: a form control's (`<input>`, `<textarea>`), or a
+/// `<meta name>`'s content (a CSRF token kept in the page's head).
+pub fn named_value(html: &str, name: &str) -> Option<String> {
+    let doc = Html::parse_document(html);
+    let e = doc
+        .select(&sel("input[name], textarea[name], meta[name]"))
+        .find(|e| e.value().attr("name") == Some(name))?;
+    Some(match e.value().name() {
+        "textarea" => e.text().collect(),
+        "meta" => e.value().attr("content")?.to_string(),
+        _ => e.value().attr("value").unwrap_or_default().to_string(),
+    })
+}
+
 pub fn parse(html: &str, base: &Url) -> Parsed {
     let doc = Html::parse_document(html);
     let forms: Vec<Form> = doc
