@@ -242,3 +242,43 @@ fn from_its_sign_in_page_in_the_browser() {
     let _one = browser_lock();
     from_its_sign_in_page("browser");
 }
+
+/// Auth.js shows every server-side failure of the callback as `error=Configuration`; the chain's
+/// evidence tells which: the PKCE cookie kept from the callback by its path (InvalidCheck), or a
+/// code that came back and could not be exchanged (a wrong client secret).
+fn configuration(app_env: &'static [(&'static str, &'static str)], first: &str) {
+    let chain = chain(app_env);
+    let run = chain.login("alice", &[], &[]);
+    let (out, report) = (&run.out, &run.report);
+    assert_eq!(out.code, 1, "{}", out.all());
+    let f = &report["findings"][0];
+    assert_eq!(f["id"], "callback-error", "{}", out.stdout);
+    assert_eq!(f["title"], "The login failed with error=Configuration");
+    assert_eq!(f["causes"][0]["key"], first, "{f}");
+    let keys: Vec<&str> = f["causes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["key"].as_str().unwrap())
+        .collect();
+    if first == "code-exchange-failed" {
+        assert!(!keys.contains(&"state-not-returned"), "{keys:?}");
+    }
+    assert!(
+        f["explanation"].as_str().unwrap().contains("InvalidCheck"),
+        "{f}"
+    );
+}
+
+#[test]
+fn a_pkce_cookie_kept_from_the_callback_is_invalid_check() {
+    configuration(&[("PKCE_COOKIE_PATH", "/elsewhere")], "state-not-returned");
+}
+
+#[test]
+fn a_code_that_cannot_be_exchanged_is_the_token_exchange() {
+    configuration(
+        &[("CLIENT_SECRET", "not-the-fixture-secret")],
+        "code-exchange-failed",
+    );
+}
