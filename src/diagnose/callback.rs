@@ -44,25 +44,7 @@ pub fn rules(t: &Trace) -> Vec<Finding> {
             "Ask for the `email` scope, map the email claim for this client at the IdP, and give \
              the user an email address; or map a fallback email in the provider's getUserInfo.",
         )],
-        Some(ErrorKind::StateLost) => vec![finding(
-            FindingId::StateCookieLost,
-            Severity::Error,
-            format!("The state cookie did not come back to the callback ({code})"),
-            state_evidence(t, evidence),
-            format!(
-                "{at} the auth library compares the `state` on the callback URL with the state it \
-                 stored in a cookie at the start. The cookie was not sent back: it was refused when \
-                 set (a `__Secure-` prefix or the Secure attribute over plain http, a Domain that \
-                 does not match, third-party cookie blocking when the app's page starts the login \
-                 with an auth handler on another site), it is not sent on the cross-site return \
-                 from the IdP (SameSite), \
-                 the start and the callback are on different hosts, or it expired ({}).",
-                crate::preset::words(t.chain.preset.as_deref()).state_cookie_life
-            ),
-            "Serve the app over https when cookies are Secure (or turn secure cookies off for \
-             plain-http testing), start and finish the login on the same host, and keep the state \
-             cookie SameSite=Lax.",
-        )],
+        Some(ErrorKind::StateLost) => vec![lost_state(t, &at, &code, evidence)],
         Some(ErrorKind::ServerError) => {
             let k = known.expect("a known code");
             let message = hop.page.as_ref().and_then(|p| p.message.clone());
@@ -72,6 +54,9 @@ pub fn rules(t: &Trace) -> Vec<Finding> {
                 url::Url::parse(&h.url).is_ok_and(|u| u.query_pairs().any(|(k, _)| k == "code"))
             });
             let state = state_fate(t);
+            if state == Some(false) {
+                return vec![lost_state(t, &at, &format!("error={code}"), evidence)];
+            }
             let keys = match (state, code_back) {
                 (Some(false), _) => vec![
                     CauseKey::StateNotReturned,
@@ -164,6 +149,13 @@ fn failed(t: &Trace, hop: &Hop) -> Finding {
         evidence.push(Evidence::note(format!("body: {b}")));
     }
     let state = state_fate(t);
+    if at_callback && state == Some(false) {
+        let said = match &message {
+            Some(m) => format!("the callback answered {status}: \"{m}\""),
+            None => format!("the callback answered {status}"),
+        };
+        return lost_state(t, &place(t, hop), &said, evidence);
+    }
     if at_callback {
         if state.is_some() {
             evidence = state_evidence(t, evidence);
@@ -287,6 +279,105 @@ fn callback_causes(
         keys.retain(|k| *k != StateNotReturned);
     }
     keys
+}
+
+/// `state-cookie-lost`: the state cookie set at the start did not come back to the callback,
+/// which failed (`what`: its code or its answer). The cause is the one the cookie's life shows,
+/// named in the library's words; where it shows none, the ways it is lost, ranked.
+fn lost_state(t: &Trace, at: &str, what: &str, evidence: Vec<Evidence>) -> Finding {
+    let words = crate::preset::words(t.chain.preset.as_deref());
+    let loss = super::state::loss(t);
+    let keys = loss
+        .as_ref()
+        .map_or(vec![CauseKey::StateNotReturned], |l| l.keys.clone());
+    let first = keys[0];
+    let title = match super::state::short(first) {
+        Some(why) => format!("The state cookie did not come back to the callback ({what}): {why}"),
+        None => format!("The state cookie did not come back to the callback ({what})"),
+    };
+    let shows = loss
+        .as_ref()
+        .map(|l| format!(" The chain shows it: {}.", l.facts.join("; ")))
+        .unwrap_or_default();
+    let why = if first == CauseKey::StateNotReturned {
+        format!(
+            "The chain does not show why; the ways it is lost, likeliest first: refused when \
+             set (Secure over plain http, a Domain that does not match, third-party blocking), \
+             withheld from the IdP's cross-site return (SameSite), a start on another host than \
+             the callback's, or expired ({}).",
+            words.state_cookie_life
+        )
+    } else {
+        keys.iter()
+            .map(|k| {
+                let mut c = super::cause(*k, words, "").text;
+                c[..1].make_ascii_uppercase();
+                format!("{c}.")
+            })
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    let cb_host = t
+        .chain
+        .callback_hop
+        .and_then(|n| t.hop(n))
+        .map(|h| crate::web::host_port(&h.url))
+        .unwrap_or_default();
+    let fix = match first {
+        CauseKey::HostMismatch => format!(
+            "Start the login on the host the IdP sends it back to ({cb_host}, from the app's {}): \
+             open the app there, and redirect every other host name to it before the login.",
+            words.base_url
+        ),
+        CauseKey::SecureOverHttp => format!(
+            "Serve the app over https, or turn secure cookies off for plain-http testing ({}).",
+            words.secure_cookies
+        ),
+        CauseKey::SameSiteCrossSite => format!(
+            "Where the IdP returns with a POST (form_post), keep the state cookie \
+             `SameSite=None; Secure` over https, or have the IdP return with a GET \
+             (response_mode=query); the cookie's attributes are set in {}.",
+            words.state_cookie_settings
+        ),
+        CauseKey::CookieDomain => format!(
+            "Give the cookie a Domain that covers every host of the login ({}), or keep the \
+             login on one host.",
+            words.cookie_domain
+        ),
+        CauseKey::CookiePath => format!(
+            "Set the state cookie's Path to `/`, or to a prefix of the callback's path ({}).",
+            words.state_cookie_settings
+        ),
+        CauseKey::ThirdPartyBlocked => "Start the login with a top-level navigation to the auth \
+             handler (a link or a form), or serve the page and the auth handler from one site."
+            .to_string(),
+        CauseKey::TooLarge => "Keep what the state cookie holds small: a long callback URL or \
+             extra authorization parameters make it grow."
+            .to_string(),
+        CauseKey::StateExpired => format!(
+            "Finish the login within the state cookie's life, or lengthen it ({}).",
+            words.state_cookie_settings
+        ),
+        _ => "Serve the app over https when cookies are Secure (or turn secure cookies off for \
+              plain-http testing), start and finish the login on the same host, and keep the \
+              state cookie SameSite=Lax."
+            .to_string(),
+    };
+    let mut f = finding(
+        FindingId::StateCookieLost,
+        Severity::Error,
+        title,
+        state_evidence(t, evidence),
+        format!(
+            "{at} the auth library compares the `state` on the callback URL with the state it \
+             stored in a cookie at the start, and the cookie did not come back: it reports that \
+             as {}.{shows} {why}",
+            words.state_lost_as
+        ),
+        fix,
+    );
+    f.causes = keys.iter().map(|k| super::cause(*k, words, "")).collect();
+    f
 }
 
 /// Where the code arose, in words.
@@ -511,15 +602,22 @@ mod tests {
             assert_eq!(f[0].title, "The login failed with error=Configuration");
             f[0].causes.iter().map(|c| c.key).collect()
         };
-        // The PKCE cookie did not come back: InvalidCheck, in Auth.js's log.
+        // The PKCE cookie did not come back: the state cookie lost, InvalidCheck in Auth.js's
+        // log.
+        let lost = &rules(&trace(false))[0];
+        assert_eq!(lost.id, FindingId::StateCookieLost);
         assert_eq!(
-            keys(&trace(false)),
-            [
-                CauseKey::StateNotReturned,
-                CauseKey::CodeExchangeFailed,
-                CauseKey::AppFailed
-            ]
+            lost.title,
+            "The state cookie did not come back to the callback (error=Configuration)"
         );
+        assert!(
+            lost.explanation.contains("`InvalidCheck`"),
+            "{}",
+            lost.explanation
+        );
+        let lost_keys: Vec<CauseKey> = lost.causes.iter().map(|c| c.key).collect();
+        assert_eq!(lost_keys, [CauseKey::StateNotReturned]);
+
         // It came back with a code: the exchange (or the ID token) failed.
         assert_eq!(
             keys(&trace(true)),

@@ -8,6 +8,7 @@ mod cookies;
 mod flow;
 pub mod guard;
 mod session;
+mod state;
 
 use crate::trace::{Cause, CauseKey, Finding, Trace};
 
@@ -129,6 +130,44 @@ pub(crate) fn cause(key: CauseKey, words: &crate::preset::Words, cookie: &str) -
             "the app's own code failed while finishing the login (its database, a hook, a crash)"
                 .to_string()
         }
+        CauseKey::HostMismatch => format!(
+            "the login started on another host than the one the IdP sends it back to: a cookie \
+             set for one host only is not sent to another (`127.0.0.1` and `localhost`, `www` \
+             and the apex are different hosts); the callback's host follows the app's {}",
+            words.base_url
+        ),
+        CauseKey::SecureOverHttp => format!(
+            "the cookie is Secure (the attribute, a `__Secure-` or `__Host-` prefix, or \
+             SameSite=None, which needs Secure) and the origin is plain http, so the browser \
+             refuses it ({})",
+            words.secure_cookies
+        ),
+        CauseKey::SameSiteCrossSite => format!(
+            "the cookie's SameSite keeps it from a cross-site request: the IdP's `form_post` \
+             callback is a cross-site POST, and a page on another site fetches cross-site; \
+             set in {}",
+            words.state_cookie_settings
+        ),
+        CauseKey::CookieDomain => format!(
+            "the cookie's Domain does not cover the host that needs it (missing, so host-only, \
+             or not a suffix of the host, which a browser refuses); set by {}",
+            words.cookie_domain
+        ),
+        CauseKey::CookiePath => format!(
+            "the cookie's Path does not cover the path of the request that needs it; set in {}",
+            words.state_cookie_settings
+        ),
+        CauseKey::ThirdPartyBlocked => "the browser blocks third-party cookies: the cookie was \
+             set or needed by a request to another site than the page's that is no top-level \
+             navigation"
+            .to_string(),
+        CauseKey::TooLarge => {
+            "the cookie is over the browser's 4096-byte limit and was refused".to_string()
+        }
+        CauseKey::StateExpired => format!(
+            "the state cookie expired before the callback came (it lives {})",
+            words.state_cookie_life
+        ),
     };
     Cause { key, text }
 }

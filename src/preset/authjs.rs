@@ -67,6 +67,11 @@ pub const CONTRACT: Contract = Contract {
                         a start without its CSRF token and cookie to `signin?error=MissingCSRF`; \
                         a 404 or 400 means the provider id or the base path is wrong",
         trusted_origins: "trustHost and AUTH_URL",
+        state_lost_as: "`InvalidCheck` in its log (the PKCE, state or nonce cookie missing), \
+                        shown to the user as `error=Configuration`",
+        state_cookie_settings: "cookies.pkceCodeVerifier.options, cookies.state.options, \
+                                cookies.nonce.options",
+        cookie_domain: "the `domain` of each entry of the cookies option",
     },
 };
 

@@ -67,6 +67,10 @@ pub const CONTRACT: Contract = Contract {
                         /sign-in/social); a 403 MISSING_OR_NULL_ORIGIN or INVALID_ORIGIN means the \
                         Origin is not in trustedOrigins",
         trusted_origins: "trustedOrigins",
+        state_lost_as: "`state_mismatch` (`state_not_found`, `please_restart_the_process` before \
+                        1.6.12)",
+        state_cookie_settings: "advanced.cookies.state.attributes (and advanced.defaultCookieAttributes)",
+        cookie_domain: "advanced.crossSubDomainCookies { enabled, domain }",
     },
 };
 

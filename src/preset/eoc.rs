@@ -57,6 +57,11 @@ pub const CONTRACT: Contract = Contract {
         start_refused: "express-openid-connect serves the login at routes.login (`/login` by \
                         default): a 404 means another route, or no `auth()` middleware in front",
         trusted_origins: "baseURL",
+        state_lost_as: "a 400 `\"auth_verification\" cookie not found` (`Bad Request` in \
+                        production)",
+        state_cookie_settings: "transactionCookie { name, sameSite } (its other attributes follow \
+                                session.cookie)",
+        cookie_domain: "session.cookie.domain",
     },
 };
 

@@ -210,6 +210,12 @@ pub struct Words {
     pub start_refused: &'static str,
     /// The setting listing trusted origins.
     pub trusted_origins: &'static str,
+    /// How the library reports a state (PKCE, transaction) cookie that did not come back.
+    pub state_lost_as: &'static str,
+    /// Where the state cookie's attributes (SameSite, Path, Domain, life) are set.
+    pub state_cookie_settings: &'static str,
+    /// What shares a cookie between sub-domains (its Domain).
+    pub cookie_domain: &'static str,
 }
 
 /// Words for a chain whose auth library is not known.
@@ -231,6 +237,9 @@ pub const GENERIC: Words = Words {
     start_refused: "a 404 means the endpoint or the provider id is unknown to the app; a 403 often \
                     means the Origin is not trusted",
     trusted_origins: "the list of trusted origins",
+    state_lost_as: "a state or session error at the callback",
+    state_cookie_settings: "the auth library's options for its state cookie",
+    cookie_domain: "the cookie's Domain option",
 };
 
 /// The words of the preset a trace names, or the general ones.

@@ -944,6 +944,25 @@ pub enum CauseKey {
     CallbackNotServed,
     /// The callback: the app's own code failed (a database, a hook, a crash).
     AppFailed,
+    /// A cookie set by one host, needed by another: the login started on another host than
+    /// the callback's (`127.0.0.1` and `localhost`, `www` and the apex).
+    HostMismatch,
+    /// A cookie refused as Secure (the attribute, a `__Secure-`/`__Host-` prefix, SameSite=None)
+    /// on a plain-http origin.
+    SecureOverHttp,
+    /// A cookie withheld by its SameSite from a cross-site request (a `form_post` callback, a
+    /// page on another site).
+    SameSiteCrossSite,
+    /// A cookie whose Domain is missing where a sub-domain needs it, or does not cover the host.
+    CookieDomain,
+    /// A cookie whose Path does not cover the request's path.
+    CookiePath,
+    /// A cookie refused or withheld as a third-party cookie.
+    ThirdPartyBlocked,
+    /// A cookie refused for its size.
+    TooLarge,
+    /// The state cookie expired between the start and the callback.
+    StateExpired,
 }
 
 impl CauseKey {
@@ -961,6 +980,14 @@ impl CauseKey {
             CauseKey::CodeExchangeFailed => "code-exchange-failed",
             CauseKey::CallbackNotServed => "callback-not-served",
             CauseKey::AppFailed => "app-failed",
+            CauseKey::HostMismatch => "host-mismatch",
+            CauseKey::SecureOverHttp => "secure-over-http",
+            CauseKey::SameSiteCrossSite => "samesite-cross-site",
+            CauseKey::CookieDomain => "cookie-domain",
+            CauseKey::CookiePath => "cookie-path",
+            CauseKey::ThirdPartyBlocked => "third-party-blocked",
+            CauseKey::TooLarge => "too-large",
+            CauseKey::StateExpired => "state-expired",
         }
     }
 }

@@ -244,41 +244,53 @@ fn from_its_sign_in_page_in_the_browser() {
 }
 
 /// Auth.js shows every server-side failure of the callback as `error=Configuration`; the chain's
-/// evidence tells which: the PKCE cookie kept from the callback by its path (InvalidCheck), or a
-/// code that came back and could not be exchanged (a wrong client secret).
-fn configuration(app_env: &'static [(&'static str, &'static str)], first: &str) {
-    let chain = chain(app_env);
+/// evidence tells which. The PKCE cookie kept from the callback by its path is the state cookie
+/// lost (Auth.js's InvalidCheck), named by its cause.
+#[test]
+fn a_pkce_cookie_kept_from_the_callback_is_invalid_check() {
+    let chain = chain(&[("PKCE_COOKIE_PATH", "/elsewhere")]);
+    let run = chain.login("alice", &[], &[]);
+    let (out, report) = (&run.out, &run.report);
+    assert_eq!(out.code, 1, "{}", out.all());
+    let f = &report["findings"][0];
+    assert_eq!(f["id"], "state-cookie-lost", "{}", out.stdout);
+    assert_eq!(
+        f["title"],
+        "The state cookie did not come back to the callback (error=Configuration): its Path \
+         does not cover the callback's path"
+    );
+    assert_eq!(crate::harness::cause_keys(f), ["cookie-path"], "{f}");
+    assert!(
+        f["explanation"]
+            .as_str()
+            .unwrap()
+            .contains("`InvalidCheck`"),
+        "{f}"
+    );
+    assert!(
+        f["fix"]
+            .as_str()
+            .unwrap()
+            .contains("cookies.pkceCodeVerifier.options"),
+        "{f}"
+    );
+}
+
+/// A code that came back and could not be exchanged (a wrong client secret): the state was
+/// fine, so the token exchange leads and the state is no cause.
+#[test]
+fn a_code_that_cannot_be_exchanged_is_the_token_exchange() {
+    let chain = chain(&[("CLIENT_SECRET", "not-the-fixture-secret")]);
     let run = chain.login("alice", &[], &[]);
     let (out, report) = (&run.out, &run.report);
     assert_eq!(out.code, 1, "{}", out.all());
     let f = &report["findings"][0];
     assert_eq!(f["id"], "callback-error", "{}", out.stdout);
     assert_eq!(f["title"], "The login failed with error=Configuration");
-    assert_eq!(f["causes"][0]["key"], first, "{f}");
-    let keys: Vec<&str> = f["causes"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| c["key"].as_str().unwrap())
-        .collect();
-    if first == "code-exchange-failed" {
-        assert!(!keys.contains(&"state-not-returned"), "{keys:?}");
-    }
+    let keys = crate::harness::cause_keys(f);
+    assert_eq!(keys[0], "code-exchange-failed", "{f}");
     assert!(
-        f["explanation"].as_str().unwrap().contains("InvalidCheck"),
-        "{f}"
-    );
-}
-
-#[test]
-fn a_pkce_cookie_kept_from_the_callback_is_invalid_check() {
-    configuration(&[("PKCE_COOKIE_PATH", "/elsewhere")], "state-not-returned");
-}
-
-#[test]
-fn a_code_that_cannot_be_exchanged_is_the_token_exchange() {
-    configuration(
-        &[("CLIENT_SECRET", "not-the-fixture-secret")],
-        "code-exchange-failed",
+        !keys.contains(&"state-not-returned".to_string()),
+        "{keys:?}"
     );
 }

@@ -35,12 +35,7 @@ fn correct_guard_has_no_finding() {
 
 /// The keys of the top finding's ranked causes.
 fn cause_keys(report: &serde_json::Value) -> Vec<String> {
-    report["findings"][0]["causes"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| c["key"].as_str().unwrap().to_string())
-        .collect()
+    crate::harness::cause_keys(&report["findings"][0])
 }
 
 #[test]

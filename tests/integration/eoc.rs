@@ -64,7 +64,7 @@ fn a_chunked_session_is_one_session() {
 
 /// The login starts on another host name than the app's baseURL: `auth_verification` stays on
 /// the start's host, and the callback answers 400 with the library's message. That is the app's
-/// failure (not the IdP's), with the lost transaction cookie first among its causes.
+/// failure (not the IdP's): the transaction cookie lost across hosts.
 fn callback_400(driver: &str) {
     let chain = chain(&[]);
     let start = chain.frontend();
@@ -72,17 +72,21 @@ fn callback_400(driver: &str) {
     let (out, report) = (&run.out, &run.report);
     assert_eq!(out.code, 1, "{}", out.all());
     let ids = finding_ids(report);
-    assert_eq!(ids[0], "callback-error", "{}", out.stdout);
+    assert_eq!(ids[0], "state-cookie-lost", "{}", out.stdout);
     assert!(!ids.contains(&"idp-error-page".to_string()), "{ids:?}");
     let f = &report["findings"][0];
     let title = f["title"].as_str().unwrap();
     assert!(
         title.starts_with(
-            "The app's callback answered 400: \"BadRequestError: \"auth_verification\" cookie not found"
+            "The state cookie did not come back to the callback (the callback answered 400: \"BadRequestError: \"auth_verification\" cookie not found"
         ),
         "{title}"
     );
-    assert_eq!(f["causes"][0]["key"], "state-not-returned", "{f}");
+    assert!(
+        title.ends_with("): the login started on another host than the callback's"),
+        "{title}"
+    );
+    assert_eq!(crate::harness::cause_keys(f), ["host-mismatch"], "{f}");
     assert!(!out.stdout.contains("BetterAuth"), "{}", out.stdout);
 }
 

@@ -689,3 +689,13 @@ pub fn response(status: &str, headers: &[(&str, &str)], body: &str) -> Vec<u8> {
     s.push_str(body);
     s.into_bytes()
 }
+
+/// The cause keys of a finding, in its order.
+pub fn cause_keys(finding: &serde_json::Value) -> Vec<String> {
+    finding["causes"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|c| c["key"].as_str().unwrap_or_default().to_string())
+        .collect()
+}
