@@ -309,11 +309,7 @@ fn lost_state(t: &Trace, at: &str, what: &str, evidence: Vec<Evidence>) -> Findi
         )
     } else {
         keys.iter()
-            .map(|k| {
-                let mut c = super::cause(*k, words, "").text;
-                c[..1].make_ascii_uppercase();
-                format!("{c}.")
-            })
+            .map(|k| super::sentence(&super::cause(*k, words, "").text))
             .collect::<Vec<_>>()
             .join(" ")
     };

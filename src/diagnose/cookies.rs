@@ -5,8 +5,8 @@
 use super::finding;
 use crate::preset::{self, CookieRole, Preset};
 use crate::trace::{
-    CookieAction, CookieReason, CookieReasons, Evidence, Finding, FindingId, Hop, SameSite,
-    SetCookie, Severity, Trace,
+    CauseKey, CookieAction, CookieReason, CookieReasons, Evidence, Finding, FindingId, Hop,
+    SameSite, SetCookie, Severity, Trace,
 };
 use crate::web::{self, is_secure_origin};
 use url::Url;
@@ -20,6 +20,21 @@ pub fn rules(t: &Trace) -> Vec<Finding> {
     duplicates(t, &mut out);
     never_returned(t, &mut out);
     lifetime(t, &mut out);
+    // The cause of a finding whose id says it.
+    let words = crate::preset::words(t.chain.preset.as_deref());
+    for f in out.iter_mut().filter(|f| f.causes.is_empty()) {
+        let key = match f.id {
+            FindingId::CookieTooLarge => Some(CauseKey::TooLarge),
+            FindingId::CookieSecureOverHttp | FindingId::CookiePrefixViolation => {
+                Some(CauseKey::SecureOverHttp)
+            }
+            _ => None,
+        };
+        f.causes = key
+            .map(|k| super::cause(k, words, ""))
+            .into_iter()
+            .collect();
+    }
     out
 }
 
@@ -147,8 +162,12 @@ pub(crate) fn withheld_text(reason: Option<&CookieReason>) -> &'static str {
         Some(CookieReason::SameSiteLax) => {
             "it is SameSite=Lax and the request is a cross-site fetch or POST"
         }
-        Some(CookieReason::SameSiteUnspecifiedTreatedAsLax) => {
-            "it has no SameSite, which browsers take as Lax on a cross-site fetch"
+        Some(
+            CookieReason::SameSiteUnspecifiedTreatedAsLax
+            | CookieReason::SchemefulSameSiteUnspecifiedTreatedAsLax,
+        ) => "it has no SameSite, which browsers take as Lax on a cross-site fetch or POST",
+        Some(CookieReason::SchemefulSameSiteLax | CookieReason::SchemefulSameSiteStrict) => {
+            "its SameSite keeps it from a request from another site (told by scheme and host)"
         }
         Some(CookieReason::UserPreferences) => THIRD_PARTY,
         _ => "the browser's own rules kept it back",
@@ -252,10 +271,17 @@ fn blocked(t: &Trace, out: &mut Vec<Finding>) {
             .refusal
             .as_ref()
             .map_or_else(|| "refused".to_string(), ToString::to_string);
-        out.push(finding(
+        let mut f = finding(
             FindingId::CookieBlockedByBrowser,
-            if is_key_cookie(t, &c.name) { Severity::Error } else { Severity::Warning },
-            format!("The browser refused cookie `{}` at {} ({reason})", c.name, h.n),
+            if is_key_cookie(t, &c.name) {
+                Severity::Error
+            } else {
+                Severity::Warning
+            },
+            format!(
+                "The browser refused cookie `{}` at {} ({reason})",
+                c.name, h.n
+            ),
             vec![line(h, c), Evidence::note(format!("refused: {reason}"))],
             format!(
                 "The cookie never reached the cookie jar: {}. Every later request goes without it.",
@@ -263,12 +289,21 @@ fn blocked(t: &Trace, out: &mut Vec<Finding>) {
             ),
             "Fix the cookie's attributes at the server that set it (see the reason), or serve the app \
              over https.",
-        ));
+        );
+        let words = crate::preset::words(t.chain.preset.as_deref());
+        f.causes = c
+            .refusal
+            .as_ref()
+            .and_then(|r| super::state::first_key(r.0.iter()))
+            .map(|k| super::cause(k, words, &c.name))
+            .into_iter()
+            .collect();
+        out.push(f);
     }
 }
 
 /// Whether a cookie set by `hop` would go to `target`, and if not, why.
-fn would_send(hop: &Hop, c: &SetCookie, target: &Url) -> Result<(), String> {
+fn would_send(hop: &Hop, c: &SetCookie, target: &Url) -> Result<(), web::Unsent> {
     let Ok(set_by) = Url::parse(&hop.url) else {
         return Ok(());
     };
@@ -318,42 +353,51 @@ fn not_sent(t: &Trace, out: &mut Vec<Finding>) {
             continue;
         };
         let withheld = p.cookie_blocked.iter().find(|b| b.name == cookie.name);
-        let scope_fix = "Set the cookie's Domain (and Path) so that it covers every host and path \
-                         that needs the session, or serve the API under the app's host.";
-        let (why, fix) = match (would_send(hop, cookie, &target), withheld) {
-            (Err(why), _) => (why, scope_fix),
+        let words = crate::preset::words(t.chain.preset.as_deref());
+        let (why, key) = match (would_send(hop, cookie, &target), withheld) {
+            (Err(u), _) => (u.why, super::state::key_of(&u.reason)),
             (Ok(()), Some(b)) => (
                 format!(
                     "the browser withholds it from this request ({}): {}",
                     b.reason,
                     withheld_text(b.reason.first())
                 ),
-                match b.reason.first() {
-                    Some(CookieReason::UserPreferences) => {
-                        "Serve the API (and the auth handler) on the app's site, so that the \
-                         page's requests to it are first-party; a SameSite=None cookie does not \
-                         help where third-party cookies are blocked."
-                    }
-                    Some(
-                        CookieReason::SameSiteLax
-                        | CookieReason::SameSiteStrict
-                        | CookieReason::SameSiteUnspecifiedTreatedAsLax,
-                    ) => {
-                        "Serve the API on the app's site, or set the cookie SameSite=None; Secure \
-                         (which still fails where third-party cookies are blocked)."
-                    }
-                    _ => scope_fix,
-                },
+                super::state::first_key(b.reason.0.iter()),
             ),
-            (Ok(()), None) => (
-                "it was cleared or replaced after it was set".into(),
-                scope_fix,
+            (Ok(()), None) => ("it was cleared or replaced after it was set".into(), None),
+        };
+        let fix = match key {
+            Some(CauseKey::ThirdPartyBlocked) => "Serve the API (and the auth handler) on the \
+                 app's site, so that the page's requests to it are first-party; a SameSite=None \
+                 cookie does not help where third-party cookies are blocked."
+                .to_string(),
+            Some(CauseKey::SameSiteCrossSite) => "Serve the API on the app's site, or set the \
+                 cookie SameSite=None; Secure (which still fails where third-party cookies are \
+                 blocked)."
+                .to_string(),
+            Some(CauseKey::SecureOverHttp) => format!(
+                "Serve the API over https, or turn secure cookies off where it really runs on \
+                 plain http ({}).",
+                words.secure_cookies
+            ),
+            _ => format!(
+                "Set the cookie's Domain (and Path) so that it covers every host and path that \
+                 needs the session ({}), or serve the API under the app's host.",
+                words.cookie_domain
             ),
         };
-        out.push(finding(
+        let cause = key.map(|k| super::cause(k, words, &cookie.name));
+        let because = cause
+            .as_ref()
+            .map(|c| format!(" {}", super::sentence(&c.text)))
+            .unwrap_or_default();
+        let mut f = finding(
             FindingId::CookieNotSent,
             Severity::Error,
-            format!("The session cookie `{}` was not sent to probe `{}`", cookie.name, p.name),
+            format!(
+                "The session cookie `{}` was not sent to probe `{}`",
+                cookie.name, p.name
+            ),
             vec![
                 line(hop, cookie),
                 Evidence::note(format!(
@@ -364,9 +408,14 @@ fn not_sent(t: &Trace, out: &mut Vec<Finding>) {
                     probe: p.name.clone(),
                 },
             ],
-            format!("The login set the session cookie, but the request to the probe went without it: {why}."),
+            format!(
+                "The login set the session cookie, but the request to the probe went without it: \
+                 {why}.{because}"
+            ),
             fix,
-        ));
+        );
+        f.causes = cause.into_iter().collect();
+        out.push(f);
     }
 }
 
@@ -626,6 +675,7 @@ mod tests {
         assert!(
             would_send(&h, c, &Url::parse("https://api.example.com/x").unwrap())
                 .unwrap_err()
+                .why
                 .contains("no Domain")
         );
         let h = hop(
@@ -644,11 +694,13 @@ mod tests {
         assert!(
             would_send(&h, c, &Url::parse("https://api.example.com/auth").unwrap())
                 .unwrap_err()
+                .why
                 .contains("Path")
         );
         assert!(
             would_send(&h, c, &Url::parse("http://api.example.com/api").unwrap())
                 .unwrap_err()
+                .why
                 .contains("Secure")
         );
     }

@@ -172,6 +172,15 @@ pub(crate) fn cause(key: CauseKey, words: &crate::preset::Words, cookie: &str) -
     Cause { key, text }
 }
 
+/// A cause's text as a sentence of an explanation: capitalised, with its full stop.
+pub(crate) fn sentence(text: &str) -> String {
+    let mut chars = text.chars();
+    match chars.next() {
+        Some(first) => format!("{}{}.", first.to_uppercase(), chars.as_str()),
+        None => String::new(),
+    }
+}
+
 /// The evidence of a finding as the report shows it, for the rules' own tests.
 #[cfg(test)]
 pub(crate) fn evidence_text(t: &Trace, f: &Finding) -> Vec<String> {

@@ -65,8 +65,10 @@ const PRIORITY: &[CauseKey] = &[
     CauseKey::TooLarge,
     CauseKey::CookieDomain,
     CauseKey::HostMismatch,
-    CauseKey::ThirdPartyBlocked,
+    // A SameSite cookie withheld from a cross-site fetch would be withheld as third-party too:
+    // its SameSite is the first thing to change.
     CauseKey::SameSiteCrossSite,
+    CauseKey::ThirdPartyBlocked,
     CauseKey::CookiePath,
     CauseKey::StateExpired,
 ];
@@ -76,7 +78,7 @@ fn sent(hop: &Hop, name: &str) -> bool {
 }
 
 /// The cause a browser's reason names.
-fn key_of(reason: &CookieReason) -> Option<CauseKey> {
+pub(crate) fn key_of(reason: &CookieReason) -> Option<CauseKey> {
     use CookieReason as R;
     Some(match reason {
         R::InvalidPrefix
@@ -87,9 +89,12 @@ fn key_of(reason: &CookieReason) -> Option<CauseKey> {
         R::InvalidDomain | R::DomainMismatch => CauseKey::CookieDomain,
         R::NameValuePairExceedsMaxSize => CauseKey::TooLarge,
         R::UserPreferences => CauseKey::ThirdPartyBlocked,
-        R::SameSiteStrict | R::SameSiteLax | R::SameSiteUnspecifiedTreatedAsLax => {
-            CauseKey::SameSiteCrossSite
-        }
+        R::SameSiteStrict
+        | R::SameSiteLax
+        | R::SameSiteUnspecifiedTreatedAsLax
+        | R::SchemefulSameSiteStrict
+        | R::SchemefulSameSiteLax
+        | R::SchemefulSameSiteUnspecifiedTreatedAsLax => CauseKey::SameSiteCrossSite,
         R::NotOnPath => CauseKey::CookiePath,
         R::Expired => CauseKey::StateExpired,
         R::SyntaxError | R::Other(_) => return None,
@@ -97,7 +102,7 @@ fn key_of(reason: &CookieReason) -> Option<CauseKey> {
 }
 
 /// The likeliest of the causes some reasons name.
-fn first_key<'a>(reasons: impl Iterator<Item = &'a CookieReason>) -> Option<CauseKey> {
+pub(crate) fn first_key<'a>(reasons: impl Iterator<Item = &'a CookieReason>) -> Option<CauseKey> {
     reasons
         .filter_map(key_of)
         .min_by_key(|k| PRIORITY.iter().position(|p| p == k))
@@ -109,7 +114,7 @@ fn why(h: &Hop, c: &SetCookie, cb: &Hop) -> (Option<CauseKey>, String) {
     if let Some(refusal) = &c.refusal {
         return (
             first_key(refusal.0.iter()),
-            format!("`{name}` was refused when hop {} set it ({refusal})", h.n),
+            format!("`{name}` was refused when {} set it ({refusal})", h.n),
         );
     }
     let (set_host, cb_host) = (host(&h.url), host(&cb.url));
@@ -119,8 +124,8 @@ fn why(h: &Hop, c: &SetCookie, cb: &Hop) -> (Option<CauseKey>, String) {
                 return (
                     Some(CauseKey::HostMismatch),
                     format!(
-                        "`{name}` was set by {set_host} (hop {}) for that host only, and the \
-                         callback went to {cb_host} (hop {})",
+                        "`{name}` was set by {set_host} ({}) for that host only, and the \
+                         callback went to {cb_host} ({})",
                         h.n, cb.n
                     ),
                 );
@@ -129,8 +134,8 @@ fn why(h: &Hop, c: &SetCookie, cb: &Hop) -> (Option<CauseKey>, String) {
                 return (
                     Some(CauseKey::CookieDomain),
                     format!(
-                        "`{name}` was set for Domain={d} by {set_host} (hop {}), which does not \
-                         cover the callback's host {cb_host} (hop {})",
+                        "`{name}` was set for Domain={d} by {set_host} ({}), which does not \
+                         cover the callback's host {cb_host} ({})",
                         h.n, cb.n
                     ),
                 );
@@ -142,7 +147,7 @@ fn why(h: &Hop, c: &SetCookie, cb: &Hop) -> (Option<CauseKey>, String) {
         return (
             first_key(b.reason.0.iter()),
             format!(
-                "`{name}` was withheld from the callback (hop {}): {}",
+                "`{name}` was withheld from the callback ({}): {}",
                 cb.n, b.reason
             ),
         );
@@ -153,8 +158,8 @@ fn why(h: &Hop, c: &SetCookie, cb: &Hop) -> (Option<CauseKey>, String) {
             return (
                 Some(CauseKey::StateExpired),
                 format!(
-                    "`{name}` lived {} (Max-Age={age}) and the callback came {} after hop {} \
-                     set it",
+                    "`{name}` lived {} (Max-Age={age}) and the callback came {} after {} set \
+                     it",
                     super::cookies::human(age),
                     super::cookies::human(elapsed as i64),
                     h.n
@@ -165,7 +170,7 @@ fn why(h: &Hop, c: &SetCookie, cb: &Hop) -> (Option<CauseKey>, String) {
     (
         None,
         format!(
-            "`{name}` was set by hop {} and the callback (hop {}) did not carry it",
+            "`{name}` was set by {} and the callback ({}) did not carry it",
             h.n, cb.n
         ),
     )

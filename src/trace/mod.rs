@@ -148,6 +148,11 @@ pub enum CookieReason {
     SameSiteStrict,
     SameSiteLax,
     SameSiteUnspecifiedTreatedAsLax,
+    /// The SameSite reasons where the site is told by its scheme too (Chromium's schemeful
+    /// same-site).
+    SchemefulSameSiteStrict,
+    SchemefulSameSiteLax,
+    SchemefulSameSiteUnspecifiedTreatedAsLax,
     /// Withheld: the request's host is not covered by the cookie's Domain (or is not its host).
     DomainMismatch,
     /// Withheld: the request's path is not under the cookie's Path.
@@ -173,6 +178,9 @@ impl CookieReason {
         CookieReason::SameSiteStrict,
         CookieReason::SameSiteLax,
         CookieReason::SameSiteUnspecifiedTreatedAsLax,
+        CookieReason::SchemefulSameSiteStrict,
+        CookieReason::SchemefulSameSiteLax,
+        CookieReason::SchemefulSameSiteUnspecifiedTreatedAsLax,
         CookieReason::DomainMismatch,
         CookieReason::NotOnPath,
         CookieReason::OverwriteSecure,
@@ -192,6 +200,11 @@ impl CookieReason {
             CookieReason::SameSiteStrict => "SameSiteStrict",
             CookieReason::SameSiteLax => "SameSiteLax",
             CookieReason::SameSiteUnspecifiedTreatedAsLax => "SameSiteUnspecifiedTreatedAsLax",
+            CookieReason::SchemefulSameSiteStrict => "SchemefulSameSiteStrict",
+            CookieReason::SchemefulSameSiteLax => "SchemefulSameSiteLax",
+            CookieReason::SchemefulSameSiteUnspecifiedTreatedAsLax => {
+                "SchemefulSameSiteUnspecifiedTreatedAsLax"
+            }
             CookieReason::DomainMismatch => "DomainMismatch",
             CookieReason::NotOnPath => "NotOnPath",
             CookieReason::OverwriteSecure => "OverwriteSecure",
@@ -952,6 +965,7 @@ pub enum CauseKey {
     SecureOverHttp,
     /// A cookie withheld by its SameSite from a cross-site request (a `form_post` callback, a
     /// page on another site).
+    #[serde(rename = "samesite-cross-site")]
     SameSiteCrossSite,
     /// A cookie whose Domain is missing where a sub-domain needs it, or does not cover the host.
     CookieDomain,

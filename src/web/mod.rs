@@ -185,21 +185,35 @@ pub struct Scope<'a> {
     pub secure: bool,
 }
 
-/// Whether a cookie would go with a request to `target`, and if not, why, in words.
-pub fn would_send(c: Scope, target: &Url) -> Result<(), String> {
+/// Why a cookie would not go with a request: the browser's reason, and in words.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Unsent {
+    pub reason: CookieReason,
+    pub why: String,
+}
+
+/// Whether a cookie would go with a request to `target`, and if not, why.
+pub fn would_send(c: Scope, target: &Url) -> Result<(), Unsent> {
     let host = target.host_str().unwrap_or_default();
+    let unsent = |reason, why| Err(Unsent { reason, why });
     match c.domain {
         Some(d) => {
             let d = d.trim_start_matches('.');
             if host != d && !host.ends_with(&format!(".{d}")) {
-                return Err(format!("its Domain={d} does not cover {host}"));
+                return unsent(
+                    CookieReason::DomainMismatch,
+                    format!("its Domain={d} does not cover {host}"),
+                );
             }
         }
         None if c.set_by.host_str() != Some(host) => {
-            return Err(format!(
-                "it has no Domain, so it goes back only to {}, not to {host}",
-                c.set_by.host_str().unwrap_or_default()
-            ));
+            return unsent(
+                CookieReason::DomainMismatch,
+                format!(
+                    "it has no Domain, so it goes back only to {}, not to {host}",
+                    c.set_by.host_str().unwrap_or_default()
+                ),
+            );
         }
         None => {}
     }
@@ -209,10 +223,16 @@ pub fn would_send(c: Scope, target: &Url) -> Result<(), String> {
     });
     let tp = target.path();
     if !(tp == path || tp.starts_with(&format!("{}/", path.trim_end_matches('/'))) || path == "/") {
-        return Err(format!("its Path={path} does not cover {tp}"));
+        return unsent(
+            CookieReason::NotOnPath,
+            format!("its Path={path} does not cover {tp}"),
+        );
     }
     if c.secure && !is_secure_origin(target) {
-        return Err(format!("it is Secure and {target} is plain http"));
+        return unsent(
+            CookieReason::SecureOnly,
+            format!("it is Secure and {target} is plain http"),
+        );
     }
     Ok(())
 }
@@ -380,6 +400,7 @@ mod tests {
                 &to("https://app.example.com/x")
             )
             .unwrap_err()
+            .why
             .contains("no Domain")
         );
         assert!(
@@ -395,6 +416,7 @@ mod tests {
                 &to("https://api.example.com/api")
             )
             .unwrap_err()
+            .why
             .contains("Path=/auth")
         );
         assert!(
@@ -403,6 +425,7 @@ mod tests {
                 &to("http://api.example.com/auth/x")
             )
             .unwrap_err()
+            .why
             .contains("Secure")
         );
     }

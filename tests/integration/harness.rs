@@ -699,3 +699,9 @@ pub fn cause_keys(finding: &serde_json::Value) -> Vec<String> {
         .map(|c| c["key"].as_str().unwrap_or_default().to_string())
         .collect()
 }
+
+/// Asserts that a finding's `field` (its title, explanation or fix) says `words`.
+pub fn assert_says(finding: &serde_json::Value, field: &str, words: &str) {
+    let text = finding[field].as_str().unwrap_or_default();
+    assert!(text.contains(words), "{field} lacks {words:?}: {finding}");
+}

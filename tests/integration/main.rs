@@ -10,6 +10,7 @@ mod cross_site;
 mod demo;
 mod diagnosis;
 mod eoc;
+mod field;
 mod harness;
 mod login;
 mod login_machine;

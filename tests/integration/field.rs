@@ -1,0 +1,171 @@
+//! The field's failure modes (docs/findings.md, "Failure modes"), each reproduced on the
+//! unmodified packages by configuration, host names or timing, and named by the top finding's
+//! id and cause key, with no other cause of its family beside it.
+
+use crate::harness::{Chain, Opts, browser_lock, browser_preflight, cause_keys};
+use serde_json::Value;
+
+/// The causes of a lost cookie: one mode's key must come without the others.
+pub const COOKIE_TRANSPORT: &[&str] = &[
+    "host-mismatch",
+    "secure-over-http",
+    "samesite-cross-site",
+    "cookie-domain",
+    "cookie-path",
+    "third-party-blocked",
+    "too-large",
+    "state-expired",
+    "state-not-returned",
+];
+
+/// The top finding is `id` with the one cause `key`, and no finding names another cause of
+/// the family.
+pub fn named(out: &crate::harness::Output, report: &Value, id: &str, key: &str, family: &[&str]) {
+    let f = &report["findings"][0];
+    assert_eq!(f["id"], id, "{}", out.stdout);
+    assert_eq!(cause_keys(f).first().map(String::as_str), Some(key), "{f}");
+    for other in report["findings"].as_array().unwrap() {
+        for k in cause_keys(other) {
+            assert!(
+                k == key || !family.contains(&k.as_str()),
+                "{k} beside {key}: {}",
+                out.stdout
+            );
+        }
+    }
+}
+
+/// Logs in through `chain` with `extra` flags: the login fails (exit 1), and the top finding is
+/// `id` with the cookie-transport cause `key` alone.
+fn fails_with(chain: &Chain, extra: &[&str], id: &str, key: &str) -> crate::harness::Run {
+    let run = chain.login("alice", extra, &[]);
+    assert_eq!(run.out.code, 1, "{}", run.out.all());
+    named(&run.out, &run.report, id, key, COOKIE_TRANSPORT);
+    run
+}
+
+/// Mode 1: the login starts on `127.0.0.1`, the app's base URL (and so the redirect_uri) is on
+/// `localhost`; the state cookie stays on the start's host.
+#[test]
+fn mode_01_state_cookie_lost_across_hosts() {
+    let chain = Chain::start(Opts {
+        frontend: true,
+        ..Opts::default()
+    });
+    let start = chain.frontend();
+    let run = chain.login_from(&start, &format!("{start}/api/auth"), "alice", &[]);
+    assert_eq!(run.out.code, 1, "{}", run.out.all());
+    named(
+        &run.out,
+        &run.report,
+        "state-cookie-lost",
+        "host-mismatch",
+        COOKIE_TRANSPORT,
+    );
+    let f = &run.report["findings"][0];
+    crate::harness::assert_says(f, "explanation", "`state_mismatch`");
+    crate::harness::assert_says(f, "fix", "baseURL");
+}
+
+/// Mode 2: secure cookies (an https baseURL's) on a plain-http host that is not loopback: the
+/// `__Secure-` state cookie is refused.
+fn secure_cookies_over_http(driver: &str) {
+    let chain = Chain::start(Opts {
+        secure: true,
+        app_host: "app.test",
+        ..Opts::default()
+    });
+    let run = fails_with(
+        &chain,
+        &["--driver", driver],
+        "state-cookie-lost",
+        "secure-over-http",
+    );
+    let f = &run.report["findings"][0];
+    crate::harness::assert_says(f, "fix", "useSecureCookies");
+}
+
+#[test]
+fn mode_02_secure_cookies_over_http() {
+    secure_cookies_over_http("http");
+}
+
+#[test]
+fn mode_02_secure_cookies_over_http_in_the_browser() {
+    browser_preflight();
+    let _one = browser_lock();
+    secure_cookies_over_http("browser");
+}
+
+/// Mode 3: the IdP returns with `response_mode=form_post`, a POST from its own site; Auth.js's
+/// PKCE cookie is `SameSite=Lax` and stays behind (Auth.js: InvalidCheck, shown as
+/// `Configuration`).
+fn form_post_callback(driver: &str) {
+    let chain = Chain::start(Opts {
+        library: "authjs",
+        app_env: &[("RESPONSE_MODE", "form_post")],
+        ..Opts::default()
+    });
+    let run = fails_with(
+        &chain,
+        &["--driver", driver],
+        "state-cookie-lost",
+        "samesite-cross-site",
+    );
+    let report = &run.report;
+    let cb = report["chain"]["callback_hop"].as_u64().unwrap() as usize;
+    assert_eq!(
+        report["hops"][cb - 1]["method"],
+        "POST",
+        "{}",
+        run.out.stdout
+    );
+    let f = &report["findings"][0];
+    crate::harness::assert_says(f, "explanation", "`InvalidCheck`");
+}
+
+#[test]
+fn mode_03_form_post_callback() {
+    form_post_callback("http");
+}
+
+#[test]
+fn mode_03_form_post_callback_in_the_browser() {
+    browser_preflight();
+    let _one = browser_lock();
+    form_post_callback("browser");
+}
+
+/// Mode 5: the session is set host-only by the auth handler's host, `api.app.test`; the app's
+/// guard on `app.app.test` never gets it.
+#[test]
+fn mode_05_cross_subdomain_session() {
+    let chain = Chain::start(Opts {
+        app_host: "api.app.test",
+        ..Opts::default()
+    });
+    let guard = chain.guarded().replace("api.app.test", "app.app.test");
+    let run = fails_with(
+        &chain,
+        &["--probe", &guard, "--resolve", "app.app.test:127.0.0.1"],
+        "cookie-not-sent",
+        "cookie-domain",
+    );
+    let f = &run.report["findings"][0];
+    crate::harness::assert_says(f, "explanation", "crossSubDomainCookies");
+}
+
+/// Mode 12: the state cookie lives one second (BetterAuth's
+/// `advanced.cookies.state.attributes.maxAge`) and the user takes longer at the IdP.
+#[test]
+fn mode_12_state_cookie_expired() {
+    let chain = Chain::start(Opts {
+        app_env: &[("STATE_MAX_AGE", "1")],
+        idp_env: &[("LOGIN_DELAY_MS", "2500")],
+        ..Opts::default()
+    });
+    let run = fails_with(&chain, &[], "state-cookie-lost", "state-expired");
+    let f = &run.report["findings"][0];
+    crate::harness::assert_says(f, "explanation", "Max-Age=1");
+    crate::harness::assert_says(f, "fix", "advanced.cookies.state.attributes");
+}
