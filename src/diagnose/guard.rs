@@ -485,6 +485,7 @@ mod tests {
                 enums: vec![a.1.to_string()],
                 www_authenticate: a.2.map(str::to_string),
                 clears_cookie: a.3,
+                identity: None,
             }),
         }
     }

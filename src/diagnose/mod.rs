@@ -130,6 +130,18 @@ pub(crate) fn cause(key: CauseKey, words: &crate::preset::Words, cookie: &str) -
             "the app's own code failed while finishing the login (its database, a hook, a crash)"
                 .to_string()
         }
+        CauseKey::ClaimsOnlyInUserinfo => format!(
+            "the IdP puts email and name only in its userinfo answer (a code-flow ID token \
+             carries little more than `sub`), and the auth library built the user from the ID \
+             token ({})",
+            words.claims_source
+        ),
+        CauseKey::ScopeNotGranted => "the authorization request did not ask for the `email` \
+             and `profile` scopes, or the IdP did not grant them to this client"
+            .to_string(),
+        CauseKey::NoEmailAtIdp => "the IdP has no email for this user, or maps no email claim \
+             for this client (a property or scope mapping)"
+            .to_string(),
         CauseKey::HostMismatch => format!(
             "the login started on another host than the one the IdP sends it back to: a cookie \
              set for one host only is not sent to another (`127.0.0.1` and `localhost`, `www` \

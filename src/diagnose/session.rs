@@ -1,7 +1,7 @@
 //! Rules on the session probes: no session after a clean login, and probes that failed.
 
 use super::finding;
-use crate::trace::{Ended, Evidence, Finding, FindingId, Probe, Severity, Trace};
+use crate::trace::{CauseKey, Ended, Evidence, Finding, FindingId, Probe, Severity, Trace};
 
 pub fn rules(t: &Trace) -> Vec<Finding> {
     let mut out = Vec::new();
@@ -9,6 +9,7 @@ pub fn rules(t: &Trace) -> Vec<Finding> {
     if super::callback::failed_return(t).is_some() {
         return out;
     }
+    identity(t, &mut out);
     let clean_landing =
         matches!(t.ended, Ended::Landed { .. }) && !t.hops.iter().any(|h| h.error_code.is_some());
     // A probe whose failure the matrix explains is judged by the guard rules.
@@ -60,6 +61,104 @@ pub fn rules(t: &Trace) -> Vec<Finding> {
     out
 }
 
+/// A session that works but does not say who is signed in: the native session answer's user
+/// has no email and no name (`session-without-identity`), or no email
+/// (`missing-email-claim`). The causes are ranked by the scopes the authorization request
+/// asked for.
+fn identity(t: &Trace, out: &mut Vec<Finding>) {
+    let Some((p, who)) = t
+        .probes
+        .iter()
+        .filter(|p| p.native && p.passed)
+        .find_map(|p| Some((p, p.answer.as_ref()?.identity?)))
+    else {
+        return;
+    };
+    if who.email && who.name {
+        return;
+    }
+    let words = crate::preset::words(t.chain.preset.as_deref());
+    let authorize = crate::web::authorization_request(t.hops.iter().map(|h| &h.url));
+    let scopes: Vec<String> = authorize
+        .as_ref()
+        .and_then(|u| crate::web::param(u, "scope"))
+        .map(|s| s.split_whitespace().map(str::to_string).collect())
+        .unwrap_or_default();
+    let asked = |s: &str| scopes.iter().any(|x| x == s);
+    let mut evidence = vec![Evidence::Probe {
+        probe: p.name.clone(),
+    }];
+    if authorize.is_some() {
+        evidence.push(Evidence::note(format!(
+            "the authorization request asked for scope `{}`",
+            scopes.join(" ")
+        )));
+    }
+    let (id, severity, title, keys) = if !who.email && !who.name {
+        let keys = if asked("email") && asked("profile") {
+            vec![CauseKey::ClaimsOnlyInUserinfo]
+        } else {
+            vec![CauseKey::ScopeNotGranted, CauseKey::ClaimsOnlyInUserinfo]
+        };
+        (
+            FindingId::SessionWithoutIdentity,
+            Severity::Error,
+            format!(
+                "The login worked, but the session's user has no email and no name (probe `{}`)",
+                p.name
+            ),
+            keys,
+        )
+    } else {
+        let keys = if asked("email") {
+            vec![CauseKey::NoEmailAtIdp, CauseKey::ClaimsOnlyInUserinfo]
+        } else {
+            vec![CauseKey::ScopeNotGranted, CauseKey::NoEmailAtIdp]
+        };
+        (
+            FindingId::MissingEmailClaim,
+            Severity::Warning,
+            format!(
+                "The login worked, but the session's user has no email (probe `{}`)",
+                p.name
+            ),
+            keys,
+        )
+    };
+    let causes: Vec<_> = keys.iter().map(|k| super::cause(*k, words, "")).collect();
+    let because = causes
+        .iter()
+        .map(|c| super::sentence(&c.text))
+        .collect::<Vec<_>>()
+        .join(" Or: ");
+    let fix = match keys[0] {
+        CauseKey::ClaimsOnlyInUserinfo => format!(
+            "Have the auth library read the userinfo endpoint ({}), or have the IdP put email \
+             and name in the ID token.",
+            words.claims_source
+        ),
+        CauseKey::ScopeNotGranted => "Ask for the `openid email profile` scopes and allow them \
+             for this client at the IdP."
+            .to_string(),
+        _ => "Give the user an email address at the IdP, and map the email claim for this \
+              client."
+            .to_string(),
+    };
+    let mut f = finding(
+        id,
+        severity,
+        title,
+        evidence,
+        format!(
+            "The auth library's session answer names a user without the claims that say who \
+             they are, so the app cannot show, address or match them. {because}"
+        ),
+        fix,
+    );
+    f.causes = causes;
+    out.push(f);
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -93,5 +192,83 @@ mod tests {
         // Without a login (authchain probe), the same answer is just a failed probe.
         t.ended = Ended::ProbeOnly;
         assert_eq!(rules(&t)[0].id, "probe-failed");
+    }
+
+    #[test]
+    fn a_session_without_identity_is_named_by_the_scopes_asked() {
+        use crate::trace::{AnswerDigest, Hop, Identity};
+        let trace = |email: bool, name: bool, scope: &str| {
+            let mut t = Trace {
+                ended: Ended::Landed { hop: HopNo(3) },
+                ..Trace::default()
+            };
+            t.hops.push(Hop::plain(
+                1,
+                &format!(
+                    "http://idp/auth?client_id=c&redirect_uri=http%3A%2F%2Fapp%2Fcb&scope={scope}"
+                ),
+                302,
+            ));
+            let mut p = Probe {
+                native: true,
+                ..Probe::plain("native", "http://app/api/auth/session", 200)
+            };
+            p.answer = Some(AnswerDigest {
+                status: 200,
+                content_type: Some("application/json".into()),
+                skeleton: String::new(),
+                enums: Vec::new(),
+                www_authenticate: None,
+                clears_cookie: false,
+                identity: Some(Identity { email, name }),
+            });
+            t.probes.push(p);
+            t
+        };
+        // (email, name, scope asked, finding, causes)
+        type Case<'a> = (bool, bool, &'a str, Option<&'a str>, &'a [CauseKey]);
+        let cases: &[Case] = &[
+            (true, true, "openid+email+profile", None, &[]),
+            (
+                false,
+                false,
+                "openid+email+profile",
+                Some("session-without-identity"),
+                &[CauseKey::ClaimsOnlyInUserinfo],
+            ),
+            (
+                false,
+                false,
+                "openid",
+                Some("session-without-identity"),
+                &[CauseKey::ScopeNotGranted, CauseKey::ClaimsOnlyInUserinfo],
+            ),
+            (
+                false,
+                true,
+                "openid+email+profile",
+                Some("missing-email-claim"),
+                &[CauseKey::NoEmailAtIdp, CauseKey::ClaimsOnlyInUserinfo],
+            ),
+            (
+                false,
+                true,
+                "openid+profile",
+                Some("missing-email-claim"),
+                &[CauseKey::ScopeNotGranted, CauseKey::NoEmailAtIdp],
+            ),
+        ];
+        for (email, name, scope, id, keys) in cases {
+            let f = rules(&trace(*email, *name, scope));
+            assert_eq!(
+                f.first().map(|f| f.id.as_str()),
+                *id,
+                "{email} {name} {scope}"
+            );
+            if let Some(f) = f.first() {
+                let got: Vec<CauseKey> = f.causes.iter().map(|c| c.key).collect();
+                assert_eq!(&got, keys, "{email} {name} {scope}");
+            }
+        }
     }
 }

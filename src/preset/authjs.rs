@@ -72,6 +72,8 @@ pub const CONTRACT: Contract = Contract {
         state_cookie_settings: "cookies.pkceCodeVerifier.options, cookies.state.options, \
                                 cookies.nonce.options",
         cookie_domain: "the `domain` of each entry of the cookies option",
+        claims_source: "an `oidc` provider reads the ID token's claims; `idToken: false` reads \
+                        the userinfo endpoint instead, and `profile()` maps the claims",
     },
 };
 

@@ -71,6 +71,8 @@ pub const CONTRACT: Contract = Contract {
                         1.6.12)",
         state_cookie_settings: "advanced.cookies.state.attributes (and advanced.defaultCookieAttributes)",
         cookie_domain: "advanced.crossSubDomainCookies { enabled, domain }",
+        claims_source: "genericOAuth reads the userinfo endpoint (or the provider's \
+                        getUserInfo); mapProfileToUser maps the claims",
     },
 };
 

@@ -62,6 +62,8 @@ pub const CONTRACT: Contract = Contract {
         state_cookie_settings: "transactionCookie { name, sameSite } (its other attributes follow \
                                 session.cookie)",
         cookie_domain: "session.cookie.domain",
+        claims_source: "`req.oidc.user` holds the ID token's claims; `req.oidc.fetchUserInfo()` \
+                        reads the userinfo endpoint",
     },
 };
 

@@ -216,6 +216,8 @@ pub struct Words {
     pub state_cookie_settings: &'static str,
     /// What shares a cookie between sub-domains (its Domain).
     pub cookie_domain: &'static str,
+    /// Where the library takes the user's claims from: the ID token or the userinfo answer.
+    pub claims_source: &'static str,
 }
 
 /// Words for a chain whose auth library is not known.
@@ -240,6 +242,8 @@ pub const GENERIC: Words = Words {
     state_lost_as: "a state or session error at the callback",
     state_cookie_settings: "the auth library's options for its state cookie",
     cookie_domain: "the cookie's Domain option",
+    claims_source: "the auth library's choice between the ID token's claims and the userinfo \
+                    answer",
 };
 
 /// The words of the preset a trace names, or the general ones.

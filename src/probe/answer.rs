@@ -42,6 +42,7 @@ pub fn digest(status: u16, headers: &HeaderMap, body: &[u8], sent: &[String]) ->
         .any(|raw| cookie::Cookie::parse(raw.as_str()).is_ok_and(|c| crate::web::is_clearing(&c)));
     let www_authenticate = header(WWW_AUTHENTICATE).first().map(|raw| challenge(raw));
     let mut enums = Vec::new();
+    let mut identity = None;
     let skeleton = if (300..400).contains(&status) {
         // Where a redirect sends the browser, without its query (a `next=` echoes the request).
         let to = header(LOCATION).first().map(|l| {
@@ -52,6 +53,7 @@ pub fn digest(status: u16, headers: &HeaderMap, body: &[u8], sent: &[String]) ->
     } else {
         match serde_json::from_slice::<Value>(body) {
             Ok(json) => {
+                identity = identity_of(&json);
                 let mut path = Vec::new();
                 walk(&json, &mut path, &sent, &mut enums);
                 skeleton(&json)
@@ -77,7 +79,23 @@ pub fn digest(status: u16, headers: &HeaderMap, body: &[u8], sent: &[String]) ->
         enums,
         www_authenticate,
         clears_cookie,
+        identity,
     }
+}
+
+/// What a session answer's `user` object says of who is signed in: whether it has an email and
+/// a name (a non-empty string each).
+fn identity_of(json: &Value) -> Option<crate::trace::Identity> {
+    let user = json.get("user")?.as_object()?;
+    let has = |k: &str| {
+        user.get(k)
+            .and_then(Value::as_str)
+            .is_some_and(|s| !s.trim().is_empty())
+    };
+    Some(crate::trace::Identity {
+        email: has("email"),
+        name: has("name"),
+    })
 }
 
 /// Every form a credential takes on the wire: as sent, percent-decoded, and its dotted parts.

@@ -529,6 +529,16 @@ pub struct AnswerDigest {
     pub www_authenticate: Option<String>,
     /// Whether the answer clears a cookie.
     pub clears_cookie: bool,
+    /// What the answer's `user` object says of who is signed in.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub identity: Option<Identity>,
+}
+
+/// Whether a session answer's user has the claims that say who they are.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Identity {
+    pub email: bool,
+    pub name: bool,
 }
 
 /// How a matrix request carried (or did not carry) the session.
@@ -780,6 +790,7 @@ pub enum FindingId {
     CookieLifetimeMismatch,
     ClockSkew,
     BrowserHttpDisagree,
+    SessionWithoutIdentity,
 }
 
 impl FindingId {
@@ -809,6 +820,7 @@ impl FindingId {
         FindingId::CookieLifetimeMismatch,
         FindingId::ClockSkew,
         FindingId::BrowserHttpDisagree,
+        FindingId::SessionWithoutIdentity,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -838,6 +850,7 @@ impl FindingId {
             FindingId::CookieLifetimeMismatch => "cookie-lifetime-mismatch",
             FindingId::ClockSkew => "clock-skew",
             FindingId::BrowserHttpDisagree => "browser-http-disagree",
+            FindingId::SessionWithoutIdentity => "session-without-identity",
         }
     }
 
@@ -957,6 +970,13 @@ pub enum CauseKey {
     CallbackNotServed,
     /// The callback: the app's own code failed (a database, a hook, a crash).
     AppFailed,
+    /// The session's user lacks the claims the IdP put only in its userinfo answer: the
+    /// library read the ID token.
+    ClaimsOnlyInUserinfo,
+    /// The email or profile scope was not asked for (or not granted).
+    ScopeNotGranted,
+    /// The IdP has no email for this user, or no email mapping for this client.
+    NoEmailAtIdp,
     /// A cookie set by one host, needed by another: the login started on another host than
     /// the callback's (`127.0.0.1` and `localhost`, `www` and the apex).
     HostMismatch,
@@ -994,6 +1014,9 @@ impl CauseKey {
             CauseKey::CodeExchangeFailed => "code-exchange-failed",
             CauseKey::CallbackNotServed => "callback-not-served",
             CauseKey::AppFailed => "app-failed",
+            CauseKey::ClaimsOnlyInUserinfo => "claims-only-in-userinfo",
+            CauseKey::ScopeNotGranted => "scope-not-granted",
+            CauseKey::NoEmailAtIdp => "no-email-at-idp",
             CauseKey::HostMismatch => "host-mismatch",
             CauseKey::SecureOverHttp => "secure-over-http",
             CauseKey::SameSiteCrossSite => "samesite-cross-site",

@@ -75,16 +75,26 @@ pub fn fetch_site(page: &Url, url: &Url) -> &'static str {
 /// app's own, as it leaves for the IdP; an IdP that hands the login on to another names itself
 /// in a later one.
 pub fn redirect_origins(urls: impl IntoIterator<Item = impl AsRef<str>>) -> Vec<url::Origin> {
-    urls.into_iter()
-        .filter_map(|u| Url::parse(u.as_ref()).ok())
-        .find_map(|url| {
-            url.query_pairs()
-                .find(|(k, _)| k == "redirect_uri")
-                .and_then(|(_, v)| Url::parse(&v).ok())
-                .map(|to| to.origin())
-        })
+    authorization_request(urls)
+        .and_then(|url| param(&url, "redirect_uri"))
+        .and_then(|v| Url::parse(&v).ok())
+        .map(|to| to.origin())
         .into_iter()
         .collect()
+}
+
+/// The app's authorization request: the first URL that names a `redirect_uri`.
+pub fn authorization_request(urls: impl IntoIterator<Item = impl AsRef<str>>) -> Option<Url> {
+    urls.into_iter()
+        .filter_map(|u| Url::parse(u.as_ref()).ok())
+        .find(|url| param(url, "redirect_uri").is_some())
+}
+
+/// A query parameter's value.
+pub fn param(url: &Url, name: &str) -> Option<String> {
+    url.query_pairs()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.into_owned())
 }
 
 /// How a request goes out, as far as SameSite cares.

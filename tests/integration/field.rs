@@ -169,3 +169,52 @@ fn mode_12_state_cookie_expired() {
     crate::harness::assert_says(f, "explanation", "Max-Age=1");
     crate::harness::assert_says(f, "fix", "advanced.cookies.state.attributes");
 }
+
+/// The identity claims: one mode's key must come without the others.
+const IDENTITY: &[&str] = &[
+    "claims-only-in-userinfo",
+    "scope-not-granted",
+    "no-email-at-idp",
+];
+
+/// Mode 19: the IdP has no email for the user; Auth.js logs them in anyway.
+#[test]
+fn mode_19_no_email_claim() {
+    let chain = Chain::start(Opts {
+        library: "authjs",
+        ..Opts::default()
+    });
+    let run = chain.login("nomail", &[], &[]);
+    // A warning: the login works.
+    assert_eq!(run.out.code, 0, "{}", run.out.all());
+    let f = &run.report["findings"][0];
+    assert_eq!(f["id"], "missing-email-claim", "{}", run.out.stdout);
+    assert_eq!(f["severity"], "warning");
+    assert_eq!(cause_keys(f)[0], "no-email-at-idp", "{f}");
+    assert!(
+        !cause_keys(f).contains(&"scope-not-granted".to_string()),
+        "{f}"
+    );
+}
+
+/// Mode 20: Auth.js reads the ID token (`type: "oidc"`), and the IdP puts email and name only in
+/// its userinfo answer: the session's user is `{}`.
+#[test]
+fn mode_20_claims_only_in_userinfo() {
+    let chain = Chain::start(Opts {
+        library: "authjs",
+        app_env: &[("ID_TOKEN", "true")],
+        ..Opts::default()
+    });
+    let run = chain.login("alice", &[], &[]);
+    assert_eq!(run.out.code, 1, "{}", run.out.all());
+    named(
+        &run.out,
+        &run.report,
+        "session-without-identity",
+        "claims-only-in-userinfo",
+        IDENTITY,
+    );
+    let f = &run.report["findings"][0];
+    crate::harness::assert_says(f, "fix", "idToken: false");
+}
