@@ -2,7 +2,7 @@
 //! IdP error pages.
 
 use super::finding;
-use crate::trace::{Ended, Evidence, Finding, FindingId, Severity, Trace};
+use crate::trace::{CauseKey, Ended, Evidence, Finding, FindingId, Severity, Trace};
 
 /// A hop and the start of its body, and its status: the evidence of an error answer.
 fn answer_evidence(t: &Trace, hop: crate::trace::HopNo) -> (Vec<Evidence>, u16) {
@@ -19,6 +19,55 @@ fn answer_evidence(t: &Trace, hop: crate::trace::HopNo) -> (Vec<Evidence>, u16) 
         evidence.push(Evidence::note(format!("the page says: \"{message}\"")));
     }
     (evidence, h.map_or(0, |h| h.status))
+}
+
+/// Why the app refused the start, likeliest first: the library's own code where it names one
+/// (an `error=` it sends the browser back with, a JSON `code`), else the answer's status and
+/// what the request carried.
+fn start_causes(t: &Trace, h: &crate::trace::Hop, code: Option<&str>) -> Vec<CauseKey> {
+    use CauseKey::*;
+    let preset = t.chain.preset.as_deref();
+    let json_code = h
+        .body_excerpt
+        .as_deref()
+        .and_then(|b| serde_json::from_str::<serde_json::Value>(b).ok())
+        .and_then(|j| {
+            ["code", "error"]
+                .iter()
+                .find_map(|k| j.get(k)?.as_str().map(str::to_string))
+        });
+    if let Some(k) = code
+        .or(json_code.as_deref())
+        .and_then(|c| crate::preset::start_cause(preset, c))
+    {
+        return vec![k];
+    }
+    let url = url::Url::parse(&h.url).ok();
+    // A page on another origin than the auth handler's: its Origin is what a check would refuse.
+    let cross_origin = h
+        .origin_sent
+        .as_deref()
+        .zip(url.as_ref())
+        .is_some_and(|(o, u)| u.origin().ascii_serialization() != o);
+    // A step that does not need the IdP (a CSRF token's fetch) failing: the app's own setup.
+    let before_idp = preset
+        .and_then(crate::preset::Preset::parse)
+        .is_some_and(|p| {
+            p.contract().starts.iter().any(|s| {
+                s.csrf
+                    .as_ref()
+                    .zip(url.as_ref())
+                    .is_some_and(|(c, u)| u.path().ends_with(&format!("/{}", c.path)))
+            })
+        });
+    match h.status {
+        404 | 405 => vec![StartNotServed],
+        401 | 403 if cross_origin => vec![UntrustedOrigin, MissingCsrf],
+        401 | 403 => vec![MissingCsrf, UntrustedOrigin],
+        500.. if before_idp => vec![UntrustedHost, AppFailed],
+        500.. => vec![IdpUnreachable, UntrustedHost, AppFailed],
+        _ => Vec::new(),
+    }
 }
 
 /// The account's state when the IdP's words name one: a refusal that no password fixes.
@@ -146,7 +195,24 @@ pub fn rules(t: &Trace) -> Vec<Finding> {
             let known = code
                 .as_deref()
                 .and_then(|c| crate::preset::error_code(t.chain.preset.as_deref(), c));
-            vec![finding(
+            let keys = t
+                .hop(*hop)
+                .map(|h| start_causes(t, h, code.as_deref()))
+                .unwrap_or_default();
+            let causes: Vec<_> = keys.iter().map(|k| super::cause(*k, words, "")).collect();
+            let likeliest = match causes.as_slice() {
+                [] => String::new(),
+                [one] => format!(" {}", super::sentence(&one.text)),
+                [first, rest @ ..] => format!(
+                    " Likeliest: {} Else: {}",
+                    super::sentence(&first.text),
+                    rest.iter()
+                        .map(|c| super::sentence(&c.text))
+                        .collect::<Vec<_>>()
+                        .join(" ")
+                ),
+            };
+            let mut f = finding(
                 FindingId::StartRejected,
                 Severity::Error,
                 match &code {
@@ -163,7 +229,7 @@ pub fn rules(t: &Trace) -> Vec<Finding> {
                     None => format!(
                         "The request that starts the login did not answer with a URL to follow. \
                          {}; a 5xx often means the app could not fetch the IdP's discovery \
-                         document.",
+                         document.{likeliest}",
                         words.start_refused
                     ),
                 },
@@ -172,7 +238,9 @@ pub fn rules(t: &Trace) -> Vec<Finding> {
                      can reach the IdP.",
                     words.trusted_origins
                 ),
-            )]
+            );
+            f.causes = causes;
+            vec![f]
         }
         Ended::IdpError { hop } => {
             let (evidence, status) = answer_evidence(t, *hop);
@@ -224,6 +292,89 @@ mod tests {
             ),
         ] {
             assert_eq!(account_state(message), want, "{message}");
+        }
+    }
+}
+
+#[cfg(test)]
+mod start_tests {
+    use super::*;
+    use crate::trace::{Hop, HopNo};
+
+    #[test]
+    fn a_refused_start_is_named_by_its_code_else_its_status() {
+        let trace = |preset: Option<&str>, url: &str, status: u16, origin: Option<&str>, body| {
+            let mut h = Hop::plain(1, url, status);
+            h.origin_sent = origin.map(str::to_string);
+            h.body_excerpt = Some(String::from(body));
+            let mut t = Trace {
+                ended: Ended::StartRefused { hop: HopNo(1) },
+                ..Trace::default()
+            };
+            t.chain.preset = preset.map(str::to_string);
+            t.hops.push(h);
+            t
+        };
+        let app = "http://app.test/api/auth/sign-in/social";
+        let cases: Vec<(Trace, Vec<CauseKey>)> = vec![
+            (
+                trace(
+                    Some("better-auth"),
+                    app,
+                    403,
+                    Some("http://app.test"),
+                    r#"{"code":"INVALID_ORIGIN","message":"Invalid origin"}"#,
+                ),
+                vec![CauseKey::UntrustedOrigin],
+            ),
+            (
+                trace(
+                    None,
+                    "http://app.test/login",
+                    403,
+                    Some("http://web.test"),
+                    "Forbidden",
+                ),
+                vec![CauseKey::UntrustedOrigin, CauseKey::MissingCsrf],
+            ),
+            (
+                trace(
+                    None,
+                    "http://app.test/login",
+                    403,
+                    Some("http://app.test"),
+                    "Forbidden",
+                ),
+                vec![CauseKey::MissingCsrf, CauseKey::UntrustedOrigin],
+            ),
+            (
+                trace(None, "http://app.test/login", 404, None, ""),
+                vec![CauseKey::StartNotServed],
+            ),
+            (
+                trace(
+                    Some("authjs"),
+                    "http://app.test/auth/csrf",
+                    500,
+                    None,
+                    "Server error",
+                ),
+                vec![CauseKey::UntrustedHost, CauseKey::AppFailed],
+            ),
+            (
+                trace(Some("better-auth"), app, 500, None, "Internal Server Error"),
+                vec![
+                    CauseKey::IdpUnreachable,
+                    CauseKey::UntrustedHost,
+                    CauseKey::AppFailed,
+                ],
+            ),
+        ];
+        for (i, (t, want)) in cases.iter().enumerate() {
+            let f = rules(t);
+            assert_eq!(f[0].id, FindingId::StartRejected, "case {i}");
+            let got: Vec<CauseKey> = f[0].causes.iter().map(|c| c.key).collect();
+            assert_eq!(&got, want, "case {i}");
         }
     }
 }

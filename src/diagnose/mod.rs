@@ -142,6 +142,27 @@ pub(crate) fn cause(key: CauseKey, words: &crate::preset::Words, cookie: &str) -
         CauseKey::NoEmailAtIdp => "the IdP has no email for this user, or maps no email claim \
              for this client (a property or scope mapping)"
             .to_string(),
+        CauseKey::UntrustedOrigin => format!(
+            "the app checks where a sign-in comes from: the request's Origin (the page's), or the \
+             callback URL it names, is not one the app trusts ({})",
+            words.trusted_origins
+        ),
+        CauseKey::UntrustedHost => format!(
+            "the app does not trust the host it was reached by and refuses every action of its \
+             auth handler, before any request to the IdP ({})",
+            words.trusted_origins
+        ),
+        CauseKey::MissingCsrf => "the sign-in request lacks its CSRF token (a form field or \
+             header fetched first) or the cookie it must match: the start skipped that step, or \
+             the cookie was refused or not sent"
+            .to_string(),
+        CauseKey::StartNotServed => "nothing at the app serves the start's path, or it does \
+             not know the provider id: the auth base path, the route, or the provider's \
+             configuration differ"
+            .to_string(),
+        CauseKey::IdpUnreachable => "the app could not reach the IdP while starting the login \
+             (its discovery document or metadata, at the issuer it is configured with)"
+            .to_string(),
         CauseKey::HostMismatch => format!(
             "the login started on another host than the one the IdP sends it back to: a cookie \
              set for one host only is not sent to another (`127.0.0.1` and `localhost`, `www` \

@@ -7,6 +7,7 @@
 //! session's id; errors on `<base>/signin?error=` and `<base>/error?error=`.
 
 use super::{Contract, CookieRole, Csrf, ErrorCode, ErrorKind, Start, Words};
+use crate::trace::CauseKey;
 
 pub const CONTRACT: Contract = Contract {
     name: "authjs",
@@ -46,6 +47,10 @@ pub const CONTRACT: Contract = Contract {
         ("nonce", CookieRole::State),
     ],
     errors: ERRORS,
+    start_codes: &[
+        ("MissingCSRF", CauseKey::MissingCsrf),
+        ("UntrustedHost", CauseKey::UntrustedHost),
+    ],
     words: Words {
         secure_cookies: "Auth.js: useSecureCookies, or an https request URL (AUTH_URL, \
                          X-Forwarded-Proto behind a trusted proxy)",

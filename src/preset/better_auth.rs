@@ -3,6 +3,7 @@
 //! `<prefix>.session_token` cookies, and the callback's error codes.
 
 use super::{Contract, CookieRole, ErrorCode, ErrorKind, Start, Words};
+use crate::trace::CauseKey;
 
 pub const CONTRACT: Contract = Contract {
     name: "better-auth",
@@ -48,6 +49,12 @@ pub const CONTRACT: Contract = Contract {
         ("oauth_state", CookieRole::State),
     ],
     errors: ERRORS,
+    start_codes: &[
+        ("INVALID_ORIGIN", CauseKey::UntrustedOrigin),
+        ("MISSING_OR_NULL_ORIGIN", CauseKey::UntrustedOrigin),
+        ("INVALID_CALLBACK_URL", CauseKey::UntrustedOrigin),
+        ("INVALID_CALLBACKURL", CauseKey::UntrustedOrigin),
+    ],
     words: Words {
         secure_cookies: "BetterAuth: advanced.useSecureCookies, the baseURL's scheme, NODE_ENV",
         cookie_name_settings: "cookie prefix, useSecureCookies, baseURL, NODE_ENV",

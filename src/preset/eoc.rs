@@ -38,6 +38,7 @@ pub const CONTRACT: Contract = Contract {
         ("skipSilentLogin", CookieRole::Other),
     ],
     errors: &[],
+    start_codes: &[],
     words: Words {
         secure_cookies: "express-openid-connect: session.cookie.secure, an https baseURL",
         cookie_name_settings: "session.name (default appSession), session.cookie",

@@ -80,6 +80,9 @@ pub struct Contract {
     pub cookies: &'static [(&'static str, CookieRole)],
     /// The library's callback error codes.
     pub errors: &'static [ErrorCode],
+    /// The codes a refused start answers with (an `error=` on the URL it sends the browser back
+    /// to, or a JSON `code`), and the cause each names.
+    pub start_codes: &'static [(&'static str, crate::trace::CauseKey)],
     /// How the library's settings are named in explanations and fixes.
     pub words: Words,
 }
@@ -256,6 +259,20 @@ pub fn words(preset: Option<&str>) -> &'static Words {
 /// What an error code means: under the trace's preset; failing that, under another preset only
 /// when the code names a failure every library shares (a missing email, a lost state), since
 /// another library's causes and fixes would mislead on a chain it does not run.
+/// The cause a refused start's code names: the chain's preset's codes first, then any other's.
+pub fn start_cause(preset: Option<&str>, code: &str) -> Option<crate::trace::CauseKey> {
+    let find = |p: Preset| {
+        p.contract()
+            .start_codes
+            .iter()
+            .find(|(c, _)| *c == code)
+            .map(|(_, k)| *k)
+    };
+    let own = preset.and_then(Preset::parse);
+    own.and_then(find)
+        .or_else(|| Preset::ALL.iter().copied().find_map(find))
+}
+
 pub fn error_code(preset: Option<&str>, code: &str) -> Option<&'static ErrorCode> {
     let find = |p: Preset| p.contract().errors.iter().find(|e| e.code == code);
     let own = preset.and_then(Preset::parse);

@@ -977,6 +977,16 @@ pub enum CauseKey {
     ScopeNotGranted,
     /// The IdP has no email for this user, or no email mapping for this client.
     NoEmailAtIdp,
+    /// The start: the request's Origin (or its callback URL) is not one the app trusts.
+    UntrustedOrigin,
+    /// The start: the app does not trust the host it was reached by, and refuses every action.
+    UntrustedHost,
+    /// The start: the request lacks the CSRF token (a field or header) or its cookie.
+    MissingCsrf,
+    /// The start: nothing at the app serves the start's path, or the provider id is unknown.
+    StartNotServed,
+    /// The start: the app could not reach the IdP (its discovery document, its metadata).
+    IdpUnreachable,
     /// A cookie set by one host, needed by another: the login started on another host than
     /// the callback's (`127.0.0.1` and `localhost`, `www` and the apex).
     HostMismatch,
@@ -1017,6 +1027,11 @@ impl CauseKey {
             CauseKey::ClaimsOnlyInUserinfo => "claims-only-in-userinfo",
             CauseKey::ScopeNotGranted => "scope-not-granted",
             CauseKey::NoEmailAtIdp => "no-email-at-idp",
+            CauseKey::UntrustedOrigin => "untrusted-origin",
+            CauseKey::UntrustedHost => "untrusted-host",
+            CauseKey::MissingCsrf => "missing-csrf",
+            CauseKey::StartNotServed => "start-not-served",
+            CauseKey::IdpUnreachable => "idp-unreachable",
             CauseKey::HostMismatch => "host-mismatch",
             CauseKey::SecureOverHttp => "secure-over-http",
             CauseKey::SameSiteCrossSite => "samesite-cross-site",

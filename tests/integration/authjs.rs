@@ -114,6 +114,14 @@ fn an_untrusted_host_refuses_the_start() {
     let f = &run.report["findings"][0];
     assert_eq!(f["title"], "The app refused to start the login (500)");
     crate::harness::assert_says(f, "explanation", "UntrustedHost");
+    // FAILURE-MODES 10: a 500 from a step that needs no IdP.
+    crate::field::named(
+        &run.out,
+        &run.report,
+        "start-rejected",
+        "untrusted-host",
+        crate::field::START,
+    );
 }
 
 /// A start that skips Auth.js's CSRF step: the sign-in POST is sent back to the app's sign-in
@@ -140,6 +148,14 @@ password = "${{secret:{var}}}"
     assert_eq!(out.code, 1, "{}", out.all());
     let report = &report;
     assert_eq!(finding_ids(report), ["start-rejected"], "{}", out.stdout);
+    // FAILURE-MODES 11.
+    crate::field::named(
+        &out,
+        report,
+        "start-rejected",
+        "missing-csrf",
+        crate::field::START,
+    );
     let f = &report["findings"][0];
     assert_eq!(
         f["title"],

@@ -18,6 +18,15 @@ pub const COOKIE_TRANSPORT: &[&str] = &[
     "state-not-returned",
 ];
 
+/// The causes of a refused start.
+pub const START: &[&str] = &[
+    "untrusted-origin",
+    "untrusted-host",
+    "missing-csrf",
+    "start-not-served",
+    "idp-unreachable",
+];
+
 /// The top finding is `id` with the one cause `key`, and no finding names another cause of
 /// the family.
 pub fn named(out: &crate::harness::Output, report: &Value, id: &str, key: &str, family: &[&str]) {
@@ -217,4 +226,21 @@ fn mode_20_claims_only_in_userinfo() {
     );
     let f = &run.report["findings"][0];
     crate::harness::assert_says(f, "fix", "idToken: false");
+}
+
+/// Mode 9: BetterAuth refuses a sign-in whose callback URL is on an origin it does not trust
+/// (`trustedOrigins`), with a 403 and its own code.
+#[test]
+fn mode_09_untrusted_origin() {
+    let chain = Chain::start(Opts::default());
+    let run = chain.login("alice", &["--callback-url", "http://elsewhere.test/"], &[]);
+    assert_eq!(run.out.code, 1, "{}", run.out.all());
+    named(
+        &run.out,
+        &run.report,
+        "start-rejected",
+        "untrusted-origin",
+        START,
+    );
+    crate::harness::assert_says(&run.report["findings"][0], "explanation", "trustedOrigins");
 }
