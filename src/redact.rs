@@ -207,6 +207,9 @@ pub struct Redactor {
     /// The chain's own addresses (its URLs and origins, as the scenario names them): a value
     /// equal to one is no secret, whatever carries it.
     public: Vec<String>,
+    /// The host names of those addresses: another scheme or port on one of them is the chain's
+    /// address too (an app behind a proxy that names itself `https://`).
+    public_hosts: Vec<String>,
 }
 
 impl Redactor {
@@ -238,6 +241,11 @@ impl Redactor {
         // Only the address: a query or fragment may hold a secret.
         url.set_query(None);
         url.set_fragment(None);
+        if let Some(host) = url.host_str().map(str::to_ascii_lowercase)
+            && !self.public_hosts.contains(&host)
+        {
+            self.public_hosts.push(host);
+        }
         for address in [url.as_str().to_string(), url.origin().ascii_serialization()] {
             let address = address.trim_end_matches('/').to_string();
             if !address.is_empty() && !self.public.contains(&address) {
@@ -250,7 +258,23 @@ impl Redactor {
     fn is_public(&self, raw: &str) -> bool {
         let decoded = percent_decode(raw);
         let value = decoded.trim_end_matches('/');
-        !value.is_empty() && self.public.iter().any(|p| p == value)
+        if value.is_empty() {
+            return false;
+        }
+        if self.public.iter().any(|p| p == value) {
+            return true;
+        }
+        // The origin of one of the chain's hosts by another scheme or port: an address.
+        Url::parse(value).is_ok_and(|u| {
+            matches!(u.scheme(), "http" | "https")
+                && u.username().is_empty()
+                && u.password().is_none()
+                && u.query().is_none()
+                && u.fragment().is_none()
+                && u.path() == "/"
+                && u.host_str()
+                    .is_some_and(|h| self.public_hosts.iter().any(|p| p.eq_ignore_ascii_case(h)))
+        })
     }
 
     /// Record a sensitive value and return its safe form.
@@ -740,6 +764,11 @@ mod public_addresses {
             ("http://localhost:3000/auth", true),
             ("http://localhost:3000/elsewhere", false),
             ("http://evil.example:3000/", false),
+            // The same host by another scheme or port: the origin an app behind a proxy names.
+            ("https://localhost:3000", true),
+            ("https://localhost:8443/", true),
+            ("https://localhost:8443/reset/8f2a9c0e1b7d4f36", false),
+            ("https://localhost:8443/?t=8f2a9c0e1b7d4f36", false),
             ("8f2a9c0e1b7d4f36a5e2c9b0d1f3e4a5", false),
         ] {
             let s = r.sensitive(value);

@@ -21,6 +21,49 @@ fn answer_evidence(t: &Trace, hop: crate::trace::HopNo) -> (Vec<Evidence>, u16) 
     (evidence, h.map_or(0, |h| h.status))
 }
 
+/// The IdP's refusal of the app's authorization request itself, before any login: where it was
+/// sent back to, against where the login runs.
+struct Refused {
+    at: crate::trace::HopNo,
+    redirect_uri: String,
+    origin: String,
+    keys: Vec<CauseKey>,
+}
+
+/// The authorization request the IdP refused at `hop`, when no login came between them: its
+/// redirect_uri against the origin the login started on.
+fn refused_authorization(t: &Trace, hop: crate::trace::HopNo) -> Option<Refused> {
+    let until: Vec<&crate::trace::Hop> = t.hops.iter().filter(|h| h.n <= hop).collect();
+    let authorize = until.iter().find(|h| {
+        url::Url::parse(&h.url).is_ok_and(|u| crate::web::param(&u, "redirect_uri").is_some())
+    })?;
+    if until
+        .iter()
+        .any(|h| h.n > authorize.n && h.step != crate::trace::Step::Follow)
+    {
+        return None;
+    }
+    let redirect_uri = crate::web::param(&url::Url::parse(&authorize.url).ok()?, "redirect_uri")?;
+    let back = url::Url::parse(&redirect_uri).ok()?;
+    let start = until
+        .iter()
+        .find(|h| h.step == crate::trace::Step::Start)
+        .and_then(|h| url::Url::parse(&h.url).ok())
+        .or_else(|| url::Url::parse(&t.chain.app).ok())?;
+    let origin = start.origin().ascii_serialization();
+    let keys = if back.origin().ascii_serialization() == origin {
+        vec![CauseKey::RedirectUriPath, CauseKey::ClientNotRegistered]
+    } else {
+        vec![CauseKey::RedirectUriOrigin]
+    };
+    Some(Refused {
+        at: authorize.n,
+        redirect_uri,
+        origin,
+        keys,
+    })
+}
+
 /// Why the app refused the start, likeliest first: the library's own code where it names one
 /// (an `error=` it sends the browser back with, a JSON `code`), else the answer's status and
 /// what the request carried.
@@ -243,12 +286,44 @@ pub fn rules(t: &Trace) -> Vec<Finding> {
             vec![f]
         }
         Ended::IdpError { hop } => {
-            let (evidence, status) = answer_evidence(t, *hop);
+            let (mut evidence, status) = answer_evidence(t, *hop);
             let message = t
                 .hop(*hop)
                 .and_then(|h| h.page.as_ref())
                 .and_then(|p| p.message.clone());
-            vec![finding(
+            let refused = refused_authorization(t, *hop);
+            let words = crate::preset::words(t.chain.preset.as_deref());
+            let causes: Vec<_> = refused
+                .as_ref()
+                .map(|r| r.keys.iter().map(|k| super::cause(*k, words, "")).collect())
+                .unwrap_or_default();
+            if let Some(r) = &refused {
+                evidence.push(Evidence::note(format!(
+                    "{}: the authorization request's redirect_uri is {}; the login runs on {}",
+                    r.at, r.redirect_uri, r.origin
+                )));
+            }
+            let because = causes
+                .iter()
+                .map(|c| format!(" {}", super::sentence(&c.text)))
+                .collect::<String>();
+            let fix = match refused.as_ref().map(|r| r.keys[0]) {
+                Some(CauseKey::RedirectUriOrigin) => format!(
+                    "Make the app build its redirect_uri on the origin the login runs on ({}); \
+                     register that exact URI for the client at the IdP.",
+                    words.redirect_uri_from
+                ),
+                Some(_) => format!(
+                    "Register the exact redirect_uri {} (scheme, host, port, path, trailing \
+                     slash) for the client at the IdP, or move the app's callback route back to \
+                     the registered one.",
+                    refused.as_ref().map_or("", |r| r.redirect_uri.as_str())
+                ),
+                None => "Read the IdP's error in the body above, and compare the client's \
+                         registration with the authorize request of the hop before."
+                    .to_string(),
+            };
+            let mut f = finding(
                 FindingId::IdpErrorPage,
                 Severity::Error,
                 match (status, &message) {
@@ -258,13 +333,17 @@ pub fn rules(t: &Trace) -> Vec<Finding> {
                     (_, Some(m)) => format!("The IdP stopped the login: \"{m}\""),
                 },
                 evidence,
-                "The identity provider showed an error page or stopped the login. Common causes: a \
-                 redirect_uri that is not registered for the client (`invalid_redirect_uri`), an \
-                 unknown client_id, a scope the client may not ask for, a lost interaction cookie; \
-                 after the login, a policy that denies this user the application (group, binding).",
-                "Read the IdP's error in the body above, and compare the client's registration \
-                 with the authorize request of the hop before.",
-            )]
+                format!(
+                    "The identity provider showed an error page or stopped the login. Common \
+                     causes: a redirect_uri that is not registered for the client \
+                     (`invalid_redirect_uri`), an unknown client_id, a scope the client may not \
+                     ask for, a lost interaction cookie; after the login, a policy that denies \
+                     this user the application (group, binding).{because}"
+                ),
+                fix,
+            );
+            f.causes = causes;
+            vec![f]
         }
         Ended::Landed { .. } | Ended::ProbeOnly | Ended::NotEnded => Vec::new(),
     }

@@ -163,6 +163,18 @@ pub(crate) fn cause(key: CauseKey, words: &crate::preset::Words, cookie: &str) -
         CauseKey::IdpUnreachable => "the app could not reach the IdP while starting the login \
              (its discovery document or metadata, at the issuer it is configured with)"
             .to_string(),
+        CauseKey::RedirectUriOrigin => format!(
+            "the app built its redirect_uri on another scheme, host or port than the origin the \
+             login runs on, and the IdP has no such URI registered for the client ({})",
+            words.redirect_uri_from
+        ),
+        CauseKey::RedirectUriPath => "the redirect_uri is on the right origin, and its path (or \
+             a trailing slash) differs from the one registered for the client at the IdP (an \
+             upgrade that moved the callback route, a base path)"
+            .to_string(),
+        CauseKey::ClientNotRegistered => "the IdP does not know the client id, or does not let \
+             it use this flow"
+            .to_string(),
         CauseKey::HostMismatch => format!(
             "the login started on another host than the one the IdP sends it back to: a cookie \
              set for one host only is not sent to another (`127.0.0.1` and `localhost`, `www` \

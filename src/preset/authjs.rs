@@ -77,6 +77,9 @@ pub const CONTRACT: Contract = Contract {
         state_cookie_settings: "cookies.pkceCodeVerifier.options, cookies.state.options, \
                                 cookies.nonce.options",
         cookie_domain: "the `domain` of each entry of the cookies option",
+        redirect_uri_from: "the request's scheme and host (AUTH_URL for next-auth; @auth/express \
+                            reads Express's `req.protocol` and host, which follow \
+                            X-Forwarded-Proto and -Host only with `app.set('trust proxy', …)`)",
         claims_source: "an `oidc` provider reads the ID token's claims; `idToken: false` reads \
                         the userinfo endpoint instead, and `profile()` maps the claims",
     },

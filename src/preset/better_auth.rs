@@ -78,6 +78,8 @@ pub const CONTRACT: Contract = Contract {
                         1.6.12)",
         state_cookie_settings: "advanced.cookies.state.attributes (and advanced.defaultCookieAttributes)",
         cookie_domain: "advanced.crossSubDomainCookies { enabled, domain }",
+        redirect_uri_from: "baseURL: BetterAuth builds the redirect_uri from it, not from the \
+                            request",
         claims_source: "genericOAuth reads the userinfo endpoint (or the provider's \
                         getUserInfo); mapProfileToUser maps the claims",
     },

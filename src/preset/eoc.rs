@@ -63,6 +63,8 @@ pub const CONTRACT: Contract = Contract {
         state_cookie_settings: "transactionCookie { name, sameSite } (its other attributes follow \
                                 session.cookie)",
         cookie_domain: "session.cookie.domain",
+        redirect_uri_from: "baseURL (and routes.callback): express-openid-connect builds the \
+                            redirect_uri from it, not from the request",
         claims_source: "`req.oidc.user` holds the ID token's claims; `req.oidc.fetchUserInfo()` \
                         reads the userinfo endpoint",
     },

@@ -221,6 +221,8 @@ pub struct Words {
     pub cookie_domain: &'static str,
     /// Where the library takes the user's claims from: the ID token or the userinfo answer.
     pub claims_source: &'static str,
+    /// What the library builds its redirect_uri from (behind a proxy: which headers it trusts).
+    pub redirect_uri_from: &'static str,
 }
 
 /// Words for a chain whose auth library is not known.
@@ -247,6 +249,9 @@ pub const GENERIC: Words = Words {
     cookie_domain: "the cookie's Domain option",
     claims_source: "the auth library's choice between the ID token's claims and the userinfo \
                     answer",
+    redirect_uri_from: "the app's public base URL, or the request's scheme and host; behind a \
+                        proxy, only the X-Forwarded-Proto and X-Forwarded-Host of a trusted proxy \
+                        (`app.set('trust proxy', …)` in Express)",
 };
 
 /// The words of the preset a trace names, or the general ones.

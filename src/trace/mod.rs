@@ -987,6 +987,14 @@ pub enum CauseKey {
     StartNotServed,
     /// The start: the app could not reach the IdP (its discovery document, its metadata).
     IdpUnreachable,
+    /// The IdP refused the authorization request: its redirect_uri is on another scheme, host
+    /// or port than the origin the login runs on (built behind a proxy from the wrong headers).
+    RedirectUriOrigin,
+    /// The IdP refused the authorization request: its redirect_uri is on the right origin with
+    /// another path (or trailing slash) than the one registered.
+    RedirectUriPath,
+    /// The IdP does not know the client id, or it may not use this flow.
+    ClientNotRegistered,
     /// A cookie set by one host, needed by another: the login started on another host than
     /// the callback's (`127.0.0.1` and `localhost`, `www` and the apex).
     HostMismatch,
@@ -1032,6 +1040,9 @@ impl CauseKey {
             CauseKey::MissingCsrf => "missing-csrf",
             CauseKey::StartNotServed => "start-not-served",
             CauseKey::IdpUnreachable => "idp-unreachable",
+            CauseKey::RedirectUriOrigin => "redirect-uri-origin",
+            CauseKey::RedirectUriPath => "redirect-uri-path",
+            CauseKey::ClientNotRegistered => "client-not-registered",
             CauseKey::HostMismatch => "host-mismatch",
             CauseKey::SecureOverHttp => "secure-over-http",
             CauseKey::SameSiteCrossSite => "samesite-cross-site",

@@ -45,11 +45,17 @@ pub fn named(out: &crate::harness::Output, report: &Value, id: &str, key: &str, 
 }
 
 /// Logs in through `chain` with `extra` flags: the login fails (exit 1), and the top finding is
-/// `id` with the cookie-transport cause `key` alone.
-fn fails_with(chain: &Chain, extra: &[&str], id: &str, key: &str) -> crate::harness::Run {
+/// `id` with the cause `key` and no other of its `family`.
+fn fails_with(
+    chain: &Chain,
+    extra: &[&str],
+    id: &str,
+    key: &str,
+    family: &[&str],
+) -> crate::harness::Run {
     let run = chain.login("alice", extra, &[]);
     assert_eq!(run.out.code, 1, "{}", run.out.all());
-    named(&run.out, &run.report, id, key, COOKIE_TRANSPORT);
+    named(&run.out, &run.report, id, key, family);
     run
 }
 
@@ -89,6 +95,7 @@ fn secure_cookies_over_http(driver: &str) {
         &["--driver", driver],
         "state-cookie-lost",
         "secure-over-http",
+        COOKIE_TRANSPORT,
     );
     let f = &run.report["findings"][0];
     crate::harness::assert_says(f, "fix", "useSecureCookies");
@@ -120,6 +127,7 @@ fn form_post_callback(driver: &str) {
         &["--driver", driver],
         "state-cookie-lost",
         "samesite-cross-site",
+        COOKIE_TRANSPORT,
     );
     let report = &run.report;
     let cb = report["chain"]["callback_hop"].as_u64().unwrap() as usize;
@@ -159,6 +167,7 @@ fn mode_05_cross_subdomain_session() {
         &["--probe", &guard, "--resolve", "app.app.test:127.0.0.1"],
         "cookie-not-sent",
         "cookie-domain",
+        COOKIE_TRANSPORT,
     );
     let f = &run.report["findings"][0];
     crate::harness::assert_says(f, "explanation", "crossSubDomainCookies");
@@ -173,7 +182,13 @@ fn mode_12_state_cookie_expired() {
         idp_env: &[("LOGIN_DELAY_MS", "2500")],
         ..Opts::default()
     });
-    let run = fails_with(&chain, &[], "state-cookie-lost", "state-expired");
+    let run = fails_with(
+        &chain,
+        &[],
+        "state-cookie-lost",
+        "state-expired",
+        COOKIE_TRANSPORT,
+    );
     let f = &run.report["findings"][0];
     crate::harness::assert_says(f, "explanation", "Max-Age=1");
     crate::harness::assert_says(f, "fix", "advanced.cookies.state.attributes");
@@ -215,11 +230,9 @@ fn mode_20_claims_only_in_userinfo() {
         app_env: &[("ID_TOKEN", "true")],
         ..Opts::default()
     });
-    let run = chain.login("alice", &[], &[]);
-    assert_eq!(run.out.code, 1, "{}", run.out.all());
-    named(
-        &run.out,
-        &run.report,
+    let run = fails_with(
+        &chain,
+        &[],
         "session-without-identity",
         "claims-only-in-userinfo",
         IDENTITY,
@@ -233,14 +246,49 @@ fn mode_20_claims_only_in_userinfo() {
 #[test]
 fn mode_09_untrusted_origin() {
     let chain = Chain::start(Opts::default());
-    let run = chain.login("alice", &["--callback-url", "http://elsewhere.test/"], &[]);
-    assert_eq!(run.out.code, 1, "{}", run.out.all());
-    named(
-        &run.out,
-        &run.report,
+    let run = fails_with(
+        &chain,
+        &["--callback-url", "http://elsewhere.test/"],
         "start-rejected",
         "untrusted-origin",
         START,
     );
     crate::harness::assert_says(&run.report["findings"][0], "explanation", "trustedOrigins");
+}
+
+/// The causes of a refused authorization request.
+const URLS: &[&str] = &[
+    "redirect-uri-origin",
+    "redirect-uri-path",
+    "untrusted-origin",
+    "untrusted-host",
+];
+
+/// Mode 7: a proxy in front of the app says `X-Forwarded-Proto: https`, which the app trusts
+/// (Express's `trust proxy`), so Auth.js builds an `https://` redirect_uri for a login that runs
+/// on `http://`; the IdP has no such URI registered and shows its error page.
+#[test]
+fn mode_07_redirect_uri_built_behind_a_proxy() {
+    let chain = Chain::start(Opts {
+        library: "authjs",
+        app_env: &[("TRUST_PROXY", "true")],
+        proxy_env: &[("FORWARDED_PROTO", "https")],
+        ..Opts::default()
+    });
+    let run = fails_with(&chain, &[], "idp-error-page", "redirect-uri-origin", URLS);
+    let f = &run.report["findings"][0];
+    crate::harness::assert_says(f, "evidence", "redirect_uri is https://");
+    crate::harness::assert_says(f, "fix", "trust proxy");
+}
+
+/// Mode 8: the IdP still has BetterAuth 1.6's callback path registered; 1.7 sends its own.
+#[test]
+fn mode_08_registered_redirect_uri_drifted() {
+    let chain = Chain::start(Opts {
+        idp_env: &[("REDIRECT_PATHS", "/api/auth/oauth2/callback/fixture")],
+        ..Opts::default()
+    });
+    let run = fails_with(&chain, &[], "idp-error-page", "redirect-uri-path", URLS);
+    let sent = format!("{}/api/auth/callback/fixture", chain.app());
+    crate::harness::assert_says(&run.report["findings"][0], "fix", &sent);
 }

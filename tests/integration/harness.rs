@@ -102,6 +102,9 @@ pub struct Opts {
     /// The app's auth library: `better-auth` (app.mjs), `authjs` (authjs.mjs, Auth.js at
     /// `/auth`) or `eoc` (eoc.mjs, express-openid-connect at the root).
     pub library: &'static str,
+    /// A reverse proxy (proxy.mjs) in front of the app, with these switches: the app's public
+    /// port is the proxy's, and the app listens on another. Empty: no proxy.
+    pub proxy_env: &'static [(&'static str, &'static str)],
 }
 
 impl Default for Opts {
@@ -117,6 +120,7 @@ impl Default for Opts {
             app_env: &[],
             frontend: false,
             library: "better-auth",
+            proxy_env: &[],
         }
     }
 }
@@ -265,6 +269,8 @@ fn busiest() -> String {
 pub struct Chain {
     pub idp: Server,
     pub app: Server,
+    /// The proxy in front of the app, when the chain has one.
+    pub proxy: Option<Server>,
     app_host: &'static str,
     authentik: bool,
     library: &'static str,
@@ -311,8 +317,11 @@ impl Chain {
             "idp.mjs"
         };
         let idp = Server::start("idp", script, &idp_env);
+        // Behind a proxy, the public port is the proxy's and the app listens on its own.
+        let behind = !opts.proxy_env.is_empty();
+        let listen = if behind { free_port() } else { app_port };
         let mut env = vec![
-            ("PORT", app_port.to_string()),
+            ("PORT", listen.to_string()),
             ("APP_ORIGIN", origin),
             ("IDP_ISSUER", format!("http://127.0.0.1:{}", idp.port)),
             ("BA_LINE", opts.line.to_string()),
@@ -341,22 +350,36 @@ impl Chain {
             _ => "app.mjs",
         };
         let app = Server::start("app", script, &env);
+        let proxy = behind.then(|| {
+            let mut env = vec![
+                ("PORT", app_port.to_string()),
+                ("UPSTREAM", format!("http://127.0.0.1:{}", app.port)),
+            ];
+            env.extend(opts.proxy_env.iter().map(|(k, v)| (*k, v.to_string())));
+            Server::start("proxy", "proxy.mjs", &env)
+        });
         Chain {
             idp,
             app,
+            proxy,
             app_host: opts.app_host,
             authentik,
             library: opts.library,
         }
     }
 
+    /// The port the app is reached on: its proxy's when it has one.
+    pub fn public_port(&self) -> u16 {
+        self.proxy.as_ref().map_or(self.app.port, |p| p.port)
+    }
+
     pub fn app(&self) -> String {
-        format!("http://{}:{}", self.app_host, self.app.port)
+        format!("http://{}:{}", self.app_host, self.public_port())
     }
 
     /// The front end on another site (with `Opts::frontend`): the same server by its address.
     pub fn frontend(&self) -> String {
-        format!("http://127.0.0.1:{}", self.app.port)
+        format!("http://127.0.0.1:{}", self.public_port())
     }
 
     /// The app's guarded endpoint (a guard of the app's own, not the auth library's).
@@ -700,8 +723,15 @@ pub fn cause_keys(finding: &serde_json::Value) -> Vec<String> {
         .collect()
 }
 
-/// Asserts that a finding's `field` (its title, explanation or fix) says `words`.
+/// Asserts that a finding's `field` (its title, explanation, fix, or evidence lines) says `words`.
 pub fn assert_says(finding: &serde_json::Value, field: &str, words: &str) {
-    let text = finding[field].as_str().unwrap_or_default();
+    let text = match &finding[field] {
+        serde_json::Value::Array(lines) => lines
+            .iter()
+            .filter_map(|l| l.as_str())
+            .collect::<Vec<_>>()
+            .join("\n"),
+        v => v.as_str().unwrap_or_default().to_string(),
+    };
     assert!(text.contains(words), "{field} lacks {words:?}: {finding}");
 }
