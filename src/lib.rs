@@ -85,6 +85,16 @@ pub async fn run(scenario: &Scenario, opts: &RunOptions) -> Outcome {
                 probe_and_compare(scenario, &client, &d.record, &mut trace, &mut r).await;
                 add_page_answers(scenario, &mut trace, page_answers, &mut r);
             }
+            // A failed login: the IdP's metadata is evidence.
+            if !landed_clean || d.record.hops.iter().any(|h| h.status >= 400) {
+                let configured = scenario.idp.issuer.as_deref();
+                let callback = trace
+                    .chain
+                    .callback_hop
+                    .and_then(|n| d.record.hops.iter().find(|h| h.n == n));
+                let urls = drive::metadata::discovery_urls(configured, &d.record.hops, callback);
+                trace.idp = drive::metadata::fetch(&client, &urls, configured, &mut r).await;
+            }
             trace.hops = d.record.hops;
         }
     }

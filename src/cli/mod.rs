@@ -178,6 +178,10 @@ pub struct LoginArgs {
     /// Accept or deny the IdP's consent page.
     #[arg(long, default_value = "accept", value_parser = choice(Consent::NAMES, Consent::parse))]
     pub consent: Consent,
+    /// The issuer the app is configured with, as written there: after a failed login it is
+    /// compared with the IdP's discovery document, character by character.
+    #[arg(long, value_name = "URL", value_parser = issuer_flag)]
+    pub issuer: Option<String>,
     #[command(flatten)]
     pub probes: ProbeFlags,
     /// Log in over plain HTTP or in headless Chromium.
@@ -353,6 +357,7 @@ impl ProbeArgs {
                 password: None,
                 consent: Consent::Accept,
                 selectors: Default::default(),
+                issuer: None,
             },
             probes,
             secrets: Vec::new(),
@@ -369,6 +374,10 @@ fn parse_resolve(s: &str) -> Result<(String, std::net::IpAddr), String> {
 fn parse_timeout(s: &str) -> Result<std::time::Duration, String> {
     scenario::parse_duration(s)
         .ok_or_else(|| format!("`{s}` is not a duration (e.g. 10s, 500ms, 2m)"))
+}
+
+fn issuer_flag(value: &str) -> Result<String, String> {
+    url_flag("issuer", value).map(|_| value.to_string())
 }
 
 fn url_flag(flag: &str, value: &str) -> Result<Url, String> {
@@ -480,6 +489,7 @@ impl LoginArgs {
                 password,
                 consent: self.consent,
                 selectors: Default::default(),
+                issuer: self.issuer.clone(),
             },
             probes,
             secrets,

@@ -208,6 +208,7 @@ impl Demo {
                 password: Some(password.clone()),
                 consent: Consent::Accept,
                 selectors: SelectorOverrides::default(),
+                issuer: None,
             },
             probes: vec![
                 native_probe(

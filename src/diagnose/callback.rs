@@ -10,6 +10,10 @@ pub fn rules(t: &Trace) -> Vec<Finding> {
     if matches!(t.ended, Ended::StartRefused { .. }) {
         return Vec::new();
     }
+    // A second hit on a callback that worked explains the error that follows it.
+    if let Some(f) = replayed(t) {
+        return vec![f];
+    }
     // The first hop with a code is where it arose; later hops only carry it along.
     let Some(hop) = t.hops.iter().find(|h| h.error_code.is_some()) else {
         return failed_return(t).map(|h| failed(t, h)).into_iter().collect();
@@ -69,6 +73,7 @@ pub fn rules(t: &Trace) -> Vec<Finding> {
             if state.is_some() {
                 evidence = state_evidence(t, evidence);
             }
+            let keys = with_metadata(t, keys, &mut evidence);
             let mut f = finding(
                 FindingId::CallbackError,
                 Severity::Error,
@@ -87,16 +92,92 @@ pub fn rules(t: &Trace) -> Vec<Finding> {
                 None => oauth(&code),
             };
             let causes = format!("the chain reported `{code}`: {causes}");
-            vec![finding(
+            let mut evidence = evidence;
+            let own = crate::preset::code_cause(t.chain.preset.as_deref(), &code);
+            let keys = with_metadata(t, own.into_iter().collect(), &mut evidence);
+            let words = crate::preset::words(t.chain.preset.as_deref());
+            let mut f = finding(
                 FindingId::CallbackError,
                 Severity::Error,
                 format!("The login failed with error={code}"),
                 evidence,
                 format!("{at} {causes}"),
                 fix,
-            )]
+            );
+            f.causes = keys.iter().map(|k| super::cause(*k, words, "")).collect();
+            vec![f]
         }
     }
+}
+
+/// `keys` with the causes the IdP's metadata shows put first, and their facts added to the
+/// evidence.
+fn with_metadata(t: &Trace, keys: Vec<CauseKey>, evidence: &mut Vec<Evidence>) -> Vec<CauseKey> {
+    let (mut out, facts) = super::idp::causes(t);
+    evidence.extend(facts);
+    for k in keys {
+        if !out.contains(&k) {
+            out.push(k);
+        }
+    }
+    out
+}
+
+/// `callback-replayed`: the callback requested again, with the same code and state, after its
+/// first answer went on into the app (and set cookies); the error came after the second.
+fn replayed(t: &Trace) -> Option<Finding> {
+    let first = t.hop(t.chain.callback_hop?)?;
+    if first.status >= 400 || first.error_code.is_some() || first.set_cookies.is_empty() {
+        return None;
+    }
+    let again = t
+        .hops
+        .iter()
+        .find(|h| h.n > first.n && h.url == first.url && h.method == first.method)?;
+    let failed = t
+        .hops
+        .iter()
+        .filter(|h| h.n >= again.n)
+        .find(|h| h.error_code.is_some() || h.status >= 400)?;
+    let words = crate::preset::words(t.chain.preset.as_deref());
+    let what = match &failed.error_code {
+        Some(code) => format!("error={code}"),
+        None => format!("a {}", failed.status),
+    };
+    let mut f = finding(
+        FindingId::CallbackReplayed,
+        Severity::Error,
+        format!("The callback was requested twice: the second ended in {what}"),
+        vec![
+            Evidence::CallbackHop { hop: first.n },
+            Evidence::note(format!(
+                "{}: the callback answered {} and set {}",
+                first.n,
+                first.status,
+                first
+                    .set_cookies
+                    .iter()
+                    .map(|c| format!("{} ({})", c.name, c.action.word()))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )),
+            Evidence::Hop { hop: again.n },
+            Evidence::Hop { hop: failed.n },
+        ],
+        format!(
+            "The first request to the callback ({}) finished the login; the same URL, with the \
+             same code and state, was then requested again ({}), and that one failed ({what}), \
+             as it must: the code can be exchanged once and the state cookie is spent. What \
+             the user sees is the second answer.",
+            first.n, again.n
+        ),
+        "Find what requests the callback twice: a link prefetch or preview, a reload or back \
+         button on the callback page, a redirect that leads back to it, or a client that \
+         follows the redirect twice. Send the browser on from the callback with a redirect and \
+         never link to the callback URL.",
+    );
+    f.causes = vec![super::cause(CauseKey::CallbackReplayed, words, "")];
+    Some(f)
 }
 
 /// The app's error answer (4xx or 5xx, no error code) where the login came back: at the
@@ -161,6 +242,7 @@ fn failed(t: &Trace, hop: &Hop) -> Finding {
             evidence = state_evidence(t, evidence);
         }
         let keys = callback_causes(status, state, message.as_deref());
+        let keys = with_metadata(t, keys, &mut evidence);
         let mut f = finding(
             FindingId::CallbackError,
             Severity::Error,
@@ -502,6 +584,41 @@ mod tests {
         t.chain.callback_hop = Some(HopNo(2));
         t.ended = Ended::Landed { hop: HopNo(3) };
         t
+    }
+
+    #[test]
+    fn a_callback_hit_twice_is_callback_replayed() {
+        // (the first hit set cookies, the second's answer, the finding)
+        for (set, second, want) in [
+            (true, 400, Some(FindingId::CallbackReplayed)),
+            (true, 302, None),
+            (false, 400, None),
+        ] {
+            let mut t = returned(302, 200);
+            if set {
+                t.hops[1].set_cookies.push(crate::trace::SetCookie {
+                    name: "sid".into(),
+                    value: crate::redact::Redactor::new(false).sensitive("v"),
+                    raw: "sid=v".into(),
+                    domain: None,
+                    path: Some("/".into()),
+                    secure: false,
+                    http_only: true,
+                    same_site: None,
+                    max_age: None,
+                    expires: None,
+                    action: crate::trace::CookieAction::Set,
+                    refusal: None,
+                });
+            }
+            let mut again = Hop::plain(3, "http://app/oidc/return?code=x&state=y", second);
+            again.location = (second == 302).then(|| "http://app/home".into());
+            t.hops.insert(2, again);
+            t.hops[3].n = HopNo(4);
+            t.ended = Ended::Landed { hop: HopNo(4) };
+            let got = rules(&t).first().map(|f| f.id);
+            assert_eq!(got, want, "{set} {second}");
+        }
     }
 
     #[test]

@@ -81,9 +81,13 @@ fn start_causes(t: &Trace, h: &crate::trace::Hop, code: Option<&str>) -> Vec<Cau
         });
     if let Some(k) = code
         .or(json_code.as_deref())
-        .and_then(|c| crate::preset::start_cause(preset, c))
+        .and_then(|c| crate::preset::code_cause(preset, c))
     {
         return vec![k];
+    }
+    // The IdP's discovery names another issuer than the app's: the library refuses it.
+    if super::idp::causes(t).0.contains(&IssuerMismatch) {
+        return vec![IssuerMismatch];
     }
     let url = url::Url::parse(&h.url).ok();
     // A page on another origin than the auth handler's: its Origin is what a check would refuse.
@@ -242,6 +246,8 @@ pub fn rules(t: &Trace) -> Vec<Finding> {
                 .hop(*hop)
                 .map(|h| start_causes(t, h, code.as_deref()))
                 .unwrap_or_default();
+            let mut evidence = evidence;
+            evidence.extend(super::idp::causes(t).1);
             let causes: Vec<_> = keys.iter().map(|k| super::cause(*k, words, "")).collect();
             let likeliest = match causes.as_slice() {
                 [] => String::new(),
@@ -266,7 +272,7 @@ pub fn rules(t: &Trace) -> Vec<Finding> {
                 match known {
                     Some(k) => format!(
                         "The request that starts the login sent the browser back to the app's \
-                         error page instead of to the IdP: {}",
+                         error page instead of to the IdP: {}{likeliest}",
                         k.causes
                     ),
                     None => format!(

@@ -7,6 +7,7 @@ mod clock;
 mod cookies;
 mod flow;
 pub mod guard;
+mod idp;
 mod session;
 mod state;
 
@@ -174,6 +175,19 @@ pub(crate) fn cause(key: CauseKey, words: &crate::preset::Words, cookie: &str) -
             .to_string(),
         CauseKey::ClientNotRegistered => "the IdP does not know the client id, or does not let \
              it use this flow"
+            .to_string(),
+        CauseKey::IssuerMismatch => "the issuer the app is configured with is not, character \
+             for character, the one the IdP's discovery document names (a trailing slash, \
+             http against https, an internal host name): the library refuses the discovery \
+             document, or the ID token's `iss`"
+            .to_string(),
+        CauseKey::IdTokenAlg => "the IdP signs ID tokens with an algorithm the app does not \
+             verify: a symmetric HS256 (signed with the client secret) where the library checks \
+             only the JWKS's public keys, or a JWKS with no key for it"
+            .to_string(),
+        CauseKey::CallbackReplayed => "the callback was requested a second time after the \
+             first had made the session (a back button, a reload, a prefetch, a double \
+             navigation): its code and state are one-time, so the second fails"
             .to_string(),
         CauseKey::HostMismatch => format!(
             "the login started on another host than the one the IdP sends it back to: a cookie \

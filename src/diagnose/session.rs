@@ -74,7 +74,8 @@ fn identity(t: &Trace, out: &mut Vec<Finding>) {
     else {
         return;
     };
-    if who.email && who.name {
+    // An email says who the user is; a name alone does not.
+    if who.email {
         return;
     }
     let words = crate::preset::words(t.chain.preset.as_deref());
@@ -229,6 +230,7 @@ mod tests {
         type Case<'a> = (bool, bool, &'a str, Option<&'a str>, &'a [CauseKey]);
         let cases: &[Case] = &[
             (true, true, "openid+email+profile", None, &[]),
+            (true, false, "openid+email+profile", None, &[]),
             (
                 false,
                 false,

@@ -5,6 +5,7 @@ pub mod browser;
 pub mod http;
 pub mod idp;
 pub mod login;
+pub mod metadata;
 pub mod record;
 
 use crate::redact::Redactor;

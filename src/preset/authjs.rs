@@ -47,7 +47,7 @@ pub const CONTRACT: Contract = Contract {
         ("nonce", CookieRole::State),
     ],
     errors: ERRORS,
-    start_codes: &[
+    code_causes: &[
         ("MissingCSRF", CauseKey::MissingCsrf),
         ("UntrustedHost", CauseKey::UntrustedHost),
     ],

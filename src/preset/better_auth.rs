@@ -49,11 +49,16 @@ pub const CONTRACT: Contract = Contract {
         ("oauth_state", CookieRole::State),
     ],
     errors: ERRORS,
-    start_codes: &[
+    code_causes: &[
         ("INVALID_ORIGIN", CauseKey::UntrustedOrigin),
         ("MISSING_OR_NULL_ORIGIN", CauseKey::UntrustedOrigin),
         ("INVALID_CALLBACK_URL", CauseKey::UntrustedOrigin),
         ("INVALID_CALLBACKURL", CauseKey::UntrustedOrigin),
+        ("invalid_code", CauseKey::CodeExchangeFailed),
+        (
+            "oauth_code_verification_failed",
+            CauseKey::CodeExchangeFailed,
+        ),
     ],
     words: Words {
         secure_cookies: "BetterAuth: advanced.useSecureCookies, the baseURL's scheme, NODE_ENV",

@@ -38,7 +38,7 @@ pub const CONTRACT: Contract = Contract {
         ("skipSilentLogin", CookieRole::Other),
     ],
     errors: &[],
-    start_codes: &[],
+    code_causes: &[],
     words: Words {
         secure_cookies: "express-openid-connect: session.cookie.secure, an https baseURL",
         cookie_name_settings: "session.name (default appSession), session.cookie",

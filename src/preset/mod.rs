@@ -80,9 +80,9 @@ pub struct Contract {
     pub cookies: &'static [(&'static str, CookieRole)],
     /// The library's callback error codes.
     pub errors: &'static [ErrorCode],
-    /// The codes a refused start answers with (an `error=` on the URL it sends the browser back
-    /// to, or a JSON `code`), and the cause each names.
-    pub start_codes: &'static [(&'static str, crate::trace::CauseKey)],
+    /// Codes of the library's own that name one cause: a refused start's (an `error=` on the URL
+    /// it sends the browser back to, or a JSON `code`) and a failed callback's.
+    pub code_causes: &'static [(&'static str, crate::trace::CauseKey)],
     /// How the library's settings are named in explanations and fixes.
     pub words: Words,
 }
@@ -264,11 +264,11 @@ pub fn words(preset: Option<&str>) -> &'static Words {
 /// What an error code means: under the trace's preset; failing that, under another preset only
 /// when the code names a failure every library shares (a missing email, a lost state), since
 /// another library's causes and fixes would mislead on a chain it does not run.
-/// The cause a refused start's code names: the chain's preset's codes first, then any other's.
-pub fn start_cause(preset: Option<&str>, code: &str) -> Option<crate::trace::CauseKey> {
+/// The cause a library's code names: the chain's preset's codes first, then any other's.
+pub fn code_cause(preset: Option<&str>, code: &str) -> Option<crate::trace::CauseKey> {
     let find = |p: Preset| {
         p.contract()
-            .start_codes
+            .code_causes
             .iter()
             .find(|(c, _)| *c == code)
             .map(|(_, k)| *k)

@@ -131,6 +131,7 @@ struct RawIdp {
     password_selector: Option<Spanned<String>>,
     submit_selector: Option<Spanned<String>>,
     consent_selector: Option<Spanned<String>>,
+    issuer: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize)]
@@ -511,6 +512,7 @@ pub fn from_toml(src: &str, file: &str, lookup: Lookup) -> Result<Scenario, Box<
             password: None,
             consent: Consent::Accept,
             selectors: SelectorOverrides::default(),
+            issuer: None,
         },
     };
 
@@ -847,12 +849,21 @@ fn idp_of(x: &mut Expander, i: &RawIdp) -> Result<IdpSpec, Box<ScenarioError>> {
         submit: selector(&i.submit_selector)?,
         consent: selector(&i.consent_selector)?,
     };
+    let issuer = match &i.issuer {
+        Some(s) => {
+            let t = x.text(s)?;
+            parse_url(x, &t.value.clone(), &t, s.span())?;
+            Some(t.value)
+        }
+        None => None,
+    };
     Ok(IdpSpec {
         kind,
         username,
         password,
         consent,
         selectors,
+        issuer,
     })
 }
 

@@ -189,6 +189,8 @@ pub struct IdpSpec {
     pub consent: Consent,
     /// Selectors that replace the adapter's own (browser driver; `>>>` enters a shadow root).
     pub selectors: SelectorOverrides,
+    /// The issuer the app is configured with, as written (a trailing slash matters).
+    pub issuer: Option<String>,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq)]

@@ -741,6 +741,9 @@ pub struct Trace {
     /// Files the run wrote for a failure (a screenshot, the page's HTML).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub artifacts: Vec<String>,
+    /// The IdP's metadata, fetched after a failed login.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub idp: Option<IdpMeta>,
     /// Seconds since the Unix epoch when the run started, by the local clock.
     pub started_at: u64,
     pub duration_ms: f64,
@@ -750,6 +753,36 @@ impl Trace {
     pub fn hop(&self, n: HopNo) -> Option<&Hop> {
         self.hops.iter().find(|h| h.n == n)
     }
+}
+
+/// The IdP's metadata as authchain fetched it itself after a failed login: its discovery
+/// document and the keys of its JWKS.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct IdpMeta {
+    pub discovery_url: String,
+    /// The issuer the discovery document names, as written.
+    pub issuer: Option<String>,
+    /// The issuer the app is configured with (`--issuer`), as written.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub configured_issuer: Option<String>,
+    pub jwks_uri: Option<String>,
+    /// `id_token_signing_alg_values_supported`.
+    pub id_token_algs: Vec<String>,
+    pub keys: Vec<JwkFacts>,
+    /// The discovery answer's `Date` header.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub date: Option<String>,
+    /// Why the metadata could not be read, where it could not.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+/// What a JWKS key says of itself.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JwkFacts {
+    pub kid: Option<String>,
+    pub kty: String,
+    pub alg: Option<String>,
 }
 
 /// How bad a finding is: errors fail the run, warnings and notes do not.
@@ -791,6 +824,7 @@ pub enum FindingId {
     ClockSkew,
     BrowserHttpDisagree,
     SessionWithoutIdentity,
+    CallbackReplayed,
 }
 
 impl FindingId {
@@ -821,6 +855,7 @@ impl FindingId {
         FindingId::ClockSkew,
         FindingId::BrowserHttpDisagree,
         FindingId::SessionWithoutIdentity,
+        FindingId::CallbackReplayed,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -851,6 +886,7 @@ impl FindingId {
             FindingId::ClockSkew => "clock-skew",
             FindingId::BrowserHttpDisagree => "browser-http-disagree",
             FindingId::SessionWithoutIdentity => "session-without-identity",
+            FindingId::CallbackReplayed => "callback-replayed",
         }
     }
 
@@ -995,6 +1031,12 @@ pub enum CauseKey {
     RedirectUriPath,
     /// The IdP does not know the client id, or it may not use this flow.
     ClientNotRegistered,
+    /// The issuer the app is configured with differs from the one the IdP's discovery names
+    /// (a trailing slash, a scheme, a host).
+    IssuerMismatch,
+    /// The IdP signs ID tokens with an algorithm the app does not verify (HS256 where its JWKS
+    /// has no key for it).
+    IdTokenAlg,
     /// A cookie set by one host, needed by another: the login started on another host than
     /// the callback's (`127.0.0.1` and `localhost`, `www` and the apex).
     HostMismatch,
@@ -1015,6 +1057,9 @@ pub enum CauseKey {
     TooLarge,
     /// The state cookie expired between the start and the callback.
     StateExpired,
+    /// The callback was requested again after it had made a session: its code and state are
+    /// one-time.
+    CallbackReplayed,
 }
 
 impl CauseKey {
@@ -1043,6 +1088,8 @@ impl CauseKey {
             CauseKey::RedirectUriOrigin => "redirect-uri-origin",
             CauseKey::RedirectUriPath => "redirect-uri-path",
             CauseKey::ClientNotRegistered => "client-not-registered",
+            CauseKey::IssuerMismatch => "issuer-mismatch",
+            CauseKey::IdTokenAlg => "id-token-alg",
             CauseKey::HostMismatch => "host-mismatch",
             CauseKey::SecureOverHttp => "secure-over-http",
             CauseKey::SameSiteCrossSite => "samesite-cross-site",
@@ -1051,6 +1098,7 @@ impl CauseKey {
             CauseKey::ThirdPartyBlocked => "third-party-blocked",
             CauseKey::TooLarge => "too-large",
             CauseKey::StateExpired => "state-expired",
+            CauseKey::CallbackReplayed => "callback-replayed",
         }
     }
 }

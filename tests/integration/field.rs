@@ -292,3 +292,141 @@ fn mode_08_registered_redirect_uri_drifted() {
     let sent = format!("{}/api/auth/callback/fixture", chain.app());
     crate::harness::assert_says(&run.report["findings"][0], "fix", &sent);
 }
+
+/// The causes the IdP's metadata shows.
+const METADATA: &[&str] = &["issuer-mismatch", "id-token-alg", "idp-unreachable"];
+
+/// Auth.js against the Authentik stand-in, configured with the issuer `issuer_path` (under the
+/// stand-in's origin), its ID tokens signed `alg`.
+fn authjs_at_authentik(issuer_path: &'static str, alg: &'static str) -> Chain {
+    let idp_env: &'static [(&'static str, &'static str)] = if alg == "HS256" {
+        &[("SIGNING_ALG", "HS256")]
+    } else {
+        &[]
+    };
+    Chain::start(Opts {
+        library: "authjs",
+        idp: "authentik",
+        idp_env,
+        app_env: if issuer_path.ends_with('/') {
+            &[("ISSUER_PATH", "/application/o/authchain/")]
+        } else {
+            &[("ISSUER_PATH", "/application/o/authchain")]
+        },
+        ..Opts::default()
+    })
+}
+
+/// Mode 15: the app is configured with Authentik's issuer without its trailing slash; Auth.js
+/// refuses the discovery document, which names it with one.
+#[test]
+fn mode_15_issuer_without_its_trailing_slash() {
+    let chain = authjs_at_authentik("/application/o/authchain", "RS256");
+    let issuer = format!(
+        "http://127.0.0.1:{}/application/o/authchain",
+        chain.idp.port
+    );
+    let run = fails_with(
+        &chain,
+        &["--issuer", &issuer],
+        "start-rejected",
+        "issuer-mismatch",
+        METADATA,
+    );
+    let f = &run.report["findings"][0];
+    crate::harness::assert_says(f, "evidence", "the IdP's has `/` more at character");
+    assert_eq!(
+        run.report["idp"]["issuer"],
+        format!("{issuer}/"),
+        "{}",
+        run.out.stdout
+    );
+}
+
+/// Mode 17: the IdP signs ID tokens HS256 (an Authentik provider without a signing key);
+/// BetterAuth 1.7 verifies them only against the JWKS, which has no key.
+#[test]
+fn mode_17_hs256_id_token() {
+    let chain = Chain::start(Opts {
+        idp: "authentik",
+        idp_env: &[("SIGNING_ALG", "HS256")],
+        ..Opts::default()
+    });
+    let run = fails_with(&chain, &[], "callback-error", "id-token-alg", METADATA);
+    assert_eq!(
+        run.report["idp"]["id_token_algs"],
+        serde_json::json!(["HS256"])
+    );
+    crate::harness::assert_says(
+        &run.report["findings"][0],
+        "evidence",
+        "signs ID tokens with HS256",
+    );
+}
+
+/// The controls: BetterAuth 1.7 behind an issuer with a trailing slash (the stand-in's), and
+/// Auth.js with an HS256 ID token, log in with no finding.
+#[test]
+fn controls_trailing_slash_and_hs256_log_in() {
+    let chain = Chain::start(Opts {
+        idp: "authentik",
+        ..Opts::default()
+    });
+    let run = chain.login("alice", &[], &[]);
+    assert_eq!(run.out.code, 0, "{}", run.out.all());
+    assert_eq!(
+        crate::harness::finding_ids(&run.report),
+        Vec::<String>::new()
+    );
+    let chain = authjs_at_authentik("/application/o/authchain/", "HS256");
+    let run = chain.login("alice", &[], &[]);
+    assert_eq!(run.out.code, 0, "{}", run.out.all());
+    assert_eq!(
+        crate::harness::finding_ids(&run.report),
+        Vec::<String>::new()
+    );
+}
+
+/// The causes of a callback that failed after a good start.
+const LIFECYCLE: &[&str] = &[
+    "state-expired",
+    "callback-replayed",
+    "code-exchange-failed",
+    "state-not-returned",
+];
+
+/// Mode 13: the callback is requested twice (a proxy in front sends the browser to it again, as
+/// a back button or a reload does); the second fails while the first made the session.
+#[test]
+fn mode_13_callback_hit_twice() {
+    let chain = Chain::start(Opts {
+        proxy_env: &[("REPLAY_PATH", "/api/auth/callback/")],
+        ..Opts::default()
+    });
+    let run = fails_with(
+        &chain,
+        &[],
+        "callback-replayed",
+        "callback-replayed",
+        LIFECYCLE,
+    );
+    let f = &run.report["findings"][0];
+    crate::harness::assert_says(f, "evidence", "better-auth.session_token (set)");
+}
+
+/// Mode 14: a wrong client secret; the state was fine and a code came back, and BetterAuth
+/// could not exchange it.
+#[test]
+fn mode_14_code_exchange_rejected() {
+    let chain = Chain::start(Opts {
+        app_env: &[("CLIENT_SECRET", "not-the-fixture-secret")],
+        ..Opts::default()
+    });
+    fails_with(
+        &chain,
+        &[],
+        "callback-error",
+        "code-exchange-failed",
+        LIFECYCLE,
+    );
+}
