@@ -115,6 +115,12 @@ pub fn rules(t: &Trace) -> Vec<Finding> {
 fn with_metadata(t: &Trace, keys: Vec<CauseKey>, evidence: &mut Vec<Evidence>) -> Vec<CauseKey> {
     let (mut out, facts) = super::idp::causes(t);
     evidence.extend(facts);
+    // A clock far off: tokens arrive expired or not yet valid.
+    let (skewed, shown) = super::clock::skew(t);
+    if skewed > 0 {
+        out.push(CauseKey::ClockSkew);
+        evidence.extend(shown);
+    }
     for k in keys {
         if !out.contains(&k) {
             out.push(k);

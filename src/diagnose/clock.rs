@@ -11,6 +11,30 @@ const WARN_SECS: i64 = 60;
 const ERROR_SECS: i64 = 300;
 
 pub fn rules(t: &Trace) -> Vec<Finding> {
+    let (worst, evidence) = skew(t);
+    if evidence.is_empty() {
+        return Vec::new();
+    }
+    vec![finding(
+        FindingId::ClockSkew,
+        if worst > ERROR_SECS {
+            Severity::Error
+        } else {
+            Severity::Warning
+        },
+        format!("Clocks disagree by up to {}", human(worst)),
+        evidence,
+        "A server's clock (or the clock that stamped a token) is far from this machine's. Token checks \
+         compare iat/nbf/exp against the local clock with a small leeway, so a skewed IdP issues tokens \
+         the app rejects as not yet valid or expired, and cookies with an Expires date may be dropped \
+         at once.",
+        "Synchronise the servers' clocks (NTP/chrony) — or this machine's, if it is the one that is off.",
+    )]
+}
+
+/// The worst disagreement of a clock with the local one past a minute (the servers' `Date`
+/// headers, the times of the JWTs seen), in seconds, with what shows it; none: `(0, [])`.
+pub(crate) fn skew(t: &Trace) -> (i64, Vec<Evidence>) {
     let mut evidence = Vec::new();
     let mut worst = 0i64;
     let dated = t
@@ -79,24 +103,7 @@ pub fn rules(t: &Trace) -> Vec<Finding> {
             }
         }
     }
-    if evidence.is_empty() {
-        return Vec::new();
-    }
-    vec![finding(
-        FindingId::ClockSkew,
-        if worst > ERROR_SECS {
-            Severity::Error
-        } else {
-            Severity::Warning
-        },
-        format!("Clocks disagree by up to {}", human(worst)),
-        evidence,
-        "A server's clock (or the clock that stamped a token) is far from this machine's. Token checks \
-         compare iat/nbf/exp against the local clock with a small leeway, so a skewed IdP issues tokens \
-         the app rejects as not yet valid or expired, and cookies with an Expires date may be dropped \
-         at once.",
-        "Synchronise the servers' clocks (NTP/chrony) — or this machine's, if it is the one that is off.",
-    )]
+    (worst, evidence)
 }
 
 /// An HTTP date (`Sun, 06 Nov 1994 08:49:37 GMT`) as Unix seconds.

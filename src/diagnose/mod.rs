@@ -189,6 +189,10 @@ pub(crate) fn cause(key: CauseKey, words: &crate::preset::Words, cookie: &str) -
              first had made the session (a back button, a reload, a prefetch, a double \
              navigation): its code and state are one-time, so the second fails"
             .to_string(),
+        CauseKey::ClockSkew => "a server's clock is far from the others' (the IdP's, by its \
+             `Date` header): the ID token it signs arrives expired, or not yet valid, past the \
+             library's leeway"
+            .to_string(),
         CauseKey::HostMismatch => format!(
             "the login started on another host than the one the IdP sends it back to: a cookie \
              set for one host only is not sent to another (`127.0.0.1` and `localhost`, `www` \

@@ -1060,6 +1060,8 @@ pub enum CauseKey {
     /// The callback was requested again after it had made a session: its code and state are
     /// one-time.
     CallbackReplayed,
+    /// A server's clock is far from the others': its tokens arrive expired or not yet valid.
+    ClockSkew,
 }
 
 impl CauseKey {
@@ -1099,6 +1101,7 @@ impl CauseKey {
             CauseKey::TooLarge => "too-large",
             CauseKey::StateExpired => "state-expired",
             CauseKey::CallbackReplayed => "callback-replayed",
+            CauseKey::ClockSkew => "clock-skew",
         }
     }
 }

@@ -44,6 +44,11 @@ pub fn named(out: &crate::harness::Output, report: &Value, id: &str, key: &str, 
     }
 }
 
+/// Asserts that the top finding's `field` says `words`.
+fn top_says(run: &crate::harness::Run, field: &str, words: &str) {
+    crate::harness::assert_says(&run.report["findings"][0], field, words);
+}
+
 /// Logs in through `chain` with `extra` flags: the login fails (exit 1), and the top finding is
 /// `id` with the cause `key` and no other of its `family`.
 fn fails_with(
@@ -77,9 +82,8 @@ fn mode_01_state_cookie_lost_across_hosts() {
         "host-mismatch",
         COOKIE_TRANSPORT,
     );
-    let f = &run.report["findings"][0];
-    crate::harness::assert_says(f, "explanation", "`state_mismatch`");
-    crate::harness::assert_says(f, "fix", "baseURL");
+    top_says(&run, "explanation", "`state_mismatch`");
+    top_says(&run, "fix", "baseURL");
 }
 
 /// Mode 2: secure cookies (an https baseURL's) on a plain-http host that is not loopback: the
@@ -97,8 +101,7 @@ fn secure_cookies_over_http(driver: &str) {
         "secure-over-http",
         COOKIE_TRANSPORT,
     );
-    let f = &run.report["findings"][0];
-    crate::harness::assert_says(f, "fix", "useSecureCookies");
+    top_says(&run, "fix", "useSecureCookies");
 }
 
 #[test]
@@ -169,8 +172,7 @@ fn mode_05_cross_subdomain_session() {
         "cookie-domain",
         COOKIE_TRANSPORT,
     );
-    let f = &run.report["findings"][0];
-    crate::harness::assert_says(f, "explanation", "crossSubDomainCookies");
+    top_says(&run, "explanation", "crossSubDomainCookies");
 }
 
 /// Mode 12: the state cookie lives one second (BetterAuth's
@@ -189,9 +191,8 @@ fn mode_12_state_cookie_expired() {
         "state-expired",
         COOKIE_TRANSPORT,
     );
-    let f = &run.report["findings"][0];
-    crate::harness::assert_says(f, "explanation", "Max-Age=1");
-    crate::harness::assert_says(f, "fix", "advanced.cookies.state.attributes");
+    top_says(&run, "explanation", "Max-Age=1");
+    top_says(&run, "fix", "advanced.cookies.state.attributes");
 }
 
 /// The identity claims: one mode's key must come without the others.
@@ -237,8 +238,7 @@ fn mode_20_claims_only_in_userinfo() {
         "claims-only-in-userinfo",
         IDENTITY,
     );
-    let f = &run.report["findings"][0];
-    crate::harness::assert_says(f, "fix", "idToken: false");
+    top_says(&run, "fix", "idToken: false");
 }
 
 /// Mode 9: BetterAuth refuses a sign-in whose callback URL is on an origin it does not trust
@@ -253,7 +253,7 @@ fn mode_09_untrusted_origin() {
         "untrusted-origin",
         START,
     );
-    crate::harness::assert_says(&run.report["findings"][0], "explanation", "trustedOrigins");
+    top_says(&run, "explanation", "trustedOrigins");
 }
 
 /// The causes of a refused authorization request.
@@ -276,9 +276,8 @@ fn mode_07_redirect_uri_built_behind_a_proxy() {
         ..Opts::default()
     });
     let run = fails_with(&chain, &[], "idp-error-page", "redirect-uri-origin", URLS);
-    let f = &run.report["findings"][0];
-    crate::harness::assert_says(f, "evidence", "redirect_uri is https://");
-    crate::harness::assert_says(f, "fix", "trust proxy");
+    top_says(&run, "evidence", "redirect_uri is https://");
+    top_says(&run, "fix", "trust proxy");
 }
 
 /// Mode 8: the IdP still has BetterAuth 1.6's callback path registered; 1.7 sends its own.
@@ -290,7 +289,7 @@ fn mode_08_registered_redirect_uri_drifted() {
     });
     let run = fails_with(&chain, &[], "idp-error-page", "redirect-uri-path", URLS);
     let sent = format!("{}/api/auth/callback/fixture", chain.app());
-    crate::harness::assert_says(&run.report["findings"][0], "fix", &sent);
+    top_says(&run, "fix", &sent);
 }
 
 /// The causes the IdP's metadata shows.
@@ -410,8 +409,7 @@ fn mode_13_callback_hit_twice() {
         "callback-replayed",
         LIFECYCLE,
     );
-    let f = &run.report["findings"][0];
-    crate::harness::assert_says(f, "evidence", "better-auth.session_token (set)");
+    top_says(&run, "evidence", "better-auth.session_token (set)");
 }
 
 /// Mode 14: a wrong client secret; the state was fine and a code came back, and BetterAuth
@@ -429,4 +427,39 @@ fn mode_14_code_exchange_rejected() {
         "code-exchange-failed",
         LIFECYCLE,
     );
+}
+
+/// Mode 16: the app reaches the IdP through a proxy, by the proxy's name, while the IdP names
+/// itself by its internal one: Auth.js refuses the discovery document.
+#[test]
+fn mode_16_issuer_by_another_host() {
+    let chain = Chain::start(Opts {
+        library: "authjs",
+        idp_behind_proxy: true,
+        ..Opts::default()
+    });
+    let proxy = chain.idp_proxy.as_ref().expect("the IdP's proxy").port;
+    let issuer = format!("http://localhost:{proxy}");
+    let run = fails_with(
+        &chain,
+        &["--issuer", &issuer],
+        "start-rejected",
+        "issuer-mismatch",
+        METADATA,
+    );
+    top_says(&run, "evidence", "they differ from character 8");
+}
+
+/// Mode 18: the IdP's clock is ten minutes behind (a clock shim; its `Date` headers follow) and
+/// its ID tokens live a minute: they arrive expired, past express-openid-connect's leeway.
+#[test]
+fn mode_18_clock_skew() {
+    let chain = Chain::start(Opts {
+        library: "eoc",
+        idp_clock: "-10m",
+        idp_env: &[("ID_TOKEN_TTL", "60")],
+        ..Opts::default()
+    });
+    let run = fails_with(&chain, &[], "callback-error", "clock-skew", METADATA);
+    top_says(&run, "evidence", "behind the local clock");
 }

@@ -105,6 +105,12 @@ pub struct Opts {
     /// A reverse proxy (proxy.mjs) in front of the app, with these switches: the app's public
     /// port is the proxy's, and the app listens on another. Empty: no proxy.
     pub proxy_env: &'static [(&'static str, &'static str)],
+    /// The app reaches the IdP through a reverse proxy, at `http://localhost:<its port>`: the
+    /// issuer it is configured with is the proxy's, while the IdP names itself by its own.
+    pub idp_behind_proxy: bool,
+    /// The IdP's clock, as an offset `faketime -f` takes (`-10m`: ten minutes behind); its `Date`
+    /// headers follow. Empty: the machine's clock.
+    pub idp_clock: &'static str,
 }
 
 impl Default for Opts {
@@ -121,6 +127,8 @@ impl Default for Opts {
             frontend: false,
             library: "better-auth",
             proxy_env: &[],
+            idp_behind_proxy: false,
+            idp_clock: "",
         }
     }
 }
@@ -142,10 +150,15 @@ impl Server {
     /// nor exits within the wait is started once more (a loaded machine can stall a start); one
     /// that exits, or stalls twice, fails the test with its log and what the machine was doing.
     fn start(name: &'static str, script: &str, env: &[(&str, String)]) -> Server {
+        Server::start_at(name, script, env, "")
+    }
+
+    /// The same, its clock shifted by `clock` (`faketime -f` offsets; empty: the machine's).
+    fn start_at(name: &'static str, script: &str, env: &[(&str, String)], clock: &str) -> Server {
         const WAIT: Duration = Duration::from_secs(90);
         let mut stalled = String::new();
         for attempt in 1..=2 {
-            let (mut server, rx) = Server::spawn(name, script, env);
+            let (mut server, rx) = Server::spawn(name, script, env, clock);
             let started = Instant::now();
             match rx.recv_timeout(WAIT) {
                 Ok(line) => {
@@ -191,11 +204,18 @@ impl Server {
         name: &'static str,
         script: &str,
         env: &[(&str, String)],
+        clock: &str,
     ) -> (Server, mpsc::Receiver<String>) {
         let dir = tempfile::tempdir().expect("a temp dir");
         let log = dir.path().join(format!("{name}.log"));
         let log_file = std::fs::File::create(&log).expect("a log file");
-        let mut cmd = Command::new("node");
+        let mut cmd = if clock.is_empty() {
+            Command::new("node")
+        } else {
+            let mut c = Command::new("faketime");
+            c.args(["-f", clock, "node"]);
+            c
+        };
         cmd.arg(script)
             .current_dir(fixtures_dir())
             .stdin(Stdio::piped())
@@ -271,6 +291,8 @@ pub struct Chain {
     pub app: Server,
     /// The proxy in front of the app, when the chain has one.
     pub proxy: Option<Server>,
+    /// The proxy in front of the IdP, when the app reaches the IdP through one.
+    pub idp_proxy: Option<Server>,
     app_host: &'static str,
     authentik: bool,
     library: &'static str,
@@ -316,14 +338,29 @@ impl Chain {
         } else {
             "idp.mjs"
         };
-        let idp = Server::start("idp", script, &idp_env);
+        if !opts.idp_clock.is_empty() {
+            let faketime = Command::new("faketime").arg("--version").output();
+            assert!(
+                faketime.is_ok_and(|o| o.status.success()),
+                "faketime is missing (the IdP's clock shim): run {INSTALL}"
+            );
+        }
+        let idp = Server::start_at("idp", script, &idp_env, opts.idp_clock);
+        let idp_proxy = opts.idp_behind_proxy.then(|| {
+            let upstream = format!("http://127.0.0.1:{}", idp.port);
+            Server::start("idp-proxy", "proxy.mjs", &[("UPSTREAM", upstream)])
+        });
+        let issuer = match &idp_proxy {
+            Some(p) => format!("http://localhost:{}", p.port),
+            None => format!("http://127.0.0.1:{}", idp.port),
+        };
         // Behind a proxy, the public port is the proxy's and the app listens on its own.
         let behind = !opts.proxy_env.is_empty();
         let listen = if behind { free_port() } else { app_port };
         let mut env = vec![
             ("PORT", listen.to_string()),
             ("APP_ORIGIN", origin),
-            ("IDP_ISSUER", format!("http://127.0.0.1:{}", idp.port)),
+            ("IDP_ISSUER", issuer),
             ("BA_LINE", opts.line.to_string()),
             ("GUARD", opts.guard.to_string()),
         ];
@@ -362,6 +399,7 @@ impl Chain {
             idp,
             app,
             proxy,
+            idp_proxy,
             app_host: opts.app_host,
             authentik,
             library: opts.library,
