@@ -96,15 +96,20 @@ pub fn rules(t: &Trace) -> Vec<Finding> {
             let own = crate::preset::code_cause(t.chain.preset.as_deref(), &code);
             let keys = with_metadata(t, own.into_iter().collect(), &mut evidence);
             let words = crate::preset::words(t.chain.preset.as_deref());
+            let named: Vec<_> = keys.iter().map(|k| super::cause(*k, words, "")).collect();
+            let because: String = named
+                .first()
+                .map(|c| format!(" {}", super::sentence(&c.text)))
+                .unwrap_or_default();
             let mut f = finding(
                 FindingId::CallbackError,
                 Severity::Error,
                 format!("The login failed with error={code}"),
                 evidence,
-                format!("{at} {causes}"),
+                format!("{at} {causes}{because}"),
                 fix,
             );
-            f.causes = keys.iter().map(|k| super::cause(*k, words, "")).collect();
+            f.causes = named;
             vec![f]
         }
     }

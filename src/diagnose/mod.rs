@@ -193,6 +193,12 @@ pub(crate) fn cause(key: CauseKey, words: &crate::preset::Words, cookie: &str) -
              `Date` header): the ID token it signs arrives expired, or not yet valid, past the \
              library's leeway"
             .to_string(),
+        CauseKey::AccountNotLinked => format!(
+            "a user with this email exists already, signed up another way, and the library does \
+             not link the IdP's account to it: the IdP says the email is not verified \
+             (`email_verified: false`), or the provider is not trusted for linking ({})",
+            words.account_linking
+        ),
         CauseKey::HostMismatch => format!(
             "the login started on another host than the one the IdP sends it back to: a cookie \
              set for one host only is not sent to another (`127.0.0.1` and `localhost`, `www` \

@@ -50,6 +50,7 @@ pub const CONTRACT: Contract = Contract {
     code_causes: &[
         ("MissingCSRF", CauseKey::MissingCsrf),
         ("UntrustedHost", CauseKey::UntrustedHost),
+        ("OAuthAccountNotLinked", CauseKey::AccountNotLinked),
     ],
     words: Words {
         secure_cookies: "Auth.js: useSecureCookies, or an https request URL (AUTH_URL, \
@@ -77,6 +78,7 @@ pub const CONTRACT: Contract = Contract {
         state_cookie_settings: "cookies.pkceCodeVerifier.options, cookies.state.options, \
                                 cookies.nonce.options",
         cookie_domain: "the `domain` of each entry of the cookies option",
+        account_linking: "the provider's allowDangerousEmailAccountLinking",
         redirect_uri_from: "the request's scheme and host (AUTH_URL for next-auth; @auth/express \
                             reads Express's `req.protocol` and host, which follow \
                             X-Forwarded-Proto and -Host only with `app.set('trust proxy', …)`)",

@@ -59,6 +59,7 @@ pub const CONTRACT: Contract = Contract {
             "oauth_code_verification_failed",
             CauseKey::CodeExchangeFailed,
         ),
+        ("account_not_linked", CauseKey::AccountNotLinked),
     ],
     words: Words {
         secure_cookies: "BetterAuth: advanced.useSecureCookies, the baseURL's scheme, NODE_ENV",
@@ -83,6 +84,8 @@ pub const CONTRACT: Contract = Contract {
                         1.6.12)",
         state_cookie_settings: "advanced.cookies.state.attributes (and advanced.defaultCookieAttributes)",
         cookie_domain: "advanced.crossSubDomainCookies { enabled, domain }",
+        account_linking: "account.accountLinking { enabled, trustedProviders }; the IdP's \
+                          email_verified claim",
         redirect_uri_from: "baseURL: BetterAuth builds the redirect_uri from it, not from the \
                             request",
         claims_source: "genericOAuth reads the userinfo endpoint (or the provider's \

@@ -63,6 +63,7 @@ pub const CONTRACT: Contract = Contract {
         state_cookie_settings: "transactionCookie { name, sameSite } (its other attributes follow \
                                 session.cookie)",
         cookie_domain: "session.cookie.domain",
+        account_linking: "the app's own user store (express-openid-connect keeps no users)",
         redirect_uri_from: "baseURL (and routes.callback): express-openid-connect builds the \
                             redirect_uri from it, not from the request",
         claims_source: "`req.oidc.user` holds the ID token's claims; `req.oidc.fetchUserInfo()` \

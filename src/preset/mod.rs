@@ -223,6 +223,8 @@ pub struct Words {
     pub claims_source: &'static str,
     /// What the library builds its redirect_uri from (behind a proxy: which headers it trusts).
     pub redirect_uri_from: &'static str,
+    /// What lets the library link an IdP's account to an existing user of the same email.
+    pub account_linking: &'static str,
 }
 
 /// Words for a chain whose auth library is not known.
@@ -249,6 +251,7 @@ pub const GENERIC: Words = Words {
     cookie_domain: "the cookie's Domain option",
     claims_source: "the auth library's choice between the ID token's claims and the userinfo \
                     answer",
+    account_linking: "the auth library's account-linking settings",
     redirect_uri_from: "the app's public base URL, or the request's scheme and host; behind a \
                         proxy, only the X-Forwarded-Proto and X-Forwarded-Host of a trusted proxy \
                         (`app.set('trust proxy', …)` in Express)",

@@ -1062,6 +1062,9 @@ pub enum CauseKey {
     CallbackReplayed,
     /// A server's clock is far from the others': its tokens arrive expired or not yet valid.
     ClockSkew,
+    /// A user with this email exists, signed up another way, and the library does not link the
+    /// IdP's account to it (its email not verified, the provider not trusted for linking).
+    AccountNotLinked,
 }
 
 impl CauseKey {
@@ -1102,6 +1105,7 @@ impl CauseKey {
             CauseKey::StateExpired => "state-expired",
             CauseKey::CallbackReplayed => "callback-replayed",
             CauseKey::ClockSkew => "clock-skew",
+            CauseKey::AccountNotLinked => "account-not-linked",
         }
     }
 }

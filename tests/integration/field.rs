@@ -463,3 +463,28 @@ fn mode_18_clock_skew() {
     let run = fails_with(&chain, &[], "callback-error", "clock-skew", METADATA);
     top_says(&run, "evidence", "behind the local clock");
 }
+
+/// Mode 21: a user with this email signed up before, and the IdP says the email is not verified:
+/// BetterAuth does not link the account.
+#[test]
+fn mode_21_account_not_linked() {
+    let chain = Chain::start(Opts {
+        app_env: &[("SEED_EMAIL", "unverified@example.test")],
+        ..Opts::default()
+    });
+    let run = chain.login("unverified", &[], &[]);
+    assert_eq!(run.out.code, 1, "{}", run.out.all());
+    let family: Vec<&str> = IDENTITY
+        .iter()
+        .copied()
+        .chain(["account-not-linked"])
+        .collect();
+    named(
+        &run.out,
+        &run.report,
+        "callback-error",
+        "account-not-linked",
+        &family,
+    );
+    top_says(&run, "explanation", "email_verified");
+}
