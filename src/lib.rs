@@ -86,7 +86,9 @@ pub async fn run(scenario: &Scenario, opts: &RunOptions) -> Outcome {
                 add_page_answers(scenario, &mut trace, page_answers, &mut r);
             }
             // A failed login: the IdP's metadata is evidence.
-            if !landed_clean || d.record.hops.iter().any(|h| h.status >= 400) {
+            // (Not after the IdP refused the credentials: no metadata explains a password.)
+            let failed = !landed_clean || d.record.hops.iter().any(|h| h.status >= 400);
+            if failed && !matches!(trace.ended, Ended::LoginRejected { .. }) {
                 let configured = scenario.idp.issuer.as_deref();
                 let callback = trace
                     .chain

@@ -2,7 +2,7 @@
 //! codes from the auth library and the IdP's codes passed through it.
 
 use super::finding;
-use crate::preset::{CookieRole, ErrorKind, Preset, cookie_role};
+use crate::preset::ErrorKind;
 use crate::trace::{CauseKey, Ended, Evidence, Finding, FindingId, Hop, Severity, Trace};
 
 pub fn rules(t: &Trace) -> Vec<Finding> {
@@ -34,30 +34,40 @@ pub fn rules(t: &Trace) -> Vec<Finding> {
     let at = place(t, hop);
     let known = crate::preset::error_code(t.chain.preset.as_deref(), &code);
     match known.map(|k| k.kind) {
-        Some(ErrorKind::MissingEmail) => vec![finding(
-            FindingId::MissingEmailClaim,
-            Severity::Error,
-            format!("The IdP sent no email for this user: the callback failed with {code}"),
-            evidence,
-            format!(
-                "{at} the auth library found no email in the ID token or the userinfo answer, and \
+        Some(ErrorKind::MissingEmail) => {
+            // The email scope asked for: the IdP has none for the user; else the scope first.
+            let asked =
+                super::session::asked_scopes(t).is_none_or(|s| s.iter().any(|x| x == "email"));
+            let keys = if asked {
+                vec![CauseKey::NoEmailAtIdp]
+            } else {
+                vec![CauseKey::ScopeNotGranted, CauseKey::NoEmailAtIdp]
+            };
+            let words = crate::preset::words(t.chain.preset.as_deref());
+            let mut f = finding(
+                FindingId::MissingEmailClaim,
+                Severity::Error,
+                format!("The IdP sent no email for this user: the callback failed with {code}"),
+                evidence,
+                format!(
+                    "{at} the auth library found no email in the ID token or the userinfo answer, and \
                  it needs one to create or find the user. Either the `email` scope was not asked \
                  for or not granted, the IdP does not map an email claim for this client (a \
                  property or scope mapping), or this user has no email address at the IdP."
-            ),
-            "Ask for the `email` scope, map the email claim for this client at the IdP, and give \
+                ),
+                "Ask for the `email` scope, map the email claim for this client at the IdP, and give \
              the user an email address; or map a fallback email in the provider's getUserInfo.",
-        )],
+            );
+            f.causes = keys.iter().map(|k| super::cause(*k, words, "")).collect();
+            vec![f]
+        }
         Some(ErrorKind::StateLost) => vec![lost_state(t, &at, &code, evidence)],
         Some(ErrorKind::ServerError) => {
             let k = known.expect("a known code");
             let message = hop.page.as_ref().and_then(|p| p.message.clone());
-            let cb = t.chain.callback_hop.and_then(|n| t.hop(n));
             // The code came back from the IdP: the failure is past the authorization.
-            let code_back = cb.is_some_and(|h| {
-                url::Url::parse(&h.url).is_ok_and(|u| u.query_pairs().any(|(k, _)| k == "code"))
-            });
-            let state = state_fate(t);
+            let code_back = code_came_back(t);
+            let state = super::state::fate(t);
             if state == Some(false) {
                 return vec![lost_state(t, &at, &format!("error={code}"), evidence)];
             }
@@ -73,7 +83,11 @@ pub fn rules(t: &Trace) -> Vec<Finding> {
             if state.is_some() {
                 evidence = state_evidence(t, evidence);
             }
-            let keys = with_metadata(t, keys, &mut evidence);
+            let keys = if code_back {
+                with_metadata(t, keys, &mut evidence)
+            } else {
+                keys
+            };
             let mut f = finding(
                 FindingId::CallbackError,
                 Severity::Error,
@@ -94,7 +108,13 @@ pub fn rules(t: &Trace) -> Vec<Finding> {
             let causes = format!("the chain reported `{code}`: {causes}");
             let mut evidence = evidence;
             let own = crate::preset::code_cause(t.chain.preset.as_deref(), &code);
-            let keys = with_metadata(t, own.into_iter().collect(), &mut evidence);
+            // The token's checks are suspects only where a code came back and the library's own
+            // code names nothing else.
+            let keys = match own {
+                Some(k) => vec![k],
+                None if code_came_back(t) => with_metadata(t, Vec::new(), &mut evidence),
+                None => Vec::new(),
+            };
             let words = crate::preset::words(t.chain.preset.as_deref());
             let named: Vec<_> = keys.iter().map(|k| super::cause(*k, words, "")).collect();
             let because: String = named
@@ -115,16 +135,25 @@ pub fn rules(t: &Trace) -> Vec<Finding> {
     }
 }
 
-/// `keys` with the causes the IdP's metadata shows put first, and their facts added to the
-/// evidence.
+/// Whether the IdP sent the browser back to the callback with a code: a failure after it is
+/// past the authorization, at the token exchange or the ID token's checks.
+fn code_came_back(t: &Trace) -> bool {
+    t.chain
+        .callback_hop
+        .and_then(|n| t.hop(n))
+        .and_then(|h| url::Url::parse(&h.url).ok())
+        .is_some_and(|u| crate::web::param(&u, "code").is_some())
+}
+
+/// For a failure at the token exchange or the ID token's checks: `keys` with the causes the
+/// IdP's metadata and the servers' clocks show put first, and their facts added to the evidence.
 fn with_metadata(t: &Trace, keys: Vec<CauseKey>, evidence: &mut Vec<Evidence>) -> Vec<CauseKey> {
     let (mut out, facts) = super::idp::causes(t);
     evidence.extend(facts);
-    // A clock far off: tokens arrive expired or not yet valid.
-    let (skewed, shown) = super::clock::skew(t);
-    if skewed > 0 {
+    // The IdP's clock far from the app's: its tokens arrive expired or not yet valid.
+    if let Some(shown) = super::clock::idp_app_skew(t) {
         out.push(CauseKey::ClockSkew);
-        evidence.extend(shown);
+        evidence.push(shown);
     }
     for k in keys {
         if !out.contains(&k) {
@@ -138,7 +167,13 @@ fn with_metadata(t: &Trace, keys: Vec<CauseKey>, evidence: &mut Vec<Evidence>) -
 /// first answer went on into the app (and set cookies); the error came after the second.
 fn replayed(t: &Trace) -> Option<Finding> {
     let first = t.hop(t.chain.callback_hop?)?;
-    if first.status >= 400 || first.error_code.is_some() || first.set_cookies.is_empty() {
+    // The first hit went on into the app: no error, and a cookie set (the session), not only
+    // the state cleared.
+    let made = first
+        .set_cookies
+        .iter()
+        .any(|c| c.action == crate::trace::CookieAction::Set);
+    if first.status >= 400 || first.error_code.is_some() || !made {
         return None;
     }
     let again = t
@@ -240,8 +275,9 @@ fn failed(t: &Trace, hop: &Hop) -> Finding {
     if let Some(b) = hop.body_excerpt.as_ref().filter(|b| !b.trim().is_empty()) {
         evidence.push(Evidence::note(format!("body: {b}")));
     }
-    let state = state_fate(t);
-    if at_callback && state == Some(false) {
+    let state = super::state::fate(t);
+    // Nothing serving the callback's path explains itself, whatever the cookies did.
+    if at_callback && state == Some(false) && !matches!(status, 404 | 405) {
         let said = match &message {
             Some(m) => format!("the callback answered {status}: \"{m}\""),
             None => format!("the callback answered {status}"),
@@ -253,7 +289,11 @@ fn failed(t: &Trace, hop: &Hop) -> Finding {
             evidence = state_evidence(t, evidence);
         }
         let keys = callback_causes(status, state, message.as_deref());
-        let keys = with_metadata(t, keys, &mut evidence);
+        let keys = if code_came_back(t) && !matches!(status, 404 | 405) {
+            with_metadata(t, keys, &mut evidence)
+        } else {
+            keys
+        };
         let mut f = finding(
             FindingId::CallbackError,
             Severity::Error,
@@ -300,35 +340,6 @@ fn failed(t: &Trace, hop: &Hop) -> Finding {
             "Read the app's log for this request, and check the URL the login returns to.",
         )
     }
-}
-
-/// Whether the state (or PKCE) cookie set at the start came back to the callback: `None` when
-/// no such cookie was seen (the app keeps its state elsewhere, or its names are unknown).
-fn state_fate(t: &Trace) -> Option<bool> {
-    let cb = t.chain.callback_hop.and_then(|n| t.hop(n))?;
-    let preset = t.chain.preset.as_deref().and_then(Preset::parse);
-    let is_state = |name: &str| {
-        matches!(
-            cookie_role(preset, name),
-            CookieRole::State | CookieRole::Pkce
-        )
-    };
-    let set: Vec<&str> = t
-        .hops
-        .iter()
-        .filter(|h| h.n < cb.n)
-        .flat_map(|h| &h.set_cookies)
-        .filter(|c| is_state(&c.name))
-        .map(|c| c.name.as_str())
-        .collect();
-    if set.is_empty() {
-        return None;
-    }
-    Some(
-        cb.cookie_sent
-            .iter()
-            .any(|c| set.contains(&c.name.as_str())),
-    )
 }
 
 /// The causes of a failed callback, likeliest first: by the state cookie's fate, the page's
@@ -380,11 +391,18 @@ fn callback_causes(
 fn lost_state(t: &Trace, at: &str, what: &str, evidence: Vec<Evidence>) -> Finding {
     let words = crate::preset::words(t.chain.preset.as_deref());
     let loss = super::state::loss(t);
-    let keys = loss
-        .as_ref()
-        .map_or(vec![CauseKey::StateNotReturned], |l| l.keys.clone());
+    // Sent, yet refused: it holds another start's state.
+    let came_back = super::state::fate(t) == Some(true);
+    let keys = match &loss {
+        Some(l) => l.keys.clone(),
+        None if came_back => vec![CauseKey::StateOverwritten],
+        None => vec![CauseKey::StateNotReturned],
+    };
     let first = keys[0];
     let title = match super::state::short(first) {
+        Some(why) if came_back => {
+            format!("The state cookie did not match the callback ({what}): {why}")
+        }
         Some(why) => format!("The state cookie did not come back to the callback ({what}): {why}"),
         None => format!("The state cookie did not come back to the callback ({what})"),
     };
@@ -392,6 +410,11 @@ fn lost_state(t: &Trace, at: &str, what: &str, evidence: Vec<Evidence>) -> Findi
         .as_ref()
         .map(|l| format!(" The chain shows it: {}.", l.facts.join("; ")))
         .unwrap_or_default();
+    let how = if came_back {
+        "the cookie came back with another state"
+    } else {
+        "the cookie did not come back"
+    };
     let why = if first == CauseKey::StateNotReturned {
         format!(
             "The chain does not show why; the ways it is lost, likeliest first: refused when \
@@ -422,6 +445,13 @@ fn lost_state(t: &Trace, at: &str, what: &str, evidence: Vec<Evidence>) -> Findi
             "Serve the app over https, or turn secure cookies off for plain-http testing ({}).",
             words.secure_cookies
         ),
+        CauseKey::SecureAttributeMissing => format!(
+            "Set Secure on the state cookie, as its prefix or its SameSite=None demands ({}).",
+            words.state_cookie_settings
+        ),
+        CauseKey::StateOverwritten => "Start the login once: disable the sign-in button once \
+             pressed, and do not start a second login in another tab before the first returns."
+            .to_string(),
         CauseKey::SameSiteCrossSite => format!(
             "Where the IdP returns with a POST (form_post), keep the state cookie \
              `SameSite=None; Secure` over https, or have the IdP return with a GET \
@@ -459,8 +489,7 @@ fn lost_state(t: &Trace, at: &str, what: &str, evidence: Vec<Evidence>) -> Findi
         state_evidence(t, evidence),
         format!(
             "{at} the auth library compares the `state` on the callback URL with the state it \
-             stored in a cookie at the start, and the cookie did not come back: it reports that \
-             as {}.{shows} {why}",
+             stored in a cookie at the start, and {how}: it reports that as {}.{shows} {why}",
             words.state_lost_as
         ),
         fix,
@@ -480,13 +509,7 @@ fn place(t: &Trace, hop: &Hop) -> String {
 
 /// The state cookie's life: where it was set, sent and cleared.
 fn state_evidence(t: &Trace, mut evidence: Vec<Evidence>) -> Vec<Evidence> {
-    let preset = t.chain.preset.as_deref().and_then(Preset::parse);
-    let is_state = |name: &str| {
-        matches!(
-            cookie_role(preset, name),
-            CookieRole::State | CookieRole::Pkce
-        )
-    };
+    let is_state = |name: &str| super::state::is_state(t, name);
     for h in &t.hops {
         for c in h.set_cookies.iter().filter(|c| is_state(&c.name)) {
             let why = c
@@ -572,6 +595,7 @@ mod tests {
             ..Hop::plain(9, "http://localhost:3000/api/auth/callback/x", 302)
         };
         let mut t = Trace::default();
+        t.chain.app = "http://localhost:3000".into();
         t.hops.push(hop);
         t.chain.callback_hop = Some(HopNo(9));
         t.chain.preset = Some("better-auth".into());

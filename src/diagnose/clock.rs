@@ -34,7 +34,7 @@ pub fn rules(t: &Trace) -> Vec<Finding> {
 
 /// The worst disagreement of a clock with the local one past a minute (the servers' `Date`
 /// headers, the times of the JWTs seen), in seconds, with what shows it; none: `(0, [])`.
-pub(crate) fn skew(t: &Trace) -> (i64, Vec<Evidence>) {
+fn skew(t: &Trace) -> (i64, Vec<Evidence>) {
     let mut evidence = Vec::new();
     let mut worst = 0i64;
     let dated = t
@@ -106,6 +106,34 @@ pub(crate) fn skew(t: &Trace) -> (i64, Vec<Evidence>) {
     (worst, evidence)
 }
 
+/// The IdP's clock against the app's, by their `Date` headers as each was received (this
+/// machine's own clock cancels out), where they disagree past a minute.
+pub(crate) fn idp_app_skew(t: &Trace) -> Option<Evidence> {
+    let hosts = super::app_hosts(t);
+    // A server's clock minus this machine's, at a hop's receipt.
+    let offset = |app: bool| {
+        t.hops.iter().find_map(|h| {
+            let ours = hosts.contains(&crate::web::host_port(&h.url));
+            let date = parse_http_date(h.date.as_deref()?)?;
+            (ours == app && h.received_at_ms > 0)
+                .then(|| (h, date - (h.received_at_ms / 1000) as i64))
+        })
+    };
+    let ((app_hop, app), (idp_hop, idp)) = (offset(true)?, offset(false)?);
+    let skew = idp - app;
+    (skew.saturating_abs() > WARN_SECS).then(|| {
+        Evidence::note(format!(
+            "the IdP's clock ({}, Date {}) is {} {} the app's ({}, Date {})",
+            idp_hop.n,
+            idp_hop.date.as_deref().unwrap_or_default(),
+            human(skew.saturating_abs()),
+            if skew > 0 { "ahead of" } else { "behind" },
+            app_hop.n,
+            app_hop.date.as_deref().unwrap_or_default(),
+        ))
+    })
+}
+
 /// An HTTP date (`Sun, 06 Nov 1994 08:49:37 GMT`) as Unix seconds.
 pub fn parse_http_date(s: &str) -> Option<i64> {
     let parts: Vec<&str> = s.split_whitespace().collect();
@@ -166,5 +194,37 @@ mod tests {
             Some(784111777)
         );
         assert_eq!(parse_http_date("yesterday"), None);
+    }
+
+    #[test]
+    fn the_idps_clock_is_read_against_the_apps() {
+        let dated = |n: u32, url: &str, date: &str, received_s: u64| {
+            let mut h = crate::trace::Hop::plain(n, url, 302);
+            h.date = Some(date.into());
+            h.received_at_ms = received_s * 1000;
+            h
+        };
+        // 784111777 is Sun, 06 Nov 1994 08:49:37 GMT.
+        let trace = |idp_date: &str| {
+            let mut t = Trace::default();
+            t.chain.app = "http://app.test".into();
+            t.hops = vec![
+                // This machine's clock is an hour behind both: it cancels out.
+                dated(
+                    1,
+                    "http://app.test/start",
+                    "Sun, 06 Nov 1994 09:49:37 GMT",
+                    784_111_777,
+                ),
+                dated(2, "http://idp.test/authorize", idp_date, 784_111_778),
+            ];
+            t
+        };
+        assert!(idp_app_skew(&trace("Sun, 06 Nov 1994 09:49:40 GMT")).is_none());
+        let behind = idp_app_skew(&trace("Sun, 06 Nov 1994 09:39:38 GMT")).expect("skewed");
+        assert!(
+            format!("{behind:?}").contains("10 min behind the app's"),
+            "{behind:?}"
+        );
     }
 }

@@ -25,8 +25,9 @@ pub fn rules(t: &Trace) -> Vec<Finding> {
     for f in out.iter_mut().filter(|f| f.causes.is_empty()) {
         let key = match f.id {
             FindingId::CookieTooLarge => Some(CauseKey::TooLarge),
-            FindingId::CookieSecureOverHttp | FindingId::CookiePrefixViolation => {
-                Some(CauseKey::SecureOverHttp)
+            FindingId::CookieSecureOverHttp => Some(CauseKey::SecureOverHttp),
+            FindingId::CookiePrefixViolation | FindingId::CookieSamesiteNoneInsecure => {
+                Some(CauseKey::SecureAttributeMissing)
             }
             _ => None,
         };
@@ -291,10 +292,7 @@ fn blocked(t: &Trace, out: &mut Vec<Finding>) {
              over https.",
         );
         let words = crate::preset::words(t.chain.preset.as_deref());
-        f.causes = c
-            .refusal
-            .as_ref()
-            .and_then(|r| super::state::first_key(r.0.iter()))
+        f.causes = super::state::refusal_key(c)
             .map(|k| super::cause(k, words, &c.name))
             .into_iter()
             .collect();

@@ -45,16 +45,44 @@ fn refused_authorization(t: &Trace, hop: crate::trace::HopNo) -> Option<Refused>
     }
     let redirect_uri = crate::web::param(&url::Url::parse(&authorize.url).ok()?, "redirect_uri")?;
     let back = url::Url::parse(&redirect_uri).ok()?;
-    let start = until
-        .iter()
-        .find(|h| h.step == crate::trace::Step::Start)
-        .and_then(|h| url::Url::parse(&h.url).ok())
-        .or_else(|| url::Url::parse(&t.chain.app).ok())?;
-    let origin = start.origin().ascii_serialization();
-    let keys = if back.origin().ascii_serialization() == origin {
-        vec![CauseKey::RedirectUriPath, CauseKey::ClientNotRegistered]
-    } else {
+    // The IdP's own OAuth error code (RFC 6749), where its page or URL gives one.
+    let refused = t.hop(hop)?;
+    let said = |codes: &[&str]| {
+        codes.iter().any(|c| {
+            refused.error_code.as_deref() == Some(*c)
+                || refused.body_excerpt.as_deref().is_some_and(|b| {
+                    b.split(|ch: char| !ch.is_alphanumeric() && ch != '_')
+                        .any(|w| w == *c)
+                })
+        })
+    };
+    let about_redirect = said(&["invalid_redirect_uri", "redirect_uri_mismatch"]);
+    let about_client = !about_redirect && said(&["invalid_client", "unauthorized_client"]);
+    // Another request parameter the IdP names: not the redirect_uri's business.
+    if !about_redirect
+        && !about_client
+        && said(&[
+            "invalid_scope",
+            "invalid_request",
+            "unsupported_response_type",
+        ])
+    {
+        return None;
+    }
+    // Where the app's auth handler is: the redirect_uri should be on its origin.
+    let own = [t.chain.auth_base.as_deref(), Some(t.chain.app.as_str())]
+        .into_iter()
+        .flatten()
+        .find_map(|u| url::Url::parse(u).ok())?;
+    let origin = own.origin().ascii_serialization();
+    let keys = if about_client {
+        vec![CauseKey::ClientNotRegistered]
+    } else if back.origin().ascii_serialization() != origin {
         vec![CauseKey::RedirectUriOrigin]
+    } else if about_redirect {
+        vec![CauseKey::RedirectUriPath]
+    } else {
+        vec![CauseKey::RedirectUriPath, CauseKey::ClientNotRegistered]
     };
     Some(Refused {
         at: authorize.n,
@@ -85,10 +113,6 @@ fn start_causes(t: &Trace, h: &crate::trace::Hop, code: Option<&str>) -> Vec<Cau
     {
         return vec![k];
     }
-    // The IdP's discovery names another issuer than the app's: the library refuses it.
-    if super::idp::causes(t).0.contains(&IssuerMismatch) {
-        return vec![IssuerMismatch];
-    }
     let url = url::Url::parse(&h.url).ok();
     // A page on another origin than the auth handler's: its Origin is what a check would refuse.
     let cross_origin = h
@@ -107,14 +131,35 @@ fn start_causes(t: &Trace, h: &crate::trace::Hop, code: Option<&str>) -> Vec<Cau
                     .is_some_and(|(c, u)| u.path().ends_with(&format!("/{}", c.path)))
             })
         });
-    match h.status {
+    // Host trust is a cause only where the library has it (its code names it).
+    let trusts_hosts = preset
+        .and_then(crate::preset::Preset::parse)
+        .is_some_and(|p| {
+            p.contract()
+                .code_causes
+                .iter()
+                .any(|(_, k)| *k == UntrustedHost)
+        });
+    let mut keys = match h.status {
         404 | 405 => vec![StartNotServed],
         401 | 403 if cross_origin => vec![UntrustedOrigin, MissingCsrf],
         401 | 403 => vec![MissingCsrf, UntrustedOrigin],
+        // The app, or the proxy in front of it, is down or timed out.
+        502..=504 => vec![AppFailed, IdpUnreachable],
         500.. if before_idp => vec![UntrustedHost, AppFailed],
         500.. => vec![IdpUnreachable, UntrustedHost, AppFailed],
         _ => Vec::new(),
+    };
+    if !trusts_hosts {
+        keys.retain(|k| *k != UntrustedHost);
     }
+    // The IdP's discovery names another issuer than the app's: the library refuses it, with a
+    // server error or its error page.
+    if (h.status >= 500 || code.is_some()) && super::idp::causes(t).0.contains(&IssuerMismatch) {
+        keys.retain(|k| *k != IdpUnreachable);
+        keys.insert(0, IssuerMismatch);
+    }
+    keys
 }
 
 /// The account's state when the IdP's words name one: a refusal that no password fixes.
@@ -448,16 +493,75 @@ mod start_tests {
             ),
             (
                 trace(Some("better-auth"), app, 500, None, "Internal Server Error"),
-                vec![
-                    CauseKey::IdpUnreachable,
-                    CauseKey::UntrustedHost,
-                    CauseKey::AppFailed,
-                ],
+                vec![CauseKey::IdpUnreachable, CauseKey::AppFailed],
+            ),
+            (
+                trace(None, "http://app.test/login", 502, None, "Bad Gateway"),
+                vec![CauseKey::AppFailed, CauseKey::IdpUnreachable],
             ),
         ];
         for (i, (t, want)) in cases.iter().enumerate() {
             let f = rules(t);
             assert_eq!(f[0].id, FindingId::StartRejected, "case {i}");
+            let got: Vec<CauseKey> = f[0].causes.iter().map(|c| c.key).collect();
+            assert_eq!(&got, want, "case {i}");
+        }
+    }
+
+    #[test]
+    fn a_refused_authorization_request_is_named_by_the_idps_code_and_its_redirect_uri() {
+        let trace = |redirect: &str, body: &str| {
+            let mut start = Hop::plain(1, "http://app.test/auth/signin/p", 302);
+            start.step = crate::trace::Step::Start;
+            let mut authorize = Hop::plain(
+                2,
+                &format!(
+                    "http://idp.test/authorize?client_id=c&response_type=code&redirect_uri={}",
+                    url::form_urlencoded::byte_serialize(redirect.as_bytes()).collect::<String>()
+                ),
+                400,
+            );
+            authorize.step = crate::trace::Step::Follow;
+            authorize.body_excerpt = Some(body.into());
+            let mut t = Trace {
+                ended: Ended::IdpError { hop: HopNo(2) },
+                ..Trace::default()
+            };
+            t.chain.app = "http://app.test".into();
+            t.chain.auth_base = Some("http://app.test/auth".into());
+            t.hops = vec![start, authorize];
+            t
+        };
+        let ours = "http://app.test/auth/callback/p";
+        let cases: Vec<(Trace, Vec<CauseKey>)> = vec![
+            (
+                trace(
+                    ours,
+                    "Error invalid_redirect_uri redirect_uri did not match",
+                ),
+                vec![CauseKey::RedirectUriPath],
+            ),
+            (
+                trace("https://app.test/auth/callback/p", "invalid_redirect_uri"),
+                vec![CauseKey::RedirectUriOrigin],
+            ),
+            (
+                trace("http://internal:8080/auth/callback/p", "Bad request"),
+                vec![CauseKey::RedirectUriOrigin],
+            ),
+            (
+                trace(ours, "Bad request"),
+                vec![CauseKey::RedirectUriPath, CauseKey::ClientNotRegistered],
+            ),
+            (
+                trace(ours, "error: invalid_client"),
+                vec![CauseKey::ClientNotRegistered],
+            ),
+            (trace(ours, "error: invalid_scope"), vec![]),
+        ];
+        for (i, (t, want)) in cases.iter().enumerate() {
+            let f = rules(t);
+            assert_eq!(f[0].id, FindingId::IdpErrorPage, "case {i}");
             let got: Vec<CauseKey> = f[0].causes.iter().map(|c| c.key).collect();
             assert_eq!(&got, want, "case {i}");
         }

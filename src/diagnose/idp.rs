@@ -19,7 +19,12 @@ pub(crate) fn causes(t: &Trace) -> (Vec<CauseKey>, Vec<Evidence>) {
             difference(&said, meta.issuer.as_deref().unwrap_or_default())
         )));
     }
-    if let Some(why) = alg_unverifiable(meta) {
+    let preset = t
+        .chain
+        .preset
+        .as_deref()
+        .and_then(crate::preset::Preset::parse);
+    if let Some(why) = alg_unverifiable(meta, preset) {
         keys.push(CauseKey::IdTokenAlg);
         facts.push(Evidence::note(why));
     }
@@ -59,14 +64,20 @@ fn difference(a: &str, b: &str) -> String {
     }
 }
 
-/// Why an ID token from this IdP cannot be verified with its published keys, if so.
-fn alg_unverifiable(meta: &IdpMeta) -> Option<String> {
+/// Why an ID token from this IdP cannot be verified by the app, if so: HS256 (signed with the
+/// client secret, standard) only where the library is known to check the JWKS alone; an
+/// asymmetric algorithm with no key in the JWKS always.
+fn alg_unverifiable(meta: &IdpMeta, preset: Option<crate::preset::Preset>) -> Option<String> {
     if meta.id_token_algs.is_empty() {
         return None;
     }
     let symmetric = |a: &str| a.starts_with("HS");
     let listed = meta.id_token_algs.join(", ");
+    let jwks_only = preset.is_some_and(|p| !p.contract().verifies_hs_id_tokens);
     if meta.id_token_algs.iter().all(|a| symmetric(a)) {
+        if !jwks_only {
+            return None;
+        }
         return Some(format!(
             "the IdP signs ID tokens with {listed} (a secret shared with the client), and its \
              JWKS publishes {} key(s)",
@@ -86,7 +97,7 @@ mod tests {
     use crate::trace::JwkFacts;
 
     fn meta(issuer: &str, configured: Option<&str>, algs: &[&str], keys: usize) -> Trace {
-        Trace {
+        let mut t = Trace {
             idp: Some(IdpMeta {
                 discovery_url: format!("{issuer}/.well-known/openid-configuration"),
                 issuer: Some(issuer.into()),
@@ -103,7 +114,9 @@ mod tests {
                 ..IdpMeta::default()
             }),
             ..Trace::default()
-        }
+        };
+        t.chain.preset = Some("better-auth".into());
+        t
     }
 
     #[test]
@@ -132,6 +145,25 @@ mod tests {
                 "publishes no key",
             ),
             (meta(slash, None, &["RS256", "HS256"], 1), vec![], ""),
+            // A library that verifies HS256 with the client secret, or one not known.
+            (
+                {
+                    let mut t = meta(slash, None, &["HS256"], 0);
+                    t.chain.preset = Some("authjs".into());
+                    t
+                },
+                vec![],
+                "",
+            ),
+            (
+                {
+                    let mut t = meta(slash, None, &["HS256"], 0);
+                    t.chain.preset = None;
+                    t
+                },
+                vec![],
+                "",
+            ),
         ];
         for (t, want, says) in cases {
             let (keys, facts) = causes(&t);

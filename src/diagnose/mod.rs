@@ -185,6 +185,10 @@ pub(crate) fn cause(key: CauseKey, words: &crate::preset::Words, cookie: &str) -
              verify: a symmetric HS256 (signed with the client secret) where the library checks \
              only the JWKS's public keys, or a JWKS with no key for it"
             .to_string(),
+        CauseKey::StateOverwritten => "the state cookie came back, holding another start's \
+             state: a second start of the login (a double click, another tab, a retried request) \
+             set it again after the authorization request the IdP answered"
+            .to_string(),
         CauseKey::CallbackReplayed => "the callback was requested a second time after the \
              first had made the session (a back button, a reload, a prefetch, a double \
              navigation): its code and state are one-time, so the second fails"
@@ -211,6 +215,10 @@ pub(crate) fn cause(key: CauseKey, words: &crate::preset::Words, cookie: &str) -
              refuses it ({})",
             words.secure_cookies
         ),
+        CauseKey::SecureAttributeMissing => "the cookie lacks the Secure attribute that its \
+             `__Secure-`/`__Host-` prefix or its SameSite=None demands (a `__Host-` cookie also \
+             Path=/ and no Domain), so the browser refuses it on any scheme"
+            .to_string(),
         CauseKey::SameSiteCrossSite => format!(
             "the cookie's SameSite keeps it from a cross-site request: the IdP's `form_post` \
              callback is a cross-site POST, and a page on another site fetches cross-site; \

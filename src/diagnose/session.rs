@@ -79,20 +79,19 @@ fn identity(t: &Trace, out: &mut Vec<Finding>) {
         return;
     }
     let words = crate::preset::words(t.chain.preset.as_deref());
-    let authorize = crate::web::authorization_request(t.hops.iter().map(|h| &h.url));
-    let scopes: Vec<String> = authorize
-        .as_ref()
-        .and_then(|u| crate::web::param(u, "scope"))
-        .map(|s| s.split_whitespace().map(str::to_string).collect())
-        .unwrap_or_default();
-    let asked = |s: &str| scopes.iter().any(|x| x == s);
+    let scopes = asked_scopes(t);
+    let asked = |s: &str| {
+        scopes
+            .as_ref()
+            .is_some_and(|all| all.iter().any(|x| x == s))
+    };
     let mut evidence = vec![Evidence::Probe {
         probe: p.name.clone(),
     }];
-    if authorize.is_some() {
+    if let Some(all) = &scopes {
         evidence.push(Evidence::note(format!(
             "the authorization request asked for scope `{}`",
-            scopes.join(" ")
+            all.join(" ")
         )));
     }
     let (id, severity, title, keys) = if !who.email && !who.name {
@@ -160,6 +159,16 @@ fn identity(t: &Trace, out: &mut Vec<Finding>) {
     out.push(f);
 }
 
+/// The scopes the app's authorization request asked for; `None` when the chain shows none.
+pub(crate) fn asked_scopes(t: &Trace) -> Option<Vec<String>> {
+    let authorize = crate::web::authorization_request(t.hops.iter().map(|h| &h.url))?;
+    Some(
+        crate::web::param(&authorize, "scope")
+            .map(|s| s.split_whitespace().map(str::to_string).collect())
+            .unwrap_or_default(),
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -206,7 +215,7 @@ mod tests {
             t.hops.push(Hop::plain(
                 1,
                 &format!(
-                    "http://idp/auth?client_id=c&redirect_uri=http%3A%2F%2Fapp%2Fcb&scope={scope}"
+                    "http://idp/auth?client_id=c&response_type=code&redirect_uri=http%3A%2F%2Fapp%2Fcb&scope={scope}"
                 ),
                 302,
             ));

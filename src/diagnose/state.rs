@@ -23,20 +23,38 @@ pub(crate) fn is_state(t: &Trace, name: &str) -> bool {
     )
 }
 
-/// The state cookies set before the callback that it did not carry, with why; `None` when one
-/// came back, or none was seen set.
-pub(crate) fn loss(t: &Trace) -> Option<Loss> {
+/// The last word on each state cookie the app (not the IdP) set before the callback, and the
+/// callback; `None` without a callback.
+fn set_before(t: &Trace) -> Option<(&Hop, Vec<(&Hop, &SetCookie)>)> {
     let cb = t.chain.callback_hop.and_then(|n| t.hop(n))?;
-    // The last word on each state cookie before the callback.
+    let hosts = super::app_hosts(t);
     let mut last: Vec<(&Hop, &SetCookie)> = Vec::new();
-    for h in t.hops.iter().filter(|h| h.n < cb.n) {
+    for h in t
+        .hops
+        .iter()
+        .filter(|h| h.n < cb.n && hosts.contains(&crate::web::host_port(&h.url)))
+    {
         for c in h.set_cookies.iter().filter(|c| is_state(t, &c.name)) {
             last.retain(|(_, l)| l.name != c.name);
             last.push((h, c));
         }
     }
-    // What was never set, or cleared on purpose, is no cookie the callback lacked.
+    // What was cleared on purpose is no cookie the callback lacked.
     last.retain(|(_, c)| c.action != CookieAction::Cleared);
+    Some((cb, last))
+}
+
+/// Whether the state cookie the app set at the start came back to the callback: `None` when
+/// the app set none the chain knows (it keeps its state elsewhere, or its names are unknown).
+pub(crate) fn fate(t: &Trace) -> Option<bool> {
+    let (cb, last) = set_before(t)?;
+    (!last.is_empty()).then(|| last.iter().any(|(_, c)| sent(cb, &c.name)))
+}
+
+/// The state cookies set before the callback that it did not carry, with why; `None` when one
+/// came back, or none was seen set.
+pub(crate) fn loss(t: &Trace) -> Option<Loss> {
+    let (cb, last) = set_before(t)?;
     if last.is_empty() || last.iter().any(|(_, c)| sent(cb, &c.name)) {
         return None;
     }
@@ -61,6 +79,7 @@ pub(crate) fn loss(t: &Trace) -> Option<Loss> {
 /// The order causes rank in when the chain shows several: what made the cookie impossible
 /// before what kept it from one request.
 const PRIORITY: &[CauseKey] = &[
+    CauseKey::SecureAttributeMissing,
     CauseKey::SecureOverHttp,
     CauseKey::TooLarge,
     CauseKey::CookieDomain,
@@ -81,11 +100,8 @@ fn sent(hop: &Hop, name: &str) -> bool {
 pub(crate) fn key_of(reason: &CookieReason) -> Option<CauseKey> {
     use CookieReason as R;
     Some(match reason {
-        R::InvalidPrefix
-        | R::SecureOnly
-        | R::OverwriteSecure
-        | R::SchemeNotSupported
-        | R::SameSiteNoneInsecure => CauseKey::SecureOverHttp,
+        R::InvalidPrefix | R::SecureOnly | R::OverwriteSecure => CauseKey::SecureOverHttp,
+        R::SameSiteNoneInsecure => CauseKey::SecureAttributeMissing,
         R::InvalidDomain | R::DomainMismatch => CauseKey::CookieDomain,
         R::NameValuePairExceedsMaxSize => CauseKey::TooLarge,
         R::UserPreferences => CauseKey::ThirdPartyBlocked,
@@ -97,7 +113,10 @@ pub(crate) fn key_of(reason: &CookieReason) -> Option<CauseKey> {
         | R::SchemefulSameSiteUnspecifiedTreatedAsLax => CauseKey::SameSiteCrossSite,
         R::NotOnPath => CauseKey::CookiePath,
         R::Expired => CauseKey::StateExpired,
-        R::SyntaxError | R::Other(_) => return None,
+        R::SyntaxError | R::SchemeNotSupported => return None,
+        // Chromium's third-party phase-out says so in its own words.
+        R::Other(name) if name.contains("ThirdParty") => CauseKey::ThirdPartyBlocked,
+        R::Other(_) => return None,
     })
 }
 
@@ -108,12 +127,22 @@ pub(crate) fn first_key<'a>(reasons: impl Iterator<Item = &'a CookieReason>) -> 
         .min_by_key(|k| PRIORITY.iter().position(|p| p == k))
 }
 
+/// The cause of a refused `Set-Cookie`: a prefix broken by a cookie that lacks Secure is the
+/// attribute's fault on any scheme; otherwise the reason's.
+pub(crate) fn refusal_key(c: &SetCookie) -> Option<CauseKey> {
+    let reasons = &c.refusal.as_ref()?.0;
+    if !c.secure && reasons.contains(&CookieReason::InvalidPrefix) {
+        return Some(CauseKey::SecureAttributeMissing);
+    }
+    first_key(reasons.iter())
+}
+
 /// Why `c`, set at `h`, did not come with the callback `cb`.
 fn why(h: &Hop, c: &SetCookie, cb: &Hop) -> (Option<CauseKey>, String) {
     let name = &c.name;
     if let Some(refusal) = &c.refusal {
         return (
-            first_key(refusal.0.iter()),
+            refusal_key(c),
             format!("`{name}` was refused when {} set it ({refusal})", h.n),
         );
     }
@@ -188,6 +217,8 @@ pub(crate) fn short(key: CauseKey) -> Option<&'static str> {
     Some(match key {
         CauseKey::HostMismatch => "the login started on another host than the callback's",
         CauseKey::SecureOverHttp => "it was refused as a Secure cookie over plain http",
+        CauseKey::SecureAttributeMissing => "it was refused for lacking the Secure attribute",
+        CauseKey::StateOverwritten => "it came back holding another start's state",
         CauseKey::SameSiteCrossSite => "SameSite kept it from the IdP's cross-site return",
         CauseKey::CookieDomain => "its Domain does not cover the callback's host",
         CauseKey::CookiePath => "its Path does not cover the callback's path",
@@ -223,6 +254,7 @@ mod tests {
     /// A start on `start` that sets `c`, and a callback on `callback` `secs` later.
     fn trace(start: &str, c: SetCookie, callback: &str, secs: u64) -> Trace {
         let mut t = Trace::default();
+        t.chain.app = "https://app.test".into();
         t.chain.preset = Some("better-auth".into());
         let mut s = Hop::plain(1, start, 302);
         s.received_at_ms = 1_000_000;
@@ -241,6 +273,7 @@ mod tests {
     fn each_loss_names_its_cause() {
         let refused = |reason: CookieReason| {
             let mut c = state("better-auth.state", None, Some(300));
+            c.secure = true;
             c.action = CookieAction::Refused;
             c.refusal = Some(CookieReasons(vec![reason]));
             trace(START, c, CB, 2)
@@ -259,6 +292,15 @@ mod tests {
                 "prefix over http",
                 refused(CookieReason::InvalidPrefix),
                 Some(CauseKey::SecureOverHttp),
+            ),
+            (
+                "a prefix without Secure",
+                {
+                    let mut t = refused(CookieReason::InvalidPrefix);
+                    t.hops[0].set_cookies[0].secure = false;
+                    t
+                },
+                Some(CauseKey::SecureAttributeMissing),
             ),
             (
                 "third party",

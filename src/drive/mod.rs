@@ -496,7 +496,9 @@ impl Runner<'_> {
             for (i, step) in before.iter().enumerate() {
                 let spec = self.start_spec(i, step, &got)?;
                 chain.start_endpoint = Some(spec.url.path().to_string());
-                let answer = self.driver.hop(&spec_request(&spec), r).await?;
+                // Through its redirects, as the page's `fetch` follows them.
+                let page = self.scenario.chain.page.clone();
+                let answer = self.follow(spec_request(&spec), &page, r).await?;
                 if answer.status >= 400 {
                     return Err(Stop::Ended(Ended::StartRefused {
                         hop: HopNo(self.driver.record.hops.len() as u32),
@@ -802,9 +804,7 @@ pub(crate) fn take_captures(
                 kind: None,
             });
         };
-        if !value.starts_with("http://") && !value.starts_with("https://") {
-            r.sensitive(&value);
-        }
+        r.sensitive(&value);
         got.insert(c.name.clone(), value);
     }
     Ok(())

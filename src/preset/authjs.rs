@@ -47,6 +47,7 @@ pub const CONTRACT: Contract = Contract {
         ("nonce", CookieRole::State),
     ],
     errors: ERRORS,
+    verifies_hs_id_tokens: true,
     code_causes: &[
         ("MissingCSRF", CauseKey::MissingCsrf),
         ("UntrustedHost", CauseKey::UntrustedHost),

@@ -49,6 +49,8 @@ pub const CONTRACT: Contract = Contract {
         ("oauth_state", CookieRole::State),
     ],
     errors: ERRORS,
+    // BetterAuth 1.7 checks ID tokens against the JWKS only.
+    verifies_hs_id_tokens: false,
     code_causes: &[
         ("INVALID_ORIGIN", CauseKey::UntrustedOrigin),
         ("MISSING_OR_NULL_ORIGIN", CauseKey::UntrustedOrigin),

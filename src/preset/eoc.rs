@@ -38,6 +38,7 @@ pub const CONTRACT: Contract = Contract {
         ("skipSilentLogin", CookieRole::Other),
     ],
     errors: &[],
+    verifies_hs_id_tokens: true,
     code_causes: &[],
     words: Words {
         secure_cookies: "express-openid-connect: session.cookie.secure, an https baseURL",

@@ -83,6 +83,9 @@ pub struct Contract {
     /// Codes of the library's own that name one cause: a refused start's (an `error=` on the URL
     /// it sends the browser back to, or a JSON `code`) and a failed callback's.
     pub code_causes: &'static [(&'static str, crate::trace::CauseKey)],
+    /// Whether the library verifies an HS256 ID token with the client secret (OIDC Core 10.1),
+    /// or checks ID tokens only against the JWKS's public keys.
+    pub verifies_hs_id_tokens: bool,
     /// How the library's settings are named in explanations and fixes.
     pub words: Words,
 }
@@ -264,10 +267,9 @@ pub fn words(preset: Option<&str>) -> &'static Words {
         .map_or(&GENERIC, |p| &p.contract().words)
 }
 
-/// What an error code means: under the trace's preset; failing that, under another preset only
-/// when the code names a failure every library shares (a missing email, a lost state), since
-/// another library's causes and fixes would mislead on a chain it does not run.
-/// The cause a library's code names: the chain's preset's codes first, then any other's.
+/// The cause a library's code names: the chain's preset's codes first; failing that, another
+/// preset's, since each code names one cause whatever the library (codes are distinct enough
+/// not to collide: `INVALID_ORIGIN`, `MissingCSRF`, `account_not_linked`).
 pub fn code_cause(preset: Option<&str>, code: &str) -> Option<crate::trace::CauseKey> {
     let find = |p: Preset| {
         p.contract()
@@ -281,6 +283,9 @@ pub fn code_cause(preset: Option<&str>, code: &str) -> Option<crate::trace::Caus
         .or_else(|| Preset::ALL.iter().copied().find_map(find))
 }
 
+/// What an error code means: under the trace's preset; failing that, under another preset only
+/// when the code names a failure every library shares (a missing email, a lost state), since
+/// another library's causes and fixes would mislead on a chain it does not run.
 pub fn error_code(preset: Option<&str>, code: &str) -> Option<&'static ErrorCode> {
     let find = |p: Preset| p.contract().errors.iter().find(|e| e.code == code);
     let own = preset.and_then(Preset::parse);

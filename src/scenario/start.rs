@@ -82,6 +82,24 @@ pub type Captured = BTreeMap<String, String>;
 
 /// `text` with its captures filled in.
 pub fn fill(text: &str, got: &Captured) -> String {
+    fill_with(text, got, str::to_string)
+}
+
+/// A captured value as it may stand in a URL's path or query: every byte but the unreserved
+/// ones percent-encoded (a base64 token's `+`, `/` and `=`, an `&`, a `#`).
+fn url_part(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    for b in value.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+fn fill_with(text: &str, got: &Captured, shown: impl Fn(&str) -> String) -> String {
     let mut out = String::with_capacity(text.len());
     let mut rest = text;
     while let Some(i) = rest.find(OPEN) {
@@ -91,7 +109,10 @@ pub fn fill(text: &str, got: &Captured) -> String {
             out.push_str(&rest[i..]);
             return out;
         };
-        out.push_str(got.get(&after[..end]).map_or("", String::as_str));
+        out.push_str(
+            &got.get(&after[..end])
+                .map_or_else(String::new, |v| shown(v)),
+        );
         rest = &after[end + CLOSE.len_utf8()..];
     }
     out.push_str(rest);
@@ -106,7 +127,16 @@ pub fn has_capture(text: &str) -> bool {
 impl StartStep {
     /// The request with the captures filled in, or why its URL is not one.
     pub fn request(&self, got: &Captured) -> Result<RequestSpec, String> {
-        let url = fill(&self.url, got);
+        // A URL that is a capture (the address the app answered with) stands as it is; a
+        // capture inside one is encoded.
+        let whole = self.url.starts_with(OPEN)
+            && self.url.ends_with(CLOSE)
+            && self.url.matches(OPEN).count() == 1;
+        let url = if whole {
+            fill(&self.url, got)
+        } else {
+            fill_with(&self.url, got, url_part)
+        };
         let url = match Url::parse(&url) {
             Ok(u) if matches!(u.scheme(), "http" | "https") && u.host().is_some() => u,
             _ => return Err(format!("`{url}` is not an http(s) URL")),
@@ -271,7 +301,7 @@ mod tests {
             capture: Vec::new(),
         };
         let r = step.request(&got).unwrap();
-        assert_eq!(r.url.as_str(), "https://app.test/v&1/go");
+        assert_eq!(r.url.as_str(), "https://app.test/v%261/go");
         assert_eq!(
             r.body,
             Some(Body::Json(serde_json::json!({"a": ["v&1"], "b": 1})))

@@ -1043,6 +1043,9 @@ pub enum CauseKey {
     /// A cookie refused as Secure (the attribute, a `__Secure-`/`__Host-` prefix, SameSite=None)
     /// on a plain-http origin.
     SecureOverHttp,
+    /// A cookie refused for lacking the Secure attribute its prefix or its SameSite=None
+    /// demands, whatever the scheme.
+    SecureAttributeMissing,
     /// A cookie withheld by its SameSite from a cross-site request (a `form_post` callback, a
     /// page on another site).
     #[serde(rename = "samesite-cross-site")]
@@ -1057,6 +1060,9 @@ pub enum CauseKey {
     TooLarge,
     /// The state cookie expired between the start and the callback.
     StateExpired,
+    /// The state cookie came back with another start's state: a second start (a double click,
+    /// another tab) overwrote it.
+    StateOverwritten,
     /// The callback was requested again after it had made a session: its code and state are
     /// one-time.
     CallbackReplayed,
@@ -1097,12 +1103,14 @@ impl CauseKey {
             CauseKey::IdTokenAlg => "id-token-alg",
             CauseKey::HostMismatch => "host-mismatch",
             CauseKey::SecureOverHttp => "secure-over-http",
+            CauseKey::SecureAttributeMissing => "secure-attribute-missing",
             CauseKey::SameSiteCrossSite => "samesite-cross-site",
             CauseKey::CookieDomain => "cookie-domain",
             CauseKey::CookiePath => "cookie-path",
             CauseKey::ThirdPartyBlocked => "third-party-blocked",
             CauseKey::TooLarge => "too-large",
             CauseKey::StateExpired => "state-expired",
+            CauseKey::StateOverwritten => "state-overwritten",
             CauseKey::CallbackReplayed => "callback-replayed",
             CauseKey::ClockSkew => "clock-skew",
             CauseKey::AccountNotLinked => "account-not-linked",

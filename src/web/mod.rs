@@ -83,11 +83,18 @@ pub fn redirect_origins(urls: impl IntoIterator<Item = impl AsRef<str>>) -> Vec<
         .collect()
 }
 
-/// The app's authorization request: the first URL that names a `redirect_uri`.
+/// The app's authorization request: the first URL with a `client_id`, a `response_type` or a
+/// `request_uri` (PAR), and an absolute `redirect_uri` or a `request_uri`.
 pub fn authorization_request(urls: impl IntoIterator<Item = impl AsRef<str>>) -> Option<Url> {
     urls.into_iter()
         .filter_map(|u| Url::parse(u.as_ref()).ok())
-        .find(|url| param(url, "redirect_uri").is_some())
+        .find(|url| {
+            let absolute = param(url, "redirect_uri").is_some_and(|r| Url::parse(&r).is_ok());
+            let by_reference = param(url, "request_uri").is_some();
+            param(url, "client_id").is_some()
+                && (param(url, "response_type").is_some() || by_reference)
+                && (absolute || by_reference)
+        })
 }
 
 /// A query parameter's value.
@@ -341,7 +348,9 @@ mod tests {
     fn the_apps_return_address_is_its_own_authorization_requests() {
         let hops = [
             "http://web.test/",
-            "http://idp.test/authorize?client_id=a&redirect_uri=http%3A%2F%2Fapp.test%2Fcb",
+            // A start of the app's own that names where to go next: no authorization request.
+            "http://web.test/login?redirect_uri=%2Fhome",
+            "http://idp.test/authorize?client_id=a&response_type=code&redirect_uri=http%3A%2F%2Fapp.test%2Fcb",
             // The IdP hands the login on to another, naming itself.
             "http://github.test/login/oauth?redirect_uri=http%3A%2F%2Fidp.test%2Fbroker",
         ];
@@ -349,6 +358,10 @@ mod tests {
         assert_eq!(origins.len(), 1);
         assert_eq!(origins[0].ascii_serialization(), "http://app.test");
         assert!(redirect_origins(["http://app.test/?next=/x"]).is_empty());
+        // Pushed authorization (PAR): by reference, no redirect_uri to read.
+        let par = "http://idp.test/authorize?client_id=a&request_uri=urn%3Apar%3A1";
+        assert!(authorization_request([par]).is_some());
+        assert!(redirect_origins([par]).is_empty());
     }
 
     #[test]

@@ -461,7 +461,7 @@ fn mode_18_clock_skew() {
         ..Opts::default()
     });
     let run = fails_with(&chain, &[], "callback-error", "clock-skew", METADATA);
-    top_says(&run, "evidence", "behind the local clock");
+    top_says(&run, "evidence", "10 min behind the app's");
 }
 
 /// Mode 21: a user with this email signed up before, and the IdP says the email is not verified:
