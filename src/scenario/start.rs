@@ -85,20 +85,6 @@ pub fn fill(text: &str, got: &Captured) -> String {
     fill_with(text, got, str::to_string)
 }
 
-/// A captured value as it may stand in a URL's path or query: every byte but the unreserved
-/// ones percent-encoded (a base64 token's `+`, `/` and `=`, an `&`, a `#`).
-fn url_part(value: &str) -> String {
-    let mut out = String::with_capacity(value.len());
-    for b in value.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
-}
-
 fn fill_with(text: &str, got: &Captured, shown: impl Fn(&str) -> String) -> String {
     let mut out = String::with_capacity(text.len());
     let mut rest = text;
@@ -135,7 +121,8 @@ impl StartStep {
         let url = if whole {
             fill(&self.url, got)
         } else {
-            fill_with(&self.url, got, url_part)
+            // Percent-encoded: a base64 token's `+`, `/` and `=`, an `&`, a `#`.
+            fill_with(&self.url, got, crate::redact::percent_encode)
         };
         let url = match Url::parse(&url) {
             Ok(u) if matches!(u.scheme(), "http" | "https") && u.host().is_some() => u,
