@@ -181,14 +181,24 @@ fn why(h: &Hop, c: &SetCookie, cb: &Hop) -> (Option<CauseKey>, String) {
             ),
         );
     }
-    if let Some(age) = c.max_age.filter(|a| *a > 0) {
+    // Its life: Max-Age, else Expires against the Date of the answer that set it (both by
+    // the server's clock).
+    let life = c
+        .max_age
+        .map(|a| (a, format!("Max-Age={a}")))
+        .or_else(|| {
+            let expires = super::clock::parse_http_date(c.expires.as_deref()?)?;
+            let date = super::clock::parse_http_date(h.date.as_deref()?)?;
+            Some((expires - date, format!("Expires {}", c.expires.as_deref()?)))
+        })
+        .filter(|(a, _)| *a > 0);
+    if let Some((age, said)) = life {
         let elapsed = cb.received_at_ms.saturating_sub(h.received_at_ms) / 1000;
         if cb.received_at_ms > 0 && h.received_at_ms > 0 && elapsed as i64 >= age {
             return (
                 Some(CauseKey::StateExpired),
                 format!(
-                    "`{name}` lived {} (Max-Age={age}) and the callback came {} after {} set \
-                     it",
+                    "`{name}` lived {} ({said}) and the callback came {} after {} set it",
                     super::cookies::human(age),
                     super::cookies::human(elapsed as i64),
                     h.n
@@ -362,6 +372,17 @@ mod tests {
             (
                 "expired",
                 trace(START, state("better-auth.state", None, Some(5)), CB, 7),
+                Some(CauseKey::StateExpired),
+            ),
+            (
+                "expired by its Expires",
+                {
+                    let mut c = state("better-auth.state", None, None);
+                    c.expires = Some("Sun, 06 Nov 1994 08:49:42 GMT".into());
+                    let mut t = trace(START, c, CB, 7);
+                    t.hops[0].date = Some("Sun, 06 Nov 1994 08:49:37 GMT".into());
+                    t
+                },
                 Some(CauseKey::StateExpired),
             ),
             (
