@@ -4,7 +4,9 @@
 use super::record::Record;
 use crate::redact::Redactor;
 use crate::scenario::Body;
-use crate::trace::{BlockedCookie, ErrorStep, Hop, Method, RunError, SentCookie, Step};
+use crate::trace::{
+    BlockedCookie, ErrorStep, Hop, Method, RunError, RunErrorKind, SentCookie, Step,
+};
 use crate::web;
 use reqwest::header::{CONTENT_TYPE, COOKIE, DATE, HeaderMap, LOCATION, ORIGIN};
 use std::time::{Duration, Instant};
@@ -153,9 +155,12 @@ impl HttpClient {
         req: &Request,
         jar: Option<&Record>,
         r: &mut Redactor,
-    ) -> Result<Answer, String> {
-        let method = reqwest::Method::from_bytes(req.method.as_str().as_bytes())
-            .map_err(|_| format!("`{}` is not an HTTP method", req.method))?;
+    ) -> Result<Answer, Fault> {
+        let method =
+            reqwest::Method::from_bytes(req.method.as_str().as_bytes()).map_err(|_| Fault {
+                kind: None,
+                message: format!("`{}` is not an HTTP method", req.method),
+            })?;
         let mut builder = self.client.request(method, req.url.clone());
         let mut cookie_sent = Vec::new();
         let mut cookie_blocked = Vec::new();
@@ -203,10 +208,13 @@ impl HttpClient {
         let mut body = Vec::new();
         while let Some(chunk) = resp.chunk().await.map_err(|e| self.describe(&e, &shown))? {
             if body.len() + chunk.len() > MAX_BODY {
-                return Err(format!(
-                    "the answer from {shown} is larger than {} MiB; refusing to read it",
-                    MAX_BODY / 1024 / 1024
-                ));
+                return Err(Fault {
+                    kind: Some(RunErrorKind::BodyTooLarge),
+                    message: format!(
+                        "the answer from {shown} is larger than {} MiB; refusing to read it",
+                        MAX_BODY / 1024 / 1024
+                    ),
+                });
             }
             body.extend_from_slice(&chunk);
         }
@@ -224,27 +232,72 @@ impl HttpClient {
         })
     }
 
-    fn describe(&self, e: &reqwest::Error, shown: &str) -> String {
+    fn describe(&self, e: &reqwest::Error, shown: &str) -> Fault {
         let mut cause = String::new();
+        let mut chain = Vec::new();
         let mut source = std::error::Error::source(e);
         while let Some(s) = source {
             cause = s.to_string();
+            chain.push(cause.to_lowercase());
             source = s.source();
         }
-        let what = if e.is_timeout() {
-            format!("no answer within {}s", self.timeout.as_secs_f64())
-        } else if e.is_connect() {
-            "could not connect".to_string()
-        } else if e.is_body() || e.is_decode() {
-            "the answer's body broke off".to_string()
-        } else {
-            "the request failed".to_string()
+        let kind = fault_kind(e.is_timeout(), e.is_connect(), e.is_body(), &chain);
+        let what = match kind {
+            Some(RunErrorKind::Timeout) => {
+                format!("no answer within {}s", self.timeout.as_secs_f64())
+            }
+            Some(RunErrorKind::Dns) => "the host name did not resolve".to_string(),
+            Some(RunErrorKind::Tls) => "the TLS handshake failed".to_string(),
+            _ if e.is_connect() => "could not connect".to_string(),
+            _ if e.is_body() || e.is_decode() => "the answer's body broke off".to_string(),
+            _ => "the request failed".to_string(),
         };
-        if cause.is_empty() || e.is_timeout() {
+        let message = if cause.is_empty() || e.is_timeout() {
             format!("{what}: {shown}")
         } else {
             format!("{what}: {shown}: {cause}")
-        }
+        };
+        Fault { kind, message }
+    }
+}
+
+/// A request that got no answer: what kind of fault (`error.kind`), and in words.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Fault {
+    pub kind: Option<RunErrorKind>,
+    pub message: String,
+}
+
+impl std::fmt::Display for Fault {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+/// The kind of a failed request, from the client's own flags and the words of its error's
+/// causes (the resolver's and the TLS library's, not the chain's).
+fn fault_kind(timeout: bool, connect: bool, body: bool, causes: &[String]) -> Option<RunErrorKind> {
+    let says = |words: &[&str]| causes.iter().any(|c| words.iter().any(|w| c.contains(w)));
+    if timeout {
+        Some(RunErrorKind::Timeout)
+    } else if says(&[
+        "dns error",
+        "failed to lookup address",
+        "name or service not known",
+    ]) {
+        Some(RunErrorKind::Dns)
+    } else if says(&[
+        "certificate",
+        "tls",
+        "handshake",
+        "invalidcontenttype",
+        "corrupt message",
+    ]) {
+        Some(RunErrorKind::Tls)
+    } else if connect || body {
+        Some(RunErrorKind::Connect)
+    } else {
+        None
     }
 }
 
@@ -263,11 +316,11 @@ impl<'a> HttpDriver<'a> {
             .client
             .exchange(req, Some(&self.record), r)
             .await
-            .map_err(|message| RunError {
+            .map_err(|f| RunError {
                 step: ErrorStep::Chain(req.step),
                 hop: Some(n),
-                message,
-                kind: None,
+                message: f.message,
+                kind: f.kind,
             })?;
         let set_cookies = self
             .record
@@ -365,5 +418,68 @@ mod tests {
         let u = Url::parse("http://a/x#error=access_denied&error_description=no").unwrap();
         assert_eq!(error_params(&u).unwrap().1.as_deref(), Some("no"));
         assert!(error_params(&Url::parse("http://a/x?e=1").unwrap()).is_none());
+    }
+}
+
+#[cfg(test)]
+mod faults {
+    use super::*;
+
+    #[test]
+    fn a_failed_request_is_named_by_its_kind() {
+        let c = |s: &str| vec![s.to_lowercase()];
+        // (timeout, connect, body, causes, kind)
+        let cases = [
+            (
+                true,
+                false,
+                true,
+                c("operation timed out"),
+                Some(RunErrorKind::Timeout),
+            ),
+            (
+                false,
+                true,
+                false,
+                c("dns error: failed to lookup address information: Name or service not known"),
+                Some(RunErrorKind::Dns),
+            ),
+            (
+                false,
+                true,
+                false,
+                c("invalid peer certificate: UnknownIssuer"),
+                Some(RunErrorKind::Tls),
+            ),
+            (
+                false,
+                true,
+                false,
+                c("received corrupt message of type InvalidContentType"),
+                Some(RunErrorKind::Tls),
+            ),
+            (
+                false,
+                true,
+                false,
+                c("Connection refused (os error 111)"),
+                Some(RunErrorKind::Connect),
+            ),
+            (
+                false,
+                false,
+                true,
+                c("connection reset by peer"),
+                Some(RunErrorKind::Connect),
+            ),
+            (false, false, false, c("builder error"), None),
+        ];
+        for (timeout, connect, body, causes, want) in cases {
+            assert_eq!(
+                fault_kind(timeout, connect, body, &causes),
+                want,
+                "{causes:?}"
+            );
+        }
     }
 }

@@ -71,7 +71,7 @@ async fn fetch_one(client: &HttpClient, url: &Url, r: &mut Redactor) -> IdpMeta 
     {
         Ok(a) => a,
         Err(e) => {
-            meta.error = Some(e);
+            meta.error = Some(e.message);
             return meta;
         }
     };
@@ -125,7 +125,7 @@ async fn fetch_one(client: &HttpClient, url: &Url, r: &mut Redactor) -> IdpMeta 
                 ))
             }
         },
-        Err(e) => meta.error = Some(e),
+        Err(e) => meta.error = Some(e.message),
     }
     meta
 }

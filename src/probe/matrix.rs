@@ -220,12 +220,12 @@ pub async fn run(
                             )),
                         });
                     }
-                    Err(message) => {
+                    Err(fault) => {
                         let error = RunError {
                             step: ErrorStep::Matrix(spec.name.clone()),
                             hop: None,
-                            message,
-                            kind: None,
+                            message: fault.message,
+                            kind: fault.kind,
                         };
                         return (rows, Some(error));
                     }

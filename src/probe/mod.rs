@@ -36,14 +36,14 @@ pub async fn run(
             .collect();
         match client.exchange(&req, Some(record), r).await {
             Ok(answer) => probes.push(judge(spec, preset, &answer, &sent, r)),
-            Err(message) => {
+            Err(fault) => {
                 return (
                     probes,
                     Some(RunError {
                         step: ErrorStep::Probe(spec.name.clone()),
                         hop: None,
-                        message,
-                        kind: None,
+                        message: fault.message,
+                        kind: fault.kind,
                     }),
                 );
             }

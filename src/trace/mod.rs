@@ -674,6 +674,16 @@ pub enum RunErrorKind {
     /// The IdP asks for something a smoke test cannot give: a one-time code, a second factor,
     /// a "stay signed in" choice, a required action such as a password change.
     IdpNeedsInteraction,
+    /// No connection: refused, reset, or broken off in the middle of an answer.
+    Connect,
+    /// The host name did not resolve.
+    Dns,
+    /// The TLS handshake failed: a certificate not trusted or expired, a plain-http port.
+    Tls,
+    /// No answer, or no end of one, within the timeout.
+    Timeout,
+    /// An answer's body over the size cap (`MAX_BODY`).
+    BodyTooLarge,
 }
 
 /// What the run learnt about the chain's endpoints.

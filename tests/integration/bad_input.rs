@@ -139,6 +139,7 @@ fn idp_port_closed_exits_3_with_a_partial_report() {
     assert_eq!(report["verdict"], "error");
     assert_eq!(report["error"]["hop"], 2);
     assert_eq!(report["error"]["step"], "follow");
+    assert_eq!(report["error"]["kind"], "connect");
     assert_eq!(
         report["hops"].as_array().unwrap().len(),
         1,
@@ -234,13 +235,13 @@ fn a_json_idp_page_is_no_login_form() {
 
 #[test]
 fn an_oversized_body_is_refused() {
-    let (out, _) = run_misbehaving(
+    let (out, report) = run_misbehaving(
         |_, p, port| {
             to_idp(p, port, || {
                 Some(response(
                     "200 OK",
                     &[("content-type", "text/html")],
-                    &"x".repeat(5 * 1024 * 1024),
+                    &"x".repeat(50 * 1024 * 1024),
                 ))
             })
         },
@@ -248,6 +249,12 @@ fn an_oversized_body_is_refused() {
     );
     assert_eq!(out.code, 3, "{}", out.all());
     assert!(out.stderr.contains("larger than 4 MiB"), "{}", out.stderr);
+    assert_eq!(report["error"]["kind"], "body-too-large");
+    assert_eq!(
+        report["hops"].as_array().map(Vec::len),
+        Some(1),
+        "the start is kept"
+    );
 }
 
 #[test]
@@ -256,18 +263,56 @@ fn a_silent_server_times_out() {
     assert_eq!(out.code, 3, "{}", out.all());
     assert!(out.stderr.contains("no answer within 1s"), "{}", out.stderr);
     assert_eq!(report["error"]["hop"], 2);
+    assert_eq!(report["error"]["kind"], "timeout");
 }
 
 #[test]
 fn tls_to_a_plain_port_fails_cleanly() {
     let server = Misbehaving::start(|_, _, _| Some(response("200 OK", &[], "plain")));
     let app = format!("https://localhost:{}", server.port);
+    let dir = tempfile::tempdir().unwrap();
+    let json = dir.path().join("r.json");
     let out = authchain(
-        &["login", "--app", &app, "--provider", "p", "--timeout", "3s"],
+        &[
+            "login",
+            "--app",
+            &app,
+            "--provider",
+            "p",
+            "--timeout",
+            "3s",
+            "--report-json",
+            json.to_str().unwrap(),
+        ],
         &[],
     );
     assert_eq!(out.code, 3, "{}", out.all());
     assert!(out.stderr.contains("step start at hop 1"), "{}", out.stderr);
+    assert_eq!(read_json(&json)["error"]["kind"], "tls");
+}
+
+#[test]
+fn a_host_that_does_not_resolve_is_a_dns_fault() {
+    // `.invalid` never resolves (RFC 2606).
+    let dir = tempfile::tempdir().unwrap();
+    let json = dir.path().join("r.json");
+    let out = authchain(
+        &[
+            "login",
+            "--app",
+            "http://authchain-test.invalid:3000",
+            "--provider",
+            "p",
+            "--timeout",
+            "5s",
+            "--report-json",
+            json.to_str().unwrap(),
+        ],
+        &[],
+    );
+    assert_eq!(out.code, 3, "{}", out.all());
+    assert!(out.stderr.contains("did not resolve"), "{}", out.stderr);
+    assert_eq!(read_json(&json)["error"]["kind"], "dns");
 }
 
 #[test]
