@@ -684,6 +684,9 @@ pub enum RunErrorKind {
     Timeout,
     /// An answer's body over the size cap (`MAX_BODY`).
     BodyTooLarge,
+    /// The browser could not be started or driven: chromedriver or Chromium missing, crashed,
+    /// or not answering.
+    Browser,
 }
 
 /// What the run learnt about the chain's endpoints.

@@ -263,6 +263,7 @@ fn a_missing_chromedriver_is_no_usable_answer() {
         "{}",
         run.out.stderr
     );
+    assert_eq!(run.report["error"]["kind"], "browser", "{}", run.out.stdout);
 }
 
 #[test]
@@ -340,4 +341,22 @@ fn an_interrupted_run_ends_its_remote_session() {
     let _ = driver.kill();
     let _ = driver.wait();
     assert_eq!(left, 0, "the remote session was ended");
+}
+
+/// The IdP's port closed: Chromium cannot load the authorize page; the stop is a connection
+/// fault, the hops before it kept.
+#[test]
+fn an_unreachable_idp_in_the_browser_is_a_connect_fault() {
+    let _one = browser_lock();
+    let mut chain = Chain::start(Opts::default());
+    chain.idp.stop();
+    let run = browser_login(&chain, "alice", &[]);
+    assert_eq!(run.out.code, 3, "{}", run.out.all());
+    assert_eq!(run.report["error"]["kind"], "connect", "{}", run.out.all());
+    assert!(
+        run.report["hops"].as_array().is_some_and(|h| !h.is_empty()),
+        "{}",
+        run.out.stdout
+    );
+    assert_no_leftovers();
 }

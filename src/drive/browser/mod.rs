@@ -11,7 +11,9 @@ use super::record::Record;
 use crate::redact::Redactor;
 use crate::scenario::start::Captured;
 use crate::scenario::{Body, Consent, IdpKind, RequestSpec, Scenario, StartStep, join_path};
-use crate::trace::{ChainInfo, Ended, ErrorStep, HopNo, Method, Page, PageKind, RunError, Step};
+use crate::trace::{
+    ChainInfo, Ended, ErrorStep, HopNo, Method, Page, PageKind, RunError, RunErrorKind, Step,
+};
 use fantoccini::wd::WebDriverCompatibleCommand;
 use fantoccini::{Client, ClientBuilder};
 use serde_json::{Value, json};
@@ -164,10 +166,26 @@ fn fetch_of(spec: &RequestSpec) -> Value {
 
 fn error(step: ErrorStep, message: impl Into<String>) -> RunError {
     RunError {
+        kind: (step == ErrorStep::Browser).then_some(RunErrorKind::Browser),
         step,
         hop: None,
         message: message.into(),
-        kind: None,
+    }
+}
+
+/// The kind of a page Chromium could not load, by its net error (`net::ERR_…`).
+fn load_fault(net_error: &str) -> RunErrorKind {
+    let e = net_error.to_ascii_uppercase();
+    if e.contains("ERR_NAME_NOT_RESOLVED") || e.contains("ERR_NAME_RESOLUTION_FAILED") {
+        RunErrorKind::Dns
+    } else if e.contains("ERR_CERT_") || e.contains("ERR_SSL_") {
+        RunErrorKind::Tls
+    } else if e.contains("TIMED_OUT") {
+        RunErrorKind::Timeout
+    } else if e.contains("ERR_CONNECTION_") || e.contains("ERR_ADDRESS_UNREACHABLE") {
+        RunErrorKind::Connect
+    } else {
+        RunErrorKind::Browser
     }
 }
 
@@ -513,7 +531,7 @@ impl Session<'_> {
                     step: ErrorStep::Browser,
                     hop: Some(HopNo(last.0 + 1)),
                     message: format!("the browser could not load {}: {}", f.url, f.error),
-                    kind: None,
+                    kind: Some(load_fault(&f.error)),
                 });
                 Ended::NotEnded
             }
@@ -1002,5 +1020,24 @@ impl Session<'_> {
             });
         }
         kept
+    }
+}
+
+#[cfg(test)]
+mod load_faults {
+    use super::*;
+
+    #[test]
+    fn a_page_chromium_could_not_load_is_named_by_its_net_error() {
+        for (error, kind) in [
+            ("net::ERR_NAME_NOT_RESOLVED", RunErrorKind::Dns),
+            ("net::ERR_CERT_AUTHORITY_INVALID", RunErrorKind::Tls),
+            ("net::ERR_SSL_PROTOCOL_ERROR", RunErrorKind::Tls),
+            ("net::ERR_CONNECTION_REFUSED", RunErrorKind::Connect),
+            ("net::ERR_CONNECTION_TIMED_OUT", RunErrorKind::Timeout),
+            ("net::ERR_ABORTED", RunErrorKind::Browser),
+        ] {
+            assert_eq!(load_fault(error), kind, "{error}");
+        }
     }
 }
