@@ -197,6 +197,20 @@ pub fn rules(t: &Trace) -> Vec<Finding> {
             .collect()
     };
     match &t.ended {
+        Ended::BadRedirect { hop } => {
+            let status = t.hop(*hop).map_or(0, |h| h.status);
+            vec![finding(
+                FindingId::MalformedRedirect,
+                Severity::Error,
+                format!("The redirect at {hop} ({status}) has a Location that is not a URL"),
+                vec![Evidence::Hop { hop: *hop }],
+                "The server sent the browser on with a `Location` header that does not parse as \
+                 a URL (a space, a bad port, an unclosed IPv6 bracket, a raw character that must \
+                 be encoded), so there is nothing to follow: a browser stops there too.",
+                "Build the redirect URL with the framework's URL helpers, which encode what the \
+                 URL holds; check any value (a callback URL, a next parameter) pasted into it.",
+            )]
+        }
         Ended::Loop { first, again } => vec![finding(
             FindingId::RedirectLoop,
             Severity::Error,

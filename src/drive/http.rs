@@ -69,6 +69,8 @@ pub struct Answer {
     pub status: u16,
     pub headers: HeaderMap,
     pub location: Option<Url>,
+    /// A `Location` header that is no URL, as the parser said.
+    pub bad_location: Option<String>,
     pub body: Vec<u8>,
     pub cookie_sent: Vec<SentCookie>,
     /// Cookies withheld from the request (SameSite).
@@ -218,12 +220,19 @@ impl HttpClient {
             }
             body.extend_from_slice(&chunk);
         }
-        let location = header(&headers, LOCATION.as_str()).and_then(|l| req.url.join(&l).ok());
+        let (location, bad_location) = match header(&headers, LOCATION.as_str()) {
+            Some(l) => match req.url.join(&l) {
+                Ok(u) => (Some(u), None),
+                Err(e) => (None, Some(e.to_string())),
+            },
+            None => (None, None),
+        };
         Ok(Answer {
             url: req.url.clone(),
             status,
             headers,
             location,
+            bad_location,
             body,
             cookie_sent,
             cookie_blocked,

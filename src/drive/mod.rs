@@ -750,6 +750,9 @@ impl Runner<'_> {
             }
             self.seen.entry(key).or_insert((n, 0)).1 += 1;
             let answer = self.driver.hop(&req, r).await?;
+            if (300..400).contains(&answer.status) && answer.bad_location.is_some() {
+                return Err(Stop::Ended(Ended::BadRedirect { hop: n }));
+            }
             if !answer.is_redirect() {
                 return Ok(answer);
             }

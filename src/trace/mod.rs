@@ -733,6 +733,8 @@ pub enum Ended {
     StartRefused { hop: HopNo },
     /// The IdP answered an error page where the login should go on.
     IdpError { hop: HopNo },
+    /// A redirect whose `Location` is no URL: nothing to follow.
+    BadRedirect { hop: HopNo },
     /// No login: the probes ran on an existing session (`authchain probe`).
     ProbeOnly,
     /// The run stopped on an error before the chain ended (see `error`).
@@ -838,6 +840,7 @@ pub enum FindingId {
     BrowserHttpDisagree,
     SessionWithoutIdentity,
     CallbackReplayed,
+    MalformedRedirect,
 }
 
 impl FindingId {
@@ -869,6 +872,7 @@ impl FindingId {
         FindingId::BrowserHttpDisagree,
         FindingId::SessionWithoutIdentity,
         FindingId::CallbackReplayed,
+        FindingId::MalformedRedirect,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -900,6 +904,7 @@ impl FindingId {
             FindingId::BrowserHttpDisagree => "browser-http-disagree",
             FindingId::SessionWithoutIdentity => "session-without-identity",
             FindingId::CallbackReplayed => "callback-replayed",
+            FindingId::MalformedRedirect => "malformed-redirect",
         }
     }
 

@@ -473,3 +473,27 @@ fn a_preset_that_names_a_provider_needs_one() {
         out.stderr
     );
 }
+
+/// A redirect whose Location is no URL: the run ends with a finding that names the hop.
+#[test]
+fn a_malformed_location_is_a_finding_naming_the_hop() {
+    let (out, report) = run_misbehaving(
+        |_, p, port| {
+            to_idp(p, port, || {
+                Some(response(
+                    "302 Found",
+                    &[("location", "http://[::1/broken")],
+                    "",
+                ))
+            })
+        },
+        "5s",
+    );
+    assert_eq!(out.code, 1, "{}", out.all());
+    assert_eq!(report["ended"]["kind"], "bad-redirect", "{report}");
+    assert_eq!(report["findings"][0]["id"], "malformed-redirect");
+    assert_eq!(
+        report["findings"][0]["title"],
+        "The redirect at hop 2 (302) has a Location that is not a URL"
+    );
+}
