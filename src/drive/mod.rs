@@ -758,10 +758,19 @@ impl Runner<'_> {
             }
             let location = answer.location.clone().expect("a redirect has a location");
             req = match answer.status {
-                307 | 308 => Request {
-                    url: location,
-                    ..req
-                },
+                // The method and body go again; across origins, as the Fetch standard says, not
+                // the Authorization header.
+                307 | 308 => {
+                    let mut headers = req.headers.clone();
+                    if location.origin() != req.url.origin() {
+                        headers.retain(|(k, _)| !k.eq_ignore_ascii_case("authorization"));
+                    }
+                    Request {
+                        url: location,
+                        headers,
+                        ..req
+                    }
+                }
                 _ => Request::get(location, Step::Follow),
             };
             req.step = Step::Follow;

@@ -497,3 +497,52 @@ fn a_malformed_location_is_a_finding_naming_the_hop() {
         "The redirect at hop 2 (302) has a Location that is not a URL"
     );
 }
+
+/// No credential crosses hosts: a start request posted with an Authorization header and answered
+/// with a host-only cookie and a 307 to another host goes on there, as a POST, without either
+/// (RFC 6265bis, the Fetch standard); a header of its own goes on.
+#[test]
+fn no_credential_crosses_hosts_on_a_redirect() {
+    let server = Misbehaving::start(|_, path, port| match path {
+        "/start" => {
+            let location = format!("http://127.0.0.1:{port}/idp");
+            Some(response(
+                "307 Temporary Redirect",
+                &[
+                    ("location", &location),
+                    ("set-cookie", "sid=s3cr3t-cookie-value; Path=/"),
+                ],
+                "",
+            ))
+        }
+        "/idp" => Some(response(
+            "200 OK",
+            &[("content-type", "application/json")],
+            r#"{"t":"x"}"#,
+        )),
+        _ => Some(response("404 Not Found", &[], "")),
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let file = scenario_file(
+        dir.path(),
+        &format!(
+            "[chain]\napp = \"http://localhost:{p}\"\ntimeout = \"5s\"\n[[chain.start]]\nrequest = \"POST http://localhost:{p}/start\"\nform = {{ a = \"1\" }}\nheaders = {{ Authorization = \"Bearer s3cr3t-bearer-token\", X-Mine = \"kept\" }}\ncapture = {{ t = \"json:t\" }}\n[[chain.start]]\nrequest = \"GET http://localhost:{p}/go\"\n[idp]\nusername = \"u\"\npassword = \"pw-not-shown\"\n",
+            p = server.port
+        ),
+    );
+    let out = authchain(&["run", &file], &[]);
+    let heads = server.heads();
+    let at_idp = heads
+        .iter()
+        .find(|h| h.starts_with("post /idp"))
+        .unwrap_or_else(|| {
+            panic!(
+                "the 307 was followed with its method: {heads:?}\n{}",
+                out.all()
+            )
+        });
+    assert!(!at_idp.contains("authorization:"), "{at_idp}");
+    assert!(!at_idp.contains("s3cr3t-cookie-value"), "{at_idp}");
+    assert!(at_idp.contains("x-mine: kept"), "{at_idp}");
+    assert!(!out.all().contains("s3cr3t-bearer-token"), "{}", out.all());
+}

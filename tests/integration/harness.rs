@@ -684,6 +684,8 @@ pub fn read_json(path: &Path) -> serde_json::Value {
 pub struct Misbehaving {
     pub port: u16,
     hits: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    /// Every request's head (its request line and headers, lower-cased), in order.
+    heads: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
 }
 
 impl Misbehaving {
@@ -694,9 +696,12 @@ impl Misbehaving {
         let port = listener.local_addr().expect("an address").port();
         let hits = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
         let counter = hits.clone();
+        let heads = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let kept = heads.clone();
         std::thread::spawn(move || {
             for stream in listener.incoming().flatten() {
                 let counter = counter.clone();
+                let kept = kept.clone();
                 std::thread::spawn(move || {
                     use std::io::Write;
                     let mut stream = stream;
@@ -707,9 +712,14 @@ impl Misbehaving {
                     }
                     let mut parts = first.split_whitespace();
                     let (method, path) = (parts.next().unwrap_or(""), parts.next().unwrap_or(""));
+                    let mut head = first.to_lowercase();
                     let mut line = String::new();
                     while reader.read_line(&mut line).is_ok_and(|n| n > 2) {
+                        head.push_str(&line.to_lowercase());
                         line.clear();
+                    }
+                    if let Ok(mut all) = kept.lock() {
+                        all.push(head);
                     }
                     counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
                     match answer(method, path, port) {
@@ -721,7 +731,12 @@ impl Misbehaving {
                 });
             }
         });
-        Misbehaving { port, hits }
+        Misbehaving { port, hits, heads }
+    }
+
+    /// The heads of the requests received so far.
+    pub fn heads(&self) -> Vec<String> {
+        self.heads.lock().map(|h| h.clone()).unwrap_or_default()
     }
 
     /// Waits until the server has received `n` requests.
