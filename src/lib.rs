@@ -16,6 +16,9 @@ pub mod scenario;
 pub mod trace;
 pub mod web;
 
+#[cfg(test)]
+mod properties;
+
 use redact::Redactor;
 use report::Report;
 use scenario::Scenario;

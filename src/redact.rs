@@ -542,7 +542,7 @@ fn is_dotted_name(run: &str) -> bool {
 }
 
 /// The forms a value takes on the wire and in reports.
-fn encodings(raw: &str) -> Vec<String> {
+pub(crate) fn encodings(raw: &str) -> Vec<String> {
     let b64 = base64::engine::general_purpose::STANDARD.encode(raw);
     let b64url = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(raw);
     let json = serde_json::to_string(raw).unwrap_or_default();
