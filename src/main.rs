@@ -294,6 +294,20 @@ fn forget_values(v: &mut serde_json::Value) {
     }
 }
 
+/// Why the `--out` dir cannot take the run's files, if it cannot: it cannot be made, or a file
+/// cannot be written in it (a read-only or full file system).
+fn unwritable(dir: &Path) -> Option<String> {
+    if let Err(e) = std::fs::create_dir_all(dir) {
+        return Some(format!("cannot create --out {}: {e}", dir.display()));
+    }
+    let check = dir.join(format!(".authchain-write-check-{}", std::process::id()));
+    let written = std::fs::write(&check, b"check");
+    let _ = std::fs::remove_file(&check);
+    written
+        .err()
+        .map(|e| format!("cannot write in --out {}: {e}", dir.display()))
+}
+
 /// Where a run's artifacts go: the `--out` dir, one dir per scenario file when there are several.
 fn artifact_dir(out: &Path, path: Option<&PathBuf>, many: bool) -> PathBuf {
     match (path, many) {
@@ -323,6 +337,22 @@ fn emit(
     theme: &dyn terminal::Theme,
 ) -> i32 {
     let many = outcomes.len() > 1;
+    // An `--out` that cannot be written to: every report that can still be written says so.
+    if let Some(why) = output.out.as_deref().and_then(unwritable) {
+        for (_, o) in &mut outcomes {
+            let report = &mut o.report;
+            if report.trace.error.is_none() {
+                report.trace.error = Some(authchain::trace::RunError {
+                    step: authchain::trace::ErrorStep::Setup,
+                    hop: None,
+                    message: why.clone(),
+                    kind: Some(authchain::trace::RunErrorKind::Output),
+                });
+            }
+            report.verdict = exit::Verdict::Error;
+            report.exit_code = exit::NO_ANSWER;
+        }
+    }
     let code = exit::combine(outcomes.iter().map(|(_, o)| o.report.exit_code));
     let mut write_failed = false;
     // The browser's artifacts first, so the reports name them.

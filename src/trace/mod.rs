@@ -687,6 +687,8 @@ pub enum RunErrorKind {
     /// The browser could not be started or driven: chromedriver or Chromium missing, crashed,
     /// or not answering.
     Browser,
+    /// An output could not be written: `--out` is no directory that can be written to.
+    Output,
 }
 
 /// What the run learnt about the chain's endpoints.

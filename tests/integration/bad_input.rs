@@ -546,3 +546,37 @@ fn no_credential_crosses_hosts_on_a_redirect() {
     assert!(at_idp.contains("x-mine: kept"), "{at_idp}");
     assert!(!out.all().contains("s3cr3t-bearer-token"), "{}", out.all());
 }
+
+/// An `--out` that cannot be written to (a path under a file) is an output fault: exit 3, and
+/// the JSON report written elsewhere says `error.kind = "output"`; a report file on a full disk
+/// (`/dev/full`) is exit 3 too, named on stderr.
+#[test]
+fn an_output_that_cannot_be_written_is_an_output_fault() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("a-file");
+    std::fs::write(&file, "x").unwrap();
+    let json = dir.path().join("r.json");
+    let out = authchain(
+        &[
+            "demo",
+            "--out",
+            file.join("sub").to_str().unwrap(),
+            "--report-json",
+            json.to_str().unwrap(),
+        ],
+        &[],
+    );
+    assert_eq!(out.code, 3, "{}", out.all());
+    let report = read_json(&json);
+    assert_eq!(report["error"]["kind"], "output", "{report}");
+    assert_eq!(report["exit_code"], 3);
+    if Path::new("/dev/full").exists() {
+        let out = authchain(&["demo", "--report-json", "/dev/full"], &[]);
+        assert_eq!(out.code, 3, "{}", out.all());
+        assert!(
+            out.stderr.contains("cannot write /dev/full"),
+            "{}",
+            out.stderr
+        );
+    }
+}
