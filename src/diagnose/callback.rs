@@ -631,20 +631,9 @@ mod tests {
         ] {
             let mut t = returned(302, 200);
             if set {
-                t.hops[1].set_cookies.push(crate::trace::SetCookie {
-                    name: "sid".into(),
-                    value: crate::redact::Redactor::new(false).sensitive("v"),
-                    raw: "sid=v".into(),
-                    domain: None,
-                    path: Some("/".into()),
-                    secure: false,
-                    http_only: true,
-                    same_site: None,
-                    max_age: None,
-                    expires: None,
-                    action: crate::trace::CookieAction::Set,
-                    refusal: None,
-                });
+                t.hops[1]
+                    .set_cookies
+                    .push(crate::trace::SetCookie::plain("sid"));
             }
             let mut again = Hop::plain(3, "http://app/oidc/return?code=x&state=y", second);
             again.location = (second == 302).then(|| "http://app/home".into());
@@ -722,18 +711,8 @@ mod tests {
             t.hops[0].url = "http://localhost:3000/auth/callback/fixture?code=c&iss=i".into();
             let mut start = Hop::plain(1, "http://localhost:3000/auth/signin/fixture", 200);
             start.set_cookies.push(crate::trace::SetCookie {
-                name: "authjs.pkce.code_verifier".into(),
-                value: crate::redact::Redactor::new(false).sensitive("v"),
-                raw: "authjs.pkce.code_verifier=v".into(),
-                domain: None,
-                path: Some("/".into()),
-                secure: false,
-                http_only: true,
-                same_site: None,
                 max_age: Some(900),
-                expires: None,
-                action: crate::trace::CookieAction::Set,
-                refusal: None,
+                ..crate::trace::SetCookie::plain("authjs.pkce.code_verifier")
             });
             t.hops.insert(0, start);
             if pkce_sent {

@@ -647,18 +647,10 @@ mod tests {
 
     fn cookie(name: &str, domain: Option<&str>, path: Option<&str>, secure: bool) -> SetCookie {
         SetCookie {
-            name: name.into(),
-            value: Redactor::new(false).sensitive("v"),
-            raw: format!("{name}=v"),
             domain: domain.map(Into::into),
             path: path.map(Into::into),
             secure,
-            http_only: true,
-            same_site: None,
-            max_age: None,
-            expires: None,
-            action: CookieAction::Set,
-            refusal: None,
+            ..SetCookie::plain(name)
         }
     }
 

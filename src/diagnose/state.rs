@@ -246,18 +246,9 @@ mod tests {
 
     fn state(name: &str, domain: Option<&str>, max_age: Option<i64>) -> SetCookie {
         SetCookie {
-            name: name.into(),
-            value: crate::redact::Redactor::new(false).sensitive("v"),
-            raw: format!("{name}=v"),
             domain: domain.map(str::to_string),
-            path: Some("/".into()),
-            secure: false,
-            http_only: true,
-            same_site: None,
             max_age,
-            expires: None,
-            action: CookieAction::Set,
-            refusal: None,
+            ..SetCookie::plain(name)
         }
     }
 
@@ -398,6 +389,42 @@ mod tests {
                         name: "better-auth.state".into(),
                         value: crate::redact::Redactor::new(false).sensitive("v"),
                     });
+                    t
+                },
+                None,
+            ),
+            // Another framework's names, no preset: told by the name's words.
+            (
+                "a hand-written app's state cookie, host-only on another host",
+                {
+                    let mut t = trace(
+                        "https://www.shop.test/oidc/start",
+                        state("oidc_state", None, None),
+                        "https://shop.test/oidc/callback?code=c&state=s",
+                        2,
+                    );
+                    t.chain.preset = None;
+                    t.chain.app = "https://www.shop.test".into();
+                    t.chain.auth_base = Some("https://shop.test".into());
+                    t
+                },
+                Some(CauseKey::HostMismatch),
+            ),
+            (
+                "a session id is no state cookie",
+                {
+                    let mut t = trace(START, state("JSESSIONID", None, None), CB, 2);
+                    t.chain.preset = None;
+                    t
+                },
+                None,
+            ),
+            (
+                "an IdP's state cookie is not the app's",
+                {
+                    let mut t = trace(START, state("KC_STATE_CHECKER", None, None), CB, 2);
+                    t.hops[0].url = "https://idp.test/realms/x/login".into();
+                    t.chain.preset = None;
                     t
                 },
                 None,

@@ -386,6 +386,27 @@ pub struct Hop {
 }
 
 #[cfg(test)]
+impl SetCookie {
+    /// A host-only `name=v; Path=/; HttpOnly` cookie, set and kept, for the tests of the rules.
+    pub fn plain(name: &str) -> SetCookie {
+        SetCookie {
+            name: name.into(),
+            value: crate::redact::Redactor::new(false).sensitive("v"),
+            raw: format!("{name}=v"),
+            domain: None,
+            path: Some("/".into()),
+            secure: false,
+            http_only: true,
+            same_site: None,
+            max_age: None,
+            expires: None,
+            action: CookieAction::Set,
+            refusal: None,
+        }
+    }
+}
+
+#[cfg(test)]
 impl Hop {
     /// A GET hop that recorded nothing but its URL and status, for the tests of the rules.
     pub fn plain(n: u32, url: &str, status: u16) -> Hop {
