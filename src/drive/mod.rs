@@ -2,6 +2,7 @@
 //! recording every hop. Returns the hops and the jar for the probe stage.
 
 pub mod browser;
+mod capture;
 pub mod http;
 pub mod idp;
 pub mod login;
@@ -509,13 +510,13 @@ impl Runner<'_> {
                     .iter()
                     .filter_map(|(k, v)| Some((k.to_string(), v.to_str().ok()?.to_string())))
                     .collect();
-                let seen = crate::scenario::start::Seen {
+                let seen = capture::Seen {
                     headers: &headers,
                     body: &answer.text(),
                     cookies: &self.driver.record.values_for(&answer.url),
                 };
                 let hop = HopNo(self.driver.record.hops.len() as u32);
-                take_captures(i, step, &seen, answer.status, Some(hop), &mut got, r)
+                capture::take_all(i, step, &seen, answer.status, Some(hop), &mut got, r)
                     .map_err(Stop::Error)?;
             }
             let spec = self.start_spec(before.len(), last, &got)?;
@@ -789,37 +790,6 @@ fn spec_request(spec: &crate::scenario::RequestSpec) -> Request {
         cross_site: false,
         navigation: true,
     }
-}
-
-/// Takes start request `i`'s captures from its answer; a capture that is not there stops the
-/// run, naming it and where it was looked for. A value that is no address is kept from output.
-pub(crate) fn take_captures(
-    i: usize,
-    step: &StartStep,
-    seen: &crate::scenario::start::Seen,
-    status: u16,
-    hop: Option<HopNo>,
-    got: &mut Captured,
-    r: &mut Redactor,
-) -> Result<(), RunError> {
-    for c in &step.capture {
-        let Some(value) = crate::scenario::start::take(&c.from, seen) else {
-            return Err(RunError {
-                step: ErrorStep::Chain(Step::Start),
-                hop,
-                message: format!(
-                    "start request {} answered {status} without capture `{}` ({})",
-                    i + 1,
-                    c.name,
-                    c.from
-                ),
-                kind: None,
-            });
-        };
-        r.sensitive(&value);
-        got.insert(c.name.clone(), value);
-    }
-    Ok(())
 }
 
 fn missing(what: &str, n: HopNo) -> Stop {

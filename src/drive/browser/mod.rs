@@ -661,12 +661,12 @@ impl Session<'_> {
                         .flatten()
                         .filter_map(|h| Some((h[0].as_str()?.into(), h[1].as_str()?.into())))
                         .collect();
-                    let seen = crate::scenario::start::Seen {
+                    let seen = super::capture::Seen {
                         headers: &headers,
                         body: answer["body"].as_str().unwrap_or_default(),
                         cookies: &self.cookies_for(&spec.url).await,
                     };
-                    super::take_captures(i, step, &seen, status, None, &mut got, r)?;
+                    super::capture::take_all(i, step, &seen, status, None, &mut got, r)?;
                 }
                 let start = &start_spec(before.len(), last, &got)?;
                 if start.method == Method::Get {
