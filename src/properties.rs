@@ -127,6 +127,46 @@ proptest! {
     }
 
     #[test]
+    fn a_har_holds_every_hop_and_no_secret(
+        hops in proptest::collection::vec((nasty(), 100u16..600, nasty()), 0..6),
+        secret in secret(),
+        ms in any::<u32>(),
+    ) {
+        use crate::trace::{Hop, SetCookie, Trace};
+        let mut r = Redactor::new(false);
+        let mut trace = Trace::default();
+        for (i, (url, status, text)) in hops.iter().enumerate() {
+            let mut hop = Hop::plain(i as u32 + 1, url, *status);
+            hop.location = Some(format!("{url}?code={secret}"));
+            hop.body_excerpt = Some(format!("{text}{secret}"));
+            hop.content_type = Some(text.clone());
+            hop.received_at_ms = u64::from(ms);
+            hop.duration_ms = f64::from(ms);
+            let mut cookie = SetCookie::plain(text);
+            cookie.value = r.sensitive(&secret);
+            hop.set_cookies.push(cookie);
+            trace.hops.push(hop);
+        }
+        let report = crate::report::Report::new(trace);
+        let har = crate::report::har::render(&[report]);
+        // As every output leaves: parsed, each string scrubbed, written again.
+        let value: serde_json::Value = serde_json::from_str(&har).expect("the HAR is JSON");
+        let written = r.scrub_json_text(&value);
+        let back: serde_json::Value =
+            serde_json::from_str(written.as_str()).expect("the scrubbed HAR is JSON");
+        let entries = back["log"]["entries"].as_array().expect("entries");
+        prop_assert_eq!(entries.len(), hops.len());
+        for (entry, (url, status, _)) in entries.iter().zip(&hops) {
+            prop_assert_eq!(entry["response"]["status"].as_u64(), Some(u64::from(*status)));
+            let shown = r.scrub(url);
+            prop_assert_eq!(entry["request"]["url"].as_str(), Some(shown.as_str()));
+        }
+        for form in crate::redact::encodings(&secret) {
+            prop_assert!(!written.as_str().contains(form.as_str()), "{form} in the HAR");
+        }
+    }
+
+    #[test]
     fn percent_encoding_round_trips(raw in nasty()) {
         let encoded = crate::redact::percent_encode(&raw);
         prop_assert_eq!(crate::redact::percent_decode(&encoded), raw);

@@ -250,13 +250,23 @@ impl HttpClient {
             chain.push(cause.to_lowercase());
             source = s.source();
         }
-        let kind = fault_kind(e.is_timeout(), e.is_connect(), e.is_body(), &chain);
+        // A body that broke off (a decode error here: the bytes are read, not parsed) is a
+        // connection that failed in the middle.
+        let kind = fault_kind(
+            e.is_timeout(),
+            e.is_connect(),
+            e.is_body() || e.is_decode(),
+            &chain,
+        );
         let what = match kind {
             Some(RunErrorKind::Timeout) => {
                 format!("no answer within {}s", self.timeout.as_secs_f64())
             }
             Some(RunErrorKind::Dns) => "the host name did not resolve".to_string(),
-            Some(RunErrorKind::Tls) => "the TLS handshake failed".to_string(),
+            Some(RunErrorKind::Tls) => match tls_reason(&chain) {
+                Some(why) => format!("the TLS handshake failed ({why})"),
+                None => "the TLS handshake failed".to_string(),
+            },
             _ if e.is_connect() => "could not connect".to_string(),
             _ if e.is_body() || e.is_decode() => "the answer's body broke off".to_string(),
             _ => "the request failed".to_string(),
@@ -280,6 +290,26 @@ pub struct Fault {
 impl std::fmt::Display for Fault {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(&self.message)
+    }
+}
+
+/// A certificate's fault in plain words, from the TLS library's own error names.
+fn tls_reason(causes: &[String]) -> Option<&'static str> {
+    let says = |w: &str| causes.iter().any(|c| c.contains(w));
+    if says("unknownissuer") || says("causedasendentity") {
+        Some(
+            "the certificate is not issued by a CA this machine trusts: self-signed or a private CA",
+        )
+    } else if says("expired") {
+        Some("the certificate has expired")
+    } else if says("notvalidyet") {
+        Some("the certificate is not valid yet: check this machine's clock")
+    } else if says("notvalidforname") {
+        Some("the certificate is not for this host name")
+    } else if says("revoked") {
+        Some("the certificate is revoked")
+    } else {
+        None
     }
 }
 

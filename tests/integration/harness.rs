@@ -149,7 +149,7 @@ impl Server {
     /// Starts the server and waits for its READY line. A server that neither announces itself
     /// nor exits within the wait is started once more (a loaded machine can stall a start); one
     /// that exits, or stalls twice, fails the test with its log and what the machine was doing.
-    fn start(name: &'static str, script: &str, env: &[(&str, String)]) -> Server {
+    pub fn start(name: &'static str, script: &str, env: &[(&str, String)]) -> Server {
         Server::start_at(name, script, env, "")
     }
 
@@ -679,6 +679,9 @@ pub fn read_json(path: &Path) -> serde_json::Value {
     serde_json::from_str(&text).expect("the report is JSON")
 }
 
+/// Ends an answer of [`Misbehaving`] that is sent and then held open without another byte.
+pub const HOLD: &[u8] = b"\0authchain-test-hold";
+
 /// A deliberately misbehaving HTTP server on loopback, for the bad-input cases a real IdP or
 /// app will not produce on demand (a JSON login page, an endless body, no answer at all).
 pub struct Misbehaving {
@@ -723,9 +726,17 @@ impl Misbehaving {
                     }
                     counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
                     match answer(method, path, port) {
-                        Some(bytes) => {
-                            let _ = stream.write_all(&bytes);
-                        }
+                        Some(bytes) => match bytes.strip_suffix(HOLD) {
+                            // A part of an answer, and then silence.
+                            Some(part) => {
+                                let _ = stream.write_all(part);
+                                let _ = stream.flush();
+                                std::thread::sleep(Duration::from_secs(30));
+                            }
+                            None => {
+                                let _ = stream.write_all(&bytes);
+                            }
+                        },
                         None => std::thread::sleep(Duration::from_secs(30)),
                     }
                 });

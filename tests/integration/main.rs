@@ -10,6 +10,7 @@ mod cross_site;
 mod demo;
 mod diagnosis;
 mod eoc;
+mod faults;
 mod field;
 mod harness;
 mod login;

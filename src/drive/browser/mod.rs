@@ -289,6 +289,7 @@ pub async fn login(
         starts: Vec::new(),
         start_error: None,
         returns: Vec::new(),
+        log: Vec::new(),
     };
     // Ends a remote session even when this future is dropped (Ctrl-C) before `close` below.
     let mut guard = SessionGuard {
@@ -361,6 +362,9 @@ struct Session<'a> {
     start_error: Option<String>,
     /// Where the IdP sends the browser back (the `redirect_uri` of the start's URL): the app's.
     returns: Vec<url::Origin>,
+    /// The performance log read so far: drained at every page looked at, so a browser that
+    /// dies later leaves the hops before it.
+    log: Vec<Value>,
 }
 
 /// How the page loop ended, before the hops are known.
@@ -426,14 +430,27 @@ impl Session<'_> {
         jar.values_for(url)
     }
 
+    /// Opens `url`; a page that does not finish loading within the timeout (a server that
+    /// stops in the middle of its answer) is a `timeout` fault.
     async fn goto(&self, url: &Url) -> Result<(), RunError> {
         let limit = self.scenario.chain.timeout;
-        bounded(
-            limit,
-            &format!("cannot open {url}"),
-            self.client.goto(url.as_str()),
-        )
-        .await
+        let what = format!("cannot open {url}");
+        let loaded = bounded(limit, &what, async {
+            match self.client.goto(url.as_str()).await {
+                Err(e) if e.is_timeout() => Ok(Err(e)),
+                other => other.map(Ok),
+            }
+        })
+        .await?;
+        loaded.map_err(|e| RunError {
+            kind: Some(RunErrorKind::Timeout),
+            step: ErrorStep::Browser,
+            hop: None,
+            message: format!(
+                "{what}: the page did not load within {}s ({e})",
+                limit.as_secs_f64()
+            ),
+        })
     }
 
     async fn run(
@@ -451,24 +468,15 @@ impl Session<'_> {
             ..ChainInfo::default()
         };
         let mut outcome = self.drive(&mut chain, r).await;
-        // The log holds every request so far; read it before the page probes add their own. If
-        // it cannot be read, the drive's own outcome stands, without hops.
-        let log = match bounded(
-            c.timeout,
-            "cannot read the performance log",
-            self.client.issue_cmd(ReadLog),
-        )
-        .await
+        // The log holds every request so far; read the rest before the page probes add their
+        // own. If it cannot be read (the browser died), the drive's own outcome stands, with the
+        // hops read before.
+        if let Err(e) = self.drain_log().await
+            && outcome.is_ok()
         {
-            Ok(log) => log,
-            Err(e) => {
-                if outcome.is_ok() {
-                    outcome = Err(e);
-                }
-                Value::Null
-            }
-        };
-        let events = perflog::events(log.as_array().map(Vec::as_slice).unwrap_or_default());
+            outcome = Err(e);
+        }
+        let events = perflog::events(&self.log);
         let (mut hops, failure) = perflog::hops(&events, 1, &self.starts, &self.actions, r);
         for (url, page) in &self.inspections {
             let shown = Url::parse(url).map(|u| r.url(&u)).unwrap_or_default();
@@ -858,6 +866,21 @@ impl Session<'_> {
     /// shows an error, or asks for what no form filler gives, or is no HTML page, or the step's
     /// timeout passes (web components render after the load event). Gives what the script
     /// read and what the login machine sees.
+    /// Reads the performance log's new entries into [`Session::log`].
+    async fn drain_log(&mut self) -> Result<(), RunError> {
+        let timeout = self.scenario.chain.timeout;
+        let log = bounded(
+            timeout,
+            "cannot read the performance log",
+            self.client.issue_cmd(ReadLog),
+        )
+        .await?;
+        if let Value::Array(entries) = log {
+            self.log.extend(entries);
+        }
+        Ok(())
+    }
+
     async fn inspect(&mut self) -> Result<(Value, super::login::Seen), RunError> {
         use super::login::{Offer, Seen};
         let c = &self.scenario.chain;
@@ -903,6 +926,9 @@ impl Session<'_> {
                 || status.is_some_and(|s| s >= 400)
                 || started.elapsed() > c.timeout
             {
+                // Best effort: a log that cannot be read now is read (or its loss named) at the
+                // end.
+                let _ = self.drain_log().await;
                 let page = Page {
                     kind: match kind {
                         "login" => PageKind::LoginForm,
