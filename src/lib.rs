@@ -5,9 +5,11 @@
 //! prints nothing; the binary decides what goes where and which exit code to use ([`exit`]).
 
 pub mod demo;
+pub mod detail;
 pub mod diagnose;
 pub mod drive;
 pub mod exit;
+pub mod jwt;
 pub mod preset;
 pub mod probe;
 pub mod redact;
@@ -39,12 +41,14 @@ pub struct Outcome {
 #[derive(Clone, Debug, Default)]
 pub struct RunOptions {
     pub reveal: bool,
+    /// Where `-v`/`-vv` details go.
+    pub tap: detail::Tap,
     pub browser: drive::browser::BrowserOptions,
 }
 
 /// Runs one scenario end to end: log in, probe, diagnose.
 pub async fn run(scenario: &Scenario, opts: &RunOptions) -> Outcome {
-    let mut r = redactor_for(scenario, opts.reveal);
+    let mut r = redactor_for(scenario, opts);
     if let Some(webdriver) = opts
         .browser
         .webdriver
@@ -135,8 +139,9 @@ fn add_page_answers(
 }
 
 /// A redactor that knows the scenario's secrets, including passwords written into its URLs.
-fn redactor_for(scenario: &Scenario, reveal: bool) -> Redactor {
-    let mut r = scenario::secrets_of(scenario, reveal);
+fn redactor_for(scenario: &Scenario, opts: &RunOptions) -> Redactor {
+    let mut r = scenario::secrets_of(scenario, opts.reveal);
+    r.set_tap(opts.tap.clone());
     let c = &scenario.chain;
     let starts: Vec<url::Url> = c.start.iter().filter_map(|s| s.fixed_url()).collect();
     let urls = [&c.app, &c.auth_base, &c.callback_url, &c.page]
@@ -223,10 +228,12 @@ fn new_trace(scenario: &Scenario) -> Trace {
     }
 }
 
-fn finish(mut trace: Trace, started: Instant, redactor: Redactor) -> Outcome {
+fn finish(mut trace: Trace, started: Instant, mut redactor: Redactor) -> Outcome {
     trace.duration_ms = started.elapsed().as_secs_f64() * 1000.0;
+    let report = Report::new(trace);
+    detail::of_report(&report, &mut redactor);
     Outcome {
-        report: Report::new(trace),
+        report,
         redactor,
         artifacts: Vec::new(),
     }
@@ -237,9 +244,9 @@ fn finish(mut trace: Trace, started: Instant, redactor: Redactor) -> Outcome {
 pub async fn probe_session(
     scenario: &Scenario,
     cookie: (&str, &redact::Secret),
-    reveal: bool,
+    opts: &RunOptions,
 ) -> Outcome {
-    let mut r = redactor_for(scenario, reveal);
+    let mut r = redactor_for(scenario, opts);
     let started = Instant::now();
     let mut trace = new_trace(scenario);
     trace.ended = Ended::ProbeOnly;

@@ -95,6 +95,12 @@ async fn terminated() {
 }
 
 async fn dispatch(cli: Cli, theme: &dyn terminal::Theme) -> i32 {
+    // Details go to stderr as they come, each already scrubbed by the run's redactor.
+    let tap = if cli.verbose > 0 {
+        authchain::detail::Tap::new(cli.verbose, |text| eprintln!("{text}"))
+    } else {
+        authchain::detail::Tap::default()
+    };
     match cli.command {
         Command::Login(args) => match args.scenario() {
             Ok(s) => {
@@ -103,7 +109,7 @@ async fn dispatch(cli: Cli, theme: &dyn terminal::Theme) -> i32 {
                     1,
                     &args.output,
                     &args.browser,
-                    cli.reveal,
+                    (cli.reveal, &tap),
                     theme,
                 )
                 .await
@@ -123,15 +129,19 @@ async fn dispatch(cli: Cli, theme: &dyn terminal::Theme) -> i32 {
                 args.jobs as usize,
                 &args.output,
                 &args.browser,
-                cli.reveal,
+                (cli.reveal, &tap),
                 theme,
             )
             .await
         }
         Command::Probe(args) => match args.scenario() {
             Ok((scenario, name, value)) => {
-                let outcome =
-                    authchain::probe_session(&scenario, (&name, &value), cli.reveal).await;
+                let opts = authchain::RunOptions {
+                    reveal: cli.reveal,
+                    tap: tap.clone(),
+                    ..authchain::RunOptions::default()
+                };
+                let outcome = authchain::probe_session(&scenario, (&name, &value), &opts).await;
                 emit(vec![(None, outcome)], &args.output, theme)
             }
             Err(e) => usage(&e),
@@ -141,9 +151,13 @@ async fn dispatch(cli: Cli, theme: &dyn terminal::Theme) -> i32 {
                 let outcomes = reports
                     .into_iter()
                     .map(|r| {
+                        let mut redactor = Redactor::new(false);
+                        redactor.set_tap(tap.clone());
+                        let report = Report::new(r.trace);
+                        authchain::detail::of_report(&report, &mut redactor);
                         let outcome = authchain::Outcome {
-                            report: Report::new(r.trace),
-                            redactor: Redactor::new(false),
+                            report,
+                            redactor,
                             artifacts: Vec::new(),
                         };
                         (None, outcome)
@@ -181,7 +195,7 @@ async fn dispatch(cli: Cli, theme: &dyn terminal::Theme) -> i32 {
                 1,
                 &args.output,
                 &args.browser,
-                cli.reveal,
+                (cli.reveal, &tap),
                 theme,
             )
             .await;
@@ -224,13 +238,13 @@ async fn run_all(
     jobs: usize,
     output: &OutputArgs,
     browser: &cli::BrowserArgs,
-    reveal: bool,
+    (reveal, tap): (bool, &authchain::detail::Tap),
     theme: &dyn terminal::Theme,
 ) -> i32 {
     let outcomes: Vec<(Option<PathBuf>, authchain::Outcome)> =
         futures_util::stream::iter(scenarios)
             .map(|(path, s)| {
-                let opts = browser.options(reveal, output.out.is_some());
+                let opts = browser.options(reveal, output.out.is_some(), tap);
                 async move {
                     let outcome = authchain::run(&s, &opts).await;
                     (path, outcome)

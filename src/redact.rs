@@ -133,24 +133,14 @@ pub struct JwtFacts {
 impl JwtFacts {
     /// Reads a compact JWT leniently (any `alg`, no verification): facts only.
     pub fn read(token: &str) -> Option<JwtFacts> {
-        let mut parts = token.split('.');
-        let decode = |p: Option<&str>| -> Option<serde_json::Value> {
-            let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
-                .decode(p?.trim_end_matches('='))
-                .ok()?;
-            serde_json::from_slice(&bytes).ok()
-        };
-        let header = decode(parts.next())?;
-        let claims = decode(parts.next()).unwrap_or_default();
-        let text =
-            |v: &serde_json::Value, k: &str| v.get(k).and_then(|x| x.as_str()).map(str::to_string);
-        let time = |k: &str| claims.get(k).and_then(|x| x.as_i64());
+        let d = crate::jwt::decode(token)?;
+        let text = |k: &str| d.header_text(k).map(str::to_string);
         Some(JwtFacts {
-            alg: text(&header, "alg"),
-            kid: text(&header, "kid"),
-            iat: time("iat"),
-            nbf: time("nbf"),
-            exp: time("exp"),
+            alg: text("alg"),
+            kid: text("kid"),
+            iat: d.time("iat"),
+            nbf: d.time("nbf"),
+            exp: d.time("exp"),
         })
     }
 }
@@ -210,6 +200,8 @@ pub struct Redactor {
     /// The host names of those addresses: another scheme or port on one of them is the chain's
     /// address too (an app behind a proxy that names itself `https://`).
     public_hosts: Vec<String>,
+    /// Where `-v`/`-vv` details go (nowhere by default).
+    tap: crate::detail::Tap,
 }
 
 impl Redactor {
@@ -222,6 +214,24 @@ impl Redactor {
 
     pub fn reveals(&self) -> bool {
         self.reveal
+    }
+
+    /// Sends the run's `-v`/`-vv` details to `tap`.
+    pub fn set_tap(&mut self, tap: crate::detail::Tap) {
+        self.tap = tap;
+    }
+
+    /// 0, or 1 for `-v`, 2 for `-vv`.
+    pub fn verbosity(&self) -> u8 {
+        self.tap.level()
+    }
+
+    /// A detail for `-v` (`level` 1) or `-vv` (2): made only when asked for, scrubbed, and
+    /// given to the tap.
+    pub fn detail(&self, level: u8, text: impl FnOnce() -> String) {
+        if self.verbosity() >= level {
+            self.tap.give(self.scrub(&text()).as_str());
+        }
     }
 
     /// A password-class secret: scrubbed from every output, even under `--reveal`.

@@ -22,6 +22,10 @@ pub struct Cli {
     /// Show cookie values, tokens, codes and state instead of fingerprints (never passwords or client secrets).
     #[arg(long, global = true)]
     pub reveal: bool,
+    /// More detail on stderr: -v each request's headers (values fingerprinted), the JWTs they carry
+    /// and the IdP's metadata; -vv adds timings and the browser's waits. Never changes stdout or a report.
+    #[arg(short = 'v', long = "verbose", global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -215,9 +219,15 @@ pub struct BrowserArgs {
 
 impl BrowserArgs {
     /// The run options these flags (and the artifacts dir) give.
-    pub fn options(&self, reveal: bool, artifacts: bool) -> authchain::RunOptions {
+    pub fn options(
+        &self,
+        reveal: bool,
+        artifacts: bool,
+        tap: &authchain::detail::Tap,
+    ) -> authchain::RunOptions {
         authchain::RunOptions {
             reveal,
+            tap: tap.clone(),
             browser: authchain::drive::browser::BrowserOptions {
                 chromedriver: self.chromedriver.clone(),
                 webdriver: self.webdriver.clone(),

@@ -90,7 +90,7 @@ pub const PASSWORD: &str = "demo-password";
 /// The provider id the demo app knows its IdP by.
 pub const PROVIDER: &str = "demo";
 const CLIENT_ID: &str = "authchain-demo";
-const CLIENT_SECRET: &str = "demo-client-secret";
+pub const CLIENT_SECRET: &str = "demo-client-secret";
 
 /// State shared by the demo IdP and app (they are one process).
 struct Shared {

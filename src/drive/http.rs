@@ -126,6 +126,16 @@ pub struct HttpDriver<'a> {
     pub record: Record,
 }
 
+const USER_AGENT: &str = concat!("authchain/", env!("CARGO_PKG_VERSION"));
+
+/// A header map as name and text pairs, in order (a value that is no text is left out).
+fn pairs(headers: &reqwest::header::HeaderMap) -> Vec<(String, String)> {
+    headers
+        .iter()
+        .filter_map(|(k, v)| Some((k.as_str().to_string(), v.to_str().ok()?.to_string())))
+        .collect()
+}
+
 impl HttpClient {
     pub fn new(
         app: &Url,
@@ -141,7 +151,7 @@ impl HttpClient {
             .redirect(reqwest::redirect::Policy::none())
             .timeout(timeout)
             .connect_timeout(timeout)
-            .user_agent(concat!("authchain/", env!("CARGO_PKG_VERSION")))
+            .user_agent(USER_AGENT)
             .build()
             .map_err(|e| format!("cannot build the HTTP client: {e}"))?;
         Ok(HttpClient {
@@ -201,12 +211,31 @@ impl HttpClient {
         };
         let started = Instant::now();
         let shown = r.url(&req.url);
-        let mut resp = builder
-            .send()
+        let request = builder.build().map_err(|e| self.describe(&e, &shown))?;
+        let sent = if r.verbosity() > 0 {
+            let mut sent = pairs(request.headers());
+            sent.push(("user-agent".into(), USER_AGENT.into()));
+            sent
+        } else {
+            Vec::new()
+        };
+        let mut resp = self
+            .client
+            .execute(request)
             .await
             .map_err(|e| self.describe(&e, &shown))?;
         let status = resp.status().as_u16();
         let headers = resp.headers().clone();
+        crate::detail::Exchange {
+            label: &req.step.to_string(),
+            method: req.method.as_str(),
+            url: &req.url,
+            sent: &sent,
+            status,
+            received: &pairs(&headers),
+            ms: started.elapsed().as_secs_f64() * 1000.0,
+        }
+        .emit(r);
         let mut body = Vec::new();
         while let Some(chunk) = resp.chunk().await.map_err(|e| self.describe(&e, &shown))? {
             if body.len() + chunk.len() > MAX_BODY {

@@ -189,6 +189,16 @@ fn outputs(dir: &Path) -> Vec<String> {
 }
 
 fn login(port: u16, refuse: bool, dir: &Path, reveal: bool) -> crate::harness::Output {
+    login_with(port, refuse, dir, reveal, &[])
+}
+
+fn login_with(
+    port: u16,
+    refuse: bool,
+    dir: &Path,
+    reveal: bool,
+    extra: &[&str],
+) -> crate::harness::Output {
     let app = format!("http://127.0.0.1:{port}");
     let guarded = format!("{app}/guarded");
     let base = format!("{app}{}/api/auth", if refuse { "/refuse" } else { "" });
@@ -216,6 +226,7 @@ fn login(port: u16, refuse: bool, dir: &Path, reveal: bool) -> crate::harness::O
     if reveal {
         args.push("--reveal".into());
     }
+    args.extend(extra.iter().map(|s| s.to_string()));
     authchain(&args, &[("CANARY_PASSWORD", PASSWORD)])
 }
 
@@ -333,4 +344,143 @@ fn no_canary_leaks_from_scenario_files() {
             );
         }
     }
+}
+
+/// Digits (timings, times) made equal: two runs against the same deterministic chain differ
+/// in nothing else.
+fn steady(text: &str) -> String {
+    regex::Regex::new("[0-9]+")
+        .unwrap()
+        .replace_all(text, "N")
+        .into_owned()
+}
+
+/// `-v` and `-vv` on every command: details on stderr, stdout and every report unchanged, and no
+/// secret anywhere.
+#[test]
+fn details_at_every_verbosity_leak_nothing_and_change_no_output() {
+    let chain = Misbehaving::start(canary_chain);
+    let quiet_dir = tempfile::tempdir().unwrap();
+    let quiet = login(chain.port, false, quiet_dir.path(), false);
+    let app = format!("http://127.0.0.1:{}", chain.port);
+    let scenario_dir = tempfile::tempdir().unwrap();
+    let scenario = scenario_dir.path().join("s.toml");
+    std::fs::write(
+        &scenario,
+        format!(
+            "[chain]\napp = \"{app}\"\npreset = \"better-auth\"\nprovider = \"canary\"\ntimeout = \"5s\"\n[idp]\nusername = \"alice\"\npassword = \"${{secret:CANARY_PASSWORD}}\"\n[[probe]]\nname = \"guarded\"\nrequest = \"GET {app}/guarded\"\n"
+        ),
+    )
+    .unwrap();
+    let scenario = scenario.display().to_string();
+    for v in ["-v", "-vv"] {
+        // login: the same stdout and reports as without details, which show every exchange.
+        let dir = tempfile::tempdir().unwrap();
+        let out = login_with(chain.port, false, dir.path(), false, &[v]);
+        assert_eq!(out.code, quiet.code, "{v}: {}", out.all());
+        assert_eq!(steady(&out.stdout), steady(&quiet.stdout), "{v}: stdout");
+        for file in ["report.json", "junit.xml", "chain.har"] {
+            let read = |d: &Path| steady(&std::fs::read_to_string(d.join(file)).unwrap());
+            assert_eq!(read(dir.path()), read(quiet_dir.path()), "{v}: {file}");
+        }
+        for shown in [
+            "POST http://127.0.0.1:",
+            "  > cookie: better-auth.state=‹sha256:",
+            "  < set-cookie: better-auth.session_token=‹sha256:",
+        ] {
+            assert!(
+                out.stderr.contains(shown),
+                "{v}: `{shown}` in\n{}",
+                out.stderr
+            );
+        }
+        assert_eq!(
+            out.stderr.contains(" ms\n"),
+            v == "-vv",
+            "{v}: timings at -vv only"
+        );
+        assert_no_canary(&format!("login {v}"), &everything(&out, dir.path()));
+
+        // A refused password, with --reveal too.
+        for reveal in [false, true] {
+            let dir = tempfile::tempdir().unwrap();
+            let out = login_with(chain.port, true, dir.path(), reveal, &[v]);
+            assert_eq!(out.code, 1, "{v}: {}", out.all());
+            let texts = everything(&out, dir.path());
+            for form in encodings(PASSWORD)
+                .into_iter()
+                .chain(encodings(CLIENT_SECRET))
+            {
+                for (name, text) in &texts {
+                    assert!(
+                        !text.contains(&form),
+                        "{v} refused (reveal {reveal}): `{form}` in {name}"
+                    );
+                }
+            }
+        }
+
+        // diagnose, probe and run.
+        let report = quiet_dir.path().join("report.json").display().to_string();
+        let out = authchain(&["diagnose", &report, v], &[]);
+        assert_eq!(out.code, 1, "{v}: {}", out.all());
+        assert_no_canary(
+            &format!("diagnose {v}"),
+            &everything(&out, tempfile::tempdir().unwrap().path()),
+        );
+
+        let probe_dir = tempfile::tempdir().unwrap();
+        let mut args: Vec<String> = vec![
+            "probe".into(),
+            v.into(),
+            "--cookie-env".into(),
+            "CANARY_COOKIE".into(),
+            "--native".into(),
+            format!("{app}/api/auth/get-session"),
+            "--probe".into(),
+            format!("{app}/guarded"),
+        ];
+        args.extend(outputs(probe_dir.path()));
+        let cookie = format!("better-auth.session_token={COOKIE}");
+        let out = authchain(&args, &[("CANARY_COOKIE", &cookie)]);
+        assert_eq!(out.code, 1, "{v}: {}", out.all());
+        assert!(
+            out.stderr
+                .contains("  > cookie: better-auth.session_token=‹sha256:"),
+            "{v}: {}",
+            out.stderr
+        );
+        assert_no_canary(&format!("probe {v}"), &everything(&out, probe_dir.path()));
+
+        let run_dir = tempfile::tempdir().unwrap();
+        let mut args = vec!["run".to_string(), scenario.clone(), v.to_string()];
+        args.extend(outputs(run_dir.path()));
+        let out = authchain(&args, &[("CANARY_PASSWORD", PASSWORD)]);
+        assert_eq!(out.code, 1, "{v}: {}", out.all());
+        assert_no_canary(&format!("run {v}"), &everything(&out, run_dir.path()));
+    }
+}
+
+/// The same in the browser: the headers Chromium sent and got, at -vv.
+#[test]
+fn browser_details_leak_nothing() {
+    let _one = crate::harness::browser_lock();
+    let chain = Misbehaving::start(canary_chain);
+    let dir = tempfile::tempdir().unwrap();
+    let out = login_with(
+        chain.port,
+        false,
+        dir.path(),
+        false,
+        &["-vv", "--driver", "browser"],
+    );
+    assert_eq!(out.code, 1, "{}", out.all());
+    for shown in [
+        "  < set-cookie: better-auth.session_token=‹sha256:",
+        "browser: ",
+        "timings (",
+    ] {
+        assert!(out.stderr.contains(shown), "`{shown}` in\n{}", out.stderr);
+    }
+    assert_no_canary("browser -vv", &everything(&out, dir.path()));
 }

@@ -102,3 +102,25 @@ fn the_demo_runs_in_the_browser() {
     assert_eq!(out.code, 1, "{}", out.all());
     assert_eq!(finding_ids(&report)[0], "guard-validates-differently");
 }
+
+/// `-v` and `-vv` on the demo, over HTTP and in the browser: details on stderr, never its
+/// password or client secret.
+#[test]
+fn the_demo_details_show_no_secret() {
+    for args in [
+        &["-v"][..],
+        &["-vv"],
+        &["-vv", "--fault", "guard-bearer", "--driver", "browser"],
+    ] {
+        let _one = args.contains(&"browser").then(browser_lock);
+        let (out, _) = demo(args);
+        assert!(
+            out.stderr.contains("  < set-cookie: "),
+            "{args:?}: {}",
+            out.stderr
+        );
+        for secret in [authchain::demo::PASSWORD, authchain::demo::CLIENT_SECRET] {
+            assert!(!out.all().contains(secret), "{args:?}: {secret} shown");
+        }
+    }
+}

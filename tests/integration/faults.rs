@@ -292,3 +292,85 @@ fn chromium_dying_mid_run_is_a_browser_fault() {
     });
     assert_browser_died("Chromium killed", &ended);
 }
+
+/// `/start` sets a cookie with neither name nor value (which RFC 6265bis and Chromium ignore)
+/// next to a good one, and sends the browser on: the run goes on, the bad one recorded as
+/// refused.
+fn malformed_cookie(_: &str, path: &str, _: u16) -> Option<Vec<u8>> {
+    match path {
+        "/start" => Some(response(
+            "302 Found",
+            &[
+                ("location", "/next"),
+                ("set-cookie", "=; Path=/"),
+                ("set-cookie", "good=1; Path=/"),
+            ],
+            "",
+        )),
+        _ => Some(response(
+            "200 OK",
+            &[("content-type", "text/html")],
+            "<p>no login here</p>",
+        )),
+    }
+}
+
+#[test]
+fn a_malformed_set_cookie_is_recorded_as_refused_and_the_run_goes_on() {
+    let server = Misbehaving::start(malformed_cookie);
+    in_both_drivers(
+        "a malformed Set-Cookie",
+        |driver| {
+            let dir = tempfile::tempdir().unwrap();
+            let file = dir.path().join("s.toml");
+            std::fs::write(
+                &file,
+                format!(
+                    "[chain]\napp = \"http://localhost:{p}\"\nstart = {{ request = \"GET http://localhost:{p}/start\" }}\ntimeout = \"5s\"\ndriver = \"{driver}\"\n[idp]\nusername = \"u\"\npassword = \"pw-not-shown\"\n",
+                    p = server.port
+                ),
+            )
+            .unwrap();
+            let json = dir.path().join("r.json");
+            let out = authchain(
+                &[
+                    "run",
+                    file.to_str().unwrap(),
+                    "--report-json",
+                    json.to_str().unwrap(),
+                ],
+                &[],
+            );
+            Ended {
+                out,
+                report: read_json(&json),
+            }
+        },
+        |driver, ended| {
+            let hops = ended.report["hops"].as_array().expect("hops");
+            let start = hops
+                .iter()
+                .find(|h| h["url"].as_str().is_some_and(|u| u.ends_with("/start")))
+                .unwrap_or_else(|| panic!("{driver}: the start hop: {}", ended.out.stdout));
+            let cookies = start["set_cookies"].as_array().unwrap();
+            assert!(
+                cookies
+                    .iter()
+                    .any(|c| c["name"] == "good" && c["action"] == "set"),
+                "{driver}: {cookies:?}"
+            );
+            assert!(
+                cookies
+                    .iter()
+                    .any(|c| c["action"] == "refused" && !c["refusal"].is_null()),
+                "{driver}: the bad one refused: {cookies:?}"
+            );
+            assert!(
+                hops.iter()
+                    .any(|h| h["url"].as_str().is_some_and(|u| u.ends_with("/next"))),
+                "{driver}: the run went on: {}",
+                ended.out.stdout
+            );
+        },
+    );
+}

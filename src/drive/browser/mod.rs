@@ -233,6 +233,7 @@ pub async fn login(
         .prefix(process::TEMP_PREFIX)
         .tempdir()
         .map_err(|e| error(ErrorStep::Browser, format!("cannot make a temp dir: {e}")))?;
+    let began = Instant::now();
     let (driver_process, url, profile) = match &opts.webdriver {
         Some(url) => (None, url.clone(), None),
         None => {
@@ -244,6 +245,8 @@ pub async fn login(
             .await
             .map_err(|m| error(ErrorStep::Browser, m))?;
             let url = d.url.clone();
+            let ms = began.elapsed().as_millis();
+            r.detail(2, || format!("browser: chromedriver ready in {ms} ms"));
             (Some(d), url, Some(temp.path().join("profile")))
         }
     };
@@ -281,6 +284,8 @@ pub async fn login(
             format!("cannot start a browser session at {url}: {e}"),
         )
     })?;
+    let ms = began.elapsed().as_millis();
+    r.detail(2, || format!("browser: session started at {ms} ms"));
     let mut session = Session {
         scenario,
         client: client.clone(),
@@ -290,6 +295,7 @@ pub async fn login(
         start_error: None,
         returns: Vec::new(),
         log: Vec::new(),
+        waits: Waits::default(),
     };
     // Ends a remote session even when this future is dropped (Ctrl-C) before `close` below.
     let mut guard = SessionGuard {
@@ -365,6 +371,16 @@ struct Session<'a> {
     /// The performance log read so far: drained at every page looked at, so a browser that
     /// dies later leaves the hops before it.
     log: Vec<Value>,
+    waits: Waits,
+}
+
+/// How often the drive waited on the browser, for `-vv`.
+#[derive(Debug, Default)]
+struct Waits {
+    /// Pages looked at, and looks in all (a page not settled is looked at again).
+    pages: u32,
+    looks: u32,
+    log_reads: u32,
 }
 
 /// How the page loop ended, before the hops are known.
@@ -477,6 +493,15 @@ impl Session<'_> {
             outcome = Err(e);
         }
         let events = perflog::events(&self.log);
+        let w = &self.waits;
+        let text = format!(
+            "browser: {} pages looked at in {} looks (a page not settled is looked at again); the performance log read {} times, {} entries",
+            w.pages,
+            w.looks,
+            w.log_reads,
+            self.log.len()
+        );
+        r.detail(2, || text);
         let (mut hops, failure) = perflog::hops(&events, 1, &self.starts, &self.actions, r);
         for (url, page) in &self.inspections {
             let shown = Url::parse(url).map(|u| r.url(&u)).unwrap_or_default();
@@ -869,6 +894,7 @@ impl Session<'_> {
     /// Reads the performance log's new entries into [`Session::log`].
     async fn drain_log(&mut self) -> Result<(), RunError> {
         let timeout = self.scenario.chain.timeout;
+        self.waits.log_reads += 1;
         let log = bounded(
             timeout,
             "cannot read the performance log",
@@ -885,7 +911,9 @@ impl Session<'_> {
         use super::login::{Offer, Seen};
         let c = &self.scenario.chain;
         let started = Instant::now();
+        self.waits.pages += 1;
         loop {
+            self.waits.looks += 1;
             let seen = self
                 .script(page::INSPECT, vec![self.selector_arg()])
                 .await?;

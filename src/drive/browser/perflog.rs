@@ -24,6 +24,8 @@ struct Req {
     kind: String,
     wall_time: f64,
     sent_at: f64,
+    /// The request's headers as the page asked for them (the extra info has what went).
+    headers: Value,
     response: Option<(Value, f64)>,
     failed: Option<String>,
 }
@@ -86,6 +88,7 @@ pub fn hops(
                     kind: p["type"].as_str().unwrap_or_default().to_string(),
                     wall_time: p["wallTime"].as_f64().unwrap_or(0.0),
                     sent_at: p["timestamp"].as_f64().unwrap_or(0.0),
+                    headers: p["request"]["headers"].clone(),
                     ..Req::default()
                 });
             }
@@ -159,6 +162,22 @@ pub fn hops(
             .or_else(|| location.as_ref().and_then(error_params))
             .unwrap_or_default();
         let elapsed = (received_at - q.sent_at).max(0.0);
+        if r.verbosity() > 0 {
+            // What went and came on the wire where Chromium says it, else what the page asked.
+            let sent = extra_req.map_or(&q.headers, |x| &x["headers"]);
+            let received = extra_resp.map_or(headers, |x| &x["headers"]);
+            let step_name = step.to_string();
+            crate::detail::Exchange {
+                label: &step_name,
+                method: &q.method,
+                url: &url,
+                sent: &header_pairs(sent),
+                status,
+                received: &header_pairs(received),
+                ms: elapsed * 1000.0,
+            }
+            .emit(r);
+        }
         out.push(Hop {
             n: HopNo(first + out.len() as u32),
             step,
@@ -181,6 +200,23 @@ pub fn hops(
         });
     }
     (out, failure)
+}
+
+/// A DevTools header object as name and value pairs; a value of several lines (Set-Cookie)
+/// as one pair per line.
+fn header_pairs(headers: &Value) -> Vec<(String, String)> {
+    let Some(map) = headers.as_object() else {
+        return Vec::new();
+    };
+    map.iter()
+        .flat_map(|(k, v)| {
+            v.as_str()
+                .unwrap_or_default()
+                .lines()
+                .map(|line| (k.clone(), line.to_string()))
+                .collect::<Vec<_>>()
+        })
+        .collect()
 }
 
 fn q_headers(extra_req: Option<&Value>) -> Value {
