@@ -20,6 +20,8 @@ pub enum Verdict {
     Pass,
     Fail,
     Error,
+    /// Ctrl-C or SIGTERM stopped the run (exit 130).
+    Interrupted,
 }
 
 impl Verdict {
@@ -28,6 +30,7 @@ impl Verdict {
             Verdict::Pass => PASS,
             Verdict::Fail => FAIL,
             Verdict::Error => NO_ANSWER,
+            Verdict::Interrupted => INTERRUPTED,
         }
     }
 
@@ -36,13 +39,17 @@ impl Verdict {
             Verdict::Pass => "pass",
             Verdict::Fail => "fail",
             Verdict::Error => "error",
+            Verdict::Interrupted => "interrupted",
         }
     }
 }
 
 /// No usable answer outranks a wrong answer; a wrong answer outranks a pass.
 pub fn verdict(trace: &Trace, findings: &[Finding]) -> Verdict {
-    if trace.error.is_some() {
+    let kind = trace.error.as_ref().and_then(|e| e.kind);
+    if kind == Some(crate::trace::RunErrorKind::Interrupted) {
+        Verdict::Interrupted
+    } else if trace.error.is_some() {
         Verdict::Error
     } else if findings.iter().any(|f| f.severity == Severity::Error) {
         Verdict::Fail

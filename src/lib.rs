@@ -12,6 +12,7 @@ pub mod exit;
 pub mod jwt;
 pub mod preset;
 pub mod probe;
+pub mod progress;
 pub mod redact;
 pub mod report;
 pub mod scenario;
@@ -43,6 +44,8 @@ pub struct RunOptions {
     pub reveal: bool,
     /// Where `-v`/`-vv` details go.
     pub tap: detail::Tap,
+    /// Where the run shows its hops as it goes, for the report of an interrupted run.
+    pub progress: progress::Progress,
     pub browser: drive::browser::BrowserOptions,
 }
 
@@ -58,9 +61,23 @@ pub async fn run(scenario: &Scenario, opts: &RunOptions) -> Outcome {
         add_url_password(&mut r, &webdriver);
     }
     let started = Instant::now();
-    let mut trace = new_trace(scenario);
+    let trace = new_trace(scenario);
+    let me = opts.progress.register(scenario, trace.clone());
+    let outcome = run_on(scenario, opts, &me, r, started, trace).await;
+    me.done();
+    outcome
+}
+
+async fn run_on(
+    scenario: &Scenario,
+    opts: &RunOptions,
+    me: &progress::RunProgress,
+    mut r: Redactor,
+    started: Instant,
+    mut trace: Trace,
+) -> Outcome {
     let client = match http_client(scenario) {
-        Ok(client) => client,
+        Ok(client) => client.with_progress(me.clone()),
         Err(e) => {
             trace.error = Some(e);
             return finish(trace, started, r);
@@ -70,7 +87,7 @@ pub async fn run(scenario: &Scenario, opts: &RunOptions) -> Outcome {
     let (drive, page_answers) = match scenario.chain.driver {
         scenario::Driver::Http => (drive::login(scenario, &client, &mut r).await, Vec::new()),
         scenario::Driver::Browser => {
-            match drive::browser::login(scenario, &opts.browser, &mut r).await {
+            match drive::browser::login(scenario, &opts.browser, me, &mut r).await {
                 Ok(b) => {
                     artifacts = b.artifacts;
                     (Ok(b.drive), b.page_answers)
@@ -249,6 +266,7 @@ pub async fn probe_session(
     let mut r = redactor_for(scenario, opts);
     let started = Instant::now();
     let mut trace = new_trace(scenario);
+    let me = opts.progress.register(scenario, trace.clone());
     trace.ended = Ended::ProbeOnly;
     trace.chain = trace::ChainInfo {
         app: scenario.chain.app.to_string(),
@@ -266,5 +284,55 @@ pub async fn probe_session(
         }
         Err(e) => trace.error = Some(e),
     }
-    finish(trace, started, r)
+    let outcome = finish(trace, started, r);
+    me.done();
+    outcome
+}
+
+/// The runs Ctrl-C or SIGTERM stopped, as reports: the hops each had recorded, and
+/// `error.kind = "interrupted"` after the last. Called once the runs' futures are dropped (their
+/// browsers shut down).
+pub fn interrupted(progress: &progress::Progress, opts: &RunOptions) -> Vec<Outcome> {
+    progress
+        .take()
+        .into_iter()
+        .map(|entry| {
+            let mut trace = entry.trace;
+            let c = &entry.scenario.chain;
+            if trace.chain.app.is_empty() {
+                trace.chain = trace::ChainInfo {
+                    app: c.app.to_string(),
+                    auth_base: Some(c.auth_base.to_string()),
+                    preset: c.preset.map(|p| p.name().to_string()),
+                    provider: c.provider.clone(),
+                    driver: match c.driver {
+                        scenario::Driver::Http => "http",
+                        scenario::Driver::Browser => "browser",
+                    }
+                    .into(),
+                    ..trace::ChainInfo::default()
+                };
+            }
+            // The request under way when it stopped: the next hop, which a redirect makes a
+            // follow.
+            let last = trace.hops.last();
+            let step = match last {
+                None => trace::Step::Start,
+                Some(h) if h.location.is_some() => trace::Step::Follow,
+                Some(h) => h.step,
+            };
+            let recorded = match trace.hops.len() {
+                1 => "1 hop recorded".to_string(),
+                n => format!("{n} hops recorded"),
+            };
+            trace.error = Some(trace::RunError {
+                step: trace::ErrorStep::Chain(step),
+                hop: Some(trace::HopNo(last.map_or(1, |h| h.n.0 + 1))),
+                message: format!("interrupted ({recorded})"),
+                kind: Some(trace::RunErrorKind::Interrupted),
+            });
+            let r = redactor_for(&entry.scenario, opts);
+            finish(trace, entry.started, r)
+        })
+        .collect()
 }

@@ -61,18 +61,32 @@ fn main() {
             std::process::exit(exit::NO_ANSWER);
         }
     };
+    let progress = authchain::progress::Progress::default();
+    let output = cli.command.output().cloned();
+    let reveal = cli.reveal;
     let code = runtime.block_on(async {
-        tokio::select! {
-            code = dispatch(cli, theme) => code,
-            _ = tokio::signal::ctrl_c() => {
-                err(&Redactor::new(false).scrub("interrupted"));
-                exit::INTERRUPTED
-            }
-            _ = terminated() => {
-                err(&Redactor::new(false).scrub("terminated"));
-                exit::INTERRUPTED
-            }
+        let stopped = tokio::select! {
+            code = dispatch(cli, theme, &progress) => return code,
+            _ = tokio::signal::ctrl_c() => "interrupted",
+            _ = terminated() => "terminated",
+        };
+        // The runs' futures are dropped (their browsers shut down): what they had recorded is
+        // reported, and the exit is 130 whatever it says.
+        err(&Redactor::new(false).scrub(stopped));
+        let opts = authchain::RunOptions {
+            reveal,
+            ..authchain::RunOptions::default()
+        };
+        let outcomes: Vec<_> = authchain::interrupted(&progress, &opts)
+            .into_iter()
+            .map(|o| (None, o))
+            .collect();
+        if let Some(output) = &output
+            && !outcomes.is_empty()
+        {
+            emit(outcomes, output, theme);
         }
+        exit::INTERRUPTED
     });
     let _ = std::io::stdout().flush();
     std::process::exit(code);
@@ -94,12 +108,22 @@ async fn terminated() {
     std::future::pending::<()>().await
 }
 
-async fn dispatch(cli: Cli, theme: &dyn terminal::Theme) -> i32 {
+async fn dispatch(
+    cli: Cli,
+    theme: &dyn terminal::Theme,
+    progress: &authchain::progress::Progress,
+) -> i32 {
     // Details go to stderr as they come, each already scrubbed by the run's redactor.
     let tap = if cli.verbose > 0 {
         authchain::detail::Tap::new(cli.verbose, |text| eprintln!("{text}"))
     } else {
         authchain::detail::Tap::default()
+    };
+    let base = authchain::RunOptions {
+        reveal: cli.reveal,
+        tap: tap.clone(),
+        progress: progress.clone(),
+        ..authchain::RunOptions::default()
     };
     match cli.command {
         Command::Login(args) => match args.scenario() {
@@ -109,7 +133,7 @@ async fn dispatch(cli: Cli, theme: &dyn terminal::Theme) -> i32 {
                     1,
                     &args.output,
                     &args.browser,
-                    (cli.reveal, &tap),
+                    &base,
                     theme,
                 )
                 .await
@@ -129,19 +153,14 @@ async fn dispatch(cli: Cli, theme: &dyn terminal::Theme) -> i32 {
                 args.jobs as usize,
                 &args.output,
                 &args.browser,
-                (cli.reveal, &tap),
+                &base,
                 theme,
             )
             .await
         }
         Command::Probe(args) => match args.scenario() {
             Ok((scenario, name, value)) => {
-                let opts = authchain::RunOptions {
-                    reveal: cli.reveal,
-                    tap: tap.clone(),
-                    ..authchain::RunOptions::default()
-                };
-                let outcome = authchain::probe_session(&scenario, (&name, &value), &opts).await;
+                let outcome = authchain::probe_session(&scenario, (&name, &value), &base).await;
                 emit(vec![(None, outcome)], &args.output, theme)
             }
             Err(e) => usage(&e),
@@ -195,7 +214,7 @@ async fn dispatch(cli: Cli, theme: &dyn terminal::Theme) -> i32 {
                 1,
                 &args.output,
                 &args.browser,
-                (cli.reveal, &tap),
+                &base,
                 theme,
             )
             .await;
@@ -238,13 +257,13 @@ async fn run_all(
     jobs: usize,
     output: &OutputArgs,
     browser: &cli::BrowserArgs,
-    (reveal, tap): (bool, &authchain::detail::Tap),
+    base: &authchain::RunOptions,
     theme: &dyn terminal::Theme,
 ) -> i32 {
     let outcomes: Vec<(Option<PathBuf>, authchain::Outcome)> =
         futures_util::stream::iter(scenarios)
             .map(|(path, s)| {
-                let opts = browser.options(reveal, output.out.is_some(), tap);
+                let opts = browser.options(base, output.out.is_some());
                 async move {
                     let outcome = authchain::run(&s, &opts).await;
                     (path, outcome)
@@ -481,6 +500,7 @@ fn emit(
     let word = match code {
         exit::PASS => "pass",
         exit::FAIL => "fail",
+        exit::INTERRUPTED => "interrupted",
         _ => "error",
     };
     stdout.push_str(&terminal::result_line(word, code, theme));

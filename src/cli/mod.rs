@@ -59,6 +59,19 @@ pub enum Command {
     },
 }
 
+impl Command {
+    /// Where a command that runs a chain writes its reports.
+    pub fn output(&self) -> Option<&OutputArgs> {
+        match self {
+            Command::Run(a) => Some(&a.output),
+            Command::Login(a) => Some(&a.output),
+            Command::Probe(a) => Some(&a.output),
+            Command::Demo(a) => Some(&a.output),
+            Command::Diagnose { .. } | Command::Validate { .. } => None,
+        }
+    }
+}
+
 #[derive(Args, Debug)]
 pub struct DemoArgs {
     /// Inject a known failure (see --list).
@@ -110,7 +123,7 @@ pub struct RunArgs {
     pub output: OutputArgs,
 }
 
-#[derive(Args, Debug)]
+#[derive(Args, Clone, Debug)]
 pub struct OutputArgs {
     /// Write the JSON report to FILE (also on exit 1 and 3).
     #[arg(long, value_name = "FILE")]
@@ -219,15 +232,12 @@ pub struct BrowserArgs {
 
 impl BrowserArgs {
     /// The run options these flags (and the artifacts dir) give.
-    pub fn options(
-        &self,
-        reveal: bool,
-        artifacts: bool,
-        tap: &authchain::detail::Tap,
-    ) -> authchain::RunOptions {
+    /// `base` (what to reveal, where details and progress go) with this browser.
+    pub fn options(&self, base: &authchain::RunOptions, artifacts: bool) -> authchain::RunOptions {
         authchain::RunOptions {
-            reveal,
-            tap: tap.clone(),
+            reveal: base.reveal,
+            tap: base.tap.clone(),
+            progress: base.progress.clone(),
             browser: authchain::drive::browser::BrowserOptions {
                 chromedriver: self.chromedriver.clone(),
                 webdriver: self.webdriver.clone(),

@@ -118,6 +118,8 @@ pub struct HttpClient {
     /// The app's origin, sent as `Origin` on every non-GET request that names no other.
     origin: String,
     timeout: Duration,
+    /// Where each hop is shown as it is recorded.
+    progress: crate::progress::RunProgress,
 }
 
 /// The HTTP driver: the client and the record it adds each hop to.
@@ -158,7 +160,15 @@ impl HttpClient {
             client,
             origin: app.origin().ascii_serialization(),
             timeout,
+            progress: Default::default(),
         })
+    }
+
+    /// The client of a run registered in [`crate::progress::Progress`]: its hops are shown
+    /// there as they are recorded.
+    pub fn with_progress(mut self, progress: crate::progress::RunProgress) -> Self {
+        self.progress = progress;
+        self
     }
 
     /// Sends one request without recording a hop, with the cookies of `jar` when given.
@@ -418,6 +428,9 @@ impl<'a> HttpDriver<'a> {
             received_at_ms: answer.received_at_ms,
             duration_ms: answer.duration_ms,
         });
+        if let Some(hop) = self.record.hops.last() {
+            self.client.progress.hop(hop);
+        }
         Ok(answer)
     }
 }

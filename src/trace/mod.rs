@@ -710,6 +710,8 @@ pub enum RunErrorKind {
     Browser,
     /// An output could not be written: `--out` is no directory that can be written to.
     Output,
+    /// Ctrl-C or SIGTERM stopped the run; the report holds what it had recorded.
+    Interrupted,
 }
 
 /// What the run learnt about the chain's endpoints.

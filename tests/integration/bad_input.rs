@@ -357,8 +357,10 @@ fn ctrl_c_exits_130() {
     let server = Misbehaving::start(|_, p, port| to_idp(p, port, || None));
     let dir = tempfile::tempdir().unwrap();
     let file = misbehaving_scenario(dir.path(), &server, "60s");
+    let json = dir.path().join("r.json");
     let child = std::process::Command::new(env!("CARGO_BIN_EXE_authchain"))
-        .args(["run", &file])
+        .args(["run", &file, "--report-json", json.to_str().unwrap()])
+        .env("NO_COLOR", "1")
         .stdin(std::process::Stdio::null())
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
@@ -374,6 +376,19 @@ fn ctrl_c_exits_130() {
     let out = child.wait_with_output().unwrap();
     assert_eq!(out.status.code(), Some(130));
     assert!(String::from_utf8_lossy(&out.stderr).contains("interrupted"));
+    // The partial report: the hop recorded before the stop, and the stop itself.
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.ends_with("result: interrupted (exit 130)\n"),
+        "{stdout}"
+    );
+    let report = read_json(&json);
+    assert_eq!(report["error"]["kind"], "interrupted", "{report}");
+    assert_eq!(report["verdict"], "interrupted");
+    assert_eq!(report["exit_code"], 130);
+    assert_eq!(report["hops"].as_array().map(Vec::len), Some(1), "{report}");
+    assert_eq!(report["error"]["hop"], 2);
+    assert!(!stdout.contains("pw-not-shown"));
 }
 
 const LOGIN_PAGE: &str = r#"<form method="post" action="/login"><input name="username"><input type="password" name="password"><button>Sign in</button></form>"#;

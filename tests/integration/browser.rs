@@ -179,6 +179,8 @@ fn interrupt(signal: &str, code: i32) {
     // The app never answers: the browser waits on its first page.
     let server = Misbehaving::start(|_, _, _| None);
     let app = format!("http://localhost:{}", server.port);
+    let dir = tempfile::tempdir().unwrap();
+    let json = dir.path().join("r.json");
     let child = std::process::Command::new(env!("CARGO_BIN_EXE_authchain"))
         .args([
             "login",
@@ -191,6 +193,7 @@ fn interrupt(signal: &str, code: i32) {
             "--timeout",
             "60s",
         ])
+        .args(["--report-json", json.to_str().unwrap()])
         .stdin(std::process::Stdio::null())
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
@@ -206,6 +209,9 @@ fn interrupt(signal: &str, code: i32) {
     let out = child.wait_with_output().unwrap();
     assert_eq!(out.status.code(), Some(code));
     assert_no_leftovers();
+    let report = crate::harness::read_json(&json);
+    assert_eq!(report["error"]["kind"], "interrupted", "{report}");
+    assert_eq!(report["chain"]["driver"], "browser");
 }
 
 #[test]

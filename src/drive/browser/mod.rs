@@ -226,6 +226,7 @@ fn chrome_args(profile: Option<&Path>, resolve: &[(String, std::net::IpAddr)]) -
 pub async fn login(
     scenario: &Scenario,
     opts: &BrowserOptions,
+    progress: &crate::progress::RunProgress,
     r: &mut Redactor,
 ) -> Result<BrowserDrive, RunError> {
     let c = &scenario.chain;
@@ -296,6 +297,7 @@ pub async fn login(
         returns: Vec::new(),
         log: Vec::new(),
         waits: Waits::default(),
+        progress: progress.clone(),
     };
     // Ends a remote session even when this future is dropped (Ctrl-C) before `close` below.
     let mut guard = SessionGuard {
@@ -372,6 +374,8 @@ struct Session<'a> {
     /// dies later leaves the hops before it.
     log: Vec<Value>,
     waits: Waits,
+    /// Where the hops read so far are shown, for the report of an interrupted run.
+    progress: crate::progress::RunProgress,
 }
 
 /// How often the drive waited on the browser, for `-vv`.
@@ -904,6 +908,12 @@ impl Session<'_> {
         if let Value::Array(entries) = log {
             self.log.extend(entries);
         }
+        // The hops so far, for the report of a run interrupted later. Their values are
+        // fingerprinted as the report's are; the run's redactor reads them again at the end.
+        let events = perflog::events(&self.log);
+        let mut scratch = Redactor::new(false);
+        let (hops, _) = perflog::hops(&events, 1, &self.starts, &self.actions, &mut scratch);
+        self.progress.hops(hops);
         Ok(())
     }
 
