@@ -96,6 +96,39 @@ const PLAIN: &[&str] = &[
     "x-xss-protection",
 ];
 
+/// The attributes of a `Set-Cookie` (RFC 6265bis, and Chromium's `Partitioned` and
+/// `Priority`).
+const COOKIE_ATTRIBUTES: &[&str] = &[
+    "expires",
+    "max-age",
+    "domain",
+    "path",
+    "secure",
+    "httponly",
+    "samesite",
+    "partitioned",
+    "priority",
+];
+
+/// The `Authorization` schemes (the IANA registry's, and `DPoP`): shown before the
+/// fingerprint of what follows.
+const AUTH_SCHEMES: &[&str] = &[
+    "basic",
+    "bearer",
+    "digest",
+    "dpop",
+    "hoba",
+    "mutual",
+    "negotiate",
+    "ntlm",
+    "privatetoken",
+    "scram-sha-1",
+    "scram-sha-256",
+    "token",
+    "vapid",
+    "aws4-hmac-sha256",
+];
+
 /// Headers whose value is a URL.
 const URLS: &[&str] = &["location", "referer", "content-location"];
 
@@ -120,19 +153,33 @@ pub fn header_line(r: &mut Redactor, name: &str, value: &str, base: &Url) -> Str
             .join("; ")
     } else if lower == "set-cookie" {
         let mut parts = value.split(';');
-        let first = match parts.next().unwrap_or_default().split_once('=') {
+        let first = parts.next().unwrap_or_default();
+        let first = match first.split_once('=') {
             Some((n, v)) => format!("{}={}", n.trim(), fingerprint(v.trim())),
-            None => fingerprint(value),
+            None => fingerprint(first.trim()),
+        };
+        // The attributes the cookie rules know, as they are; anything else may carry a value
+        // put there by mistake (`s=x; token=…`).
+        let attribute = |a: &str| {
+            let (n, v) = a.split_once('=').unwrap_or((a, ""));
+            if COOKIE_ATTRIBUTES.contains(&n.trim().to_ascii_lowercase().as_str()) {
+                a.to_string()
+            } else if v.is_empty() {
+                fingerprint(n)
+            } else {
+                format!("{}={}", n.trim(), fingerprint(v))
+            }
         };
         std::iter::once(first)
-            .chain(parts.map(|a| a.trim().to_string()))
+            .chain(parts.map(|a| attribute(a.trim())))
             .collect::<Vec<_>>()
             .join("; ")
-    } else if let Some((scheme, _)) = value.split_once(' ')
+    } else if let Some((scheme, rest)) = value.split_once(' ')
         && lower.ends_with("authorization")
+        && AUTH_SCHEMES.contains(&scheme.to_ascii_lowercase().as_str())
     {
         // The scheme says how the guard was asked (`Bearer`, `Basic`); the rest is a secret.
-        format!("{scheme} {}", fingerprint(&value[scheme.len() + 1..]))
+        format!("{scheme} {}", fingerprint(rest))
     } else {
         fingerprint(value)
     };
@@ -190,10 +237,13 @@ pub struct Exchange<'a> {
 }
 
 impl Exchange<'_> {
-    pub fn emit(&self, r: &mut Redactor) {
-        if r.verbosity() == 0 {
+    pub fn emit(&self, run: &Redactor) {
+        if run.verbosity() == 0 {
             return;
         }
+        // Shown through a copy: what the details read (a `Referer`'s parameters) must not
+        // change what the run's own outputs scrub.
+        let r = &mut run.clone();
         let now = (crate::drive::http::now_ms() / 1000) as i64;
         let mut lines = vec![format!(
             "{} {} {} → {}{}",
@@ -346,6 +396,26 @@ mod tests {
             ),
             ("X-Api-Key", "k-123", format!("X-Api-Key: {}", fp("k-123"))),
             ("x-csrf-token", "t", format!("x-csrf-token: {}", fp("t"))),
+            (
+                "set-cookie",
+                "s=x; token=abc; Secure; odd",
+                format!(
+                    "set-cookie: s={}; token={}; Secure; {}",
+                    fp("x"),
+                    fp("abc"),
+                    fp("odd")
+                ),
+            ),
+            (
+                "set-cookie",
+                "bare; Path=/",
+                format!("set-cookie: {}; Path=/", fp("bare")),
+            ),
+            (
+                "X-Authorization",
+                "tok x",
+                format!("X-Authorization: {}", fp("tok x")),
+            ),
         ];
         for (name, value, want) in cases {
             let mut r = Redactor::new(false);

@@ -1,6 +1,6 @@
 //! Reading JWTs leniently: the header and the claims of a compact JWS, the header of a JWE,
-//! never a verification. What the redactor keeps of a token ([`crate::redact::JwtFacts`]),
-//! what `-v` shows of one, and what `authchain jwt decode` prints all read it here.
+//! never a verification. What the redactor keeps of a token ([`crate::redact::JwtFacts`]) and
+//! what `-v` shows of one read it here.
 
 use base64::Engine;
 use serde_json::{Map, Value};
@@ -81,7 +81,7 @@ impl Decoded {
 
 /// A time against `now`, in words: `in 5m 0s`, `3s ago`, `now`.
 pub fn relative(t: i64, now: i64) -> String {
-    let d = t - now;
+    let d = t.saturating_sub(now);
     let span = |s: i64| {
         let s = s.unsigned_abs();
         match s {
@@ -143,6 +143,8 @@ mod tests {
 
     #[test]
     fn times_in_words() {
+        assert!(relative(i64::MIN, 1000).ends_with(" ago"));
+        assert!(relative(i64::MAX, -1000).starts_with("in "));
         for (t, want) in [
             (1000, "now"),
             (1005, "in 5s"),

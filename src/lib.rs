@@ -30,6 +30,7 @@ use trace::{Ended, Trace};
 
 /// A finished run: its report and the redactor that knows every secret it met, through which
 /// every output text must pass.
+#[derive(Clone, Debug)]
 pub struct Outcome {
     pub report: Report,
     pub redactor: Redactor,
@@ -46,6 +47,8 @@ pub struct RunOptions {
     pub tap: detail::Tap,
     /// Where the run shows its hops as it goes, for the report of an interrupted run.
     pub progress: progress::Progress,
+    /// The scenario's file, for the reports of an interrupted run.
+    pub path: Option<std::path::PathBuf>,
     pub browser: drive::browser::BrowserOptions,
 }
 
@@ -62,9 +65,11 @@ pub async fn run(scenario: &Scenario, opts: &RunOptions) -> Outcome {
     }
     let started = Instant::now();
     let trace = new_trace(scenario);
-    let me = opts.progress.register(scenario, trace.clone());
+    let me = opts
+        .progress
+        .register(opts.path.clone(), scenario, trace.clone());
     let outcome = run_on(scenario, opts, &me, r, started, trace).await;
-    me.done();
+    me.done(&outcome);
     outcome
 }
 
@@ -106,6 +111,7 @@ async fn run_on(
                 && trace.error.is_none()
                 && !d.record.hops.iter().any(|h| h.error_code.is_some());
             if landed_clean {
+                me.phase(probing(scenario), &trace.chain);
                 probe_and_compare(scenario, &client, &d.record, &mut trace, &mut r).await;
                 add_page_answers(scenario, &mut trace, page_answers, &mut r);
             }
@@ -266,14 +272,17 @@ pub async fn probe_session(
     let mut r = redactor_for(scenario, opts);
     let started = Instant::now();
     let mut trace = new_trace(scenario);
-    let me = opts.progress.register(scenario, trace.clone());
     trace.ended = Ended::ProbeOnly;
     trace.chain = trace::ChainInfo {
-        app: scenario.chain.app.to_string(),
-        preset: scenario.chain.preset.map(|p| p.name().to_string()),
+        auth_base: None,
+        provider: None,
         driver: "http".into(),
-        ..trace::ChainInfo::default()
+        ..chain_info(scenario)
     };
+    let me = opts
+        .progress
+        .register(opts.path.clone(), scenario, trace.clone());
+    me.phase(probing(scenario), &trace.chain);
     r.sensitive(cookie.1.expose());
     match http_client(scenario) {
         Ok(client) => {
@@ -285,54 +294,83 @@ pub async fn probe_session(
         Err(e) => trace.error = Some(e),
     }
     let outcome = finish(trace, started, r);
-    me.done();
+    me.done(&outcome);
     outcome
 }
 
-/// The runs Ctrl-C or SIGTERM stopped, as reports: the hops each had recorded, and
-/// `error.kind = "interrupted"` after the last. Called once the runs' futures are dropped (their
-/// browsers shut down).
-pub fn interrupted(progress: &progress::Progress, opts: &RunOptions) -> Vec<Outcome> {
+/// What a chain is, as the scenario says before a run learns more.
+fn chain_info(scenario: &Scenario) -> trace::ChainInfo {
+    let c = &scenario.chain;
+    trace::ChainInfo {
+        app: c.app.to_string(),
+        auth_base: Some(c.auth_base.to_string()),
+        preset: c.preset.map(|p| p.name().to_string()),
+        provider: c.provider.clone(),
+        driver: match c.driver {
+            scenario::Driver::Http => "http",
+            scenario::Driver::Browser => "browser",
+        }
+        .into(),
+        ..trace::ChainInfo::default()
+    }
+}
+
+/// The step of a run's probes, for the report of a run interrupted there.
+fn probing(scenario: &Scenario) -> trace::ErrorStep {
+    let names: Vec<&str> = scenario.probes.iter().map(|p| p.name.as_str()).collect();
+    trace::ErrorStep::Probe(names.join(", "))
+}
+
+/// The reports of a command Ctrl-C or SIGTERM stopped, with the file each came from: the runs
+/// that had finished as they ended; the runs under way with the hops they had recorded (the
+/// browser's read from its log so far) and `error.kind = "interrupted"` where they stood. Called
+/// once the runs' futures are dropped (their browsers shut down).
+pub fn interrupted(
+    progress: &progress::Progress,
+    opts: &RunOptions,
+) -> Vec<(Option<std::path::PathBuf>, Outcome)> {
     progress
         .take()
         .into_iter()
         .map(|entry| {
-            let mut trace = entry.trace;
-            let c = &entry.scenario.chain;
-            if trace.chain.app.is_empty() {
-                trace.chain = trace::ChainInfo {
-                    app: c.app.to_string(),
-                    auth_base: Some(c.auth_base.to_string()),
-                    preset: c.preset.map(|p| p.name().to_string()),
-                    provider: c.provider.clone(),
-                    driver: match c.driver {
-                        scenario::Driver::Http => "http",
-                        scenario::Driver::Browser => "browser",
-                    }
-                    .into(),
-                    ..trace::ChainInfo::default()
-                };
+            if let Some(done) = entry.finished {
+                return (entry.path, *done);
             }
-            // The request under way when it stopped: the next hop, which a redirect makes a
-            // follow.
+            let mut r = redactor_for(&entry.scenario, opts);
+            let mut trace = entry.trace;
+            if trace.chain.app.is_empty() {
+                trace.chain = chain_info(&entry.scenario);
+            }
+            if let Some(b) = &entry.browser {
+                trace.hops =
+                    drive::browser::perflog::hops(&b.events, 1, &b.starts, &b.actions, &mut r).0;
+            }
+            // Where it stood: its probes, or the request under way (the next hop, which a
+            // redirect makes a follow).
             let last = trace.hops.last();
-            let step = match last {
-                None => trace::Step::Start,
-                Some(h) if h.location.is_some() => trace::Step::Follow,
-                Some(h) => h.step,
+            let (step, hop) = match (entry.phase, last) {
+                (Some(phase), _) => (phase, None),
+                (None, None) => (trace::ErrorStep::Chain(trace::Step::Start), Some(1)),
+                (None, Some(h)) => {
+                    let step = if h.location.is_some() {
+                        trace::Step::Follow
+                    } else {
+                        h.step
+                    };
+                    (trace::ErrorStep::Chain(step), Some(h.n.0 + 1))
+                }
             };
             let recorded = match trace.hops.len() {
                 1 => "1 hop recorded".to_string(),
                 n => format!("{n} hops recorded"),
             };
             trace.error = Some(trace::RunError {
-                step: trace::ErrorStep::Chain(step),
-                hop: Some(trace::HopNo(last.map_or(1, |h| h.n.0 + 1))),
+                step,
+                hop: hop.map(trace::HopNo),
                 message: format!("interrupted ({recorded})"),
                 kind: Some(trace::RunErrorKind::Interrupted),
             });
-            let r = redactor_for(&entry.scenario, opts);
-            finish(trace, entry.started, r)
+            (entry.path, finish(trace, entry.started, r))
         })
         .collect()
 }

@@ -77,10 +77,7 @@ fn main() {
             reveal,
             ..authchain::RunOptions::default()
         };
-        let outcomes: Vec<_> = authchain::interrupted(&progress, &opts)
-            .into_iter()
-            .map(|o| (None, o))
-            .collect();
+        let outcomes = authchain::interrupted(&progress, &opts);
         if let Some(output) = &output
             && !outcomes.is_empty()
         {
@@ -263,7 +260,8 @@ async fn run_all(
     let outcomes: Vec<(Option<PathBuf>, authchain::Outcome)> =
         futures_util::stream::iter(scenarios)
             .map(|(path, s)| {
-                let opts = browser.options(base, output.out.is_some());
+                let mut opts = browser.options(base, output.out.is_some());
+                opts.path = path.clone();
                 async move {
                     let outcome = authchain::run(&s, &opts).await;
                     (path, outcome)

@@ -1,14 +1,18 @@
-//! What the runs under way have recorded so far, for the report an interrupted run still
-//! writes: each run registers here, its driver adds each hop as it records it, and a finished
-//! run leaves. Ctrl-C or SIGTERM turns what is left into reports that end in
-//! `error.kind = "interrupted"`.
+//! What the runs have done so far, for the reports an interrupted command still writes: each
+//! run registers here when it starts, its driver shows each hop as it records it (the browser
+//! its log's events), and a finished run leaves its outcome. Ctrl-C or SIGTERM turns what is
+//! here into reports ([`crate::interrupted`]): the finished runs as they ended, the runs under
+//! way with `error.kind = "interrupted"`.
 
+use crate::Outcome;
 use crate::scenario::Scenario;
-use crate::trace::{Hop, Trace};
+use crate::trace::{ErrorStep, Hop, Step, Trace};
+use serde_json::Value;
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-/// The runs under way.
+/// The runs of a command.
 #[derive(Clone, Debug, Default)]
 pub struct Progress(Arc<Mutex<Registry>>);
 
@@ -18,15 +22,30 @@ struct Registry {
     runs: Vec<Entry>,
 }
 
+/// One run as far as it got.
 #[derive(Debug)]
 pub(crate) struct Entry {
     id: u64,
+    pub(crate) path: Option<PathBuf>,
     pub(crate) scenario: Scenario,
     pub(crate) trace: Trace,
     pub(crate) started: Instant,
+    /// The browser's log so far, with what the hops are read against: the start's URLs and the
+    /// form submissions.
+    pub(crate) browser: Option<BrowserSoFar>,
+    /// What the run was doing after its hops (its probes).
+    pub(crate) phase: Option<ErrorStep>,
+    pub(crate) finished: Option<Box<Outcome>>,
 }
 
-/// One run's place in [`Progress`]; the default belongs to no registry and records nothing.
+#[derive(Debug)]
+pub(crate) struct BrowserSoFar {
+    pub(crate) events: Vec<(String, Value)>,
+    pub(crate) starts: Vec<String>,
+    pub(crate) actions: Vec<Step>,
+}
+
+/// One run's place in [`Progress`]; the default belongs to none and records nothing.
 #[derive(Clone, Debug, Default)]
 pub struct RunProgress {
     all: Option<Progress>,
@@ -34,8 +53,13 @@ pub struct RunProgress {
 }
 
 impl Progress {
-    /// Registers a run that starts now with the trace it has so far.
-    pub fn register(&self, scenario: &Scenario, trace: Trace) -> RunProgress {
+    /// Registers a run that starts now, from the file at `path`, with the trace it has so far.
+    pub fn register(
+        &self,
+        path: Option<PathBuf>,
+        scenario: &Scenario,
+        trace: Trace,
+    ) -> RunProgress {
         let Ok(mut reg) = self.0.lock() else {
             return RunProgress::default();
         };
@@ -43,9 +67,13 @@ impl Progress {
         let id = reg.next;
         reg.runs.push(Entry {
             id,
+            path,
             scenario: scenario.clone(),
             trace,
             started: Instant::now(),
+            browser: None,
+            phase: None,
+            finished: None,
         });
         RunProgress {
             all: Some(self.clone()),
@@ -53,7 +81,7 @@ impl Progress {
         }
     }
 
-    /// Takes the runs still under way, in the order they started.
+    /// Takes every run, in the order they started.
     pub(crate) fn take(&self) -> Vec<Entry> {
         self.0
             .lock()
@@ -63,29 +91,48 @@ impl Progress {
 }
 
 impl RunProgress {
-    fn with(&self, f: impl FnOnce(&mut Vec<Entry>, usize)) {
+    fn with(&self, f: impl FnOnce(&mut Entry)) {
         let Some(all) = &self.all else { return };
         if let Ok(mut reg) = all.0.lock()
-            && let Some(i) = reg.runs.iter().position(|e| e.id == self.id)
+            && let Some(e) = reg.runs.iter_mut().find(|e| e.id == self.id)
         {
-            f(&mut reg.runs, i);
+            f(e);
         }
     }
 
     /// A hop just recorded.
     pub fn hop(&self, hop: &Hop) {
-        self.with(|runs, i| runs[i].trace.hops.push(hop.clone()));
+        self.with(|e| e.trace.hops.push(hop.clone()));
     }
 
-    /// Every hop so far (the browser reads them from its log, all at once).
-    pub fn hops(&self, hops: Vec<Hop>) {
-        self.with(|runs, i| runs[i].trace.hops = hops);
-    }
-
-    /// The run finished: it has its own report.
-    pub fn done(&self) {
-        self.with(|runs, i| {
-            runs.remove(i);
+    /// The browser's log's new events, and the start's URLs and form submissions so far (the
+    /// hops are read from them if the run is interrupted).
+    pub fn browser(&self, new: &[(String, Value)], starts: &[String], actions: &[Step]) {
+        if self.all.is_none() {
+            return;
+        }
+        self.with(|e| {
+            let b = e.browser.get_or_insert_with(|| BrowserSoFar {
+                events: Vec::new(),
+                starts: Vec::new(),
+                actions: Vec::new(),
+            });
+            b.events.extend_from_slice(new);
+            b.starts = starts.to_vec();
+            b.actions = actions.to_vec();
         });
+    }
+
+    /// The run moved on past its hops (to its probes), with what it learnt of the chain.
+    pub fn phase(&self, step: ErrorStep, chain: &crate::trace::ChainInfo) {
+        self.with(|e| {
+            e.phase = Some(step);
+            e.trace.chain = chain.clone();
+        });
+    }
+
+    /// The run finished with `outcome`.
+    pub fn done(&self, outcome: &Outcome) {
+        self.with(|e| e.finished = Some(Box::new(outcome.clone())));
     }
 }

@@ -95,7 +95,12 @@ proptest! {
         let _ = crate::redact::JwtFacts::read(&raw);
         let _ = crate::redact::JwtFacts::read(&format!("{}.{}.sig", b(&header), b(&payload)));
         let claims = format!(r#"{{"exp":{},"iat":"{}"}}"#, payload.len(), header.escape_default());
-        let _ = crate::redact::JwtFacts::read(&format!("{}.{}.sig", b("{}"), b(&claims)));
+        let _ = crate::redact::JwtFacts::read(&format!("{}.{}.sig", b(r#"{"alg":"none"}"#), b(&claims)));
+        let extreme = format!(r#"{{"exp":{},"nbf":{}}}"#, i64::MIN, i64::MAX);
+        for claims in [claims.as_str(), extreme.as_str(), payload.as_str()] {
+            let token = format!("{}.{}.sig", b(r#"{"alg":"none"}"#), b(claims));
+            let _ = crate::jwt::decode(&token).map(|d| d.summary(i64::from(raw.len() as u32)));
+        }
     }
 
     #[test]

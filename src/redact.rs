@@ -189,7 +189,7 @@ const SENSITIVE_PARAMS: &[&str] = &[
 const MIN_SCRUBBED: usize = 8;
 
 /// Records which values are secret and turns them into their safe text.
-#[derive(Default, Debug)]
+#[derive(Clone, Default, Debug)]
 pub struct Redactor {
     reveal: bool,
     secrets: Vec<String>,

@@ -231,18 +231,16 @@ pub struct BrowserArgs {
 }
 
 impl BrowserArgs {
-    /// The run options these flags (and the artifacts dir) give.
-    /// `base` (what to reveal, where details and progress go) with this browser.
+    /// `base` (what to reveal, where details and progress go) with the browser these flags
+    /// (and the artifacts dir) give.
     pub fn options(&self, base: &authchain::RunOptions, artifacts: bool) -> authchain::RunOptions {
         authchain::RunOptions {
-            reveal: base.reveal,
-            tap: base.tap.clone(),
-            progress: base.progress.clone(),
             browser: authchain::drive::browser::BrowserOptions {
                 chromedriver: self.chromedriver.clone(),
                 webdriver: self.webdriver.clone(),
                 artifacts,
             },
+            ..base.clone()
         }
     }
 }

@@ -236,16 +236,18 @@ impl HttpClient {
             .map_err(|e| self.describe(&e, &shown))?;
         let status = resp.status().as_u16();
         let headers = resp.headers().clone();
-        crate::detail::Exchange {
-            label: &req.step.to_string(),
-            method: req.method.as_str(),
-            url: &req.url,
-            sent: &sent,
-            status,
-            received: &pairs(&headers),
-            ms: started.elapsed().as_secs_f64() * 1000.0,
+        if r.verbosity() > 0 {
+            crate::detail::Exchange {
+                label: &req.step.to_string(),
+                method: req.method.as_str(),
+                url: &req.url,
+                sent: &sent,
+                status,
+                received: &pairs(&headers),
+                ms: started.elapsed().as_secs_f64() * 1000.0,
+            }
+            .emit(r);
         }
-        .emit(r);
         let mut body = Vec::new();
         while let Some(chunk) = resp.chunk().await.map_err(|e| self.describe(&e, &shown))? {
             if body.len() + chunk.len() > MAX_BODY {
@@ -334,19 +336,21 @@ impl std::fmt::Display for Fault {
 
 /// A certificate's fault in plain words, from the TLS library's own error names.
 fn tls_reason(causes: &[String]) -> Option<&'static str> {
-    let says = |w: &str| causes.iter().any(|c| c.contains(w));
+    // rustls names some errors by their variant (`UnknownIssuer`), some in words ("certificate
+    // not valid for name"): compared without spaces.
+    let says = |w: &str| causes.iter().any(|c| c.replace(' ', "").contains(w));
     if says("unknownissuer") || says("causedasendentity") {
         Some(
             "the certificate is not issued by a CA this machine trusts: self-signed or a private CA",
         )
+    } else if says("revocation") || says("revoked") {
+        Some("the certificate is revoked, or its revocation list cannot be used")
     } else if says("expired") {
         Some("the certificate has expired")
     } else if says("notvalidyet") {
         Some("the certificate is not valid yet: check this machine's clock")
     } else if says("notvalidforname") {
         Some("the certificate is not for this host name")
-    } else if says("revoked") {
-        Some("the certificate is revoked")
     } else {
         None
     }
@@ -487,6 +491,40 @@ pub fn parse_cookie_header(header: &str, r: &mut Redactor) -> Vec<SentCookie> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn certificate_faults_in_plain_words() {
+        let cases: &[(&str, Option<&str>)] = &[
+            (
+                "invalid peer certificate: UnknownIssuer",
+                Some("not issued by a CA"),
+            ),
+            (
+                "invalid peer certificate: certificate expired: verification time 1, but certificate is not valid after 0",
+                Some("has expired"),
+            ),
+            (
+                "invalid peer certificate: certificate not valid yet",
+                Some("not valid yet"),
+            ),
+            (
+                "invalid peer certificate: certificate not valid for name \"a.test\"",
+                Some("not for this host name"),
+            ),
+            (
+                "invalid peer certificate: certificate revocation list expired",
+                Some("revoked"),
+            ),
+            ("received corrupt message", None),
+        ];
+        for (cause, want) in cases {
+            let got = tls_reason(&[cause.to_lowercase()]);
+            match want {
+                Some(w) => assert!(got.is_some_and(|g| g.contains(w)), "{cause}: {got:?}"),
+                None => assert_eq!(got, None, "{cause}"),
+            }
+        }
+    }
+
     use super::*;
 
     #[test]

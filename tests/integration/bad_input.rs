@@ -352,43 +352,134 @@ fn the_hop_cap_is_a_finding() {
     assert_eq!(report["hops"].as_array().unwrap().len(), 30);
 }
 
-#[test]
-fn ctrl_c_exits_130() {
-    let server = Misbehaving::start(|_, p, port| to_idp(p, port, || None));
-    let dir = tempfile::tempdir().unwrap();
-    let file = misbehaving_scenario(dir.path(), &server, "60s");
-    let json = dir.path().join("r.json");
+/// Runs authchain with `args`, waits until `server` has seen `requests` requests, sends it
+/// SIGINT, and gives its output.
+fn interrupt_after(
+    args: &[&str],
+    env: &[(&str, &str)],
+    server: &Misbehaving,
+    requests: usize,
+) -> (crate::harness::Output, Option<i32>) {
     let child = std::process::Command::new(env!("CARGO_BIN_EXE_authchain"))
-        .args(["run", &file, "--report-json", json.to_str().unwrap()])
+        .args(args)
+        .envs(env.iter().copied())
         .env("NO_COLOR", "1")
         .stdin(std::process::Stdio::null())
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    // Wait until the run is stuck on the silent server's second answer, then interrupt it.
-    server.wait_for_requests(2);
+    server.wait_for_requests(requests);
     let killed = std::process::Command::new("kill")
         .args(["-INT", &child.id().to_string()])
         .status()
         .unwrap();
     assert!(killed.success());
     let out = child.wait_with_output().unwrap();
-    assert_eq!(out.status.code(), Some(130));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("interrupted"));
+    let output = crate::harness::Output {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    };
+    (output, out.status.code())
+}
+
+#[test]
+fn ctrl_c_exits_130() {
+    let server = Misbehaving::start(|_, p, port| to_idp(p, port, || None));
+    let dir = tempfile::tempdir().unwrap();
+    let file = misbehaving_scenario(dir.path(), &server, "60s");
+    let json = dir.path().join("r.json");
+    // Stuck on the silent server's second answer.
+    let (out, code) = interrupt_after(
+        &["run", &file, "--report-json", json.to_str().unwrap()],
+        &[],
+        &server,
+        2,
+    );
+    assert_eq!(code, Some(130));
+    assert!(out.stderr.contains("interrupted"));
     // The partial report: the hop recorded before the stop, and the stop itself.
-    let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
-        stdout.ends_with("result: interrupted (exit 130)\n"),
-        "{stdout}"
+        out.stdout.ends_with("result: interrupted (exit 130)\n"),
+        "{}",
+        out.stdout
     );
     let report = read_json(&json);
     assert_eq!(report["error"]["kind"], "interrupted", "{report}");
+    assert_eq!(report["error"]["step"], "follow", "{report}");
     assert_eq!(report["verdict"], "interrupted");
     assert_eq!(report["exit_code"], 130);
     assert_eq!(report["hops"].as_array().map(Vec::len), Some(1), "{report}");
     assert_eq!(report["error"]["hop"], 2);
-    assert!(!stdout.contains("pw-not-shown"));
+    assert!(!out.stdout.contains("pw-not-shown"));
+}
+
+/// `run a b` stopped during `b`: `a`'s report as it ended, `b`'s as far as it got.
+#[test]
+fn an_interrupted_run_of_several_scenarios_keeps_the_finished_ones() {
+    let done = Misbehaving::start(|_, _, _| Some(response("404 Not Found", &[], "no")));
+    let stuck = Misbehaving::start(|_, p, port| to_idp(p, port, || None));
+    let dir = tempfile::tempdir().unwrap();
+    let a = dir.path().join("a");
+    let b = dir.path().join("b");
+    std::fs::create_dir_all(&a).unwrap();
+    std::fs::create_dir_all(&b).unwrap();
+    let first = misbehaving_scenario(&a, &done, "5s");
+    let second = misbehaving_scenario(&b, &stuck, "60s");
+    let json = dir.path().join("r.json");
+    let (out, code) = interrupt_after(
+        &[
+            "run",
+            &first,
+            &second,
+            "--report-json",
+            json.to_str().unwrap(),
+        ],
+        &[],
+        &stuck,
+        2,
+    );
+    assert_eq!(code, Some(130), "{}", out.all());
+    let report = read_json(&json);
+    assert_eq!(report["exit_code"], 130, "{report}");
+    let runs = report["runs"].as_array().expect("runs");
+    assert_eq!(runs.len(), 2, "{report}");
+    assert_ne!(runs[0]["verdict"], "interrupted", "{report}");
+    assert_eq!(runs[1]["error"]["kind"], "interrupted", "{report}");
+}
+
+/// `probe` stopped while its native probe waits: the report says where it stood.
+#[test]
+fn an_interrupted_probe_names_its_probes() {
+    let server = Misbehaving::start(|_, _, _| None);
+    let dir = tempfile::tempdir().unwrap();
+    let json = dir.path().join("r.json");
+    let native = format!("http://localhost:{}/api/auth/get-session", server.port);
+    let (out, code) = interrupt_after(
+        &[
+            "probe",
+            "--cookie-env",
+            "C",
+            "--native",
+            &native,
+            "--report-json",
+            json.to_str().unwrap(),
+        ],
+        &[("C", "better-auth.session_token=abc123")],
+        &server,
+        1,
+    );
+    assert_eq!(code, Some(130), "{}", out.all());
+    let report = read_json(&json);
+    assert_eq!(report["error"]["kind"], "interrupted", "{report}");
+    assert!(
+        report["error"]["step"]
+            .as_str()
+            .is_some_and(|s| s.starts_with("probe ")),
+        "{report}"
+    );
+    assert!(!out.all().contains("abc123"));
 }
 
 const LOGIN_PAGE: &str = r#"<form method="post" action="/login"><input name="username"><input type="password" name="password"><button>Sign in</button></form>"#;

@@ -295,7 +295,7 @@ pub async fn login(
         starts: Vec::new(),
         start_error: None,
         returns: Vec::new(),
-        log: Vec::new(),
+        events: Vec::new(),
         waits: Waits::default(),
         progress: progress.clone(),
     };
@@ -370,9 +370,9 @@ struct Session<'a> {
     start_error: Option<String>,
     /// Where the IdP sends the browser back (the `redirect_uri` of the start's URL): the app's.
     returns: Vec<url::Origin>,
-    /// The performance log read so far: drained at every page looked at, so a browser that
-    /// dies later leaves the hops before it.
-    log: Vec<Value>,
+    /// The performance log's events read so far: drained at every page looked at, so a
+    /// browser that dies later leaves the hops before it.
+    events: Vec<(String, Value)>,
     waits: Waits,
     /// Where the hops read so far are shown, for the report of an interrupted run.
     progress: crate::progress::RunProgress,
@@ -496,17 +496,17 @@ impl Session<'_> {
         {
             outcome = Err(e);
         }
-        let events = perflog::events(&self.log);
+        let events = &self.events;
         let w = &self.waits;
         let text = format!(
             "browser: {} pages looked at in {} looks (a page not settled is looked at again); the performance log read {} times, {} entries",
             w.pages,
             w.looks,
             w.log_reads,
-            self.log.len()
+            events.len()
         );
         r.detail(2, || text);
-        let (mut hops, failure) = perflog::hops(&events, 1, &self.starts, &self.actions, r);
+        let (mut hops, failure) = perflog::hops(events, 1, &self.starts, &self.actions, r);
         for (url, page) in &self.inspections {
             let shown = Url::parse(url).map(|u| r.url(&u)).unwrap_or_default();
             if let Some(h) = hops.iter_mut().rev().find(|h| h.url == shown) {
@@ -891,11 +891,8 @@ impl Session<'_> {
         )))
     }
 
-    /// Looks at the page until it offers a login or consent form, or is back at the app, or
-    /// shows an error, or asks for what no form filler gives, or is no HTML page, or the step's
-    /// timeout passes (web components render after the load event). Gives what the script
-    /// read and what the login machine sees.
-    /// Reads the performance log's new entries into [`Session::log`].
+    /// Reads the performance log's new events into [`Session::events`], and shows them to
+    /// the run's progress.
     async fn drain_log(&mut self) -> Result<(), RunError> {
         let timeout = self.scenario.chain.timeout;
         self.waits.log_reads += 1;
@@ -906,17 +903,17 @@ impl Session<'_> {
         )
         .await?;
         if let Value::Array(entries) = log {
-            self.log.extend(entries);
+            let new = perflog::events(&entries);
+            self.progress.browser(&new, &self.starts, &self.actions);
+            self.events.extend(new);
         }
-        // The hops so far, for the report of a run interrupted later. Their values are
-        // fingerprinted as the report's are; the run's redactor reads them again at the end.
-        let events = perflog::events(&self.log);
-        let mut scratch = Redactor::new(false);
-        let (hops, _) = perflog::hops(&events, 1, &self.starts, &self.actions, &mut scratch);
-        self.progress.hops(hops);
         Ok(())
     }
 
+    /// Looks at the page until it offers a login or consent form, or is back at the app, or
+    /// shows an error, or asks for what no form filler gives, or is no HTML page, or the step's
+    /// timeout passes (web components render after the load event). Gives what the script
+    /// read and what the login machine sees.
     async fn inspect(&mut self) -> Result<(Value, super::login::Seen), RunError> {
         use super::login::{Offer, Seen};
         let c = &self.scenario.chain;
