@@ -10,6 +10,7 @@ pub mod diagnose;
 pub mod drive;
 pub mod exit;
 pub mod jwt;
+pub mod oidc;
 pub mod preset;
 pub mod probe;
 pub mod progress;

@@ -218,6 +218,10 @@ async fn dispatch(
             drop(demo);
             code
         }
+        Command::Jwt { command } => jwt(command, &tap).await,
+        Command::Oidc {
+            command: cli::OidcCommand::Check(args),
+        } => oidc_check(args, &tap, theme).await,
         Command::Validate { files } => {
             let mut code = exit::PASS;
             for f in &files {
@@ -232,6 +236,179 @@ async fn dispatch(
             code
         }
     }
+}
+
+/// The token of `jwt decode` and `jwt verify`: the argument, `--token-env`, or standard input.
+fn read_token(args: &cli::TokenArgs) -> Result<String, String> {
+    let token = if let Some(var) = &args.token_env {
+        std::env::var(var).map_err(|_| format!("--token-env {var}: the variable is not set"))?
+    } else {
+        match args.token.as_deref() {
+            Some(t) if t != "-" => t.to_string(),
+            _ => {
+                let mut text = String::new();
+                std::io::Read::read_to_string(&mut std::io::stdin(), &mut text)
+                    .map_err(|e| format!("cannot read the token from standard input: {e}"))?;
+                text
+            }
+        }
+    };
+    let token = token.trim().to_string();
+    if token.is_empty() {
+        return Err(
+            "no token: give it as an argument, on standard input, or with --token-env VAR".into(),
+        );
+    }
+    Ok(token)
+}
+
+/// A redactor for a token command: the token, and each of its segments, are secrets that no
+/// output shows.
+fn token_redactor(token: &str, tap: &authchain::detail::Tap) -> Redactor {
+    let mut r = Redactor::new(false);
+    r.set_tap(tap.clone());
+    r.add_secret(&authchain::redact::Secret::new(token));
+    if let Some(signature) = token.rsplit('.').next() {
+        r.add_secret(&authchain::redact::Secret::new(signature));
+    }
+    r
+}
+
+async fn jwt(command: cli::JwtCommand, tap: &authchain::detail::Tap) -> i32 {
+    let now = (authchain::drive::http::now_ms() / 1000) as i64;
+    let args = match &command {
+        cli::JwtCommand::Decode(a) => a,
+        cli::JwtCommand::Verify(v) => &v.token,
+    };
+    let token = match read_token(args) {
+        Ok(t) => t,
+        Err(e) => return usage(&e),
+    };
+    let mut r = token_redactor(&token, tap);
+    let Some(decoded) = authchain::jwt::decode(&token) else {
+        return usage(
+            "not a JWT: expected three (a JWS) or five (a JWE) base64url segments, the first a JSON header with an `alg`",
+        );
+    };
+    let v = match command {
+        cli::JwtCommand::Decode(a) => {
+            out(&r.scrub(&authchain::jwt::render_decode(&decoded, now, a.json)));
+            return exit::PASS;
+        }
+        cli::JwtCommand::Verify(v) => v,
+    };
+    let keys = if let Some(var) = &v.secret_env {
+        match std::env::var(var) {
+            Ok(secret) => {
+                r.add_secret(&authchain::redact::Secret::new(&secret));
+                authchain::jwt::Keys::Secret(secret.into_bytes())
+            }
+            Err(_) => return usage(&format!("--secret-env {var}: the variable is not set")),
+        }
+    } else {
+        let source = v.jwks.clone().unwrap_or_default();
+        match jwks(&source, v.timeout, &mut r).await {
+            Ok(keys) => authchain::jwt::Keys::Jwks(keys),
+            Err((code, message)) => {
+                err(&r.scrub(&format!("error: {message}")));
+                return code;
+            }
+        }
+    };
+    r.detail(1, || {
+        format!(
+            "header: {}",
+            serde_json::to_string(&decoded.header).unwrap_or_default()
+        )
+    });
+    let expect = authchain::jwt::Expect {
+        iss: v.iss.clone(),
+        aud: v.aud.clone(),
+        nonce: v.nonce.clone(),
+        algs: v.algs.clone(),
+        leeway: v.leeway.as_secs() as i64,
+        now,
+    };
+    if let Some(nonce) = &v.nonce {
+        r.sensitive(nonce);
+    }
+    match authchain::jwt::verify(&token, &keys, &expect) {
+        Ok(checks) => {
+            let (text, code) = authchain::jwt::render_verify(&checks, v.token.json);
+            out(&r.scrub(&text));
+            code
+        }
+        Err(e) => usage(&e),
+    }
+}
+
+/// The keys of `--jwks`: a URL fetched (exit 3 when it gives none), or a file read (exit 2).
+async fn jwks(
+    source: &str,
+    timeout: std::time::Duration,
+    r: &mut Redactor,
+) -> Result<Vec<serde_json::Value>, (i32, String)> {
+    let url = url::Url::parse(source)
+        .ok()
+        .filter(|u| matches!(u.scheme(), "http" | "https"));
+    let (doc, code) = match url {
+        Some(url) => {
+            let client = authchain::drive::http::HttpClient::new(&url, timeout, &[])
+                .map_err(|e| (exit::NO_ANSWER, e))?;
+            let req =
+                authchain::drive::http::Request::get(url.clone(), authchain::trace::Step::Follow);
+            let answer = client
+                .exchange(&req, None, r)
+                .await
+                .map_err(|f| (exit::NO_ANSWER, format!("--jwks: {}", f.message)))?;
+            (answer.json(), exit::NO_ANSWER)
+        }
+        None => {
+            let text = std::fs::read_to_string(source)
+                .map_err(|e| (exit::USAGE, format!("--jwks {source}: cannot read it: {e}")))?;
+            (serde_json::from_str(&text).ok(), exit::USAGE)
+        }
+    };
+    let keys = doc.as_ref().and_then(authchain::jwt::keys_of).ok_or((
+        code,
+        format!("--jwks {source}: no JWKS (a JSON object with `keys`) and no JWK there"),
+    ))?;
+    r.detail(1, || {
+        let lines: Vec<String> = keys.iter().map(authchain::jwt::key_line).collect();
+        format!("JWKS {source}: {}", lines.join("; "))
+    });
+    Ok(keys)
+}
+
+async fn oidc_check(
+    args: cli::OidcCheckArgs,
+    tap: &authchain::detail::Tap,
+    theme: &dyn terminal::Theme,
+) -> i32 {
+    let mut r = Redactor::new(false);
+    r.set_tap(tap.clone());
+    let base = url::Url::parse(&args.issuer).expect("the issuer flag is checked as a URL");
+    let client = match authchain::drive::http::HttpClient::new(&base, args.timeout, &args.resolve) {
+        Ok(c) => c,
+        Err(e) => {
+            err(&r.scrub(&format!("error: {e}")));
+            return exit::NO_ANSWER;
+        }
+    };
+    let report =
+        authchain::oidc::check(&args.issuer, args.client_id.as_deref(), &client, &mut r).await;
+    let mut code = report.exit_code;
+    if let Some(path) = &args.report_json {
+        let json = serde_json::to_string_pretty(&report).unwrap_or_default();
+        if !write_file(path, &scrub_json(&r, &json)) {
+            code = exit::combine([code, exit::NO_ANSWER]);
+        }
+    }
+    if let Some(e) = &report.error {
+        err(&r.scrub(&format!("error: oidc check {}: {}", args.issuer, e.message)));
+    }
+    out(&r.scrub(&authchain::oidc::render(&report, theme)));
+    code
 }
 
 fn usage(message: &str) -> i32 {

@@ -57,6 +57,99 @@ pub enum Command {
         #[arg(required = true, value_name = "SCENARIO")]
         files: Vec<PathBuf>,
     },
+    /// Read a JWT (decode) or check it against a JWKS or a secret (verify). The token comes from
+    /// an argument, standard input or --token-env; it is never printed whole.
+    Jwt {
+        #[command(subcommand)]
+        command: JwtCommand,
+    },
+    /// Check an OpenID Provider on its own: its discovery document, endpoints and keys.
+    Oidc {
+        #[command(subcommand)]
+        command: OidcCommand,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum JwtCommand {
+    /// The header, the claims and the times against the clock; no verification (exit 0 even
+    /// for an expired token).
+    Decode(TokenArgs),
+    /// A verdict for each check: the algorithm, the key by kid, the signature, iss, aud, exp,
+    /// nbf, iat and nonce (exit 0 when every check passes, 1 otherwise).
+    Verify(JwtVerifyArgs),
+}
+
+/// Where the token comes from, and how to print.
+#[derive(Args, Debug)]
+pub struct TokenArgs {
+    /// The token; absent or `-`: read from standard input.
+    #[arg(value_name = "TOKEN", conflicts_with = "token_env")]
+    pub token: Option<String>,
+    /// The environment variable that holds the token.
+    #[arg(long, value_name = "VAR")]
+    pub token_env: Option<String>,
+    /// Print JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct JwtVerifyArgs {
+    #[command(flatten)]
+    pub token: TokenArgs,
+    /// The keys: a JWKS URL (an IdP's `jwks_uri`) or a file holding a JWKS or one JWK.
+    #[arg(long, value_name = "URL|FILE", required_unless_present = "secret_env")]
+    pub jwks: Option<String>,
+    /// The environment variable that holds the shared secret of an HS256/384/512 token.
+    #[arg(long, value_name = "VAR", conflicts_with = "jwks")]
+    pub secret_env: Option<String>,
+    /// The issuer the token must name, exactly.
+    #[arg(long, value_name = "ISSUER")]
+    pub iss: Option<String>,
+    /// An audience the token must name (the client id, for an ID token).
+    #[arg(long, value_name = "AUD")]
+    pub aud: Option<String>,
+    /// The nonce the token must carry.
+    #[arg(long, value_name = "NONCE")]
+    pub nonce: Option<String>,
+    /// An algorithm to allow (repeatable; default: the verifying key's).
+    #[arg(long = "alg", value_name = "ALG")]
+    pub algs: Vec<String>,
+    /// The clock skew allowed for exp, nbf and iat.
+    #[arg(long, default_value = "60s", value_parser = parse_timeout)]
+    pub leeway: std::time::Duration,
+    /// The timeout of fetching the JWKS.
+    #[arg(long, default_value = "10s", value_parser = parse_timeout)]
+    pub timeout: std::time::Duration,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum OidcCommand {
+    /// Fetch ISSUER/.well-known/openid-configuration and check the issuer, the endpoints, the
+    /// keys, PKCE, the scopes, logout and the response modes (exit 0, 1 with findings, 3 when
+    /// discovery cannot be fetched).
+    Check(OidcCheckArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct OidcCheckArgs {
+    /// The issuer, as the app is configured with it (one trailing slash is dropped before
+    /// `/.well-known/openid-configuration` is appended).
+    #[arg(value_name = "ISSUER", value_parser = issuer_flag)]
+    pub issuer: String,
+    /// The client id, whose registered settings are checked where the IdP exposes them.
+    #[arg(long, value_name = "ID")]
+    pub client_id: Option<String>,
+    /// Write the JSON report here.
+    #[arg(long, value_name = "FILE")]
+    pub report_json: Option<PathBuf>,
+    /// The timeout of each request.
+    #[arg(long, default_value = "10s", value_parser = parse_timeout)]
+    pub timeout: std::time::Duration,
+    /// Map a host name to an address, bypassing DNS (repeatable), e.g. idp.test:127.0.0.1.
+    #[arg(long, value_name = "HOST:IP", value_parser = parse_resolve)]
+    pub resolve: Vec<(String, std::net::IpAddr)>,
 }
 
 impl Command {
@@ -67,7 +160,10 @@ impl Command {
             Command::Login(a) => Some(&a.output),
             Command::Probe(a) => Some(&a.output),
             Command::Demo(a) => Some(&a.output),
-            Command::Diagnose { .. } | Command::Validate { .. } => None,
+            Command::Diagnose { .. }
+            | Command::Validate { .. }
+            | Command::Jwt { .. }
+            | Command::Oidc { .. } => None,
         }
     }
 }

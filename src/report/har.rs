@@ -5,7 +5,8 @@ use super::Report;
 use crate::trace::{Hop, Probe};
 use serde_json::{Value, json};
 
-fn iso(ms: u64) -> String {
+/// A time in Unix milliseconds as RFC 3339 (empty when out of range).
+pub fn iso(ms: u64) -> String {
     time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
         .ok()
         .and_then(|t| {

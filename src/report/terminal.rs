@@ -123,31 +123,7 @@ pub fn body(report: &Report, th: &dyn Theme) -> String {
         }
     }
 
-    if !report.findings.is_empty() {
-        let _ = writeln!(o, "\n{}", th.paint("findings", Style::Bold));
-        for f in &report.findings {
-            let style = match f.severity {
-                Severity::Error => Style::Bad,
-                Severity::Warning => Style::Warn,
-                Severity::Info => Style::Dim,
-            };
-            let _ = writeln!(o, "{}: {}", th.paint(f.id.as_str(), style), f.title);
-            if !f.evidence_lines.is_empty() {
-                let _ = writeln!(o, "  evidence:");
-                for e in &f.evidence_lines {
-                    let _ = writeln!(o, "    {e}");
-                }
-            }
-            let _ = writeln!(o, "  why: {}", f.explanation);
-            if !f.causes.is_empty() {
-                let _ = writeln!(o, "  causes, likeliest first:");
-                for (i, c) in f.causes.iter().enumerate() {
-                    let _ = writeln!(o, "    {}. [{}] {}", i + 1, c.key.as_str(), c.text);
-                }
-            }
-            let _ = writeln!(o, "  fix: {}", f.fix);
-        }
-    }
+    findings(&mut o, &report.findings, th);
 
     if let Some(e) = &t.error {
         let at = e.hop.map(|h| format!(" at {h}")).unwrap_or_default();
@@ -162,6 +138,36 @@ pub fn body(report: &Report, th: &dyn Theme) -> String {
     }
     o.push('\n');
     o
+}
+
+/// The findings block: each as `<id>: <title>`, its evidence, why, its causes and the fix.
+pub fn findings(o: &mut String, findings: &[crate::trace::Finding], th: &dyn Theme) {
+    if findings.is_empty() {
+        return;
+    }
+    let _ = writeln!(o, "\n{}", th.paint("findings", Style::Bold));
+    for f in findings {
+        let style = match f.severity {
+            Severity::Error => Style::Bad,
+            Severity::Warning => Style::Warn,
+            Severity::Info => Style::Dim,
+        };
+        let _ = writeln!(o, "{}: {}", th.paint(f.id.as_str(), style), f.title);
+        if !f.evidence_lines.is_empty() {
+            let _ = writeln!(o, "  evidence:");
+            for e in &f.evidence_lines {
+                let _ = writeln!(o, "    {e}");
+            }
+        }
+        let _ = writeln!(o, "  why: {}", f.explanation);
+        if !f.causes.is_empty() {
+            let _ = writeln!(o, "  causes, likeliest first:");
+            for (i, c) in f.causes.iter().enumerate() {
+                let _ = writeln!(o, "    {}. [{}] {}", i + 1, c.key.as_str(), c.text);
+            }
+        }
+        let _ = writeln!(o, "  fix: {}", f.fix);
+    }
 }
 
 pub fn result_line(word: &str, code: i32, th: &dyn Theme) -> String {

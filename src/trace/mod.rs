@@ -866,6 +866,15 @@ pub enum FindingId {
     SessionWithoutIdentity,
     CallbackReplayed,
     MalformedRedirect,
+    OidcIssuerMismatch,
+    OidcAlgWithoutKey,
+    OidcEndpointUnreachable,
+    OidcMixedScheme,
+    OidcNoPkceS256,
+    OidcScopeMissing,
+    OidcJwksInvalid,
+    OidcNoEndSession,
+    OidcNoQueryResponseMode,
 }
 
 impl FindingId {
@@ -898,6 +907,15 @@ impl FindingId {
         FindingId::SessionWithoutIdentity,
         FindingId::CallbackReplayed,
         FindingId::MalformedRedirect,
+        FindingId::OidcIssuerMismatch,
+        FindingId::OidcAlgWithoutKey,
+        FindingId::OidcEndpointUnreachable,
+        FindingId::OidcMixedScheme,
+        FindingId::OidcNoPkceS256,
+        FindingId::OidcScopeMissing,
+        FindingId::OidcJwksInvalid,
+        FindingId::OidcNoEndSession,
+        FindingId::OidcNoQueryResponseMode,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -930,6 +948,15 @@ impl FindingId {
             FindingId::SessionWithoutIdentity => "session-without-identity",
             FindingId::CallbackReplayed => "callback-replayed",
             FindingId::MalformedRedirect => "malformed-redirect",
+            FindingId::OidcIssuerMismatch => "oidc-issuer-mismatch",
+            FindingId::OidcAlgWithoutKey => "oidc-alg-without-key",
+            FindingId::OidcEndpointUnreachable => "oidc-endpoint-unreachable",
+            FindingId::OidcMixedScheme => "oidc-mixed-scheme",
+            FindingId::OidcNoPkceS256 => "oidc-no-pkce-s256",
+            FindingId::OidcScopeMissing => "oidc-scope-missing",
+            FindingId::OidcJwksInvalid => "oidc-jwks-invalid",
+            FindingId::OidcNoEndSession => "oidc-no-end-session",
+            FindingId::OidcNoQueryResponseMode => "oidc-no-query-response-mode",
         }
     }
 

@@ -516,8 +516,8 @@ impl Chain {
         }
     }
 
-    /// Every session token the app issued, raw and as signed cookie values.
-    pub fn issued_secrets(&self) -> Vec<String> {
+    /// The app's test endpoint `/__fixture/secrets`.
+    fn fixture_secrets(&self) -> serde_json::Value {
         let out = Command::new("node")
             .args([
                 "-e",
@@ -528,8 +528,23 @@ impl Chain {
             ])
             .output()
             .expect("node runs");
-        let v: serde_json::Value =
-            serde_json::from_slice(&out.stdout).expect("the secrets endpoint answers JSON");
+        serde_json::from_slice(&out.stdout).expect("the secrets endpoint answers JSON")
+    }
+
+    /// The ID tokens the IdP issued to the app (BetterAuth keeps them with the account).
+    pub fn issued_id_tokens(&self) -> Vec<String> {
+        let v = self.fixture_secrets();
+        v["idTokens"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|t| t.as_str().map(str::to_string))
+            .collect()
+    }
+
+    /// Every session token the app issued, raw and as signed cookie values.
+    pub fn issued_secrets(&self) -> Vec<String> {
+        let v = self.fixture_secrets();
         let mut all = Vec::new();
         for key in ["tokens", "signed"] {
             for s in v[key].as_array().into_iter().flatten() {

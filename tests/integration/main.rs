@@ -17,4 +17,5 @@ mod login;
 mod login_machine;
 mod redaction;
 mod scenarios;
+mod tokens;
 mod zoo;

@@ -1,0 +1,559 @@
+//! `authchain oidc check`: an OpenID Provider on its own, before any app is involved. It fetches
+//! `ISSUER/.well-known/openid-configuration` (one trailing slash of ISSUER dropped) and checks
+//! that the document names the issuer exactly as given, that every endpoint answers and is on
+//! the issuer's scheme, that the JWKS's keys are well formed and can verify the ID token
+//! algorithms advertised, that PKCE S256 is offered, that `openid`, `email` and `profile` are
+//! among the scopes, and that logout and the `query` response mode are there.
+
+use crate::drive::http::{HttpClient, Request};
+use crate::redact::Redactor;
+use crate::trace::{Finding, FindingId, RunError, RunErrorKind, Severity, Step};
+use serde::Serialize;
+use serde_json::Value;
+use url::Url;
+
+/// One line of the check: what, its verdict, and the detail.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Line {
+    pub check: String,
+    pub verdict: crate::jwt::Verdict,
+    pub detail: String,
+}
+
+/// The report of `oidc check` (its JSON is `--report-json`).
+#[derive(Clone, Debug, Serialize)]
+pub struct OidcReport {
+    pub schema_version: u32,
+    pub command: &'static str,
+    /// The issuer as given.
+    pub issuer: String,
+    pub discovery_url: String,
+    pub checks: Vec<Line>,
+    pub findings: Vec<Finding>,
+    /// Why the discovery document could not be read (exit 3).
+    pub error: Option<RunError>,
+    pub exit_code: i32,
+}
+
+impl OidcReport {
+    /// Adds a finding (no evidence but its title: the checks show the rest).
+    fn find(&mut self, id: FindingId, severity: Severity, title: String, why: &str, fix: &str) {
+        self.findings.push(Finding {
+            id,
+            severity,
+            title,
+            evidence_lines: Vec::new(),
+            evidence: Vec::new(),
+            explanation: why.to_string(),
+            fix: fix.to_string(),
+            causes: Vec::new(),
+        });
+    }
+}
+
+/// The discovery document's URL for an issuer: one trailing slash dropped, then the well-known
+/// path (OpenID Connect Discovery 1.0, section 4).
+pub fn discovery_url(issuer: &str) -> String {
+    format!(
+        "{}/.well-known/openid-configuration",
+        issuer.strip_suffix('/').unwrap_or(issuer)
+    )
+}
+
+/// The endpoints a discovery document may name, and whether a code flow needs it.
+const ENDPOINTS: &[(&str, bool)] = &[
+    ("authorization_endpoint", true),
+    ("token_endpoint", true),
+    ("jwks_uri", true),
+    ("userinfo_endpoint", false),
+    ("end_session_endpoint", false),
+    ("revocation_endpoint", false),
+    ("introspection_endpoint", false),
+];
+
+/// The algorithm families a JWK's `kty` can verify, as `alg` prefixes.
+fn verifies(key: &Value, alg: &str) -> bool {
+    let kty = key.get("kty").and_then(Value::as_str).unwrap_or_default();
+    let fits = match kty {
+        "RSA" => alg.starts_with("RS") || alg.starts_with("PS"),
+        "EC" => alg.starts_with("ES"),
+        "OKP" => alg == "EdDSA" || alg == "Ed25519",
+        _ => false,
+    };
+    let key_alg = key.get("alg").and_then(Value::as_str);
+    fits && key_alg.is_none_or(|a| a == alg)
+}
+
+/// Runs every check against the IdP at `issuer`.
+pub async fn check(
+    issuer: &str,
+    client_id: Option<&str>,
+    client: &HttpClient,
+    r: &mut Redactor,
+) -> OidcReport {
+    let discovery = discovery_url(issuer);
+    let mut report = OidcReport {
+        schema_version: crate::trace::SCHEMA_VERSION,
+        command: "oidc check",
+        issuer: issuer.to_string(),
+        discovery_url: discovery.clone(),
+        checks: Vec::new(),
+        findings: Vec::new(),
+        error: None,
+        exit_code: crate::exit::PASS,
+    };
+    let stop = |report: &mut OidcReport, message: String, kind: Option<RunErrorKind>| {
+        report.error = Some(RunError {
+            step: crate::trace::ErrorStep::Setup,
+            hop: None,
+            message,
+            kind,
+        });
+        report.exit_code = crate::exit::NO_ANSWER;
+    };
+    let Ok(url) = Url::parse(&discovery) else {
+        stop(
+            &mut report,
+            format!("`{issuer}` gives no discovery URL"),
+            None,
+        );
+        return report;
+    };
+    let doc = match client
+        .exchange(&Request::get(url.clone(), Step::Follow), None, r)
+        .await
+    {
+        Err(f) => {
+            stop(
+                &mut report,
+                format!("the discovery document: {}", f.message),
+                f.kind,
+            );
+            return report;
+        }
+        Ok(a) => match (a.status, a.json()) {
+            (200, Some(doc @ Value::Object(_))) => doc,
+            (status, _) => {
+                stop(
+                    &mut report,
+                    format!(
+                        "no discovery document at {discovery}: it answered {status}{}",
+                        if status == 200 {
+                            " with no JSON object"
+                        } else {
+                            ""
+                        }
+                    ),
+                    None,
+                );
+                return report;
+            }
+        },
+    };
+    r.detail(1, || {
+        let mut lines = vec![format!("discovery {discovery}")];
+        if let Value::Object(o) = &doc {
+            for (k, v) in o {
+                lines.push(format!("  {k}: {v}"));
+            }
+        }
+        lines.join("\n")
+    });
+    let text = |k: &str| doc.get(k).and_then(Value::as_str).map(str::to_string);
+    let list = |k: &str| -> Option<Vec<String>> {
+        doc.get(k)?.as_array().map(|a| {
+            a.iter()
+                .filter_map(Value::as_str)
+                .map(str::to_string)
+                .collect()
+        })
+    };
+    let line = |report: &mut OidcReport, check: &str, verdict, detail: String| {
+        report.checks.push(Line {
+            check: check.to_string(),
+            verdict,
+            detail,
+        })
+    };
+    use crate::jwt::Verdict::{Fail, Pass, Skip};
+
+    // The issuer, exactly.
+    match text("issuer") {
+        Some(named) if named == issuer => line(&mut report, "issuer", Pass, named),
+        named => {
+            let named = named.unwrap_or_else(|| "(none)".into());
+            let slash = named.trim_end_matches('/') == issuer.trim_end_matches('/');
+            line(
+                &mut report,
+                "issuer",
+                Fail,
+                format!("the document names {named}, not {issuer}"),
+            );
+            report.find(
+                FindingId::OidcIssuerMismatch,
+                Severity::Error,
+                if slash {
+                    format!("The IdP's issuer is {named}: it differs from {issuer} by the trailing slash")
+                } else {
+                    format!("The IdP's issuer is {named}, not {issuer}")
+                },
+                "OpenID Connect compares issuers exactly, character by character: the discovery document, the ID token's iss and the issuer the app is configured with must be the same string. Authentik's issuers end in a slash (/application/o/<slug>/); a client that strips or adds one rejects every ID token (issuer_mismatch) or cannot find the discovery document.",
+                "Configure the app with the issuer exactly as the discovery document writes it.",
+            );
+        }
+    }
+    let origin_scheme = Url::parse(issuer)
+        .map(|u| u.scheme().to_string())
+        .unwrap_or_default();
+
+    // Every endpoint: present where a code flow needs it, on the issuer's scheme, answering.
+    for (name, needed) in ENDPOINTS {
+        let Some(value) = text(name) else {
+            if *needed {
+                line(&mut report, name, Fail, "absent".into());
+                report.find(
+                    FindingId::OidcEndpointUnreachable,
+                    Severity::Error,
+                    format!("The discovery document names no {name}"),
+                    "A code flow needs the authorization endpoint, the token endpoint and the JWKS; without one the client cannot finish a login.",
+                    "Check the IdP's provider or application settings; the discovery document is generated from them.",
+                );
+            } else if *name != "end_session_endpoint" {
+                line(&mut report, name, Skip, "absent".into());
+            }
+            continue;
+        };
+        let Ok(endpoint) = Url::parse(&value) else {
+            line(&mut report, name, Fail, format!("`{value}` is no URL"));
+            report.find(
+                FindingId::OidcEndpointUnreachable,
+                Severity::Error,
+                format!("The {name} `{value}` is no URL"),
+                "A client cannot reach an endpoint the discovery document does not give as an absolute URL.",
+                "Check the IdP's public URL setting.",
+            );
+            continue;
+        };
+        if endpoint.scheme() != origin_scheme {
+            report.find(
+                FindingId::OidcMixedScheme,
+                Severity::Error,
+                format!("The {name} is on {}, the issuer on {origin_scheme}: {value}", endpoint.scheme()),
+                "An endpoint on another scheme than the issuer is most often an IdP behind a TLS-terminating proxy that builds its URLs from the request it received (http) rather than from the public URL (https): browsers and clients that require https refuse it, and cookies set there do not come back.",
+                "Set the IdP's public URL, or have the proxy send X-Forwarded-Proto and the IdP trust it.",
+            );
+        }
+        match client
+            .exchange(&Request::get(endpoint.clone(), Step::Follow), None, r)
+            .await
+        {
+            Ok(a) => line(
+                &mut report,
+                name,
+                Pass,
+                format!("{value} (answers {})", a.status),
+            ),
+            Err(f) => {
+                line(&mut report, name, Fail, format!("{value}: {}", f.message));
+                report.find(
+                    FindingId::OidcEndpointUnreachable,
+                    Severity::Error,
+                    format!("The {name} does not answer: {}", f.message),
+                    "Every endpoint the discovery document names must answer from where the app runs; one that does not (a host name only the IdP resolves, an internal port, a proxy path that is not routed) fails the login at that step.",
+                    "Check the IdP's public URL and the proxy's routes for that path.",
+                );
+            }
+        }
+    }
+
+    // The keys: well formed, and able to verify the ID token algorithms advertised.
+    let algs = list("id_token_signing_alg_values_supported").unwrap_or_default();
+    let keys: Vec<Value> = match text("jwks_uri").and_then(|u| Url::parse(&u).ok()) {
+        Some(jwks) => match client
+            .exchange(&Request::get(jwks.clone(), Step::Follow), None, r)
+            .await
+        {
+            Ok(a) => match a.json().as_ref().and_then(crate::jwt::keys_of) {
+                Some(keys) => keys,
+                None => {
+                    report.find(
+                        FindingId::OidcJwksInvalid,
+                        Severity::Error,
+                        format!("The jwks_uri {jwks} answered {} with no JWKS", a.status),
+                        "A client verifies ID tokens with the keys of the JWKS; without one no asymmetrically signed token verifies.",
+                        "Check the IdP's signing key settings.",
+                    );
+                    Vec::new()
+                }
+            },
+            Err(_) => Vec::new(),
+        },
+        None => Vec::new(),
+    };
+    let mut problems = Vec::new();
+    let mut kids = Vec::new();
+    for key in &keys {
+        let kid = key.get("kid").and_then(Value::as_str);
+        if key.get("kty").and_then(Value::as_str).is_none() {
+            problems.push(format!("a key without kty ({})", crate::jwt::key_line(key)));
+        }
+        match kid {
+            Some(k) if kids.contains(&k) => problems.push(format!("the kid `{k}` twice")),
+            Some(k) => kids.push(k),
+            None if keys.len() > 1 => problems.push(format!(
+                "a key without kid among {} ({})",
+                keys.len(),
+                crate::jwt::key_line(key)
+            )),
+            None => {}
+        }
+    }
+    let key_lines: Vec<String> = keys.iter().map(crate::jwt::key_line).collect();
+    if problems.is_empty() {
+        line(
+            &mut report,
+            "jwks",
+            Pass,
+            if key_lines.is_empty() {
+                "no keys".into()
+            } else {
+                key_lines.join("; ")
+            },
+        );
+    } else {
+        line(&mut report, "jwks", Fail, problems.join("; "));
+        report.find(
+            FindingId::OidcJwksInvalid,
+            Severity::Error,
+            format!("The JWKS is not usable as it is: {}", problems.join("; ")),
+            "A client picks the key that verifies a token by the token's kid: keys need a kty, and a kid that names one key only.",
+            "Give every key a kty and a kid of its own (rotate with a new kid).",
+        );
+    }
+    let usable: Vec<&String> = algs
+        .iter()
+        .filter(|a| keys.iter().any(|k| verifies(k, a)))
+        .collect();
+    let unusable: Vec<&String> = algs
+        .iter()
+        .filter(|a| !keys.iter().any(|k| verifies(k, a)))
+        .collect();
+    if algs.is_empty() {
+        line(
+            &mut report,
+            "id_token_signing_alg_values_supported",
+            Skip,
+            "absent".into(),
+        );
+    } else if unusable.is_empty() {
+        line(
+            &mut report,
+            "id_token_signing_alg_values_supported",
+            Pass,
+            format!("{}: each has a key", algs.join(", ")),
+        );
+    } else {
+        let names: Vec<&str> = unusable.iter().map(|a| a.as_str()).collect();
+        let only_unusable = usable.is_empty();
+        line(
+            &mut report,
+            "id_token_signing_alg_values_supported",
+            if only_unusable { Fail } else { Pass },
+            format!(
+                "{}: no key in the JWKS verifies {}",
+                algs.join(", "),
+                names.join(", ")
+            ),
+        );
+        if only_unusable {
+            let hs = names.iter().any(|a| a.starts_with("HS"));
+            report.find(
+                FindingId::OidcAlgWithoutKey,
+                Severity::Error,
+                format!("The IdP signs ID tokens with {} and its JWKS has no key to verify them", names.join(", ")),
+                if hs {
+                    "An HS256 ID token is signed with the client secret, which no JWKS publishes: a client that checks ID tokens only against the JWKS (BetterAuth 1.7's generic OAuth provider) rejects every one, while one that also tries the client secret accepts it. Authentik signs with HS256 when the provider has no signing key selected."
+                } else {
+                    "No key of the JWKS fits the algorithms the IdP advertises for ID tokens: a client cannot verify them."
+                },
+                "Give the IdP an asymmetric signing key (Authentik: the provider's signing key, e.g. its self-signed certificate) so that ID tokens are RS256 and the key is in the JWKS.",
+            );
+        }
+    }
+
+    // PKCE S256, the scopes, logout and the response modes.
+    match list("code_challenge_methods_supported") {
+        Some(m) if m.iter().any(|x| x == "S256") => line(
+            &mut report,
+            "code_challenge_methods_supported",
+            Pass,
+            m.join(", "),
+        ),
+        m => {
+            let shown = m
+                .map(|m| m.join(", "))
+                .filter(|s| !s.is_empty())
+                .unwrap_or_else(|| "absent".into());
+            line(
+                &mut report,
+                "code_challenge_methods_supported",
+                Fail,
+                shown.clone(),
+            );
+            report.find(
+                FindingId::OidcNoPkceS256,
+                Severity::Error,
+                format!("The IdP does not offer PKCE with S256 (code_challenge_methods_supported: {shown})"),
+                "BetterAuth 1.7, Auth.js and express-openid-connect send a PKCE S256 challenge on every code flow; an IdP that does not advertise it may ignore or refuse it, and OAuth 2.1 requires it.",
+                "Enable PKCE (S256) at the IdP.",
+            );
+        }
+    }
+    match list("scopes_supported") {
+        None => line(
+            &mut report,
+            "scopes_supported",
+            Skip,
+            "absent (optional in discovery)".into(),
+        ),
+        Some(scopes) => {
+            let missing: Vec<&str> = ["openid", "email", "profile"]
+                .into_iter()
+                .filter(|s| !scopes.iter().any(|x| x == s))
+                .collect();
+            if missing.is_empty() {
+                line(&mut report, "scopes_supported", Pass, scopes.join(", "));
+            } else {
+                line(
+                    &mut report,
+                    "scopes_supported",
+                    Fail,
+                    format!("{} (no {})", scopes.join(", "), missing.join(", ")),
+                );
+                report.find(
+                    FindingId::OidcScopeMissing,
+                    Severity::Error,
+                    format!("The IdP does not offer the scope {}", missing.join(", ")),
+                    "The apps' auth libraries ask for openid, email and profile: without openid there is no ID token, without email no user can be made (BetterAuth's email_not_found, Auth.js's user without email).",
+                    "Add the scope mappings at the IdP (Authentik: the provider's scopes) for openid, email and profile.",
+                );
+            }
+        }
+    }
+    match text("end_session_endpoint") {
+        Some(e) => line(
+            &mut report,
+            "logout",
+            Pass,
+            format!("RP-initiated logout at {e}"),
+        ),
+        None => {
+            line(
+                &mut report,
+                "logout",
+                Fail,
+                "no end_session_endpoint".into(),
+            );
+            report.find(
+                FindingId::OidcNoEndSession,
+                Severity::Warning,
+                "The IdP names no end_session_endpoint: no RP-initiated logout".into(),
+                "Without it an app can end its own session but not the IdP's: the next login completes with no form (single sign-on survives the logout).",
+                "Enable RP-initiated logout at the IdP if a logout should end the IdP session too.",
+            );
+        }
+    }
+    match list("response_modes_supported") {
+        None => line(
+            &mut report,
+            "response_modes_supported",
+            Skip,
+            "absent (query and fragment by default)".into(),
+        ),
+        Some(m) if m.iter().any(|x| x == "query") => {
+            line(&mut report, "response_modes_supported", Pass, m.join(", "))
+        }
+        Some(m) => {
+            line(&mut report, "response_modes_supported", Fail, m.join(", "));
+            report.find(
+                FindingId::OidcNoQueryResponseMode,
+                Severity::Error,
+                format!("The IdP does not offer the query response mode ({})", m.join(", ")),
+                "A code flow returns the code on the redirect URI's query by default; an IdP without it cannot answer BetterAuth's or express-openid-connect's default requests.",
+                "Enable the query response mode at the IdP.",
+            );
+        }
+    }
+    if let Some(id) = client_id {
+        line(
+            &mut report,
+            "client",
+            Skip,
+            format!(
+                "{id}: the IdP exposes no client's settings without a registration token; a login with the client tests them"
+            ),
+        );
+    }
+    report.exit_code = if report
+        .findings
+        .iter()
+        .any(|f| f.severity == Severity::Error)
+    {
+        crate::exit::FAIL
+    } else {
+        crate::exit::PASS
+    };
+    report
+}
+
+/// The report as text: the checks, the findings, the result line.
+pub fn render(report: &OidcReport, th: &dyn crate::report::terminal::Theme) -> String {
+    use crate::report::terminal::Style;
+    let mut o = format!(
+        "{} oidc check {}\n{}\n",
+        th.paint("authchain:", Style::Bold),
+        report.issuer,
+        th.paint(&format!("  discovery {}", report.discovery_url), Style::Dim)
+    );
+    if !report.checks.is_empty() {
+        o.push_str(&format!("\n{}\n", th.paint("checks", Style::Bold)));
+        let width = report
+            .checks
+            .iter()
+            .map(|c| c.check.len())
+            .max()
+            .unwrap_or(0);
+        for c in &report.checks {
+            let (word, style) = match c.verdict {
+                crate::jwt::Verdict::Pass => ("pass", Style::Good),
+                crate::jwt::Verdict::Fail => ("FAIL", Style::Bad),
+                crate::jwt::Verdict::Skip => ("skip", Style::Dim),
+            };
+            o.push_str(&format!(
+                "  {:width$}  {}  {}\n",
+                c.check,
+                th.paint(word, style),
+                c.detail
+            ));
+        }
+    }
+    crate::report::terminal::findings(&mut o, &report.findings, th);
+    if let Some(e) = &report.error {
+        o.push_str(&format!(
+            "\n{}\n",
+            th.paint(&format!("error: {}", e.message), Style::Bad)
+        ));
+    }
+    let word = match report.exit_code {
+        crate::exit::PASS => "pass",
+        crate::exit::FAIL => "fail",
+        _ => "error",
+    };
+    o.push('\n');
+    o.push_str(&crate::report::terminal::result_line(
+        word,
+        report.exit_code,
+        th,
+    ));
+    o
+}
