@@ -58,6 +58,25 @@ pub fn verdict(trace: &Trace, findings: &[Finding]) -> Verdict {
     }
 }
 
+/// The exit code of a check's findings: 1 with an error among them, else 0.
+pub fn of_findings(findings: &[Finding]) -> i32 {
+    if findings.iter().any(|f| f.severity == Severity::Error) {
+        FAIL
+    } else {
+        PASS
+    }
+}
+
+/// The word of the result line for an exit code.
+pub fn word(code: i32) -> &'static str {
+    match code {
+        PASS => "pass",
+        FAIL => "fail",
+        INTERRUPTED => "interrupted",
+        _ => "error",
+    }
+}
+
 /// The exit code of several runs: 2 > 3 > 1 > 0 (and an interruption above all).
 pub fn combine(codes: impl IntoIterator<Item = i32>) -> i32 {
     let rank = |c: i32| match c {

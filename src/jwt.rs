@@ -499,11 +499,7 @@ pub fn render_verify(checks: &[Check], json: bool) -> (String, i32) {
     }
     let mut o = String::new();
     for c in checks {
-        let verdict = match c.verdict {
-            Verdict::Pass => "pass",
-            Verdict::Fail => "FAIL",
-            Verdict::Skip => "skip",
-        };
+        let (verdict, _) = crate::report::terminal::verdict(c.verdict);
         o.push_str(&format!("{:<10} {verdict:<5} {}\n", c.check, c.detail));
     }
     (o, code)

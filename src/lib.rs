@@ -9,6 +9,7 @@ pub mod detail;
 pub mod diagnose;
 pub mod drive;
 pub mod exit;
+pub mod idp_login;
 pub mod jwt;
 pub mod oidc;
 pub mod preset;

@@ -219,6 +219,7 @@ async fn dispatch(
             code
         }
         Command::Jwt { command } => jwt(command, &tap).await,
+        Command::IdpLogin(args) => idp_login(&args, &tap, theme).await,
         Command::Oidc {
             command: cli::OidcCommand::Check(args),
         } => oidc_check(args, &tap, theme).await,
@@ -380,6 +381,34 @@ async fn jwks(
     Ok(keys)
 }
 
+async fn idp_login(
+    args: &cli::IdpLoginArgs,
+    tap: &authchain::detail::Tap,
+    theme: &dyn terminal::Theme,
+) -> i32 {
+    let opts = match args.options() {
+        Ok(o) => o,
+        Err(e) => return usage(&e),
+    };
+    let mut r = Redactor::new(false);
+    r.set_tap(tap.clone());
+    r.add_secret(&opts.password);
+    if let Some(s) = &opts.client_secret {
+        r.add_secret(s);
+    }
+    let report = authchain::idp_login::run(&opts, &mut r).await;
+    let text = authchain::idp_login::render(&report, theme);
+    let what = format!("idp-login {}", args.issuer);
+    finish_check(
+        &what,
+        args.report_json.as_deref(),
+        &report,
+        &report.result,
+        &text,
+        &r,
+    )
+}
+
 async fn oidc_check(
     args: cli::OidcCheckArgs,
     tap: &authchain::detail::Tap,
@@ -397,18 +426,16 @@ async fn oidc_check(
     };
     let report =
         authchain::oidc::check(&args.issuer, args.client_id.as_deref(), &client, &mut r).await;
-    let mut code = report.exit_code;
-    if let Some(path) = &args.report_json {
-        let json = serde_json::to_string_pretty(&report).unwrap_or_default();
-        if !write_file(path, &scrub_json(&r, &json)) {
-            code = exit::combine([code, exit::NO_ANSWER]);
-        }
-    }
-    if let Some(e) = &report.error {
-        err(&r.scrub(&format!("error: oidc check {}: {}", args.issuer, e.message)));
-    }
-    out(&r.scrub(&authchain::oidc::render(&report, theme)));
-    code
+    let text = authchain::oidc::render(&report, theme);
+    let what = format!("oidc check {}", args.issuer);
+    finish_check(
+        &what,
+        args.report_json.as_deref(),
+        &report,
+        &report.result,
+        &text,
+        &r,
+    )
 }
 
 fn usage(message: &str) -> i32 {
@@ -672,13 +699,7 @@ fn emit(
     } else {
         code
     };
-    let word = match code {
-        exit::PASS => "pass",
-        exit::FAIL => "fail",
-        exit::INTERRUPTED => "interrupted",
-        _ => "error",
-    };
-    stdout.push_str(&terminal::result_line(word, code, theme));
+    stdout.push_str(&terminal::result_line(exit::word(code), code, theme));
     out(&all.scrub(&stdout));
     code
 }
@@ -691,6 +712,41 @@ fn out(text: &Scrubbed) {
 /// The one way text reaches stderr (a line).
 fn err(text: &Scrubbed) {
     eprintln!("{text}");
+}
+
+/// The end of a check command: its JSON report where asked, its stop on stderr, its text on
+/// stdout, all scrubbed; its exit code.
+fn finish_check(
+    what: &str,
+    path: Option<&Path>,
+    report: &impl serde::Serialize,
+    result: &authchain::trace::CheckResult,
+    text: &str,
+    r: &Redactor,
+) -> i32 {
+    let code = write_report(path, report, result.exit_code, r);
+    if let Some(e) = &result.error {
+        err(&r.scrub(&format!("error: {what}: {}", e.message)));
+    }
+    out(&r.scrub(text));
+    code
+}
+
+/// Writes a command's JSON report where asked, scrubbed; a report that cannot be written makes
+/// the exit code at least 3.
+fn write_report(
+    path: Option<&Path>,
+    report: &impl serde::Serialize,
+    code: i32,
+    r: &Redactor,
+) -> i32 {
+    let Some(path) = path else { return code };
+    let json = serde_json::to_string_pretty(report).unwrap_or_default();
+    if write_file(path, &scrub_json(r, &json)) {
+        code
+    } else {
+        exit::combine([code, exit::NO_ANSWER])
+    }
 }
 
 /// The one way a report or artifact reaches a file.

@@ -7,7 +7,7 @@
 
 use crate::drive::http::{HttpClient, Request};
 use crate::redact::Redactor;
-use crate::trace::{Finding, FindingId, RunError, RunErrorKind, Severity, Step};
+use crate::trace::{CheckResult, FindingId, RunErrorKind, Severity, Step};
 use serde::Serialize;
 use serde_json::Value;
 use url::Url;
@@ -29,26 +29,9 @@ pub struct OidcReport {
     pub issuer: String,
     pub discovery_url: String,
     pub checks: Vec<Line>,
-    pub findings: Vec<Finding>,
-    /// Why the discovery document could not be read (exit 3).
-    pub error: Option<RunError>,
-    pub exit_code: i32,
-}
-
-impl OidcReport {
-    /// Adds a finding (no evidence but its title: the checks show the rest).
-    fn find(&mut self, id: FindingId, severity: Severity, title: String, why: &str, fix: &str) {
-        self.findings.push(Finding {
-            id,
-            severity,
-            title,
-            evidence_lines: Vec::new(),
-            evidence: Vec::new(),
-            explanation: why.to_string(),
-            fix: fix.to_string(),
-            causes: Vec::new(),
-        });
-    }
+    /// The findings, the stop (no discovery document: exit 3), the exit code.
+    #[serde(flatten)]
+    pub result: CheckResult,
 }
 
 /// The discovery document's URL for an issuer: one trailing slash dropped, then the well-known
@@ -98,18 +81,12 @@ pub async fn check(
         issuer: issuer.to_string(),
         discovery_url: discovery.clone(),
         checks: Vec::new(),
-        findings: Vec::new(),
-        error: None,
-        exit_code: crate::exit::PASS,
+        result: CheckResult::default(),
     };
     let stop = |report: &mut OidcReport, message: String, kind: Option<RunErrorKind>| {
-        report.error = Some(RunError {
-            step: crate::trace::ErrorStep::Setup,
-            hop: None,
-            message,
-            kind,
-        });
-        report.exit_code = crate::exit::NO_ANSWER;
+        report
+            .result
+            .stop(crate::trace::ErrorStep::Setup, message, kind)
     };
     let Ok(url) = Url::parse(&discovery) else {
         stop(
@@ -189,7 +166,7 @@ pub async fn check(
                 Fail,
                 format!("the document names {named}, not {issuer}"),
             );
-            report.find(
+            report.result.find(
                 FindingId::OidcIssuerMismatch,
                 Severity::Error,
                 if slash {
@@ -211,7 +188,7 @@ pub async fn check(
         let Some(value) = text(name) else {
             if *needed {
                 line(&mut report, name, Fail, "absent".into());
-                report.find(
+                report.result.find(
                     FindingId::OidcEndpointUnreachable,
                     Severity::Error,
                     format!("The discovery document names no {name}"),
@@ -225,7 +202,7 @@ pub async fn check(
         };
         let Ok(endpoint) = Url::parse(&value) else {
             line(&mut report, name, Fail, format!("`{value}` is no URL"));
-            report.find(
+            report.result.find(
                 FindingId::OidcEndpointUnreachable,
                 Severity::Error,
                 format!("The {name} `{value}` is no URL"),
@@ -235,7 +212,7 @@ pub async fn check(
             continue;
         };
         if endpoint.scheme() != origin_scheme {
-            report.find(
+            report.result.find(
                 FindingId::OidcMixedScheme,
                 Severity::Error,
                 format!("The {name} is on {}, the issuer on {origin_scheme}: {value}", endpoint.scheme()),
@@ -255,7 +232,7 @@ pub async fn check(
             ),
             Err(f) => {
                 line(&mut report, name, Fail, format!("{value}: {}", f.message));
-                report.find(
+                report.result.find(
                     FindingId::OidcEndpointUnreachable,
                     Severity::Error,
                     format!("The {name} does not answer: {}", f.message),
@@ -276,7 +253,7 @@ pub async fn check(
             Ok(a) => match a.json().as_ref().and_then(crate::jwt::keys_of) {
                 Some(keys) => keys,
                 None => {
-                    report.find(
+                    report.result.find(
                         FindingId::OidcJwksInvalid,
                         Severity::Error,
                         format!("The jwks_uri {jwks} answered {} with no JWKS", a.status),
@@ -322,7 +299,7 @@ pub async fn check(
         );
     } else {
         line(&mut report, "jwks", Fail, problems.join("; "));
-        report.find(
+        report.result.find(
             FindingId::OidcJwksInvalid,
             Severity::Error,
             format!("The JWKS is not usable as it is: {}", problems.join("; ")),
@@ -367,7 +344,7 @@ pub async fn check(
         );
         if only_unusable {
             let hs = names.iter().any(|a| a.starts_with("HS"));
-            report.find(
+            report.result.find(
                 FindingId::OidcAlgWithoutKey,
                 Severity::Error,
                 format!("The IdP signs ID tokens with {} and its JWKS has no key to verify them", names.join(", ")),
@@ -400,7 +377,7 @@ pub async fn check(
                 Fail,
                 shown.clone(),
             );
-            report.find(
+            report.result.find(
                 FindingId::OidcNoPkceS256,
                 Severity::Error,
                 format!("The IdP does not offer PKCE with S256 (code_challenge_methods_supported: {shown})"),
@@ -430,7 +407,7 @@ pub async fn check(
                     Fail,
                     format!("{} (no {})", scopes.join(", "), missing.join(", ")),
                 );
-                report.find(
+                report.result.find(
                     FindingId::OidcScopeMissing,
                     Severity::Error,
                     format!("The IdP does not offer the scope {}", missing.join(", ")),
@@ -454,7 +431,7 @@ pub async fn check(
                 Fail,
                 "no end_session_endpoint".into(),
             );
-            report.find(
+            report.result.find(
                 FindingId::OidcNoEndSession,
                 Severity::Warning,
                 "The IdP names no end_session_endpoint: no RP-initiated logout".into(),
@@ -475,7 +452,7 @@ pub async fn check(
         }
         Some(m) => {
             line(&mut report, "response_modes_supported", Fail, m.join(", "));
-            report.find(
+            report.result.find(
                 FindingId::OidcNoQueryResponseMode,
                 Severity::Error,
                 format!("The IdP does not offer the query response mode ({})", m.join(", ")),
@@ -494,15 +471,7 @@ pub async fn check(
             ),
         );
     }
-    report.exit_code = if report
-        .findings
-        .iter()
-        .any(|f| f.severity == Severity::Error)
-    {
-        crate::exit::FAIL
-    } else {
-        crate::exit::PASS
-    };
+    report.result.close();
     report
 }
 
@@ -524,11 +493,7 @@ pub fn render(report: &OidcReport, th: &dyn crate::report::terminal::Theme) -> S
             .max()
             .unwrap_or(0);
         for c in &report.checks {
-            let (word, style) = match c.verdict {
-                crate::jwt::Verdict::Pass => ("pass", Style::Good),
-                crate::jwt::Verdict::Fail => ("FAIL", Style::Bad),
-                crate::jwt::Verdict::Skip => ("skip", Style::Dim),
-            };
+            let (word, style) = crate::report::terminal::verdict(c.verdict);
             o.push_str(&format!(
                 "  {:width$}  {}  {}\n",
                 c.check,
@@ -537,23 +502,6 @@ pub fn render(report: &OidcReport, th: &dyn crate::report::terminal::Theme) -> S
             ));
         }
     }
-    crate::report::terminal::findings(&mut o, &report.findings, th);
-    if let Some(e) = &report.error {
-        o.push_str(&format!(
-            "\n{}\n",
-            th.paint(&format!("error: {}", e.message), Style::Bad)
-        ));
-    }
-    let word = match report.exit_code {
-        crate::exit::PASS => "pass",
-        crate::exit::FAIL => "fail",
-        _ => "error",
-    };
-    o.push('\n');
-    o.push_str(&crate::report::terminal::result_line(
-        word,
-        report.exit_code,
-        th,
-    ));
+    crate::report::terminal::check_tail(&mut o, &report.result, th);
     o
 }

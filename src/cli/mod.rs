@@ -1,5 +1,6 @@
 //! The command line: clap definitions, and their conversion into library options and scenarios.
 
+use authchain::idp_login::TokenAuth;
 use authchain::redact::Secret;
 use authchain::scenario::{
     self, Chain, Consent, Driver, IdpKind, IdpSpec, MatrixMode, Preset, ProbeSpec, Scenario,
@@ -63,6 +64,10 @@ pub enum Command {
         #[command(subcommand)]
         command: JwtCommand,
     },
+    /// Log in at the IdP as the app's client, with no app: authorization code with PKCE, the
+    /// token exchange, the ID token verified, userinfo, and the claims next to what each auth
+    /// library needs (exit 0 when the IdP issued a verified ID token).
+    IdpLogin(Box<IdpLoginArgs>),
     /// Check an OpenID Provider on its own: its discovery document, endpoints and keys.
     Oidc {
         #[command(subcommand)]
@@ -124,6 +129,84 @@ pub struct JwtVerifyArgs {
     pub timeout: std::time::Duration,
 }
 
+#[derive(Args, Debug)]
+pub struct IdpLoginArgs {
+    /// The issuer, as the app is configured with it.
+    #[arg(long, value_name = "URL", value_parser = issuer_flag)]
+    pub issuer: String,
+    /// The app's client id at the IdP.
+    #[arg(long, value_name = "ID")]
+    pub client_id: String,
+    /// The environment variable that holds the client secret (none: a public client).
+    #[arg(long, value_name = "VAR")]
+    pub client_secret_env: Option<String>,
+    /// The redirect URI registered for the client; nothing needs to listen there.
+    #[arg(long, value_name = "URL")]
+    pub redirect_uri: String,
+    #[arg(long, value_name = "U")]
+    pub user: String,
+    /// The environment variable that holds the password.
+    #[arg(long, value_name = "VAR")]
+    pub password_env: String,
+    #[arg(long, default_value = "openid email profile")]
+    pub scope: String,
+    /// How the client authenticates at the token endpoint: basic (client_secret_basic) or
+    /// post (client_secret_post).
+    #[arg(long, default_value = "basic", value_parser = choice(TokenAuth::NAMES, TokenAuth::parse))]
+    pub token_auth: TokenAuth,
+    /// How to pass the IdP's login: form or authentik.
+    #[arg(long, default_value = "form", value_parser = choice(IdpKind::NAMES, IdpKind::parse))]
+    pub idp: IdpKind,
+    #[arg(long, default_value = "accept", value_parser = choice(Consent::NAMES, Consent::parse))]
+    pub consent: Consent,
+    /// The app's auth library: its needs of the claims become findings (all are shown).
+    #[arg(long, value_parser = choice(Preset::NAMES, Preset::parse))]
+    pub preset: Option<Preset>,
+    #[arg(long, default_value = "10s", value_parser = parse_timeout)]
+    pub timeout: std::time::Duration,
+    #[arg(long, value_name = "HOST:IP", value_parser = parse_resolve)]
+    pub resolve: Vec<(String, std::net::IpAddr)>,
+    /// Write the JSON report here.
+    #[arg(long, value_name = "FILE")]
+    pub report_json: Option<PathBuf>,
+}
+
+impl IdpLoginArgs {
+    /// The options these flags give; the secrets read from the environment.
+    pub fn options(&self) -> Result<authchain::idp_login::Options, String> {
+        let var = |flag: &str, var: &str| {
+            std::env::var(var)
+                .map(Secret::new)
+                .map_err(|_| format!("--{flag}: the environment variable {var} is not set"))
+        };
+        let client_secret = match &self.client_secret_env {
+            Some(v) => Some(var("client-secret-env", v)?),
+            None => None,
+        };
+        Ok(authchain::idp_login::Options {
+            issuer: self.issuer.clone(),
+            client_id: self.client_id.clone(),
+            client_secret,
+            redirect_uri: url_flag("redirect-uri", &self.redirect_uri)?,
+            username: self.user.clone(),
+            password: var("password-env", &self.password_env)?,
+            scope: self.scope.clone(),
+            token_auth: self.token_auth,
+            idp: IdpSpec {
+                kind: self.idp,
+                username: None,
+                password: None,
+                consent: self.consent,
+                selectors: Default::default(),
+                issuer: Some(self.issuer.clone()),
+            },
+            preset: self.preset,
+            timeout: self.timeout,
+            resolve: self.resolve.clone(),
+        })
+    }
+}
+
 #[derive(Subcommand, Debug)]
 pub enum OidcCommand {
     /// Fetch ISSUER/.well-known/openid-configuration and check the issuer, the endpoints, the
@@ -163,6 +246,7 @@ impl Command {
             Command::Diagnose { .. }
             | Command::Validate { .. }
             | Command::Jwt { .. }
+            | Command::IdpLogin(_)
             | Command::Oidc { .. } => None,
         }
     }

@@ -206,6 +206,10 @@ impl HttpClient {
                 .collect();
         }
         for (k, v) in &req.headers {
+            // An empty `Origin`: a back-channel request, which carries none.
+            if k.eq_ignore_ascii_case("origin") && v.is_empty() {
+                continue;
+            }
             if k.eq_ignore_ascii_case("cookie") {
                 cookie_sent.extend(parse_cookie_header(v, r));
             }

@@ -48,6 +48,18 @@ pub async fn login(
     client: &HttpClient,
     r: &mut Redactor,
 ) -> Result<Drive, RunError> {
+    Ok(login_until(scenario, client, None, r).await?.0)
+}
+
+/// The same login, stopped before the first request to `stop_at` (a redirect URI nothing
+/// listens on): that request's URL (the code and the state on it) is given back unsent, and the
+/// drive ends landed at the hop that sent there.
+pub async fn login_until(
+    scenario: &Scenario,
+    client: &HttpClient,
+    stop_at: Option<&Url>,
+    r: &mut Redactor,
+) -> Result<(Drive, Option<Url>), RunError> {
     let c = &scenario.chain;
     let mut chain = ChainInfo {
         app: c.app.to_string(),
@@ -62,6 +74,8 @@ pub async fn login(
         scenario,
         driver,
         seen: HashMap::new(),
+        stop_at: stop_at.cloned(),
+        came_back: None,
     };
     let (ended, error) = match run.drive(&mut chain, r).await {
         Ok(ended) => (ended, None),
@@ -69,12 +83,13 @@ pub async fn login(
         Err(Stop::Error(e)) => (Ended::NotEnded, Some(e)),
     };
     chain.callback_hop = callback_hop(&run.driver.record.hops, &scenario.chain);
-    Ok(Drive {
+    let drive = Drive {
         record: run.driver.record,
         chain,
         ended,
         error,
-    })
+    };
+    Ok((drive, run.came_back))
 }
 
 struct Runner<'a> {
@@ -84,6 +99,9 @@ struct Runner<'a> {
     /// and how often: a URL may come back once (a flow that skips a stage redirects to itself),
     /// a third visit is a loop.
     seen: HashMap<(Method, Url), (HopNo, u32)>,
+    /// Where the drive stops unsent (see [`login_until`]), and the URL it stopped at.
+    stop_at: Option<Url>,
+    came_back: Option<Url>,
 }
 
 impl Runner<'_> {
@@ -736,8 +754,17 @@ impl Runner<'_> {
             if self.driver.record.hops.len() as u32 >= max {
                 return Err(Stop::Ended(Ended::HopCap { cap: max }));
             }
-            let key = (req.method.clone(), req.url.clone());
             let n = self.driver.record.next_hop();
+            if let Some(stop) = &self.stop_at
+                && req.url.origin() == stop.origin()
+                && req.url.path() == stop.path()
+            {
+                self.came_back = Some(req.url.clone());
+                return Err(Stop::Ended(Ended::Landed {
+                    hop: HopNo(n.0.saturating_sub(1)),
+                }));
+            }
+            let key = (req.method.clone(), req.url.clone());
             // Authentik's executor redirects to itself after every stage that passes on its own;
             // the stage cap and the hop cap bound it.
             let executor = req.url.path().starts_with("/api/v3/flows/executor/");

@@ -6,7 +6,7 @@
 //! `authjs.session-token` (chunked `.0`, `.1`, … when large), an encrypted JWT or a database
 //! session's id; errors on `<base>/signin?error=` and `<base>/error?error=`.
 
-use super::{Contract, CookieRole, Csrf, ErrorCode, ErrorKind, Start, Words};
+use super::{Contract, CookieRole, Csrf, ErrorCode, ErrorKind, Need, Start, Words};
 use crate::trace::CauseKey;
 
 pub const CONTRACT: Contract = Contract {
@@ -48,6 +48,19 @@ pub const CONTRACT: Contract = Contract {
     ],
     errors: ERRORS,
     verifies_hs_id_tokens: true,
+    claims: &[
+        (
+            "sub",
+            Need::Required,
+            "Auth.js keys the account by the subject (the profile's id).",
+        ),
+        (
+            "email",
+            Need::Used,
+            "Auth.js lets a user without email in; an adapter with users needs one to link accounts.",
+        ),
+        ("name", Need::Used, "Auth.js takes the user's name from it."),
+    ],
     code_causes: &[
         ("MissingCSRF", CauseKey::MissingCsrf),
         ("UntrustedHost", CauseKey::UntrustedHost),

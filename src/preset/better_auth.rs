@@ -2,7 +2,7 @@
 //! URL as JSON, `/get-session` answering 200 `null` without a session, signed
 //! `<prefix>.session_token` cookies, and the callback's error codes.
 
-use super::{Contract, CookieRole, ErrorCode, ErrorKind, Start, Words};
+use super::{Contract, CookieRole, ErrorCode, ErrorKind, Need, Start, Words};
 use crate::trace::CauseKey;
 
 pub const CONTRACT: Contract = Contract {
@@ -51,6 +51,28 @@ pub const CONTRACT: Contract = Contract {
     errors: ERRORS,
     // BetterAuth 1.7 checks ID tokens against the JWKS only.
     verifies_hs_id_tokens: false,
+    claims: &[
+        (
+            "sub",
+            Need::Required,
+            "BetterAuth keys the account by the subject.",
+        ),
+        (
+            "email",
+            Need::Required,
+            "BetterAuth makes no user without an email: the sign-in fails with email_not_found (1.7) or email_is_missing (1.6).",
+        ),
+        (
+            "email_verified",
+            Need::Linking,
+            "BetterAuth links a login to an existing user of the same email only when the IdP says the email is verified (or the provider is trusted): else account_not_linked.",
+        ),
+        (
+            "name",
+            Need::Used,
+            "BetterAuth takes the user's name from it.",
+        ),
+    ],
     code_causes: &[
         ("INVALID_ORIGIN", CauseKey::UntrustedOrigin),
         ("MISSING_OR_NULL_ORIGIN", CauseKey::UntrustedOrigin),

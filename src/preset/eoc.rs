@@ -5,7 +5,7 @@
 //! `form_post`). It has no session endpoint of its own: the scenario names a route behind
 //! `requiresAuth()`. A failed callback answers 400 with the error's message outside production.
 
-use super::{Contract, CookieRole, Start, Words};
+use super::{Contract, CookieRole, Need, Start, Words};
 
 pub const CONTRACT: Contract = Contract {
     name: "express-openid-connect",
@@ -39,6 +39,28 @@ pub const CONTRACT: Contract = Contract {
     ],
     errors: &[],
     verifies_hs_id_tokens: true,
+    claims: &[
+        (
+            "sub",
+            Need::Required,
+            "express-openid-connect's session is the ID token's claims, the subject first.",
+        ),
+        (
+            "email",
+            Need::Used,
+            "express-openid-connect passes it on in req.oidc.user.",
+        ),
+        (
+            "name",
+            Need::Used,
+            "express-openid-connect passes it on in req.oidc.user.",
+        ),
+        (
+            "groups",
+            Need::Used,
+            "express-openid-connect passes it on in req.oidc.user, for the app's own checks.",
+        ),
+    ],
     code_causes: &[],
     words: Words {
         secure_cookies: "express-openid-connect: session.cookie.secure, an https baseURL",

@@ -44,6 +44,36 @@ impl Preset {
     }
 }
 
+/// What a library needs of a claim.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Need {
+    /// No user without it.
+    Required,
+    /// Needed true to link the login to an existing user of the same email.
+    Linking,
+    /// Taken into the user when present.
+    Used,
+    /// Not read.
+    Ignored,
+}
+
+impl Contract {
+    pub fn claim_need(&self, claim: &str) -> Need {
+        self.claims
+            .iter()
+            .find(|(c, _, _)| *c == claim)
+            .map_or(Need::Ignored, |(_, n, _)| *n)
+    }
+
+    pub fn claim_why(&self, claim: &str) -> &'static str {
+        self.claims
+            .iter()
+            .find(|(c, _, _)| *c == claim)
+            .map_or("", |(_, _, why)| why)
+    }
+}
+
 /// One auth library's contract.
 #[derive(Debug)]
 pub struct Contract {
@@ -86,6 +116,9 @@ pub struct Contract {
     /// Whether the library verifies an HS256 ID token with the client secret (OIDC Core 10.1),
     /// or checks ID tokens only against the JWKS's public keys.
     pub verifies_hs_id_tokens: bool,
+    /// What the library needs of the IdP's claims, with why in its words; a claim not named
+    /// is one it ignores.
+    pub claims: &'static [(&'static str, Need, &'static str)],
     /// How the library's settings are named in explanations and fixes.
     pub words: Words,
 }

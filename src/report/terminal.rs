@@ -126,18 +126,37 @@ pub fn body(report: &Report, th: &dyn Theme) -> String {
     findings(&mut o, &report.findings, th);
 
     if let Some(e) = &t.error {
-        let at = e.hop.map(|h| format!(" at {h}")).unwrap_or_default();
-        let _ = writeln!(
-            o,
-            "\n{}",
-            th.paint(
-                &format!("error in step {}{at}: {}", e.step, e.message),
-                Style::Bad
-            )
-        );
+        error_line(&mut o, e, th);
     }
     o.push('\n');
     o
+}
+
+/// The end of a check command's text: its findings, its stop, its result line.
+pub fn check_tail(o: &mut String, result: &crate::trace::CheckResult, th: &dyn Theme) {
+    findings(o, &result.findings, th);
+    if let Some(e) = &result.error {
+        error_line(o, e, th);
+    }
+    o.push('\n');
+    o.push_str(&result_line(
+        crate::exit::word(result.exit_code),
+        result.exit_code,
+        th,
+    ));
+}
+
+/// The line of a run's stop: `error in step <step> at hop <n>: <message>`.
+pub fn error_line(o: &mut String, e: &crate::trace::RunError, th: &dyn Theme) {
+    let at = e.hop.map(|h| format!(" at {h}")).unwrap_or_default();
+    let _ = writeln!(
+        o,
+        "\n{}",
+        th.paint(
+            &format!("error in step {}{at}: {}", e.step, e.message),
+            Style::Bad
+        )
+    );
 }
 
 /// The findings block: each as `<id>: <title>`, its evidence, why, its causes and the fix.
@@ -167,6 +186,15 @@ pub fn findings(o: &mut String, findings: &[crate::trace::Finding], th: &dyn The
             }
         }
         let _ = writeln!(o, "  fix: {}", f.fix);
+    }
+}
+
+/// A check's verdict as the check lines show it.
+pub fn verdict(v: crate::jwt::Verdict) -> (&'static str, Style) {
+    match v {
+        crate::jwt::Verdict::Pass => ("pass", Style::Good),
+        crate::jwt::Verdict::Fail => ("FAIL", Style::Bad),
+        crate::jwt::Verdict::Skip => ("skip", Style::Dim),
     }
 }
 

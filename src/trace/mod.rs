@@ -875,6 +875,9 @@ pub enum FindingId {
     OidcJwksInvalid,
     OidcNoEndSession,
     OidcNoQueryResponseMode,
+    IdpTokenExchangeFailed,
+    IdpIdTokenInvalid,
+    IdpClaimMissing,
 }
 
 impl FindingId {
@@ -916,6 +919,9 @@ impl FindingId {
         FindingId::OidcJwksInvalid,
         FindingId::OidcNoEndSession,
         FindingId::OidcNoQueryResponseMode,
+        FindingId::IdpTokenExchangeFailed,
+        FindingId::IdpIdTokenInvalid,
+        FindingId::IdpClaimMissing,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -957,6 +963,9 @@ impl FindingId {
             FindingId::OidcJwksInvalid => "oidc-jwks-invalid",
             FindingId::OidcNoEndSession => "oidc-no-end-session",
             FindingId::OidcNoQueryResponseMode => "oidc-no-query-response-mode",
+            FindingId::IdpTokenExchangeFailed => "idp-token-exchange-failed",
+            FindingId::IdpIdTokenInvalid => "idp-id-token-invalid",
+            FindingId::IdpClaimMissing => "idp-claim-missing",
         }
     }
 
@@ -1039,6 +1048,63 @@ pub struct Finding {
     /// The causes that fit the evidence, likeliest first (guard findings carry them).
     #[serde(default)]
     pub causes: Vec<Cause>,
+}
+
+impl Finding {
+    /// A finding of a check that is not a chain run (`oidc check`, `idp-login`): its checks are
+    /// the evidence, so it carries none and no causes.
+    pub fn plain(
+        id: FindingId,
+        severity: Severity,
+        title: String,
+        why: &str,
+        fix: &str,
+    ) -> Finding {
+        Finding {
+            id,
+            severity,
+            title,
+            evidence_lines: Vec::new(),
+            evidence: Vec::new(),
+            explanation: why.to_string(),
+            fix: fix.to_string(),
+            causes: Vec::new(),
+        }
+    }
+}
+
+/// What a check command (`oidc check`, `idp-login`) ended with: its findings, the stop that
+/// ended it early, and its exit code (its JSON fields sit in the command's report).
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct CheckResult {
+    pub findings: Vec<Finding>,
+    pub error: Option<RunError>,
+    pub exit_code: i32,
+}
+
+impl CheckResult {
+    pub fn find(&mut self, id: FindingId, severity: Severity, title: String, why: &str, fix: &str) {
+        self.findings
+            .push(Finding::plain(id, severity, title, why, fix));
+    }
+
+    /// Stops the check with no usable answer (exit 3).
+    pub fn stop(&mut self, step: ErrorStep, message: String, kind: Option<RunErrorKind>) {
+        self.error = Some(RunError {
+            step,
+            hop: None,
+            message,
+            kind,
+        });
+        self.exit_code = crate::exit::NO_ANSWER;
+    }
+
+    /// The exit code of its findings (an error among them: 1), unless it stopped.
+    pub fn close(&mut self) {
+        if self.error.is_none() {
+            self.exit_code = crate::exit::of_findings(&self.findings);
+        }
+    }
 }
 
 /// One cause of a finding: a stable key and its explanation.

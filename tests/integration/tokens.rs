@@ -400,3 +400,242 @@ fn jwt_bad_input_is_named() {
     assert!(out.stdout.contains("signature  FAIL"), "{}", out.stdout);
     assert!(!out.all().contains("wrong-secret-value"));
 }
+
+/// An `idp-login` run against a test IdP, as the fixture's client.
+struct IdpLogin<'a> {
+    server: &'a Server,
+    /// The Authentik stand-in rather than the form IdP.
+    authentik: bool,
+    user: &'a str,
+    redirect: Option<&'a str>,
+    secret: &'a str,
+    password: &'a str,
+}
+
+impl<'a> IdpLogin<'a> {
+    fn new(server: &'a Server, user: &'a str) -> Self {
+        IdpLogin {
+            server,
+            authentik: false,
+            user,
+            redirect: None,
+            secret: "fixture-client-secret",
+            password: crate::harness::PASSWORD,
+        }
+    }
+
+    /// Runs it with `extra` flags; no output and no report shows the secret or the password.
+    fn run(&self, extra: &[&str]) -> (crate::harness::Output, serde_json::Value) {
+        let (issuer, redirect) = if self.authentik {
+            (
+                format!(
+                    "http://127.0.0.1:{}/application/o/authchain/",
+                    self.server.port
+                ),
+                "http://localhost:3000/api/auth/callback/authentik",
+            )
+        } else {
+            (
+                format!("http://127.0.0.1:{}", self.server.port),
+                "http://localhost:3000/api/auth/callback/fixture",
+            )
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let json = dir.path().join("idp.json");
+        let mut args = vec![
+            "idp-login",
+            "--issuer",
+            &issuer,
+            "--client-id",
+            "authchain-test",
+            "--client-secret-env",
+            "CLIENT_SECRET",
+            "--redirect-uri",
+            self.redirect.unwrap_or(redirect),
+            "--user",
+            self.user,
+            "--password-env",
+            "IDP_PASSWORD",
+            "--report-json",
+            json.to_str().unwrap(),
+        ];
+        if self.authentik {
+            args.extend(["--idp", "authentik"]);
+        }
+        args.extend(extra);
+        let out = authchain(
+            &args,
+            &[
+                ("CLIENT_SECRET", self.secret),
+                ("IDP_PASSWORD", self.password),
+            ],
+        );
+        let report = read_json(&json);
+        for secret in [self.secret, self.password] {
+            assert!(!out.all().contains(secret), "{secret} shown: {}", out.all());
+            assert!(
+                !report.to_string().contains(secret),
+                "{secret} in the report"
+            );
+        }
+        (out, report)
+    }
+}
+
+fn idp_login(
+    server: &Server,
+    user: &str,
+    extra: &[&str],
+    authentik: bool,
+) -> (crate::harness::Output, serde_json::Value) {
+    IdpLogin {
+        authentik,
+        ..IdpLogin::new(server, user)
+    }
+    .run(extra)
+}
+
+fn claim<'a>(report: &'a serde_json::Value, name: &str) -> &'a serde_json::Value {
+    report["claims"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["claim"] == name)
+        .unwrap_or_else(|| panic!("{name} in {report}"))
+}
+
+fn ids(report: &serde_json::Value) -> Vec<String> {
+    crate::harness::finding_ids(report)
+}
+
+#[test]
+fn idp_login_end_to_end() {
+    let server = idp("idp.mjs", &[]);
+    let (out, report) = idp_login(
+        &server,
+        "alice",
+        &["--token-auth", "post", "--preset", "better-auth"],
+        false,
+    );
+    assert_eq!(out.code, 0, "{}", out.all());
+    assert!(ids(&report).is_empty(), "{}", out.stdout);
+    assert_eq!(report["token_status"], 200);
+    let checks = report["id_token_checks"].as_array().unwrap();
+    assert!(checks.iter().all(|c| c["verdict"] != "fail"), "{checks:?}");
+    assert!(
+        checks
+            .iter()
+            .any(|c| c["check"] == "nonce" && c["verdict"] == "pass")
+    );
+    // oidc-provider puts the scopes' claims in userinfo only (conformIdTokenClaims): the table
+    // shows where each comes from.
+    assert_eq!(claim(&report, "sub")["id_token"], "alice");
+    assert_eq!(claim(&report, "email")["id_token"], serde_json::Value::Null);
+    assert_eq!(claim(&report, "email")["userinfo"], "alice@example.test");
+    assert_eq!(claim(&report, "email_verified")["userinfo"], true);
+    for words in [
+        "claims the app would get",
+        "required",
+        "for linking",
+        "result: pass (exit 0)",
+    ] {
+        assert!(out.stdout.contains(words), "`{words}` in {}", out.stdout);
+    }
+}
+
+#[test]
+fn idp_login_names_what_the_idp_gets_wrong() {
+    let server = idp("idp.mjs", &[]);
+    // (user, extra flags, exit, first finding)
+    let cases: &[(&str, &[&str], i32, &str)] = &[
+        (
+            "nomail",
+            &["--token-auth", "post", "--preset", "better-auth"],
+            1,
+            "idp-claim-missing",
+        ),
+        (
+            "nomail",
+            &["--token-auth", "post", "--preset", "authjs"],
+            0,
+            "",
+        ),
+        (
+            "unverified",
+            &["--token-auth", "post", "--preset", "better-auth"],
+            0,
+            "idp-claim-missing",
+        ),
+    ];
+    for (user, extra, code, first) in cases {
+        let (out, report) = idp_login(&server, user, extra, false);
+        assert_eq!(out.code, *code, "{user} {extra:?}: {}", out.all());
+        assert_eq!(
+            ids(&report).first().map(String::as_str).unwrap_or(""),
+            *first,
+            "{user} {extra:?}: {}",
+            out.stdout
+        );
+    }
+    // Only `openid` asked for: a verified token, and no email from anywhere.
+    let (out, report) = idp_login(
+        &server,
+        "alice",
+        &["--token-auth", "post", "--scope", "openid"],
+        false,
+    );
+    assert_eq!(out.code, 0, "{}", out.all());
+    assert_eq!(claim(&report, "email")["userinfo"], serde_json::Value::Null);
+    // A wrong client secret, sent either way.
+    for auth in ["basic", "post"] {
+        let (out, report) = IdpLogin {
+            secret: "not-the-client-secret",
+            ..IdpLogin::new(&server, "alice")
+        }
+        .run(&["--token-auth", auth]);
+        assert_eq!(out.code, 1, "{auth}: {}", out.all());
+        assert_eq!(
+            ids(&report)[0],
+            "idp-token-exchange-failed",
+            "{auth}: {}",
+            out.stdout
+        );
+        assert_eq!(report["token_error"], "invalid_client", "{auth}");
+    }
+    // An unregistered redirect URI and the wrong password: the login's own findings.
+    let (out, report) = IdpLogin {
+        redirect: Some("http://localhost:3000/not-registered"),
+        ..IdpLogin::new(&server, "alice")
+    }
+    .run(&["--token-auth", "post"]);
+    assert_eq!(out.code, 1, "{}", out.all());
+    assert_eq!(ids(&report)[0], "idp-error-page", "{}", out.stdout);
+    let (out, report) = IdpLogin {
+        password: "not-the-password",
+        ..IdpLogin::new(&server, "alice")
+    }
+    .run(&[]);
+    assert_eq!(out.code, 1, "{}", out.all());
+    assert_eq!(ids(&report)[0], "idp-login-rejected", "{}", out.stdout);
+}
+
+#[test]
+fn idp_login_on_hs256_and_the_authentik_stand_in() {
+    // HS256: verified with the client secret, with a warning for JWKS-only libraries.
+    let server = idp("idp.mjs", &[("ID_TOKEN_ALG", "HS256")]);
+    let (out, report) = idp_login(&server, "alice", &["--token-auth", "post"], false);
+    assert_eq!(out.code, 0, "{}", out.all());
+    assert_eq!(ids(&report), vec!["oidc-alg-without-key"], "{}", out.stdout);
+    let checks = report["id_token_checks"].as_array().unwrap();
+    assert!(
+        checks
+            .iter()
+            .any(|c| c["check"] == "signature" && c["verdict"] == "pass"),
+        "{checks:?}"
+    );
+    // The Authentik stand-in, through its flow executor.
+    let server = idp("authentik.mjs", &[]);
+    let (out, report) = idp_login(&server, "alice", &["--token-auth", "post"], true);
+    assert_eq!(out.code, 0, "{}", out.all());
+    assert_eq!(report["token_status"], 200, "{}", out.stdout);
+}
