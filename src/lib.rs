@@ -4,6 +4,7 @@
 //! The pipeline: [`scenario`] → [`drive`] → [`probe`] → [`diagnose`] → [`report`]. The library
 //! prints nothing; the binary decides what goes where and which exit code to use ([`exit`]).
 
+pub mod assertion;
 pub mod demo;
 pub mod detail;
 pub mod diagnose;

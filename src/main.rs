@@ -5,7 +5,7 @@ mod cli;
 
 use authchain::drive::browser::Artifact;
 use authchain::exit;
-use authchain::redact::{Redactor, Scrubbed};
+use authchain::redact::{Redactor, Scrubbed, Secret};
 use authchain::report::{self, Report, terminal};
 use authchain::scenario::{self, Scenario};
 use clap::Parser;
@@ -220,6 +220,7 @@ async fn dispatch(
         }
         Command::Jwt { command } => jwt(command, &tap).await,
         Command::IdpLogin(args) => idp_login(&args, &tap, theme).await,
+        Command::Assertion(args) => assertion(&args, &tap, theme).await,
         Command::Oidc {
             command: cli::OidcCommand::Check(args),
         } => oidc_check(args, &tap, theme).await,
@@ -266,13 +267,9 @@ fn read_token(args: &cli::TokenArgs) -> Result<String, String> {
 /// A redactor for a token command: the token, and each of its segments, are secrets that no
 /// output shows.
 fn token_redactor(token: &str, tap: &authchain::detail::Tap) -> Redactor {
-    let mut r = Redactor::new(false);
-    r.set_tap(tap.clone());
-    r.add_secret(&authchain::redact::Secret::new(token));
-    if let Some(signature) = token.rsplit('.').next() {
-        r.add_secret(&authchain::redact::Secret::new(signature));
-    }
-    r
+    let whole = Secret::new(token);
+    let signature = Secret::new(token.rsplit('.').next().unwrap_or(token));
+    check_redactor(tap, &[&whole, &signature])
 }
 
 async fn jwt(command: cli::JwtCommand, tap: &authchain::detail::Tap) -> i32 {
@@ -390,18 +387,16 @@ async fn idp_login(
         Ok(o) => o,
         Err(e) => return usage(&e),
     };
-    let mut r = Redactor::new(false);
-    r.set_tap(tap.clone());
-    r.add_secret(&opts.password);
-    if let Some(s) = &opts.client_secret {
-        r.add_secret(s);
-    }
+    let secrets: Vec<&Secret> = std::iter::once(&opts.password)
+        .chain(&opts.client_secret)
+        .collect();
+    let mut r = check_redactor(tap, &secrets);
     let report = authchain::idp_login::run(&opts, &mut r).await;
     let text = authchain::idp_login::render(&report, theme);
     let what = format!("idp-login {}", args.issuer);
     finish_check(
         &what,
-        args.report_json.as_deref(),
+        args.net.report_json.as_deref(),
         &report,
         &report.result,
         &text,
@@ -409,28 +404,69 @@ async fn idp_login(
     )
 }
 
-async fn oidc_check(
-    args: cli::OidcCheckArgs,
+async fn assertion(
+    args: &cli::AssertionArgs,
     tap: &authchain::detail::Tap,
     theme: &dyn terminal::Theme,
 ) -> i32 {
-    let mut r = Redactor::new(false);
-    r.set_tap(tap.clone());
-    let base = url::Url::parse(&args.issuer).expect("the issuer flag is checked as a URL");
-    let client = match authchain::drive::http::HttpClient::new(&base, args.timeout, &args.resolve) {
+    let opts = match args.options() {
+        Ok(o) => o,
+        Err(e) => return usage(&e),
+    };
+    let mut r = check_redactor(tap, &[&opts.password]);
+    let client = match authchain::drive::http::HttpClient::new(
+        &opts.endpoint,
+        args.net.timeout,
+        &args.net.resolve,
+    ) {
         Ok(c) => c,
         Err(e) => {
             err(&r.scrub(&format!("error: {e}")));
             return exit::NO_ANSWER;
         }
     };
+    let report = authchain::assertion::run(&opts, &client, &mut r).await;
+    let mut code = report.result.exit_code;
+    if let Some(path) = &args.junit
+        && !write_file(path, &r.scrub(&authchain::assertion::junit(&report)))
+    {
+        code = exit::combine([code, exit::NO_ANSWER]);
+    }
+    let text = authchain::assertion::render(&report, theme);
+    let what = format!("assertion {}", args.endpoint);
+    let written = finish_check(
+        &what,
+        args.net.report_json.as_deref(),
+        &report,
+        &report.result,
+        &text,
+        &r,
+    );
+    exit::combine([code, written])
+}
+
+async fn oidc_check(
+    args: cli::OidcCheckArgs,
+    tap: &authchain::detail::Tap,
+    theme: &dyn terminal::Theme,
+) -> i32 {
+    let mut r = check_redactor(tap, &[]);
+    let base = url::Url::parse(&args.issuer).expect("the issuer flag is checked as a URL");
+    let client =
+        match authchain::drive::http::HttpClient::new(&base, args.net.timeout, &args.net.resolve) {
+            Ok(c) => c,
+            Err(e) => {
+                err(&r.scrub(&format!("error: {e}")));
+                return exit::NO_ANSWER;
+            }
+        };
     let report =
         authchain::oidc::check(&args.issuer, args.client_id.as_deref(), &client, &mut r).await;
     let text = authchain::oidc::render(&report, theme);
     let what = format!("oidc check {}", args.issuer);
     finish_check(
         &what,
-        args.report_json.as_deref(),
+        args.net.report_json.as_deref(),
         &report,
         &report.result,
         &text,
@@ -712,6 +748,16 @@ fn out(text: &Scrubbed) {
 /// The one way text reaches stderr (a line).
 fn err(text: &Scrubbed) {
     eprintln!("{text}");
+}
+
+/// The redactor of a check command: its details to the tap, its secrets never shown.
+fn check_redactor(tap: &authchain::detail::Tap, secrets: &[&Secret]) -> Redactor {
+    let mut r = Redactor::new(false);
+    r.set_tap(tap.clone());
+    for s in secrets {
+        r.add_secret(s);
+    }
+    r
 }
 
 /// The end of a check command: its JSON report where asked, its stop on stderr, its text on

@@ -68,6 +68,10 @@ pub enum Command {
     /// token exchange, the ID token verified, userinfo, and the claims next to what each auth
     /// library needs (exit 0 when the IdP issued a verified ID token).
     IdpLogin(Box<IdpLoginArgs>),
+    /// Test a headless login's client-assertion contract: a correct private_key_jwt, then one
+    /// assertion per failure class and a wrong password, each answer checked for its code and
+    /// for a message that echoes nothing (exit 0 when every case answers by the contract).
+    Assertion(Box<AssertionArgs>),
     /// Check an OpenID Provider on its own: its discovery document, endpoints and keys.
     Oidc {
         #[command(subcommand)]
@@ -162,13 +166,8 @@ pub struct IdpLoginArgs {
     /// The app's auth library: its needs of the claims become findings (all are shown).
     #[arg(long, value_parser = choice(Preset::NAMES, Preset::parse))]
     pub preset: Option<Preset>,
-    #[arg(long, default_value = "10s", value_parser = parse_timeout)]
-    pub timeout: std::time::Duration,
-    #[arg(long, value_name = "HOST:IP", value_parser = parse_resolve)]
-    pub resolve: Vec<(String, std::net::IpAddr)>,
-    /// Write the JSON report here.
-    #[arg(long, value_name = "FILE")]
-    pub report_json: Option<PathBuf>,
+    #[command(flatten)]
+    pub net: CheckNet,
 }
 
 impl IdpLoginArgs {
@@ -201,8 +200,83 @@ impl IdpLoginArgs {
                 issuer: Some(self.issuer.clone()),
             },
             preset: self.preset,
-            timeout: self.timeout,
-            resolve: self.resolve.clone(),
+            timeout: self.net.timeout,
+            resolve: self.net.resolve.clone(),
+        })
+    }
+}
+
+#[derive(Args, Debug)]
+pub struct AssertionArgs {
+    /// The headless login endpoint (e.g. https://api.example.com/api/v1/auth/headless/password/login).
+    #[arg(long, value_name = "URL")]
+    pub endpoint: String,
+    #[arg(long, value_name = "ID")]
+    pub client_id: String,
+    /// The client's private key: a PEM (PKCS#8, or PKCS#1 for RSA) or a JWK file.
+    #[arg(long, value_name = "FILE")]
+    pub key: PathBuf,
+    /// The kid to name in the assertions' header (default: the JWK's own kid).
+    #[arg(long, value_name = "KID")]
+    pub kid: Option<String>,
+    /// The algorithm, which must be the key's: RS256, ES256 or EdDSA (default: the key's).
+    #[arg(long, value_name = "ALG")]
+    pub alg: Option<String>,
+    /// The audience of the correct assertion (default: the endpoint).
+    #[arg(long, value_name = "AUD")]
+    pub audience: Option<String>,
+    /// The user's email.
+    #[arg(long, value_name = "U")]
+    pub user: String,
+    /// The environment variable that holds the password.
+    #[arg(long, value_name = "VAR")]
+    pub password_env: String,
+    /// Send the body form-encoded instead of as JSON.
+    #[arg(long)]
+    pub form: bool,
+    #[command(flatten)]
+    pub net: CheckNet,
+    /// Write a JUnit XML report here: one test case per class.
+    #[arg(long, value_name = "FILE")]
+    pub junit: Option<PathBuf>,
+}
+
+impl AssertionArgs {
+    /// The options these flags give: the key read, the password from the environment.
+    pub fn options(&self) -> Result<authchain::assertion::Options, String> {
+        let endpoint = url_flag("endpoint", &self.endpoint)?;
+        let text = std::fs::read_to_string(&self.key)
+            .map_err(|e| format!("--key {}: cannot read it: {e}", self.key.display()))?;
+        let key = authchain::assertion::Key::load(&text)
+            .map_err(|e| format!("--key {}: {e}", self.key.display()))?;
+        if let Some(alg) = &self.alg
+            && alg != key.alg()
+        {
+            return Err(format!("--alg {alg}: the key signs {}", key.alg()));
+        }
+        let kid = self.kid.clone().or_else(|| {
+            serde_json::from_str::<serde_json::Value>(&text)
+                .ok()
+                .and_then(|j| j["kid"].as_str().map(str::to_string))
+        });
+        let password = std::env::var(&self.password_env).map_err(|_| {
+            format!(
+                "--password-env: the environment variable {} is not set",
+                self.password_env
+            )
+        })?;
+        Ok(authchain::assertion::Options {
+            audience: self
+                .audience
+                .clone()
+                .unwrap_or_else(|| endpoint.to_string()),
+            endpoint,
+            client_id: self.client_id.clone(),
+            key,
+            kid,
+            user: self.user.clone(),
+            password: Secret::new(password),
+            form: self.form,
         })
     }
 }
@@ -224,15 +298,23 @@ pub struct OidcCheckArgs {
     /// The client id, whose registered settings are checked where the IdP exposes them.
     #[arg(long, value_name = "ID")]
     pub client_id: Option<String>,
-    /// Write the JSON report here.
-    #[arg(long, value_name = "FILE")]
-    pub report_json: Option<PathBuf>,
-    /// The timeout of each request.
+    #[command(flatten)]
+    pub net: CheckNet,
+}
+
+/// The network and report flags of the check commands (`oidc check`, `idp-login`,
+/// `assertion`).
+#[derive(Args, Debug)]
+pub struct CheckNet {
+    /// The timeout of each request, e.g. 10s, 500ms.
     #[arg(long, default_value = "10s", value_parser = parse_timeout)]
     pub timeout: std::time::Duration,
     /// Map a host name to an address, bypassing DNS (repeatable), e.g. idp.test:127.0.0.1.
     #[arg(long, value_name = "HOST:IP", value_parser = parse_resolve)]
     pub resolve: Vec<(String, std::net::IpAddr)>,
+    /// Write the JSON report here.
+    #[arg(long, value_name = "FILE")]
+    pub report_json: Option<PathBuf>,
 }
 
 impl Command {
@@ -247,6 +329,7 @@ impl Command {
             | Command::Validate { .. }
             | Command::Jwt { .. }
             | Command::IdpLogin(_)
+            | Command::Assertion(_)
             | Command::Oidc { .. } => None,
         }
     }

@@ -5,7 +5,8 @@ use super::Report;
 use crate::trace::{Ended, Severity};
 use std::fmt::Write;
 
-fn escape(s: &str) -> String {
+/// Text made safe for an XML attribute or element.
+pub fn escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
         match c {

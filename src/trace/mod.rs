@@ -878,6 +878,9 @@ pub enum FindingId {
     IdpTokenExchangeFailed,
     IdpIdTokenInvalid,
     IdpClaimMissing,
+    AssertionCodeMismatch,
+    AssertionLeaksDetail,
+    AssertionAcceptedWhenInvalid,
 }
 
 impl FindingId {
@@ -922,6 +925,9 @@ impl FindingId {
         FindingId::IdpTokenExchangeFailed,
         FindingId::IdpIdTokenInvalid,
         FindingId::IdpClaimMissing,
+        FindingId::AssertionCodeMismatch,
+        FindingId::AssertionLeaksDetail,
+        FindingId::AssertionAcceptedWhenInvalid,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -966,6 +972,9 @@ impl FindingId {
             FindingId::IdpTokenExchangeFailed => "idp-token-exchange-failed",
             FindingId::IdpIdTokenInvalid => "idp-id-token-invalid",
             FindingId::IdpClaimMissing => "idp-claim-missing",
+            FindingId::AssertionCodeMismatch => "assertion-code-mismatch",
+            FindingId::AssertionLeaksDetail => "assertion-leaks-detail",
+            FindingId::AssertionAcceptedWhenInvalid => "assertion-accepted-when-invalid",
         }
     }
 
