@@ -20,27 +20,7 @@ use serde_json::{Map, Value};
 use std::time::Duration;
 use url::Url;
 
-/// How the client authenticates at the token endpoint.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum TokenAuth {
-    /// `client_secret_basic`: HTTP Basic with the client id and secret.
-    Basic,
-    /// `client_secret_post`: the client id and secret in the form.
-    Post,
-}
-
-impl TokenAuth {
-    pub const NAMES: &'static [&'static str] = &["basic", "post"];
-
-    pub fn parse(s: &str) -> Option<TokenAuth> {
-        match s {
-            "basic" => Some(TokenAuth::Basic),
-            "post" => Some(TokenAuth::Post),
-            _ => None,
-        }
-    }
-}
+pub use crate::scenario::TokenAuth;
 
 /// What `idp-login` needs.
 #[derive(Clone, Debug)]

@@ -52,6 +52,8 @@ pub struct RunOptions {
     pub progress: progress::Progress,
     /// The scenario's file, for the reports of an interrupted run.
     pub path: Option<std::path::PathBuf>,
+    /// Log in at the IdP alone first (`idp-login`), to tell the IdP's faults from the app's.
+    pub idp_check: bool,
     pub browser: drive::browser::BrowserOptions,
 }
 
@@ -84,6 +86,23 @@ async fn run_on(
     started: Instant,
     mut trace: Trace,
 ) -> Outcome {
+    if opts.idp_check {
+        match idp_check_options(scenario) {
+            Ok(o) => {
+                let report = idp_login::run(&o, &mut r).await;
+                trace.idp_check = serde_json::to_value(&report).ok();
+            }
+            Err(message) => {
+                trace.error = Some(trace::RunError {
+                    step: trace::ErrorStep::Setup,
+                    hop: None,
+                    message,
+                    kind: None,
+                });
+                return finish(trace, started, r);
+            }
+        }
+    }
     let client = match http_client(scenario) {
         Ok(client) => client.with_progress(me.clone()),
         Err(e) => {
@@ -299,6 +318,45 @@ pub async fn probe_session(
     let outcome = finish(trace, started, r);
     me.done(&outcome);
     outcome
+}
+
+/// The login at the IdP alone that `--idp-check` runs: the scenario's issuer, client, redirect
+/// URI and credentials; what is missing, named (a usage error).
+pub fn idp_check_options(scenario: &Scenario) -> Result<idp_login::Options, String> {
+    let idp = &scenario.idp;
+    let issuer = idp
+        .issuer
+        .clone()
+        .ok_or("--idp-check needs the IdP's issuer ([idp] issuer, or --issuer)")?;
+    let client = idp
+        .client
+        .as_ref()
+        .ok_or("--idp-check needs the app's client at the IdP ([idp] client_id, or --client-id)")?;
+    let redirect_uri = scenario.redirect_uri().ok_or(
+        "--idp-check needs the client's redirect URI ([idp] redirect_uri, or --redirect-uri)",
+    )?;
+    let username = idp
+        .username
+        .clone()
+        .ok_or("--idp-check needs the user ([idp] username, or --user)")?;
+    let password = idp
+        .password
+        .clone()
+        .ok_or("--idp-check needs the password ([idp] password, or --password-env)")?;
+    Ok(idp_login::Options {
+        issuer,
+        client_id: client.client_id.clone(),
+        client_secret: client.client_secret.clone(),
+        redirect_uri,
+        username,
+        password,
+        scope: "openid email profile".into(),
+        token_auth: client.token_auth,
+        idp: idp.clone(),
+        preset: scenario.chain.preset,
+        timeout: scenario.chain.timeout,
+        resolve: scenario.chain.resolve.clone(),
+    })
 }
 
 /// What a chain is, as the scenario says before a run learns more.

@@ -125,6 +125,15 @@ async fn dispatch(
     match cli.command {
         Command::Login(args) => match args.scenario() {
             Ok(s) => {
+                if args.idp_check
+                    && let Err(e) = authchain::idp_check_options(&s)
+                {
+                    return usage(&e);
+                }
+                let base = authchain::RunOptions {
+                    idp_check: args.idp_check,
+                    ..base.clone()
+                };
                 run_all(
                     vec![(None, s)],
                     1,
@@ -145,6 +154,20 @@ async fn dispatch(
                     Err(e) => return scenario_error(e),
                 }
             }
+            if args.idp_check {
+                for (path, s) in &scenarios {
+                    if let Err(e) = authchain::idp_check_options(s) {
+                        let file = path
+                            .as_ref()
+                            .map_or(String::new(), |p| format!("{}: ", p.display()));
+                        return usage(&format!("{file}{e}"));
+                    }
+                }
+            }
+            let base = authchain::RunOptions {
+                idp_check: args.idp_check,
+                ..base.clone()
+            };
             run_all(
                 scenarios,
                 args.jobs as usize,

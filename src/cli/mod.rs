@@ -1,7 +1,7 @@
 //! The command line: clap definitions, and their conversion into library options and scenarios.
 
-use authchain::idp_login::TokenAuth;
 use authchain::redact::Secret;
+use authchain::scenario::TokenAuth;
 use authchain::scenario::{
     self, Chain, Consent, Driver, IdpKind, IdpSpec, MatrixMode, Preset, ProbeSpec, Scenario,
     default_auth_base, join_path,
@@ -198,6 +198,7 @@ impl IdpLoginArgs {
                 consent: self.consent,
                 selectors: Default::default(),
                 issuer: Some(self.issuer.clone()),
+                client: None,
             },
             preset: self.preset,
             timeout: self.net.timeout,
@@ -384,6 +385,10 @@ pub struct RunArgs {
     pub browser: BrowserArgs,
     #[command(flatten)]
     pub output: OutputArgs,
+    /// Log in at the IdP alone first, as the app's client (`[idp] issuer`, `client_id`,
+    /// `client_secret`, `redirect_uri`, `token_auth`).
+    #[arg(long)]
+    pub idp_check: bool,
 }
 
 #[derive(Args, Clone, Debug)]
@@ -462,6 +467,23 @@ pub struct LoginArgs {
     /// compared with the IdP's discovery document, character by character.
     #[arg(long, value_name = "URL", value_parser = issuer_flag)]
     pub issuer: Option<String>,
+    /// Log in at the IdP alone first, as the app's client (`idp-login`): a fault there is the
+    /// IdP's, a chain that fails after it passes has its fault in the app. Needs --issuer and
+    /// --client-id.
+    #[arg(long)]
+    pub idp_check: bool,
+    /// The app's client id at the IdP (for --idp-check).
+    #[arg(long, value_name = "ID")]
+    pub client_id: Option<String>,
+    /// The environment variable that holds the client secret (for --idp-check).
+    #[arg(long, value_name = "VAR", requires = "client_id")]
+    pub client_secret_env: Option<String>,
+    /// The client's redirect URI (for --idp-check; default: the preset's callback URL).
+    #[arg(long, value_name = "URL", requires = "client_id")]
+    pub redirect_uri: Option<String>,
+    /// How the client authenticates at the token endpoint: basic or post (for --idp-check).
+    #[arg(long, default_value = "basic", value_parser = choice(TokenAuth::NAMES, TokenAuth::parse))]
+    pub token_auth: TokenAuth,
     #[command(flatten)]
     pub probes: ProbeFlags,
     /// Log in over plain HTTP or in headless Chromium.
@@ -639,6 +661,7 @@ impl ProbeArgs {
                 consent: Consent::Accept,
                 selectors: Default::default(),
                 issuer: None,
+                client: None,
             },
             probes,
             secrets: Vec::new(),
@@ -737,13 +760,35 @@ impl LoginArgs {
             },
             None => None,
         };
+        let client = match &self.client_id {
+            Some(id) => Some(scenario::ClientSpec {
+                client_id: id.clone(),
+                client_secret: match &self.client_secret_env {
+                    Some(var) => Some(Secret::new(std::env::var(var).map_err(|_| {
+                        format!("--client-secret-env: the environment variable {var} is not set")
+                    })?)),
+                    None => None,
+                },
+                redirect_uri: self
+                    .redirect_uri
+                    .as_deref()
+                    .map(|u| url_flag("redirect-uri", u))
+                    .transpose()?,
+                token_auth: self.token_auth,
+            }),
+            None => None,
+        };
         let native = self
             .preset
             .contract()
             .native_path
             .map(|path| join_path(&auth_base, path));
         let probes = self.probes.specs(self.preset, native)?;
-        let secrets = password.iter().cloned().collect();
+        let secrets = password
+            .iter()
+            .chain(client.as_ref().and_then(|c| c.client_secret.as_ref()))
+            .cloned()
+            .collect();
         Ok(Scenario {
             name: format!("login {app}"),
             chain: Chain {
@@ -771,6 +816,7 @@ impl LoginArgs {
                 consent: self.consent,
                 selectors: Default::default(),
                 issuer: self.issuer.clone(),
+                client,
             },
             probes,
             secrets,

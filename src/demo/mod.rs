@@ -209,6 +209,7 @@ impl Demo {
                 consent: Consent::Accept,
                 selectors: SelectorOverrides::default(),
                 issuer: None,
+                client: None,
             },
             probes: vec![
                 native_probe(

@@ -27,9 +27,33 @@ const RULES: &[fn(&Trace) -> Vec<Finding>] = &[
 
 /// All findings for a trace, the most likely root cause first.
 pub fn diagnose(trace: &Trace) -> Vec<Finding> {
-    let mut findings: Vec<Finding> = RULES.iter().flat_map(|rule| rule(trace)).collect();
+    // The login at the IdP alone (--idp-check) comes first: a fault there is the IdP's.
+    let mut findings: Vec<Finding> = idp_check(trace);
+    findings.extend(RULES.iter().flat_map(|rule| rule(trace)));
     // A stable sort keeps the rule order within a severity.
     findings.sort_by_key(|f| f.severity);
+    findings
+}
+
+/// The findings of `--idp-check`, each titled as the IdP's.
+fn idp_check(trace: &Trace) -> Vec<Finding> {
+    let Some(check) = &trace.idp_check else {
+        return Vec::new();
+    };
+    let mut findings: Vec<Finding> =
+        serde_json::from_value(check["findings"].clone()).unwrap_or_default();
+    for f in &mut findings {
+        f.title = format!("IdP check: {}", f.title);
+    }
+    if let Some(message) = check["error"]["message"].as_str() {
+        findings.push(Finding::plain(
+            crate::trace::FindingId::IdpErrorPage,
+            crate::trace::Severity::Error,
+            format!("IdP check: the login at the IdP alone stopped: {message}"),
+            "authchain logged in at the IdP as the app's client, with no app, before the chain: it could not finish, so the chain's failure may be the IdP's.",
+            "Run `authchain idp-login` with the same client for the details.",
+        ));
+    }
     findings
 }
 

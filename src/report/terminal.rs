@@ -56,6 +56,18 @@ pub fn body(report: &Report, th: &dyn Theme) -> String {
         );
     }
 
+    if let Some(check) = &t.idp_check {
+        let code = check["exit_code"].as_i64().unwrap_or(3) as i32;
+        let verdict = match code {
+            0 => {
+                "pass: the IdP issued a verified ID token to the app's client, so a failure below is the app's"
+            }
+            1 => "fail: the IdP itself gets something wrong (the findings titled \"IdP check\")",
+            _ => "error: the login at the IdP alone could not finish",
+        };
+        let style = if code == 0 { Style::Good } else { Style::Bad };
+        let _ = writeln!(o, "{}", th.paint(&format!("  IdP check {verdict}"), style));
+    }
     let _ = writeln!(o, "\n{}", th.paint("hops", Style::Bold));
     for h in &t.hops {
         hop(&mut o, h, t.chain.callback_hop == Some(h.n), th);

@@ -132,6 +132,10 @@ struct RawIdp {
     submit_selector: Option<Spanned<String>>,
     consent_selector: Option<Spanned<String>>,
     issuer: Option<Spanned<String>>,
+    client_id: Option<Spanned<String>>,
+    client_secret: Option<Spanned<String>>,
+    redirect_uri: Option<Spanned<String>>,
+    token_auth: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize)]
@@ -513,6 +517,7 @@ pub fn from_toml(src: &str, file: &str, lookup: Lookup) -> Result<Scenario, Box<
             consent: Consent::Accept,
             selectors: SelectorOverrides::default(),
             issuer: None,
+            client: None,
         },
     };
 
@@ -620,6 +625,14 @@ pub fn from_toml(src: &str, file: &str, lookup: Lookup) -> Result<Scenario, Box<
     };
     if let Some(p) = &scenario.idp.password {
         scenario.secrets.push(p.clone());
+    }
+    if let Some(s) = scenario
+        .idp
+        .client
+        .as_ref()
+        .and_then(|c| c.client_secret.clone())
+    {
+        scenario.secrets.push(s);
     }
     Ok(scenario)
 }
@@ -857,6 +870,48 @@ fn idp_of(x: &mut Expander, i: &RawIdp) -> Result<IdpSpec, Box<ScenarioError>> {
         }
         None => None,
     };
+    // The app's client, for --idp-check; its secret is a secret wherever it comes from.
+    let client = match &i.client_id {
+        Some(id) => {
+            let client_id = x.text(id)?.value;
+            let client_secret = i
+                .client_secret
+                .as_ref()
+                .map(|s| x.text(s))
+                .transpose()?
+                .map(|t| Secret::new(t.value));
+            let redirect_uri = match &i.redirect_uri {
+                Some(s) => {
+                    let t = x.text(s)?;
+                    Some(parse_url(x, &t.value.clone(), &t, s.span())?)
+                }
+                None => None,
+            };
+            let token_auth = match &i.token_auth {
+                Some(t) => choice(x, t, TokenAuth::NAMES, TokenAuth::parse, "token_auth")?,
+                None => TokenAuth::Basic,
+            };
+            Some(ClientSpec {
+                client_id,
+                client_secret,
+                redirect_uri,
+                token_auth,
+            })
+        }
+        None => {
+            let stray = [&i.client_secret, &i.redirect_uri, &i.token_auth]
+                .into_iter()
+                .flatten()
+                .next();
+            if let Some(key) = stray {
+                return Err(x.err(
+                    key.span(),
+                    "client_secret, redirect_uri and token_auth describe a client: give its client_id too",
+                ));
+            }
+            None
+        }
+    };
     Ok(IdpSpec {
         kind,
         username,
@@ -864,6 +919,7 @@ fn idp_of(x: &mut Expander, i: &RawIdp) -> Result<IdpSpec, Box<ScenarioError>> {
         consent,
         selectors,
         issuer,
+        client,
     })
 }
 

@@ -191,6 +191,60 @@ pub struct IdpSpec {
     pub selectors: SelectorOverrides,
     /// The issuer the app is configured with, as written (a trailing slash matters).
     pub issuer: Option<String>,
+    /// The app's client at the IdP, for `--idp-check` (`[idp] client_id`, `client_secret`,
+    /// `redirect_uri`, `token_auth`).
+    pub client: Option<ClientSpec>,
+}
+
+/// The app's client at the IdP: what `idp-login` and `--idp-check` log in as.
+#[derive(Clone, Debug)]
+pub struct ClientSpec {
+    pub client_id: String,
+    pub client_secret: Option<Secret>,
+    /// The redirect URI registered for the client (default: the preset's callback URL).
+    pub redirect_uri: Option<Url>,
+    pub token_auth: TokenAuth,
+}
+
+/// How the client authenticates at the token endpoint.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum TokenAuth {
+    /// `client_secret_basic`: HTTP Basic with the client id and secret.
+    Basic,
+    /// `client_secret_post`: the client id and secret in the form.
+    Post,
+}
+
+impl TokenAuth {
+    pub const NAMES: &'static [&'static str] = &["basic", "post"];
+
+    pub fn parse(s: &str) -> Option<TokenAuth> {
+        match s {
+            "basic" => Some(TokenAuth::Basic),
+            "post" => Some(TokenAuth::Post),
+            _ => None,
+        }
+    }
+}
+
+impl Scenario {
+    /// The redirect URI the app's client uses: the scenario's, else the preset's callback URL
+    /// (`<auth base>/callback/<provider>`).
+    pub fn redirect_uri(&self) -> Option<Url> {
+        let client = self.idp.client.as_ref()?;
+        if let Some(u) = &client.redirect_uri {
+            return Some(u.clone());
+        }
+        let contract = self.chain.preset?.contract();
+        let path = contract.callback_paths.first()?;
+        let path = match (&self.chain.provider, contract.needs_provider()) {
+            (Some(p), true) => format!("{path}/{p}"),
+            (None, true) => return None,
+            (_, false) => path.to_string(),
+        };
+        Some(join_path(&self.chain.auth_base, &path))
+    }
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq)]

@@ -784,6 +784,10 @@ pub struct Trace {
     /// The IdP's metadata, fetched after a failed login.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub idp: Option<IdpMeta>,
+    /// `--idp-check`: the report of the login at the IdP alone, run before the chain (as
+    /// `idp-login --report-json` writes it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub idp_check: Option<serde_json::Value>,
     /// Seconds since the Unix epoch when the run started, by the local clock.
     pub started_at: u64,
     pub duration_ms: f64,

@@ -639,3 +639,121 @@ fn idp_login_on_hs256_and_the_authentik_stand_in() {
     assert_eq!(out.code, 0, "{}", out.all());
     assert_eq!(report["token_status"], 200, "{}", out.stdout);
 }
+
+/// `login --idp-check` on the founding incident: the IdP check passes, so the guard's failure is
+/// the app's; the JSON report carries the check.
+#[test]
+fn idp_check_tells_the_idp_from_the_app() {
+    let chain = Chain::start(Opts {
+        guard: "bearer-only",
+        ..Opts::default()
+    });
+    let issuer = format!("http://127.0.0.1:{}", chain.idp.port);
+    let guarded = chain.guarded();
+    let flags = [
+        "--probe",
+        guarded.as_str(),
+        "--idp-check",
+        "--issuer",
+        issuer.as_str(),
+        "--client-id",
+        "authchain-test",
+        "--client-secret-env",
+        "CLIENT_SECRET",
+        "--token-auth",
+        "post",
+    ];
+    let run = chain.login(
+        "alice",
+        &flags,
+        &[("CLIENT_SECRET", "fixture-client-secret")],
+    );
+    assert_eq!(run.out.code, 1, "{}", run.out.all());
+    assert!(
+        run.out.stdout.contains("IdP check pass"),
+        "{}",
+        run.out.stdout
+    );
+    assert_eq!(run.report["idp_check"]["exit_code"], 0, "{}", run.report);
+    assert_eq!(run.report["idp_check"]["token_status"], 200);
+    let ids = crate::harness::finding_ids(&run.report);
+    assert_eq!(ids[0], "guard-validates-differently", "{ids:?}");
+    assert!(!run.out.all().contains("fixture-client-secret"));
+    assert!(!run.json_text.contains("fixture-client-secret"));
+
+    // A user the IdP gives no email: the IdP check names it before the chain's own finding.
+    let run = chain.login(
+        "nomail",
+        &flags,
+        &[("CLIENT_SECRET", "fixture-client-secret")],
+    );
+    assert_eq!(run.out.code, 1, "{}", run.out.all());
+    assert!(
+        run.out.stdout.contains("IdP check fail"),
+        "{}",
+        run.out.stdout
+    );
+    let first = &run.report["findings"][0];
+    assert_eq!(first["id"], "idp-claim-missing", "{}", run.out.stdout);
+    assert!(first["title"].as_str().unwrap().starts_with("IdP check: "));
+
+    // Without a client, --idp-check is a usage error naming what is missing.
+    let out = authchain(
+        &[
+            "login",
+            "--app",
+            &chain.app(),
+            "--provider",
+            "fixture",
+            "--idp-check",
+        ],
+        &[],
+    );
+    assert_eq!(out.code, 2, "{}", out.all());
+    assert!(
+        out.stderr.contains("--idp-check needs the IdP's issuer"),
+        "{}",
+        out.stderr
+    );
+}
+
+/// The same from a scenario file, the client secret from the environment.
+#[test]
+fn idp_check_from_a_scenario() {
+    let chain = Chain::start(Opts::default());
+    let text = format!(
+        "[chain]\napp = \"{app}\"\npreset = \"better-auth\"\nprovider = \"fixture\"\n[idp]\nusername = \"alice\"\npassword = \"${{secret:{pw}}}\"\nissuer = \"http://127.0.0.1:{port}\"\nclient_id = \"authchain-test\"\nclient_secret = \"${{secret:CLIENT_SECRET}}\"\ntoken_auth = \"post\"\n",
+        app = chain.app(),
+        pw = crate::harness::PASSWORD_VAR,
+        port = chain.idp.port,
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("s.toml");
+    std::fs::write(&file, text).unwrap();
+    let json = dir.path().join("r.json");
+    let out = authchain(
+        &[
+            "run",
+            file.to_str().unwrap(),
+            "--idp-check",
+            "--report-json",
+            json.to_str().unwrap(),
+        ],
+        &[("CLIENT_SECRET", "fixture-client-secret")],
+    );
+    assert_eq!(out.code, 0, "{}", out.all());
+    let report = read_json(&json);
+    assert_eq!(report["idp_check"]["exit_code"], 0, "{report}");
+    // The preset's callback URL is the redirect URI by default.
+    let start = report["idp_check"]["hops"][0]["url"].as_str().unwrap();
+    assert!(start.contains("callback%2Ffixture"), "{start}");
+    // A client key without its client_id is named where it stands.
+    std::fs::write(&file, "[chain]\napp = \"http://localhost:3000\"\npreset = \"better-auth\"\nprovider = \"p\"\n[idp]\nclient_secret = \"x\"\n").unwrap();
+    let out = authchain(&["validate", file.to_str().unwrap()], &[]);
+    assert_eq!(out.code, 2, "{}", out.all());
+    assert!(
+        out.stderr.contains("give its client_id too"),
+        "{}",
+        out.stderr
+    );
+}
