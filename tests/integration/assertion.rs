@@ -76,7 +76,10 @@ fn every_case_answers_by_the_contract_for_every_key_type() {
         ("es.jwk", &["--form"]),
         ("ed.pem", &["--kid", "ed"]),
         ("ed.jwk", &[]),
+        ("rs.pem", &["--kid", "rs", "-vv"]),
     ];
+    let jwt =
+        regex::Regex::new(r"eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}").unwrap();
     for (file, extra) in cases {
         let (out, report, xml) = assertion(&url, &keys.path().join(file), extra);
         assert_eq!(out.code, 0, "{file}: {}", out.all());
@@ -95,6 +98,10 @@ fn every_case_answers_by_the_contract_for_every_key_type() {
             );
         }
         assert!(!xml.contains("<failure"), "{file}: {xml}");
+        assert!(
+            !jwt.is_match(&out.all()) && !jwt.is_match(&xml),
+            "{file}: an assertion shown"
+        );
     }
 }
 

@@ -541,6 +541,20 @@ fn idp_login_end_to_end() {
     ] {
         assert!(out.stdout.contains(words), "`{words}` in {}", out.stdout);
     }
+    // At -v and -vv every exchange goes to stderr; no secret (checked by the helper) and no
+    // token, whole, ever.
+    let jwt =
+        regex::Regex::new(r"eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}").unwrap();
+    for v in ["-v", "-vv"] {
+        let (out, _) = idp_login(&server, "alice", &["--token-auth", "post", v], false);
+        assert_eq!(out.code, 0, "{v}: {}", out.all());
+        assert!(
+            out.stderr.contains("POST http://127.0.0.1:") && out.stderr.contains("/token → 200"),
+            "{v}: {}",
+            out.stderr
+        );
+        assert!(!jwt.is_match(&out.all()), "{v}: a token in\n{}", out.all());
+    }
 }
 
 #[test]
