@@ -47,7 +47,7 @@ pub struct ClaimRow {
     pub claim: &'static str,
     pub id_token: Option<Value>,
     pub userinfo: Option<Value>,
-    /// `[library, need]` for each preset (`required`, `used`, `optional`).
+    /// `[library, need]` for each preset (`required`, `linking`, `used`, `ignored`).
     pub needs: Vec<(&'static str, Need)>,
 }
 
@@ -78,7 +78,9 @@ pub struct IdpLoginReport {
 fn random() -> String {
     use aws_lc_rs::rand::SecureRandom;
     let mut bytes = [0u8; 32];
-    let _ = aws_lc_rs::rand::SystemRandom::new().fill(&mut bytes);
+    aws_lc_rs::rand::SystemRandom::new()
+        .fill(&mut bytes)
+        .expect("the system's random source");
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
 }
 
@@ -176,6 +178,23 @@ pub async fn run(opts: &Options, r: &mut Redactor) -> IdpLoginReport {
         .and_then(Value::as_str)
         .unwrap_or(&opts.issuer)
         .to_string();
+    if named_issuer != opts.issuer {
+        report.result.find(
+            FindingId::OidcIssuerMismatch,
+            Severity::Error,
+            format!(
+                "The IdP's issuer is {named_issuer}, not {}{}",
+                opts.issuer,
+                if named_issuer.trim_end_matches('/') == opts.issuer.trim_end_matches('/') {
+                    ": they differ by the trailing slash"
+                } else {
+                    ""
+                }
+            ),
+            "OpenID Connect compares issuers exactly: the ID token's iss must be the issuer the app is configured with, character by character.",
+            "Configure the app with the issuer exactly as the discovery document writes it.",
+        );
+    }
 
     // The authorization request, as a library sends it.
     let (state, nonce, verifier) = (random(), random(), random());
@@ -194,7 +213,8 @@ pub async fn run(opts: &Options, r: &mut Redactor) -> IdpLoginReport {
         .append_pair("state", &state)
         .append_pair("nonce", &nonce)
         .append_pair("code_challenge", &challenge)
-        .append_pair("code_challenge_method", "S256");
+        .append_pair("code_challenge_method", "S256")
+        .append_pair("response_mode", "query");
     let scenario = Scenario {
         name: format!("idp-login {}", opts.issuer),
         chain: Chain {
@@ -225,19 +245,20 @@ pub async fn run(opts: &Options, r: &mut Redactor) -> IdpLoginReport {
         },
         probes: Vec::new(),
         secrets: Vec::new(),
+        checks: Vec::new(),
     };
     let (drive, came_back) =
         match crate::drive::login_until(&scenario, &client, Some(&opts.redirect_uri), r).await {
             Ok(d) => d,
             Err(e) => {
-                report.result.error = Some(e);
+                report.result.stop(e.step, e.message, e.kind);
                 return report;
             }
         };
     report.hops = drive.record.hops;
     report.ended = drive.ended.clone();
     if let Some(e) = drive.error {
-        report.result.error = Some(e);
+        report.result.stop(e.step, e.message, e.kind);
         return report;
     }
     let Some(back) = came_back else {
@@ -269,14 +290,33 @@ pub async fn run(opts: &Options, r: &mut Redactor) -> IdpLoginReport {
                 f.causes.clear();
             }
         }
+        if !report
+            .result
+            .findings
+            .iter()
+            .any(|f| f.severity == Severity::Error)
+        {
+            report.result.find(
+                FindingId::IdpErrorPage,
+                Severity::Error,
+                format!("The login never came back to {}", opts.redirect_uri),
+                "The IdP's pages ended somewhere else than the redirect URI: a page with nothing to fill, a redirect to another URI, a step the adapters do not pass.",
+                "Run with -v to see each page, and check the redirect URI registered at the IdP.",
+            );
+        }
         report.result.exit_code = crate::exit::verdict(&trace, &report.result.findings).code();
         return report;
     };
-    let param = |k: &str| {
-        back.query_pairs()
-            .find(|(n, _)| n == k)
-            .map(|(_, v)| v.into_owned())
+    // The code and state: on the URL, or in the form an IdP posts (response_mode=form_post).
+    let params: Vec<(String, String)> = match &back.body {
+        Some(Body::Form(fields)) => fields.clone(),
+        _ => back
+            .url
+            .query_pairs()
+            .map(|(k, v)| (k.into_owned(), v.into_owned()))
+            .collect(),
     };
+    let param = |k: &str| params.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
     if let Some(error) = param("error") {
         report.result.find(
             FindingId::IdpErrorPage,
@@ -427,15 +467,38 @@ pub async fn run(opts: &Options, r: &mut Redactor) -> IdpLoginReport {
         }
     };
     let expect = crate::jwt::Expect {
-        iss: Some(named_issuer.clone()),
+        // The issuer the app is configured with: a token whose iss differs (a trailing slash)
+        // fails in the app, so it fails here.
+        iss: Some(opts.issuer.clone()),
         aud: Some(opts.client_id.clone()),
         nonce: Some(nonce),
         algs: Vec::new(),
         leeway: 60,
         now: (crate::drive::http::now_ms() / 1000) as i64,
     };
+    if keys.is_none() && alg.starts_with("HS") {
+        report.result.find(
+            FindingId::IdpIdTokenInvalid,
+            Severity::Error,
+            format!("The ID token is {alg}, and no client secret was given to verify it"),
+            "An HS256 ID token is signed with the client secret: a public client, or one run without --client-secret-env, cannot verify it.",
+            "Give --client-secret-env, or give the IdP an asymmetric signing key.",
+        );
+    }
     let keys = keys.unwrap_or(Keys::Jwks(Vec::new()));
-    report.id_token_checks = crate::jwt::verify(&id_token, &keys, &expect).unwrap_or_default();
+    report.id_token_checks = match crate::jwt::verify(&id_token, &keys, &expect) {
+        Ok(checks) => checks,
+        Err(e) => {
+            report.result.find(
+                FindingId::IdpIdTokenInvalid,
+                Severity::Error,
+                format!("The IdP's ID token cannot be read: {e}"),
+                "A library reads and verifies the ID token before it makes a session.",
+                "Check the IdP's token settings.",
+            );
+            Vec::new()
+        }
+    };
     let failed: Vec<String> = report
         .id_token_checks
         .iter()

@@ -14,6 +14,9 @@ pub struct Decoded {
     pub claims: Option<Map<String, Value>>,
 }
 
+/// The claims that tie a token to one login or session: `jwt decode` shows them as fingerprints.
+pub const SESSION_CLAIMS: &[&str] = &["nonce", "sid", "jti", "at_hash", "c_hash", "s_hash"];
+
 /// The claims that are times (seconds since the Unix epoch).
 pub const TIME_CLAIMS: &[&str] = &["exp", "nbf", "iat", "auth_time"];
 
@@ -38,7 +41,8 @@ pub fn decode(token: &str) -> Option<Decoded> {
     let header = segment(parts[0])?;
     header.get("alg")?.as_str()?;
     let claims = if parts.len() == 3 {
-        Some(segment(parts[1]).unwrap_or_default())
+        // A signed token's payload is a JSON object, or it is no JWT.
+        Some(segment(parts[1])?)
     } else {
         None
     };
@@ -47,8 +51,10 @@ pub fn decode(token: &str) -> Option<Decoded> {
 
 impl Decoded {
     /// A claim that is a whole number of seconds.
+    /// (NumericDate: seconds, which RFC 7519 lets carry a fraction.)
     pub fn time(&self, name: &str) -> Option<i64> {
-        self.claims.as_ref()?.get(name)?.as_i64()
+        let v = self.claims.as_ref()?.get(name)?;
+        v.as_i64().or_else(|| v.as_f64().map(|f| f as i64))
     }
 
     pub fn header_text(&self, name: &str) -> Option<&str> {
@@ -198,37 +204,72 @@ pub fn verify(token: &str, keys: &Keys, expect: &Expect) -> Result<Vec<Check>, S
     let alg = jsonwebtoken::Algorithm::from_str(&alg_name).ok();
     let kid = d.header_text("kid").map(str::to_string);
 
-    // The key: by kid, else the only key of the algorithm's family.
-    let key: Option<(jsonwebtoken::DecodingKey, String, Option<String>)> = match (keys, alg) {
-        (_, None) => None,
+    // The keys that may verify it: by kid (else every key), signing keys of the token's
+    // algorithm's family whose own `alg`, where they name one, is the token's. A symmetric key
+    // published in a JWKS is never one: whoever reads it could sign.
+    type Candidate = (jsonwebtoken::DecodingKey, String, Option<String>);
+    let mut refused = String::new();
+    let candidates: Vec<Candidate> = match (keys, alg) {
+        (_, None) => Vec::new(),
         (Keys::Secret(secret), Some(a)) if family(a) == jsonwebtoken::AlgorithmFamily::Hmac => {
-            Some((
+            vec![(
                 jsonwebtoken::DecodingKey::from_secret(secret),
                 "the shared secret".into(),
                 None,
-            ))
+            )]
         }
-        (Keys::Secret(_), Some(_)) => None,
+        (Keys::Secret(_), Some(_)) => Vec::new(),
         (Keys::Jwks(all), Some(a)) => {
-            let fits = |k: &&Value| text(k, "kty").and_then(kty_family) == Some(family(a));
-            let chosen: Vec<&Value> = match &kid {
-                Some(kid) => all.iter().filter(|k| text(k, "kid") == Some(kid)).collect(),
-                None => all.iter().filter(fits).collect(),
+            let named: Vec<&Value> = all
+                .iter()
+                .filter(|k| kid.is_none() || text(k, "kid") == kid.as_deref())
+                .collect();
+            let fits = |k: &&&Value| {
+                text(k, "kty") != Some("oct")
+                    && text(k, "use") != Some("enc")
+                    && text(k, "kty").and_then(kty_family) == Some(family(a))
+                    && text(k, "alg").is_none_or(|x| x == alg_name)
             };
-            match chosen.as_slice() {
-                [one] => serde_json::from_value::<jsonwebtoken::jwk::Jwk>((*one).clone())
-                    .ok()
-                    .and_then(|jwk| jsonwebtoken::DecodingKey::from_jwk(&jwk).ok())
-                    .map(|k| (k, key_line(one), text(one, "alg").map(str::to_string))),
-                _ => None,
+            if let (Some(k), None) = (named.first(), named.iter().find(fits)) {
+                refused = format!(
+                    "the key {} cannot verify a {alg_name} token (its type, use or alg differ){}",
+                    key_line(k),
+                    if text(k, "kty") == Some("oct") {
+                        ": a symmetric key in a JWKS is refused, as anyone who reads it could sign"
+                    } else {
+                        ""
+                    }
+                );
             }
+            named
+                .iter()
+                .filter(fits)
+                .filter_map(|k| {
+                    serde_json::from_value::<jsonwebtoken::jwk::Jwk>((*k).clone())
+                        .ok()
+                        .and_then(|jwk| jsonwebtoken::DecodingKey::from_jwk(&jwk).ok())
+                        .map(|dk| (dk, key_line(k), text(k, "alg").map(str::to_string)))
+                })
+                .collect()
         }
     };
     let kids: Vec<&str> = match keys {
         Keys::Jwks(all) => all.iter().filter_map(|k| text(k, "kid")).collect(),
         Keys::Secret(_) => Vec::new(),
     };
-    match (&key, keys, &kid) {
+    // The signature, with each candidate until one verifies it.
+    let verified = alg.and_then(|a| {
+        candidates.iter().find(|(k, _, _)| {
+            let mut v = jsonwebtoken::Validation::new(a);
+            v.validate_exp = false;
+            v.validate_nbf = false;
+            v.validate_aud = false;
+            v.required_spec_claims.clear();
+            jsonwebtoken::decode::<Value>(token, k, &v).is_ok()
+        })
+    });
+    let key = verified.or(candidates.first());
+    match (key, keys, &kid) {
         (Some((_, line, _)), _, _) => push("key", Verdict::Pass, line.clone()),
         (None, _, _) if alg.is_none() => push(
             "key",
@@ -242,6 +283,9 @@ pub fn verify(token: &str, keys: &Keys, expect: &Expect) -> Result<Vec<Check>, S
                 "a shared secret verifies HS256/384/512 only; the token is {alg_name}: give --jwks"
             ),
         ),
+        (None, Keys::Jwks(_), _) if !refused.is_empty() => {
+            push("key", Verdict::Fail, refused.clone())
+        }
         (None, Keys::Jwks(_), Some(kid)) => push(
             "key",
             Verdict::Fail,
@@ -254,17 +298,17 @@ pub fn verify(token: &str, keys: &Keys, expect: &Expect) -> Result<Vec<Check>, S
             "key",
             Verdict::Fail,
             format!(
-                "the token names no kid and the JWKS has no single {alg_name} key to use (its kids: {})",
+                "the token names no kid and the JWKS has no {alg_name} signing key (its kids: {})",
                 kids.join(", ")
             ),
         ),
     }
 
-    // The algorithm: never `none`; one the caller allows, else one the key is for.
+    // The algorithm: never `none`; one the caller allows, else the key's own, else its family's.
     let allowed: Vec<String> = if !expect.algs.is_empty() {
         expect.algs.clone()
     } else {
-        match (&key, alg) {
+        match (key, alg) {
             (Some((_, _, Some(key_alg))), _) => vec![key_alg.clone()],
             (Some(_), Some(a)) => family(a)
                 .algorithms()
@@ -297,23 +341,15 @@ pub fn verify(token: &str, keys: &Keys, expect: &Expect) -> Result<Vec<Check>, S
             ),
         ),
     }
-
-    match (&key, alg) {
-        (Some((k, line, _)), Some(a)) => {
-            let mut v = jsonwebtoken::Validation::new(a);
-            v.validate_exp = false;
-            v.validate_nbf = false;
-            v.validate_aud = false;
-            v.required_spec_claims.clear();
-            match jsonwebtoken::decode::<Value>(token, k, &v) {
-                Ok(_) => push("signature", Verdict::Pass, format!("verified with {line}")),
-                Err(e) => push(
-                    "signature",
-                    Verdict::Fail,
-                    format!("does not verify with {line}: {e}"),
-                ),
-            }
+    match (verified, key) {
+        (Some((_, line, _)), _) => {
+            push("signature", Verdict::Pass, format!("verified with {line}"))
         }
+        (None, Some((_, line, _))) => push(
+            "signature",
+            Verdict::Fail,
+            format!("does not verify with {line}"),
+        ),
         _ => push(
             "signature",
             Verdict::Skip,
@@ -372,7 +408,7 @@ pub fn verify(token: &str, keys: &Keys, expect: &Expect) -> Result<Vec<Check>, S
         ),
     }
     let (now, leeway) = (expect.now, expect.leeway);
-    let time = |k: &str| claim(k).and_then(Value::as_i64);
+    let time = |k: &str| d.time(k);
     match time("exp") {
         None => push(
             "exp",
@@ -739,6 +775,42 @@ mod tests {
             "{key:?}"
         );
         assert!(verify("a.b", &secret, &expect).is_err());
+        // Alg confusion: an HS256 token naming an RSA key is not checked with it, and a
+        // symmetric key published in a JWKS is never used.
+        let hs = hs256(good.clone(), b"AQAB");
+        let with_kid = |kid: &str| {
+            let mut parts: Vec<String> = hs.split('.').map(str::to_string).collect();
+            parts[0] = URL_SAFE_NO_PAD.encode(format!(r#"{{"alg":"HS256","kid":"{kid}"}}"#));
+            parts.join(".")
+        };
+        let jwks = Keys::Jwks(vec![
+            serde_json::json!({"kty": "RSA", "kid": "rsa", "n": "AQAB", "e": "AQAB"}),
+            serde_json::json!({"kty": "oct", "kid": "oct", "k": "QVFBQg"}),
+            serde_json::json!({"kty": "RSA", "kid": "enc", "use": "enc", "n": "AQAB", "e": "AQAB"}),
+        ]);
+        for (kid, words) in [
+            ("rsa", "cannot verify a HS256 token"),
+            ("oct", "symmetric key in a JWKS is refused"),
+        ] {
+            let checks = verify(&with_kid(kid), &jwks, &expect).unwrap();
+            let key = checks.iter().find(|c| c.check == "key").unwrap();
+            assert!(
+                key.verdict == Verdict::Fail && key.detail.contains(words),
+                "{kid}: {key:?}"
+            );
+            assert!(
+                checks
+                    .iter()
+                    .any(|c| c.check == "signature" && c.verdict == Verdict::Skip)
+            );
+        }
+        // A payload that is no JSON object is no JWT.
+        let broken = format!(
+            "{}.{}.c2ln",
+            URL_SAFE_NO_PAD.encode(r#"{"alg":"HS256"}"#),
+            URL_SAFE_NO_PAD.encode("[1,2]")
+        );
+        assert!(verify(&broken, &secret, &expect).is_err());
     }
 
     #[test]

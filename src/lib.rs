@@ -5,6 +5,7 @@
 //! prints nothing; the binary decides what goes where and which exit code to use ([`exit`]).
 
 pub mod assertion;
+pub mod checks;
 pub mod demo;
 pub mod detail;
 pub mod diagnose;
@@ -135,6 +136,33 @@ async fn run_on(
             if landed_clean {
                 me.phase(probing(scenario), &trace.chain);
                 probe_and_compare(scenario, &client, &d.record, &mut trace, &mut r).await;
+                trace.hops = d.record.hops.clone();
+                for check in &scenario.checks {
+                    let run = match check {
+                        scenario::CheckName::Logout => {
+                            checks::logout(scenario, &client, &d.record, &trace, &mut r).await
+                        }
+                        scenario::CheckName::CookiePolicy => {
+                            let weak = diagnose::cookie_policy(&trace);
+                            trace::CheckRun {
+                                status: if weak.is_empty() {
+                                    trace::CheckStatus::Passed
+                                } else {
+                                    trace::CheckStatus::Failed
+                                },
+                                detail: format!("{} cookies below the profile", weak.len()),
+                                ..checks::not_run(*check, "")
+                            }
+                        }
+                    };
+                    trace.checks.push(run);
+                }
+            } else {
+                trace.checks = scenario
+                    .checks
+                    .iter()
+                    .map(|c| checks::not_run(*c, "the login did not finish: nothing to check"))
+                    .collect();
                 add_page_answers(scenario, &mut trace, page_answers, &mut r);
             }
             // A failed login: the IdP's metadata is evidence.

@@ -154,6 +154,13 @@ async fn dispatch(
                     Err(e) => return scenario_error(e),
                 }
             }
+            for (_, s) in &mut scenarios {
+                for check in &args.checks {
+                    if !s.checks.contains(check) {
+                        s.checks.push(*check);
+                    }
+                }
+            }
             if args.idp_check {
                 for (path, s) in &scenarios {
                     if let Err(e) = authchain::idp_check_options(s) {
@@ -311,6 +318,17 @@ async fn jwt(command: cli::JwtCommand, tap: &authchain::detail::Tap) -> i32 {
             "not a JWT: expected three (a JWS) or five (a JWE) base64url segments, the first a JSON header with an `alg`",
         );
     };
+    // Claims that tie the token to one login or session are shown as fingerprints.
+    for claim in authchain::jwt::SESSION_CLAIMS {
+        if let Some(v) = decoded
+            .claims
+            .as_ref()
+            .and_then(|c| c.get(*claim))
+            .and_then(|v| v.as_str())
+        {
+            r.sensitive(v);
+        }
+    }
     let v = match command {
         cli::JwtCommand::Decode(a) => {
             out(&r.scrub(&authchain::jwt::render_decode(&decoded, now, a.json)));

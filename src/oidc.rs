@@ -64,7 +64,8 @@ fn verifies(key: &Value, alg: &str) -> bool {
         _ => false,
     };
     let key_alg = key.get("alg").and_then(Value::as_str);
-    fits && key_alg.is_none_or(|a| a == alg)
+    let signs = key.get("use").and_then(Value::as_str) != Some("enc");
+    fits && signs && key_alg.is_none_or(|a| a == alg)
 }
 
 /// Runs every check against the IdP at `issuer`.
@@ -244,7 +245,18 @@ pub async fn check(
     }
 
     // The keys: well formed, and able to verify the ID token algorithms advertised.
-    let algs = list("id_token_signing_alg_values_supported").unwrap_or_default();
+    let mut algs = list("id_token_signing_alg_values_supported").unwrap_or_default();
+    // `none`: the IdP may issue unsigned ID tokens, which no client should accept.
+    if algs.iter().any(|a| a == "none") {
+        algs.retain(|a| a != "none");
+        report.result.find(
+            FindingId::OidcAlgWithoutKey,
+            Severity::Warning,
+            "The IdP advertises unsigned ID tokens (alg `none`)".into(),
+            "An ID token without a signature proves nothing; the libraries refuse it, and an IdP that can issue one for a client is one setting away from breaking every login of it.",
+            "Remove `none` from the algorithms the IdP may sign ID tokens with.",
+        );
+    }
     let keys: Vec<Value> = match text("jwks_uri").and_then(|u| Url::parse(&u).ok()) {
         Some(jwks) => match client
             .exchange(&Request::get(jwks.clone(), Step::Follow), None, r)
@@ -286,17 +298,11 @@ pub async fn check(
         }
     }
     let key_lines: Vec<String> = keys.iter().map(crate::jwt::key_line).collect();
-    if problems.is_empty() {
-        line(
-            &mut report,
-            "jwks",
-            Pass,
-            if key_lines.is_empty() {
-                "no keys".into()
-            } else {
-                key_lines.join("; ")
-            },
-        );
+    if key_lines.is_empty() {
+        // No key at all: the algorithms' check below names what cannot be verified.
+        line(&mut report, "jwks", Fail, "no keys".into());
+    } else if problems.is_empty() {
+        line(&mut report, "jwks", Pass, key_lines.join("; "));
     } else {
         line(&mut report, "jwks", Fail, problems.join("; "));
         report.result.find(

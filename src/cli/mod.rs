@@ -3,8 +3,8 @@
 use authchain::redact::Secret;
 use authchain::scenario::TokenAuth;
 use authchain::scenario::{
-    self, Chain, Consent, Driver, IdpKind, IdpSpec, MatrixMode, Preset, ProbeSpec, Scenario,
-    default_auth_base, join_path,
+    self, Chain, CheckName, Consent, Driver, IdpKind, IdpSpec, MatrixMode, Preset, ProbeSpec,
+    Scenario, default_auth_base, join_path,
 };
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
@@ -389,6 +389,10 @@ pub struct RunArgs {
     /// `client_secret`, `redirect_uri`, `token_auth`).
     #[arg(long)]
     pub idp_check: bool,
+    /// An opt-in check after the login, added to each scenario's `[checks]` (repeatable):
+    /// logout, cookie-policy.
+    #[arg(long = "check", value_name = "NAME", value_parser = choice(CheckName::NAMES, CheckName::parse))]
+    pub checks: Vec<CheckName>,
 }
 
 #[derive(Args, Clone, Debug)]
@@ -472,6 +476,9 @@ pub struct LoginArgs {
     /// --client-id.
     #[arg(long)]
     pub idp_check: bool,
+    /// An opt-in check after the login (repeatable): logout, cookie-policy.
+    #[arg(long = "check", value_name = "NAME", value_parser = choice(CheckName::NAMES, CheckName::parse))]
+    pub checks: Vec<CheckName>,
     /// The app's client id at the IdP (for --idp-check).
     #[arg(long, value_name = "ID")]
     pub client_id: Option<String>,
@@ -665,6 +672,7 @@ impl ProbeArgs {
             },
             probes,
             secrets: Vec::new(),
+            checks: Vec::new(),
         };
         Ok((scenario, name.trim().to_string(), Secret::new(value)))
     }
@@ -820,6 +828,7 @@ impl LoginArgs {
             },
             probes,
             secrets,
+            checks: self.checks.clone(),
         })
     }
 }

@@ -230,6 +230,7 @@ impl Demo {
                 ),
             ],
             secrets: vec![password],
+            checks: Vec::new(),
         }
     }
 }

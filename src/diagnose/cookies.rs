@@ -39,14 +39,14 @@ pub fn rules(t: &Trace) -> Vec<Finding> {
     out
 }
 
-fn set_cookies(t: &Trace) -> impl Iterator<Item = (&Hop, &SetCookie)> {
+pub(super) fn set_cookies(t: &Trace) -> impl Iterator<Item = (&Hop, &SetCookie)> {
     t.hops
         .iter()
         .flat_map(|h| h.set_cookies.iter().map(move |c| (h, c)))
 }
 
 /// A `Set-Cookie` of a hop as evidence.
-fn line(h: &Hop, c: &SetCookie) -> Evidence {
+pub(super) fn line(h: &Hop, c: &SetCookie) -> Evidence {
     let index = h
         .set_cookies
         .iter()
@@ -318,7 +318,7 @@ fn would_send(hop: &Hop, c: &SetCookie, target: &Url) -> Result<(), web::Unsent>
 
 /// The session cookie as last set by the app: the preset's one guess among the cookies the
 /// app set, else the longest-lived cookie of the callback.
-fn session_set(t: &Trace) -> Option<(&Hop, &SetCookie)> {
+pub(super) fn session_set(t: &Trace) -> Option<(&Hop, &SetCookie)> {
     let preset = t.chain.preset.as_deref().and_then(Preset::parse);
     let hosts = super::app_hosts(t);
     let set: Vec<(&Hop, &SetCookie)> = set_cookies(t)

@@ -3,10 +3,13 @@
 
 mod browser;
 mod callback;
+mod checks;
 mod clock;
 mod cookies;
 mod flow;
 pub mod guard;
+
+pub use checks::cookie_policy;
 mod idp;
 mod session;
 mod state;
@@ -23,6 +26,7 @@ const RULES: &[fn(&Trace) -> Vec<Finding>] = &[
     session::rules,
     browser::rules,
     clock::rules,
+    checks::rules,
 ];
 
 /// All findings for a trace, the most likely root cause first.
@@ -40,8 +44,13 @@ fn idp_check(trace: &Trace) -> Vec<Finding> {
     let Some(check) = &trace.idp_check else {
         return Vec::new();
     };
-    let mut findings: Vec<Finding> =
-        serde_json::from_value(check["findings"].clone()).unwrap_or_default();
+    // Each read on its own: one that does not read back spoils no other.
+    let mut findings: Vec<Finding> = check["findings"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|f| serde_json::from_value(f.clone()).ok())
+        .collect();
     for f in &mut findings {
         f.title = format!("IdP check: {}", f.title);
     }

@@ -424,9 +424,12 @@ impl<'a> HttpDriver<'a> {
             set_cookies,
             cookie_sent: answer.cookie_sent.clone(),
             cookie_blocked: answer.cookie_blocked.clone(),
-            origin_sent: req
-                .origin_header()
-                .or_else(|| (req.method != Method::Get).then(|| self.client.origin.clone())),
+            // An empty Origin in the request's headers: none was sent.
+            origin_sent: match req.origin_header() {
+                Some(o) if o.is_empty() => None,
+                Some(o) => Some(o),
+                None => (req.method != Method::Get).then(|| self.client.origin.clone()),
+            },
             content_type: answer.content_type(),
             date: header(&answer.headers, DATE.as_str()),
             error_code,

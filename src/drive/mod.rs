@@ -52,14 +52,14 @@ pub async fn login(
 }
 
 /// The same login, stopped before the first request to `stop_at` (a redirect URI nothing
-/// listens on): that request's URL (the code and the state on it) is given back unsent, and the
-/// drive ends landed at the hop that sent there.
+/// listens on): that request is given back unsent (the code and the state on its URL, or in its
+/// form for `response_mode=form_post`), and the drive ends landed at the hop that sent there.
 pub async fn login_until(
     scenario: &Scenario,
     client: &HttpClient,
     stop_at: Option<&Url>,
     r: &mut Redactor,
-) -> Result<(Drive, Option<Url>), RunError> {
+) -> Result<(Drive, Option<Request>), RunError> {
     let c = &scenario.chain;
     let mut chain = ChainInfo {
         app: c.app.to_string(),
@@ -99,9 +99,9 @@ struct Runner<'a> {
     /// and how often: a URL may come back once (a flow that skips a stage redirects to itself),
     /// a third visit is a loop.
     seen: HashMap<(Method, Url), (HopNo, u32)>,
-    /// Where the drive stops unsent (see [`login_until`]), and the URL it stopped at.
+    /// Where the drive stops unsent (see [`login_until`]), and the request it stopped.
     stop_at: Option<Url>,
-    came_back: Option<Url>,
+    came_back: Option<Request>,
 }
 
 impl Runner<'_> {
@@ -759,7 +759,7 @@ impl Runner<'_> {
                 && req.url.origin() == stop.origin()
                 && req.url.path() == stop.path()
             {
-                self.came_back = Some(req.url.clone());
+                self.came_back = Some(req.clone());
                 return Err(Stop::Ended(Ended::Landed {
                     hop: HopNo(n.0.saturating_sub(1)),
                 }));

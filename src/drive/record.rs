@@ -12,7 +12,7 @@ use cookie::Cookie as RawCookie;
 use reqwest::header::{HeaderMap, SET_COOKIE};
 use url::Url;
 
-#[derive(Default)]
+#[derive(Clone, Default)]
 pub struct Record {
     pub hops: Vec<Hop>,
     jar: Jar,

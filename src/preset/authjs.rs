@@ -6,7 +6,7 @@
 //! `authjs.session-token` (chunked `.0`, `.1`, … when large), an encrypted JWT or a database
 //! session's id; errors on `<base>/signin?error=` and `<base>/error?error=`.
 
-use super::{Contract, CookieRole, Csrf, ErrorCode, ErrorKind, Need, Start, Words};
+use super::{Contract, CookieRole, Csrf, ErrorCode, ErrorKind, Need, SignOut, Start, Words};
 use crate::trace::CauseKey;
 
 pub const CONTRACT: Contract = Contract {
@@ -48,6 +48,18 @@ pub const CONTRACT: Contract = Contract {
     ],
     errors: ERRORS,
     verifies_hs_id_tokens: true,
+    sign_out: SignOut {
+        path: "signout",
+        post: true,
+        form: true,
+        csrf: Some(Csrf {
+            path: "csrf",
+            json_field: "csrfToken",
+            form_field: "csrfToken",
+        }),
+    },
+    // Auth.js's default session strategy without a database adapter is an encrypted JWT.
+    stateless_sessions: true,
     claims: &[
         (
             "sub",

@@ -2,7 +2,7 @@
 //! URL as JSON, `/get-session` answering 200 `null` without a session, signed
 //! `<prefix>.session_token` cookies, and the callback's error codes.
 
-use super::{Contract, CookieRole, ErrorCode, ErrorKind, Need, Start, Words};
+use super::{Contract, CookieRole, ErrorCode, ErrorKind, Need, SignOut, Start, Words};
 use crate::trace::CauseKey;
 
 pub const CONTRACT: Contract = Contract {
@@ -51,6 +51,13 @@ pub const CONTRACT: Contract = Contract {
     errors: ERRORS,
     // BetterAuth 1.7 checks ID tokens against the JWKS only.
     verifies_hs_id_tokens: false,
+    sign_out: SignOut {
+        path: "sign-out",
+        post: true,
+        form: false,
+        csrf: None,
+    },
+    stateless_sessions: false,
     claims: &[
         (
             "sub",

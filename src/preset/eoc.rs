@@ -5,7 +5,7 @@
 //! `form_post`). It has no session endpoint of its own: the scenario names a route behind
 //! `requiresAuth()`. A failed callback answers 400 with the error's message outside production.
 
-use super::{Contract, CookieRole, Need, Start, Words};
+use super::{Contract, CookieRole, Need, SignOut, Start, Words};
 
 pub const CONTRACT: Contract = Contract {
     name: "express-openid-connect",
@@ -39,6 +39,14 @@ pub const CONTRACT: Contract = Contract {
     ],
     errors: &[],
     verifies_hs_id_tokens: true,
+    sign_out: SignOut {
+        path: "logout",
+        post: false,
+        form: false,
+        csrf: None,
+    },
+    // express-openid-connect keeps the session in its encrypted appSession cookie by default.
+    stateless_sessions: true,
     claims: &[
         (
             "sub",

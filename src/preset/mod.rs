@@ -44,6 +44,17 @@ impl Preset {
     }
 }
 
+/// The request that signs a user out: a path under the auth base, its method, and the CSRF
+/// token it must carry (fetched first, sent in the form).
+#[derive(Debug)]
+pub struct SignOut {
+    pub path: &'static str,
+    pub post: bool,
+    /// A form body rather than JSON (a POST).
+    pub form: bool,
+    pub csrf: Option<Csrf>,
+}
+
 /// What a library needs of a claim.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "kebab-case")]
@@ -116,6 +127,11 @@ pub struct Contract {
     /// Whether the library verifies an HS256 ID token with the client secret (OIDC Core 10.1),
     /// or checks ID tokens only against the JWKS's public keys.
     pub verifies_hs_id_tokens: bool,
+    /// How the library signs a user out, under the auth base.
+    pub sign_out: SignOut,
+    /// Whether the library's session may be stateless (the session is the cookie, an encrypted
+    /// JWT, and no server record ends with a sign-out).
+    pub stateless_sessions: bool,
     /// What the library needs of the IdP's claims, with why in its words; a claim not named
     /// is one it ignores.
     pub claims: &'static [(&'static str, Need, &'static str)],

@@ -135,6 +135,26 @@ pub fn body(report: &Report, th: &dyn Theme) -> String {
         }
     }
 
+    if !t.checks.is_empty() {
+        let _ = writeln!(o, "\n{}", th.paint("checks", Style::Bold));
+        for c in &t.checks {
+            let (word, style) = match c.status {
+                crate::trace::CheckStatus::Passed => ("pass", Style::Good),
+                crate::trace::CheckStatus::Failed => ("FAIL", Style::Bad),
+                crate::trace::CheckStatus::NotRun => ("not run", Style::Warn),
+            };
+            let _ = writeln!(
+                o,
+                "  {:<14} {}  {}",
+                c.check.as_str(),
+                th.paint(word, style),
+                c.detail
+            );
+            for s in &c.steps {
+                let _ = writeln!(o, "  {:<14} {}", "", th.paint(s, Style::Dim));
+            }
+        }
+    }
     findings(&mut o, &report.findings, th);
 
     if let Some(e) = &t.error {

@@ -55,6 +55,9 @@ struct Raw {
     idp: Option<RawIdp>,
     #[serde(default)]
     probe: Vec<Spanned<RawProbe>>,
+    /// `name = true` per opt-in check.
+    #[serde(default)]
+    checks: BTreeMap<String, Spanned<bool>>,
 }
 
 #[derive(Deserialize)]
@@ -598,6 +601,20 @@ pub fn from_toml(src: &str, file: &str, lookup: Lookup) -> Result<Scenario, Box<
         Some(n) => x.text(n)?.value,
         None => file.to_string(),
     };
+    let mut checks = Vec::new();
+    for (name, on) in &raw.checks {
+        let Some(check) = CheckName::parse(name) else {
+            let mut e = x.err(on.span(), format!("unknown check `{name}`"));
+            e.help = Some(match nearest(name, CheckName::NAMES.iter().copied()) {
+                Some(n) => format!("did you mean `{n}`?"),
+                None => format!("one of: {}", CheckName::NAMES.join(", ")),
+            });
+            return Err(e);
+        };
+        if *on.get_ref() {
+            checks.push(check);
+        }
+    }
     let secrets = std::mem::take(&mut x.secrets);
     let mut scenario = Scenario {
         name,
@@ -622,6 +639,7 @@ pub fn from_toml(src: &str, file: &str, lookup: Lookup) -> Result<Scenario, Box<
         idp,
         probes,
         secrets,
+        checks,
     };
     if let Some(p) = &scenario.idp.password {
         scenario.secrets.push(p.clone());

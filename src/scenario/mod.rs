@@ -28,6 +28,37 @@ pub struct Scenario {
     pub probes: Vec<ProbeSpec>,
     /// Every `${secret:…}` value, so that no output shows it.
     pub secrets: Vec<Secret>,
+    /// The opt-in checks after the login (`[checks]`, `--check NAME`).
+    pub checks: Vec<CheckName>,
+}
+
+/// An opt-in check after the login.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum CheckName {
+    /// Sign out, then replay the session's saved cookies: the app must refuse them.
+    Logout,
+    /// The session, refresh and CSRF cookies against a hardening profile.
+    CookiePolicy,
+}
+
+impl CheckName {
+    pub const NAMES: &'static [&'static str] = &["logout", "cookie-policy"];
+
+    pub fn parse(s: &str) -> Option<CheckName> {
+        match s {
+            "logout" => Some(CheckName::Logout),
+            "cookie-policy" => Some(CheckName::CookiePolicy),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CheckName::Logout => "logout",
+            CheckName::CookiePolicy => "cookie-policy",
+        }
+    }
 }
 
 #[derive(Clone, Debug)]

@@ -784,6 +784,9 @@ pub struct Trace {
     /// The IdP's metadata, fetched after a failed login.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub idp: Option<IdpMeta>,
+    /// The opt-in checks after the login, as they ran.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub checks: Vec<CheckRun>,
     /// `--idp-check`: the report of the login at the IdP alone, run before the chain (as
     /// `idp-login --report-json` writes it).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -797,6 +800,35 @@ impl Trace {
     pub fn hop(&self, n: HopNo) -> Option<&Hop> {
         self.hops.iter().find(|h| h.n == n)
     }
+}
+
+/// An opt-in check as it ran: its name, its verdict, and what it did.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CheckRun {
+    pub check: crate::scenario::CheckName,
+    pub status: CheckStatus,
+    /// What it found, in words.
+    pub detail: String,
+    /// What it sent and got, in order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub steps: Vec<String>,
+    /// `logout`: the endpoints that still accepted the session after the sign-out.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub accepted: Vec<String>,
+    /// `logout`: the session lives in the cookie itself (an encrypted JWT).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub stateless: bool,
+}
+
+/// How an opt-in check ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum CheckStatus {
+    Passed,
+    Failed,
+    /// It could not run on this chain (the login did not finish, no sign-out known): it says
+    /// why, and passes nothing.
+    NotRun,
 }
 
 /// The IdP's metadata as authchain fetched it itself after a failed login: its discovery
@@ -885,6 +917,8 @@ pub enum FindingId {
     AssertionCodeMismatch,
     AssertionLeaksDetail,
     AssertionAcceptedWhenInvalid,
+    SessionSurvivesLogout,
+    CookiePolicyWeak,
 }
 
 impl FindingId {
@@ -932,6 +966,8 @@ impl FindingId {
         FindingId::AssertionCodeMismatch,
         FindingId::AssertionLeaksDetail,
         FindingId::AssertionAcceptedWhenInvalid,
+        FindingId::SessionSurvivesLogout,
+        FindingId::CookiePolicyWeak,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -979,6 +1015,8 @@ impl FindingId {
             FindingId::AssertionCodeMismatch => "assertion-code-mismatch",
             FindingId::AssertionLeaksDetail => "assertion-leaks-detail",
             FindingId::AssertionAcceptedWhenInvalid => "assertion-accepted-when-invalid",
+            FindingId::SessionSurvivesLogout => "session-survives-logout",
+            FindingId::CookiePolicyWeak => "cookie-policy-weak",
         }
     }
 

@@ -321,30 +321,11 @@ fn a_malformed_set_cookie_is_recorded_as_refused_and_the_run_goes_on() {
     in_both_drivers(
         "a malformed Set-Cookie",
         |driver| {
-            let dir = tempfile::tempdir().unwrap();
-            let file = dir.path().join("s.toml");
-            std::fs::write(
-                &file,
-                format!(
-                    "[chain]\napp = \"http://localhost:{p}\"\nstart = {{ request = \"GET http://localhost:{p}/start\" }}\ntimeout = \"5s\"\ndriver = \"{driver}\"\n[idp]\nusername = \"u\"\npassword = \"pw-not-shown\"\n",
-                    p = server.port
-                ),
-            )
-            .unwrap();
-            let json = dir.path().join("r.json");
-            let out = authchain(
-                &[
-                    "run",
-                    file.to_str().unwrap(),
-                    "--report-json",
-                    json.to_str().unwrap(),
-                ],
-                &[],
-            );
-            Ended {
-                out,
-                report: read_json(&json),
-            }
+            let (out, report) = crate::harness::run_scenario(&format!(
+                "[chain]\napp = \"http://localhost:{p}\"\nstart = {{ request = \"GET http://localhost:{p}/start\" }}\ntimeout = \"5s\"\ndriver = \"{driver}\"\n[idp]\nusername = \"u\"\npassword = \"pw-not-shown\"\n",
+                p = server.port
+            ));
+            Ended { out, report }
         },
         |driver, ended| {
             let hops = ended.report["hops"].as_array().expect("hops");

@@ -7,6 +7,7 @@ mod authjs;
 mod bad_input;
 mod browser;
 mod canary;
+mod checks;
 mod cross_site;
 mod demo;
 mod diagnosis;

@@ -407,6 +407,8 @@ struct IdpLogin<'a> {
     /// The Authentik stand-in rather than the form IdP.
     authentik: bool,
     user: &'a str,
+    /// The issuer as the app is configured with it (default: the IdP's own).
+    issuer: Option<String>,
     redirect: Option<&'a str>,
     secret: &'a str,
     password: &'a str,
@@ -418,6 +420,7 @@ impl<'a> IdpLogin<'a> {
             server,
             authentik: false,
             user,
+            issuer: None,
             redirect: None,
             secret: "fixture-client-secret",
             password: crate::harness::PASSWORD,
@@ -440,6 +443,7 @@ impl<'a> IdpLogin<'a> {
                 "http://localhost:3000/api/auth/callback/fixture",
             )
         };
+        let issuer = self.issuer.clone().unwrap_or(issuer);
         let dir = tempfile::tempdir().unwrap();
         let json = dir.path().join("idp.json");
         let mut args = vec![
@@ -616,6 +620,15 @@ fn idp_login_names_what_the_idp_gets_wrong() {
         );
         assert_eq!(report["token_error"], "invalid_client", "{auth}");
     }
+    // The app configured with the issuer and a trailing slash: its ID tokens fail there, so here.
+    let (out, report) = IdpLogin {
+        issuer: Some(format!("http://127.0.0.1:{}/", server.port)),
+        ..IdpLogin::new(&server, "alice")
+    }
+    .run(&["--token-auth", "post"]);
+    assert_eq!(out.code, 1, "{}", out.all());
+    assert_eq!(ids(&report)[0], "oidc-issuer-mismatch", "{}", out.stdout);
+    assert!(out.stdout.contains("iss        FAIL"), "{}", out.stdout);
     // An unregistered redirect URI and the wrong password: the login's own findings.
     let (out, report) = IdpLogin {
         redirect: Some("http://localhost:3000/not-registered"),

@@ -1,0 +1,126 @@
+//! The findings of the opt-in checks (`--check NAME`): read from what each check recorded in
+//! the trace (`checks[]`), and, for `cookie-policy`, from the cookies the chain set.
+
+use super::cookies::{line, session_set, set_cookies};
+use super::finding;
+use crate::preset::{self, CookieRole, Preset};
+use crate::scenario::CheckName;
+use crate::trace::{
+    CheckStatus, CookieAction, FindingId, Hop, SameSite, SetCookie, Severity, Trace,
+};
+
+pub fn rules(t: &Trace) -> Vec<crate::trace::Finding> {
+    let mut out = Vec::new();
+    for run in &t.checks {
+        match (run.check, run.status) {
+            (CheckName::Logout, CheckStatus::Failed) => {
+                let explanation = if run.stateless {
+                    "The session is the cookie itself, an encrypted JWT: the sign-out clears it from the browser, but a copy (a stolen cookie, another tab, a proxy's log) stays valid until it expires. This is by design for stateless JWT sessions, and it is still a session that survives its logout."
+                } else {
+                    "The sign-out cleared the browser's cookies, but the server still accepts the same session: its record was not ended (a logout that only clears the cookie, a cache that still holds the session). Anyone holding a copy of the cookie stays signed in."
+                };
+                let fix = if run.stateless {
+                    "Use database sessions (an adapter with the `database` session strategy), keep a deny list of ended sessions checked on every request, or keep JWT sessions short-lived."
+                } else {
+                    "End the session's server record on sign-out (and any cache of it), not only the cookie."
+                };
+                out.push(finding(
+                    FindingId::SessionSurvivesLogout,
+                    Severity::Error,
+                    format!(
+                        "The session still works after sign-out: {}",
+                        run.accepted.join(", ")
+                    ),
+                    Vec::new(),
+                    explanation,
+                    fix,
+                ));
+            }
+            (CheckName::CookiePolicy, _) => out.extend(cookie_policy(t)),
+            _ => {}
+        }
+    }
+    out
+}
+
+/// The longest life the profile allows a session cookie: 30 days.
+const MAX_SESSION_SECS: i64 = 30 * 24 * 3600;
+
+/// The session, refresh and CSRF cookies the app set, each with what the hardening profile
+/// misses: `__Host-` unless a Domain is needed, Secure, HttpOnly, SameSite Lax or Strict, Path=/,
+/// at most 30 days for a session. What `cookie-prefix-violation` and
+/// `cookie-samesite-none-insecure` already name is not named again.
+pub fn cookie_policy(t: &Trace) -> Vec<crate::trace::Finding> {
+    let preset = t.chain.preset.as_deref().and_then(Preset::parse);
+    let hosts = super::app_hosts(t);
+    let session = session_set(t).map(|(_, c)| preset::unchunked(&c.name).to_string());
+    let mut seen: Vec<String> = Vec::new();
+    let mut out = Vec::new();
+    // The last setting of each cookie is the one that counts.
+    let set: Vec<(&Hop, &SetCookie)> = set_cookies(t)
+        .filter(|(h, c)| {
+            c.action == CookieAction::Set && hosts.contains(&crate::web::host_port(&h.url))
+        })
+        .collect();
+    for (h, c) in set.iter().rev() {
+        let base = preset::unchunked(&c.name).to_string();
+        if seen.contains(&base) {
+            continue;
+        }
+        seen.push(base.clone());
+        let lower = base.to_ascii_lowercase();
+        let role = preset::cookie_role(preset, &base);
+        let kind = if session.as_deref() == Some(base.as_str()) || role == CookieRole::Session {
+            "session"
+        } else if lower.contains("refresh") {
+            "refresh"
+        } else if role == CookieRole::Csrf || lower.contains("csrf") || lower.contains("xsrf") {
+            "CSRF"
+        } else {
+            continue;
+        };
+        let mut set_these: Vec<String> = Vec::new();
+        let prefixed = c.name.starts_with("__Host-") || c.name.starts_with("__Secure-");
+        if c.domain.is_none() && !c.name.starts_with("__Host-") {
+            set_these.push(format!(
+                "the __Host- prefix (__Host-{})",
+                c.name.trim_start_matches("__Secure-")
+            ));
+        }
+        // A prefixed cookie without Secure is cookie-prefix-violation's.
+        if !c.secure && !prefixed {
+            set_these.push("Secure".into());
+        }
+        if !c.http_only {
+            set_these.push("HttpOnly".into());
+        }
+        match c.same_site {
+            Some(SameSite::Lax | SameSite::Strict) => {}
+            // SameSite=None without Secure is cookie-samesite-none-insecure's.
+            Some(SameSite::None) if !c.secure => {}
+            Some(SameSite::None) => set_these.push("SameSite=Lax (not None)".into()),
+            None => set_these.push("SameSite=Lax".into()),
+        }
+        if c.path.as_deref() != Some("/") && !c.name.starts_with("__Host-") {
+            set_these.push("Path=/".into());
+        }
+        if kind == "session" && c.max_age.is_some_and(|m| m > MAX_SESSION_SECS) {
+            set_these.push(format!(
+                "Max-Age at most {MAX_SESSION_SECS} (30 days; it is {})",
+                c.max_age.unwrap_or(0)
+            ));
+        }
+        if set_these.is_empty() {
+            continue;
+        }
+        out.push(finding(
+            FindingId::CookiePolicyWeak,
+            Severity::Error,
+            format!("The {kind} cookie `{}` lacks: {}", c.name, set_these.join("; ")),
+            vec![line(h, c)],
+            "A session, refresh or CSRF cookie is a credential: `__Host-` pins it to this host over https with Path=/ (no subdomain can set or read it), Secure keeps it off plain http, HttpOnly keeps it from scripts, SameSite Lax or Strict keeps it off cross-site requests, and a session that lasts at most 30 days limits what a stolen one is worth.",
+            "Set the attributes named on the cookie; a cross-subdomain session that needs a Domain keeps `__Secure-` instead of `__Host-`.",
+        ));
+    }
+    out
+}

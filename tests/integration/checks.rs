@@ -1,0 +1,174 @@
+//! The opt-in checks after the login on the real libraries: `logout` (BetterAuth ends its
+//! session record; Auth.js database sessions too; Auth.js JWT sessions and express-openid-connect's
+//! cookie sessions outlive their sign-out by design, and are named so) and `cookie-policy`.
+
+use crate::harness::{Chain, Opts, authchain, finding_ids};
+
+fn checks_of(report: &serde_json::Value) -> Vec<(String, String)> {
+    report["checks"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|c| {
+            (
+                c["check"].as_str().unwrap_or_default().to_string(),
+                c["status"].as_str().unwrap_or_default().to_string(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn logout_ends_the_session_on_each_library_or_says_why_not() {
+    // (library, app switches, logout's status, the session stateless)
+    type Case<'a> = (&'a str, &'a [(&'a str, &'a str)], &'a str, bool);
+    let cases: &[Case] = &[
+        ("better-auth", &[], "passed", false),
+        (
+            "authjs",
+            &[("SESSION_STRATEGY", "database")],
+            "passed",
+            false,
+        ),
+        ("authjs", &[], "failed", true),
+        ("eoc", &[], "failed", true),
+    ];
+    for (library, app_env, status, stateless) in cases {
+        let chain = Chain::start(Opts {
+            library,
+            app_env,
+            ..Opts::default()
+        });
+        let run = chain.login(
+            "alice",
+            &["--probe", &chain.guarded(), "--check", "logout"],
+            &[],
+        );
+        let report = &run.report;
+        assert_eq!(
+            checks_of(report),
+            vec![("logout".to_string(), status.to_string())],
+            "{library} {app_env:?}: {}",
+            run.out.stdout
+        );
+        let logout = &report["checks"][0];
+        if *status == "failed" {
+            assert_eq!(run.out.code, 1, "{library}: {}", run.out.all());
+            assert_eq!(
+                finding_ids(report)[0],
+                "session-survives-logout",
+                "{}",
+                run.out.stdout
+            );
+            assert_eq!(logout["stateless"], *stateless);
+            let why = report["findings"][0]["explanation"].as_str().unwrap();
+            assert!(
+                why.contains("by design for stateless JWT sessions"),
+                "{why}"
+            );
+            assert!(
+                report["findings"][0]["fix"]
+                    .as_str()
+                    .unwrap()
+                    .contains("deny list")
+            );
+        } else {
+            assert_eq!(run.out.code, 0, "{library} {app_env:?}: {}", run.out.all());
+            assert!(
+                logout["steps"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .any(|s| s.as_str().unwrap().contains("refused")),
+                "{logout}"
+            );
+        }
+        assert!(
+            run.out.stdout.contains("checks\n  logout"),
+            "{}",
+            run.out.stdout
+        );
+    }
+}
+
+#[test]
+fn cookie_policy_names_each_missing_attribute() {
+    // Over http the session cookie can be neither __Host- nor Secure; with BetterAuth's secure
+    // cookies it is __Secure- (a Domain-less cookie that could be __Host-).
+    for (secure, lacks) in [
+        (
+            false,
+            "the __Host- prefix (__Host-better-auth.session_token); Secure",
+        ),
+        (
+            true,
+            "the __Host- prefix (__Host-better-auth.session_token)",
+        ),
+    ] {
+        let chain = Chain::start(Opts {
+            secure,
+            ..Opts::default()
+        });
+        let run = chain.login("alice", &["--check", "cookie-policy"], &[]);
+        let weak: Vec<&serde_json::Value> = run.report["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| f["id"] == "cookie-policy-weak")
+            .collect();
+        assert!(!weak.is_empty(), "{secure}: {}", run.out.stdout);
+        let titles: Vec<&str> = weak.iter().map(|f| f["title"].as_str().unwrap()).collect();
+        assert!(
+            titles
+                .iter()
+                .any(|t| t.contains("session cookie") && t.ends_with(lacks)),
+            "{secure}: {titles:#?}"
+        );
+        assert_eq!(run.out.code, 1);
+        assert_eq!(
+            checks_of(&run.report),
+            vec![("cookie-policy".to_string(), "failed".to_string())]
+        );
+    }
+}
+
+#[test]
+fn checks_from_a_scenario_and_what_cannot_run() {
+    let chain = Chain::start(Opts::default());
+    let (out, report) = crate::harness::run_scenario(&format!(
+        "[chain]\napp = \"{}\"\npreset = \"better-auth\"\nprovider = \"fixture\"\n[idp]\nusername = \"alice\"\npassword = \"wrong-password\"\n[checks]\nlogout = true\ncookie-policy = false\n",
+        chain.app()
+    ));
+    // The login failed: the check says it could not run, and passes nothing.
+    assert_eq!(out.code, 1, "{}", out.all());
+    assert_eq!(
+        checks_of(&report),
+        vec![("logout".to_string(), "not-run".to_string())]
+    );
+    assert!(out.stdout.contains("not run"), "{}", out.stdout);
+    // An unknown check is named where it stands, with the nearest name.
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("s.toml");
+    std::fs::write(&file, "[chain]\napp = \"http://localhost:3000\"\npreset = \"better-auth\"\nprovider = \"p\"\n[checks]\nlogut = true\n").unwrap();
+    let out = authchain(&["validate", file.to_str().unwrap()], &[]);
+    assert_eq!(out.code, 2, "{}", out.all());
+    assert!(
+        out.stderr.contains("unknown check `logut`")
+            && out.stderr.contains("did you mean `logout`?"),
+        "{}",
+        out.stderr
+    );
+    let out = authchain(
+        &[
+            "login",
+            "--app",
+            "http://localhost:3000",
+            "--provider",
+            "p",
+            "--check",
+            "nonsense",
+        ],
+        &[],
+    );
+    assert_eq!(out.code, 2, "{}", out.all());
+}
