@@ -7,6 +7,10 @@
 //!   so a check that replays the jar afterwards always passes), signs out as the library does,
 //!   then replays the saved cookies to every probe: each must refuse them.
 //! - `cookie-policy` is read from the recorded cookies alone (`diagnose::checks`).
+//! - `callback-replay` and `state` make fresh logins of their own over HTTP, stopped before the
+//!   callback (`drive::login_until`): `callback-replay` sends a callback twice, and the second
+//!   must make no session; `state` sends callbacks with a forged state, with none, and with
+//!   another login's, and each must be refused.
 
 use crate::drive::http::{HttpClient, HttpDriver, Request};
 use crate::drive::record::Record;
@@ -176,5 +180,277 @@ pub async fn logout(
         steps,
         accepted,
         stateless,
+    }
+}
+
+/// A fresh login over HTTP stopped before its callback: the callback request unsent, and the
+/// record whose jar holds the state cookie.
+async fn fresh_callback(
+    scenario: &Scenario,
+    client: &HttpClient,
+    callback: &url::Url,
+    r: &mut Redactor,
+) -> Result<(Request, Record), String> {
+    let http = Scenario {
+        chain: crate::scenario::Chain {
+            driver: crate::scenario::Driver::Http,
+            ..scenario.chain.clone()
+        },
+        ..scenario.clone()
+    };
+    match crate::drive::login_until(&http, client, Some(callback), r).await {
+        Ok((drive, Some(req))) => Ok((req, drive.record)),
+        Ok((drive, None)) => Err(match drive.error {
+            Some(e) => format!("a fresh login stopped: {}", e.message),
+            None => "a fresh login did not come back to the callback".into(),
+        }),
+        Err(e) => Err(format!("a fresh login stopped: {}", e.message)),
+    }
+}
+
+/// Sends a callback with the record's cookies: its status, and whether it set the session
+/// cookie (a session made).
+async fn send_callback(
+    client: &HttpClient,
+    record: &mut Record,
+    req: &Request,
+    session: &str,
+    r: &mut Redactor,
+) -> Result<(u16, bool), String> {
+    let mut driver = HttpDriver::new(client);
+    driver.record = std::mem::take(record);
+    let sent = driver.hop(req, r).await;
+    let made = driver.record.hops.last().is_some_and(|h| {
+        h.set_cookies.iter().any(|c| {
+            c.action == crate::trace::CookieAction::Set
+                && crate::preset::unchunked(&c.name) == session
+        })
+    });
+    *record = driver.record;
+    sent.map(|a| (a.status, made)).map_err(|e| e.message)
+}
+
+/// Where the login comes back to (the callback's origin and path) and the session cookie's
+/// name, from the run's own login.
+fn callback_and_session(trace: &Trace) -> Result<(url::Url, String), &'static str> {
+    let callback = trace
+        .chain
+        .callback_hop
+        .and_then(|n| trace.hop(n))
+        .and_then(|h| url::Url::parse(&h.url).ok())
+        .ok_or("the login's callback is not known")?;
+    let session = trace
+        .chain
+        .session_cookie
+        .as_ref()
+        .map(|s| s.name.clone())
+        .ok_or("the session cookie is not known")?;
+    Ok((callback, session))
+}
+
+/// A fresh login's callback sent twice, as a back button or a reload sends it: the first makes
+/// the session; the second must make none (one-time state, single-use code).
+pub async fn callback_replay(
+    scenario: &Scenario,
+    client: &HttpClient,
+    trace: &Trace,
+    r: &mut Redactor,
+) -> CheckRun {
+    let check = CheckName::CallbackReplay;
+    let (callback, session) = match callback_and_session(trace) {
+        Ok(x) => x,
+        Err(why) => return not_run(check, why),
+    };
+    let (req, mut record) = match fresh_callback(scenario, client, &callback, r).await {
+        Ok(x) => x,
+        Err(why) => return not_run(check, &why),
+    };
+    let mut steps = Vec::new();
+    // The replay goes with the cookies the first hit went with (the transaction's, no session
+    // yet): a session cookie it sets is a second session, not the first one refreshed.
+    let mut before = record.clone();
+    let first = match send_callback(client, &mut record, &req, &session, r).await {
+        Ok(x) => x,
+        Err(why) => return not_run(check, &format!("the first callback: {why}")),
+    };
+    steps.push(format!(
+        "the callback: {}{}",
+        first.0,
+        if first.1 { ", a session made" } else { "" }
+    ));
+    if !first.1 {
+        return CheckRun {
+            steps,
+            ..not_run(
+                check,
+                "the first callback made no session: nothing to replay",
+            )
+        };
+    }
+    let again = match send_callback(client, &mut before, &req, &session, r).await {
+        Ok(x) => x,
+        Err(why) => {
+            return CheckRun {
+                steps,
+                ..not_run(check, &format!("the replay: {why}"))
+            };
+        }
+    };
+    steps.push(format!(
+        "the same callback again: {}{}",
+        again.0,
+        if again.1 {
+            ", a second session made"
+        } else {
+            ", no session"
+        }
+    ));
+    CheckRun {
+        check,
+        status: if again.1 {
+            CheckStatus::Failed
+        } else {
+            CheckStatus::Passed
+        },
+        detail: if again.1 {
+            format!("the replayed callback made a second session ({})", again.0)
+        } else {
+            format!(
+                "the replayed callback was refused ({}): the state is one-time and the code single-use",
+                again.0
+            )
+        },
+        steps,
+        accepted: if again.1 {
+            vec![format!("the replayed callback ({})", again.0)]
+        } else {
+            Vec::new()
+        },
+        stateless: false,
+    }
+}
+
+/// Callbacks of fresh logins with a forged state, with none, with another login's state, and
+/// another login's whole callback: each must make no session. A flow without a state (PKCE
+/// alone) is checked with the last.
+pub async fn state(
+    scenario: &Scenario,
+    client: &HttpClient,
+    trace: &Trace,
+    r: &mut Redactor,
+) -> CheckRun {
+    let check = CheckName::State;
+    let (callback, session) = match callback_and_session(trace) {
+        Ok(x) => x,
+        Err(why) => return not_run(check, why),
+    };
+    // Another login's callback, its code left unused.
+    let other = match fresh_callback(scenario, client, &callback, r).await {
+        Ok((req, _)) => req.url,
+        Err(why) => return not_run(check, &why),
+    };
+    let state_of = |u: &url::Url| {
+        u.query_pairs()
+            .find(|(k, _)| k == "state")
+            .map(|(_, v)| v.into_owned())
+    };
+    let with_state = |u: &url::Url, state: Option<String>| {
+        let pairs: Vec<(String, String)> = u
+            .query_pairs()
+            .filter(|(k, _)| k != "state")
+            .map(|(k, v)| (k.into_owned(), v.into_owned()))
+            .chain(state.map(|s| ("state".to_string(), s)))
+            .collect();
+        let mut out = u.clone();
+        out.query_pairs_mut().clear().extend_pairs(pairs);
+        out
+    };
+    let forged = format!("authchain-forged-{}", crate::drive::http::now_ms());
+    let mut steps = Vec::new();
+    let mut accepted = Vec::new();
+    // A flow without a state (Auth.js's default checks PKCE only) binds the callback to the
+    // browser by its code verifier: another login's whole callback is the case to refuse.
+    let stateless_flow = state_of(&other).is_none();
+    // A state that is the same for every login (express-openid-connect's carries only where to
+    // return) binds nothing by itself: another login's whole callback is the case to refuse.
+    let shared_state = match fresh_callback(scenario, client, &callback, r).await {
+        Ok((req, _)) => !stateless_flow && state_of(&req.url) == state_of(&other),
+        Err(why) => return not_run(check, &why),
+    };
+    if shared_state {
+        steps.push(
+            "the state is the same in every login: it binds nothing by itself, so another login's callback is the case"
+                .to_string(),
+        );
+    }
+    if stateless_flow {
+        steps.push(
+            "the authorization request carries no state: the callback is bound to the browser by PKCE"
+                .to_string(),
+        );
+    }
+    let cases: Vec<&str> = if stateless_flow {
+        vec!["another login's callback"]
+    } else if shared_state {
+        vec!["a forged state", "no state", "another login's callback"]
+    } else {
+        vec![
+            "a forged state",
+            "no state",
+            "another login's state",
+            "another login's callback",
+        ]
+    };
+    for case in cases {
+        let (mut req, mut record) = match fresh_callback(scenario, client, &callback, r).await {
+            Ok(x) => x,
+            Err(why) => {
+                return CheckRun {
+                    steps,
+                    ..not_run(check, &why)
+                };
+            }
+        };
+        req.url = match case {
+            "a forged state" => with_state(&req.url, Some(forged.clone())),
+            "no state" => with_state(&req.url, None),
+            "another login's state" => with_state(&req.url, state_of(&other)),
+            _ => other.clone(),
+        };
+        match send_callback(client, &mut record, &req, &session, r).await {
+            Ok((status, made)) => {
+                steps.push(format!(
+                    "a callback with {case}: {status}{}",
+                    if made {
+                        ", a session made"
+                    } else {
+                        ", refused"
+                    }
+                ));
+                if made {
+                    accepted.push(format!("{case} ({status})"));
+                }
+            }
+            Err(why) => steps.push(format!("a callback with {case}: {why}")),
+        }
+    }
+    CheckRun {
+        check,
+        status: if accepted.is_empty() {
+            CheckStatus::Passed
+        } else {
+            CheckStatus::Failed
+        },
+        detail: if accepted.is_empty() {
+            "every callback with a state not its own was refused".into()
+        } else {
+            format!(
+                "a session was made from a callback with {}",
+                accepted.join(", ")
+            )
+        },
+        steps,
+        accepted,
+        stateless: false,
     }
 }

@@ -142,6 +142,12 @@ async fn run_on(
                         scenario::CheckName::Logout => {
                             checks::logout(scenario, &client, &d.record, &trace, &mut r).await
                         }
+                        scenario::CheckName::CallbackReplay => {
+                            checks::callback_replay(scenario, &client, &trace, &mut r).await
+                        }
+                        scenario::CheckName::State => {
+                            checks::state(scenario, &client, &trace, &mut r).await
+                        }
                         scenario::CheckName::CookiePolicy => {
                             let weak = diagnose::cookie_policy(&trace);
                             trace::CheckRun {

@@ -37,6 +37,22 @@ pub fn rules(t: &Trace) -> Vec<crate::trace::Finding> {
                 ));
             }
             (CheckName::CookiePolicy, _) => out.extend(cookie_policy(t)),
+            (CheckName::CallbackReplay, CheckStatus::Failed) => out.push(finding(
+                FindingId::CallbackReplayAccepted,
+                Severity::Error,
+                format!("A replayed callback made a second session: {}", run.accepted.join(", ")),
+                Vec::new(),
+                "The callback's state must be one-time and its code single-use (the IdP refuses a code twice: invalid_grant): a callback that makes a session again can be replayed by anyone who saw its URL (a browser history, a proxy's log, a Referer).",
+                "Delete the state (cookie or record) when the callback consumes it, and make no session unless the code exchange succeeded.",
+            )),
+            (CheckName::State, CheckStatus::Failed) => out.push(finding(
+                FindingId::StateNotEnforced,
+                Severity::Error,
+                format!("The callback made a session from {}", run.accepted.join(", ")),
+                Vec::new(),
+                "The state ties the callback to the browser that started the login: a callback that is taken with a forged state, with none, or with another login's state lets an attacker log a victim into the attacker's account (login CSRF).",
+                "Compare the callback's state with the one the start stored for this browser (a cookie or a record), and refuse a missing or different one.",
+            )),
             _ => {}
         }
     }

@@ -40,23 +40,32 @@ pub enum CheckName {
     Logout,
     /// The session, refresh and CSRF cookies against a hardening profile.
     CookiePolicy,
+    /// A fresh login's callback sent twice: the second must make no session.
+    CallbackReplay,
+    /// Fresh logins' callbacks with a forged state, none, and another login's: each refused.
+    State,
 }
 
 impl CheckName {
-    pub const NAMES: &'static [&'static str] = &["logout", "cookie-policy"];
+    pub const ALL: &'static [CheckName] = &[
+        CheckName::Logout,
+        CheckName::CookiePolicy,
+        CheckName::CallbackReplay,
+        CheckName::State,
+    ];
+    pub const NAMES: &'static [&'static str] =
+        &["logout", "cookie-policy", "callback-replay", "state"];
 
     pub fn parse(s: &str) -> Option<CheckName> {
-        match s {
-            "logout" => Some(CheckName::Logout),
-            "cookie-policy" => Some(CheckName::CookiePolicy),
-            _ => None,
-        }
+        CheckName::ALL.iter().copied().find(|c| c.as_str() == s)
     }
 
     pub fn as_str(self) -> &'static str {
         match self {
             CheckName::Logout => "logout",
             CheckName::CookiePolicy => "cookie-policy",
+            CheckName::CallbackReplay => "callback-replay",
+            CheckName::State => "state",
         }
     }
 }

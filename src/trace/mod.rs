@@ -919,6 +919,8 @@ pub enum FindingId {
     AssertionAcceptedWhenInvalid,
     SessionSurvivesLogout,
     CookiePolicyWeak,
+    CallbackReplayAccepted,
+    StateNotEnforced,
 }
 
 impl FindingId {
@@ -968,6 +970,8 @@ impl FindingId {
         FindingId::AssertionAcceptedWhenInvalid,
         FindingId::SessionSurvivesLogout,
         FindingId::CookiePolicyWeak,
+        FindingId::CallbackReplayAccepted,
+        FindingId::StateNotEnforced,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -1017,6 +1021,8 @@ impl FindingId {
             FindingId::AssertionAcceptedWhenInvalid => "assertion-accepted-when-invalid",
             FindingId::SessionSurvivesLogout => "session-survives-logout",
             FindingId::CookiePolicyWeak => "cookie-policy-weak",
+            FindingId::CallbackReplayAccepted => "callback-replay-accepted",
+            FindingId::StateNotEnforced => "state-not-enforced",
         }
     }
 

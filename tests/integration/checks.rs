@@ -91,6 +91,70 @@ fn logout_ends_the_session_on_each_library_or_says_why_not() {
     }
 }
 
+/// The real libraries keep the state one-time and bound to the browser: a replayed callback
+/// and callbacks with a forged state, none, or another login's are refused, each from fresh
+/// logins of the check's own.
+#[test]
+fn callback_replay_and_state_hold_on_each_library() {
+    for library in ["better-auth", "authjs", "eoc"] {
+        let chain = Chain::start(Opts {
+            library,
+            ..Opts::default()
+        });
+        let run = chain.login(
+            "alice",
+            &["--check", "callback-replay", "--check", "state"],
+            &[],
+        );
+        assert_eq!(run.out.code, 0, "{library}: {}", run.out.all());
+        assert_eq!(
+            checks_of(&run.report),
+            vec![
+                ("callback-replay".to_string(), "passed".to_string()),
+                ("state".to_string(), "passed".to_string())
+            ],
+            "{library}: {}",
+            run.out.stdout
+        );
+        let steps: Vec<&str> = run.report["checks"][1]["steps"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|s| s.as_str())
+            .collect();
+        let sent: Vec<&&str> = steps
+            .iter()
+            .filter(|s| s.starts_with("a callback with"))
+            .collect();
+        // Auth.js checks PKCE only: its flow has no state, and another login's callback is the
+        // case.
+        // express-openid-connect's state is the same in every login (where to return): the
+        // other login's state is no case of its own there.
+        let cases = match library {
+            "authjs" => 1,
+            "eoc" => 3,
+            _ => 4,
+        };
+        assert_eq!(sent.len(), cases, "{library}: {steps:?}");
+        assert!(
+            sent.iter().all(|s| s.ends_with("refused")),
+            "{library}: {steps:?}"
+        );
+        // No session token of those logins in any output (the BetterAuth app lists them).
+        let issued = if library == "better-auth" {
+            chain.issued_secrets()
+        } else {
+            Vec::new()
+        };
+        for secret in issued {
+            assert!(
+                !run.out.all().contains(&secret) && !run.json_text.contains(&secret),
+                "{library}"
+            );
+        }
+    }
+}
+
 #[test]
 fn cookie_policy_names_each_missing_attribute() {
     // Over http the session cookie can be neither __Host- nor Secure; with BetterAuth's secure
