@@ -40,81 +40,33 @@ pub async fn logout(
     r: &mut Redactor,
 ) -> CheckRun {
     let c = &scenario.chain;
-    let Some(preset) = c.preset else {
-        return not_run(
-            CheckName::Logout,
-            "no preset: the way to sign out is not known",
-        );
-    };
     if scenario.probes.is_empty() {
         return not_run(CheckName::Logout, "no probe to replay the session to");
     }
-    let contract = preset.contract();
     let saved = record.clone();
     let mut steps = Vec::new();
     let mut driver = HttpDriver::new(client);
     driver.record = record.clone();
     let first_new = driver.record.hops.len();
 
-    // The sign-out, with the CSRF token it must carry.
-    let out = &contract.sign_out;
-    let mut fields: Vec<(String, String)> = Vec::new();
-    if let Some(csrf) = &out.csrf {
-        let req = Request {
+    // The sign-out: the scenario's, else the preset's, with the CSRF token it must carry.
+    let req = match (&c.sign_out, c.preset) {
+        (Some((method, url)), _) => Request {
+            method: method.clone(),
+            body: (!method.is_safe()).then(|| Body::Json(serde_json::json!({}))),
             navigation: false,
-            ..Request::get(
-                crate::scenario::join_path(&c.auth_base, csrf.path),
-                Step::Follow,
-            )
-        };
-        match driver.hop(&req, r).await {
-            Ok(a) => match a
-                .json()
-                .and_then(|j| j[csrf.json_field].as_str().map(str::to_string))
-            {
-                Some(token) => {
-                    r.sensitive(&token);
-                    fields.push((csrf.form_field.to_string(), token));
-                }
-                None => {
-                    return not_run(
-                        CheckName::Logout,
-                        &format!(
-                            "the sign-out's CSRF token: {} answered {} with none",
-                            csrf.path, a.status
-                        ),
-                    );
-                }
-            },
-            Err(e) => {
-                return not_run(
-                    CheckName::Logout,
-                    &format!("the sign-out's CSRF token: {}", e.message),
-                );
-            }
+            ..Request::get(url.clone(), Step::Follow)
+        },
+        (None, Some(preset)) => match preset_sign_out(scenario, preset, &mut driver, r).await {
+            Ok(req) => req,
+            Err(why) => return not_run(CheckName::Logout, &why),
+        },
+        (None, None) => {
+            return not_run(
+                CheckName::Logout,
+                "no preset and no sign-out request ([chain] sign_out, --sign-out): the way to sign out is not known",
+            );
         }
-    }
-    let url = crate::scenario::join_path(&c.auth_base, out.path);
-    fields.push(("callbackUrl".into(), c.callback_url.to_string()));
-    let req = if out.post {
-        Request {
-            method: Method::Post,
-            url: url.clone(),
-            body: Some(if out.form {
-                Body::Form(fields)
-            } else {
-                Body::Json(serde_json::json!({}))
-            }),
-            step: Step::Follow,
-            headers: vec![(
-                "sec-fetch-site".into(),
-                crate::web::fetch_site(&c.page, &url).into(),
-            )],
-            cross_site: false,
-            navigation: out.form,
-        }
-    } else {
-        Request::get(url.clone(), Step::Follow)
     };
     let signed_out = match driver.hop(&req, r).await {
         Ok(a) => a.status,
@@ -152,7 +104,7 @@ pub async fn logout(
     }
     // A session that is the cookie itself (an encrypted JWT) outlives a sign-out by design.
     let session = trace.chain.session_cookie.as_ref().map(|s| s.name.clone());
-    let stateless = contract.stateless_sessions
+    let stateless = c.preset.is_some_and(|p| p.contract().stateless_sessions)
         && session.is_some_and(|name| {
             scenario.probes.iter().any(|p| {
                 saved
@@ -453,4 +405,60 @@ pub async fn state(
         accepted,
         stateless: false,
     }
+}
+
+/// The preset's sign-out request, its CSRF token fetched first where it needs one.
+async fn preset_sign_out(
+    scenario: &Scenario,
+    preset: crate::scenario::Preset,
+    driver: &mut HttpDriver<'_>,
+    r: &mut Redactor,
+) -> Result<Request, String> {
+    let c = &scenario.chain;
+    let out = &preset.contract().sign_out;
+    let mut fields: Vec<(String, String)> = Vec::new();
+    if let Some(csrf) = &out.csrf {
+        let req = Request {
+            navigation: false,
+            ..Request::get(
+                crate::scenario::join_path(&c.auth_base, csrf.path),
+                Step::Follow,
+            )
+        };
+        let a = driver
+            .hop(&req, r)
+            .await
+            .map_err(|e| format!("the sign-out's CSRF token: {}", e.message))?;
+        let token = a
+            .json()
+            .and_then(|j| j[csrf.json_field].as_str().map(str::to_string))
+            .ok_or(format!(
+                "the sign-out's CSRF token: {} answered {} with none",
+                csrf.path, a.status
+            ))?;
+        r.sensitive(&token);
+        fields.push((csrf.form_field.to_string(), token));
+    }
+    let url = crate::scenario::join_path(&c.auth_base, out.path);
+    fields.push(("callbackUrl".into(), c.callback_url.to_string()));
+    Ok(if out.post {
+        Request {
+            method: Method::Post,
+            url: url.clone(),
+            body: Some(if out.form {
+                Body::Form(fields)
+            } else {
+                Body::Json(serde_json::json!({}))
+            }),
+            step: Step::Follow,
+            headers: vec![(
+                "sec-fetch-site".into(),
+                crate::web::fetch_site(&c.page, &url).into(),
+            )],
+            cross_site: false,
+            navigation: out.form,
+        }
+    } else {
+        Request::get(url, Step::Follow)
+    })
 }

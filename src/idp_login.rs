@@ -237,6 +237,7 @@ pub async fn run(opts: &Options, r: &mut Redactor) -> IdpLoginReport {
             max_hops: crate::scenario::DEFAULT_MAX_HOPS,
             matrix: crate::scenario::MatrixMode::Never,
             resolve: opts.resolve.clone(),
+            sign_out: None,
         },
         idp: IdpSpec {
             username: Some(opts.username.clone()),

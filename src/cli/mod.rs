@@ -451,6 +451,10 @@ pub struct LoginArgs {
     /// A page whose sign-in link or form starts the login, pressed as a person presses it.
     #[arg(long, value_name = "URL")]
     pub start_page: Option<String>,
+    /// The request that signs a user out, as 'METHOD URL', where the preset's does not fit
+    /// (for --check logout).
+    #[arg(long, value_name = "'METHOD URL'")]
+    pub sign_out: Option<String>,
     /// The CSS selector of the link, form or button to press on --start-page [default: the one
     /// that says sign in or log in].
     #[arg(long, value_name = "CSS", requires = "start_page")]
@@ -660,6 +664,7 @@ impl ProbeArgs {
                 max_hops: scenario::DEFAULT_MAX_HOPS,
                 matrix: self.probes.mode(),
                 resolve: Vec::new(),
+                sign_out: None,
             },
             idp: IdpSpec {
                 kind: IdpKind::Form,
@@ -816,6 +821,13 @@ impl LoginArgs {
                 max_hops: self.max_hops,
                 matrix: self.probes.mode(),
                 resolve: self.resolve.clone(),
+                sign_out: match &self.sign_out {
+                    Some(spec) => {
+                        let (method, url) = scenario::split_request(spec);
+                        Some((method, url_flag("sign-out", url)?))
+                    }
+                    None => None,
+                },
             },
             idp: IdpSpec {
                 kind: self.idp,

@@ -201,6 +201,7 @@ impl Demo {
                 max_hops: crate::scenario::DEFAULT_MAX_HOPS,
                 matrix: MatrixMode::Auto,
                 resolve: Vec::new(),
+                sign_out: None,
             },
             idp: IdpSpec {
                 kind: IdpKind::Form,

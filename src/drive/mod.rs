@@ -904,6 +904,7 @@ mod tests {
             max_hops: 20,
             matrix: crate::scenario::MatrixMode::Auto,
             resolve: Vec::new(),
+            sign_out: None,
         };
         let hop = |n: u32, method: Method, url: &str| crate::trace::Hop {
             method,

@@ -72,6 +72,7 @@ struct RawChain {
     driver: Option<Spanned<String>>,
     start: Option<Spanned<RawStarts>>,
     start_page: Option<Spanned<String>>,
+    sign_out: Option<Spanned<String>>,
     start_selector: Option<Spanned<String>>,
     timeout: Option<Spanned<String>>,
     max_hops: Option<Spanned<i64>>,
@@ -601,6 +602,14 @@ pub fn from_toml(src: &str, file: &str, lookup: Lookup) -> Result<Scenario, Box<
         Some(n) => x.text(n)?.value,
         None => file.to_string(),
     };
+    let sign_out = match &c.sign_out {
+        Some(spec) => {
+            let request = x.text(spec)?;
+            let (method, url_text) = split_request(&request.value);
+            Some((method, parse_url(&x, url_text, &request, spec.span())?))
+        }
+        None => None,
+    };
     let mut checks = Vec::new();
     for (name, on) in &raw.checks {
         let Some(check) = CheckName::parse(name) else {
@@ -635,6 +644,7 @@ pub fn from_toml(src: &str, file: &str, lookup: Lookup) -> Result<Scenario, Box<
             max_hops,
             matrix,
             resolve,
+            sign_out,
         },
         idp,
         probes,

@@ -93,6 +93,8 @@ pub struct Chain {
     pub matrix: MatrixMode,
     /// Host names mapped to addresses, bypassing DNS (`--resolve app.test:127.0.0.1`).
     pub resolve: Vec<(String, std::net::IpAddr)>,
+    /// The request that signs a user out, where the preset's does not fit (`--check logout`).
+    pub sign_out: Option<(Method, Url)>,
 }
 
 /// A redactor that knows the scenario's secrets.

@@ -236,3 +236,54 @@ fn checks_from_a_scenario_and_what_cannot_run() {
     );
     assert_eq!(out.code, 2, "{}", out.all());
 }
+
+/// The app with its own OAuth login and its sessions in a cache (tests/fixtures/cache-app.mjs),
+/// from a scenario with no preset: its start answers `{authorizationUrl, state}`, its sign-out is
+/// named in the scenario. Correct, every check passes; each bug's switch is named.
+#[test]
+fn the_cache_app_and_its_bugs() {
+    // (app switches, exit, the checks that fail, the first finding)
+    type Case<'a> = (&'a [(&'a str, &'a str)], i32, &'a [&'a str], &'a str);
+    let cases: &[Case] = &[
+        (&[], 0, &[], ""),
+        (&[("STATE", "unbound")], 1, &["state"], "state-not-enforced"),
+        (
+            &[("LOGOUT", "keeps-record")],
+            1,
+            &["logout"],
+            "session-survives-logout",
+        ),
+    ];
+    for (app_env, code, failing, first) in cases {
+        let chain = Chain::start(Opts {
+            library: "cache",
+            app_env,
+            ..Opts::default()
+        });
+        let app = chain.app();
+        let (out, report) = crate::harness::run_scenario(&format!(
+            "[chain]\napp = \"{app}\"\nstart = {{ request = \"GET {app}/api/auth/fixture/start\" }}\nsign_out = \"POST {app}/api/auth/logout\"\n[idp]\nusername = \"alice\"\npassword = \"${{env:{pw}}}\"\n[[probe]]\nname = \"me\"\nrequest = \"GET {app}/api/me\"\nnative = true\n[checks]\nlogout = true\ncallback-replay = true\nstate = true\n",
+            pw = crate::harness::PASSWORD_VAR,
+        ));
+        assert_eq!(out.code, *code, "{app_env:?}: {}", out.all());
+        let failed: Vec<String> = checks_of(&report)
+            .into_iter()
+            .filter(|(_, s)| s != "passed")
+            .map(|(c, _)| c)
+            .collect();
+        assert_eq!(failed, *failing, "{app_env:?}: {}", out.stdout);
+        if !first.is_empty() {
+            assert_eq!(
+                finding_ids(&report)[0],
+                *first,
+                "{app_env:?}: {}",
+                out.stdout
+            );
+        }
+        if app_env.contains(&("LOGOUT", "keeps-record")) {
+            let why = report["findings"][0]["explanation"].as_str().unwrap();
+            assert!(why.contains("its record was not ended"), "{why}");
+            assert_eq!(report["checks"][0]["stateless"], serde_json::Value::Null);
+        }
+    }
+}

@@ -384,6 +384,7 @@ impl Chain {
         let script = match opts.library {
             "authjs" => "authjs.mjs",
             "eoc" => "eoc.mjs",
+            "cache" => "cache-app.mjs",
             _ => "app.mjs",
         };
         let app = Server::start("app", script, &env);
@@ -423,7 +424,7 @@ impl Chain {
     /// The app's guarded endpoint (a guard of the app's own, not the auth library's).
     pub fn guarded(&self) -> String {
         match self.library {
-            "authjs" | "eoc" => format!("{}/api/me", self.app()),
+            "authjs" | "eoc" | "cache" => format!("{}/api/me", self.app()),
             _ => format!("{}/auth/session", self.app()),
         }
     }
