@@ -136,40 +136,15 @@ async fn run_on(
             if landed_clean {
                 me.phase(probing(scenario), &trace.chain);
                 probe_and_compare(scenario, &client, &d.record, &mut trace, &mut r).await;
+                add_page_answers(scenario, &mut trace, page_answers, &mut r);
                 trace.hops = d.record.hops.clone();
-                for check in &scenario.checks {
-                    let run = match check {
-                        scenario::CheckName::Logout => {
-                            checks::logout(scenario, &client, &d.record, &trace, &mut r).await
-                        }
-                        scenario::CheckName::CallbackReplay => {
-                            checks::callback_replay(scenario, &client, &trace, &mut r).await
-                        }
-                        scenario::CheckName::State => {
-                            checks::state(scenario, &client, &trace, &mut r).await
-                        }
-                        scenario::CheckName::CookiePolicy => {
-                            let weak = diagnose::cookie_policy(&trace);
-                            trace::CheckRun {
-                                status: if weak.is_empty() {
-                                    trace::CheckStatus::Passed
-                                } else {
-                                    trace::CheckStatus::Failed
-                                },
-                                detail: format!("{} cookies below the profile", weak.len()),
-                                ..checks::not_run(*check, "")
-                            }
-                        }
-                    };
-                    trace.checks.push(run);
-                }
+                run_checks(scenario, &client, &d.record, &mut trace, &mut r).await;
             } else {
                 trace.checks = scenario
                     .checks
                     .iter()
                     .map(|c| checks::not_run(*c, "the login did not finish: nothing to check"))
                     .collect();
-                add_page_answers(scenario, &mut trace, page_answers, &mut r);
             }
             // A failed login: the IdP's metadata is evidence.
             // (Not after the IdP refused the credentials: no metadata explains a password.)
@@ -189,6 +164,38 @@ async fn run_on(
     let mut outcome = finish(trace, started, r);
     outcome.artifacts = artifacts;
     outcome
+}
+
+/// The opt-in checks after a login that finished (`--check`, `[checks]`), in the order asked.
+async fn run_checks(
+    scenario: &Scenario,
+    client: &drive::http::HttpClient,
+    record: &drive::record::Record,
+    trace: &mut Trace,
+    r: &mut Redactor,
+) {
+    for check in &scenario.checks {
+        let run = match check {
+            scenario::CheckName::Logout => checks::logout(scenario, client, record, trace, r).await,
+            scenario::CheckName::CallbackReplay => {
+                checks::callback_replay(scenario, client, trace, r).await
+            }
+            scenario::CheckName::State => checks::state(scenario, client, trace, r).await,
+            scenario::CheckName::CookiePolicy => {
+                let weak = diagnose::cookie_policy(trace);
+                trace::CheckRun {
+                    status: if weak.is_empty() {
+                        trace::CheckStatus::Passed
+                    } else {
+                        trace::CheckStatus::Failed
+                    },
+                    detail: format!("{} cookies below the profile", weak.len()),
+                    ..checks::not_run(*check, "")
+                }
+            }
+        };
+        trace.checks.push(run);
+    }
 }
 
 /// Puts the page's own answers next to the HTTP probes they repeat.
