@@ -68,6 +68,8 @@ pub struct IdpLoginReport {
     pub id_token_claims: Vec<String>,
     /// The verdicts on the ID token (as `jwt verify` gives them).
     pub id_token_checks: Vec<Check>,
+    /// How long the ID token lives (its exp less its iat), in seconds.
+    pub id_token_lifetime: Option<i64>,
     pub userinfo_status: Option<u16>,
     pub claims: Vec<ClaimRow>,
     #[serde(flatten)]
@@ -116,6 +118,7 @@ pub async fn run(opts: &Options, r: &mut Redactor) -> IdpLoginReport {
         id_token_header: None,
         id_token_claims: Vec::new(),
         id_token_checks: Vec::new(),
+        id_token_lifetime: None,
         userinfo_status: None,
         claims: Vec::new(),
         result: CheckResult::default(),
@@ -446,6 +449,9 @@ pub async fn run(opts: &Options, r: &mut Redactor) -> IdpLoginReport {
     // The ID token, verified as a library would.
     let decoded = crate::jwt::decode(&id_token);
     report.id_token_header = decoded.as_ref().map(|d| d.header.clone());
+    report.id_token_lifetime = decoded
+        .as_ref()
+        .and_then(|d| Some(d.time("exp")?.saturating_sub(d.time("iat")?)));
     report.id_token_claims = decoded
         .as_ref()
         .and_then(|d| d.claims.as_ref())

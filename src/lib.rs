@@ -166,7 +166,9 @@ async fn run_on(
     outcome
 }
 
-/// The opt-in checks after a login that finished (`--check`, `[checks]`), in the order asked.
+/// The opt-in checks after a login that finished (`--check`, `[checks]`): in the order asked,
+/// but `logout` last, as it ends the session the others look at (`callback-replay` and `state`
+/// make logins of their own).
 async fn run_checks(
     scenario: &Scenario,
     client: &drive::http::HttpClient,
@@ -174,13 +176,16 @@ async fn run_checks(
     trace: &mut Trace,
     r: &mut Redactor,
 ) {
-    for check in &scenario.checks {
+    let mut asked = scenario.checks.clone();
+    asked.sort_by_key(|c| *c == scenario::CheckName::Logout);
+    for check in &asked {
         let run = match check {
             scenario::CheckName::Logout => checks::logout(scenario, client, record, trace, r).await,
             scenario::CheckName::CallbackReplay => {
                 checks::callback_replay(scenario, client, trace, r).await
             }
             scenario::CheckName::State => checks::state(scenario, client, trace, r).await,
+            scenario::CheckName::Ttl => diagnose::ttl_run(trace),
             scenario::CheckName::CookiePolicy => {
                 let weak = diagnose::cookie_policy(trace);
                 trace::CheckRun {

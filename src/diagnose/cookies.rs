@@ -550,33 +550,69 @@ fn never_returned(t: &Trace, out: &mut Vec<Finding>) {
     }
 }
 
-fn lifetime(t: &Trace, out: &mut Vec<Finding>) {
-    let Some((hop, cookie)) = session_set(t) else {
-        return;
-    };
-    let Some(native) = t.probes.iter().find(|p| p.native && p.passed) else {
-        return;
-    };
-    let Some(session_end) = native.session_expires_at.as_deref().and_then(parse_rfc3339) else {
-        return;
-    };
+/// The session cookie's life and the server session's, as the chain recorded them: the hop
+/// and cookie that set it, the native probe, and when each ends (Unix seconds; the cookie's
+/// `None` for a cookie that lives as long as the browser).
+pub(super) struct Lifetimes<'a> {
+    pub hop: &'a Hop,
+    pub cookie: &'a SetCookie,
+    pub native: &'a crate::trace::Probe,
+    pub set_at: i64,
+    pub cookie_end: Option<i64>,
+    pub session_end: i64,
+}
+
+pub(super) fn lifetimes(t: &Trace) -> Option<Lifetimes<'_>> {
+    let (hop, cookie) = session_set(t)?;
+    let native = t.probes.iter().find(|p| p.native && p.passed)?;
+    let session_end = native
+        .session_expires_at
+        .as_deref()
+        .and_then(parse_rfc3339)?;
     let set_at = hop.received_at_ms as i64 / 1000;
     let cookie_end = match (cookie.max_age, &cookie.expires) {
-        (Some(m), _) => set_at.saturating_add(m),
-        (None, Some(e)) => {
-            match time::OffsetDateTime::parse(e, &time::format_description::well_known::Rfc2822) {
-                Ok(t) => t.unix_timestamp(),
-                Err(_) => return,
-            }
-        }
-        // A session cookie (no expiry) lives as long as the browser: nothing to compare.
-        (None, None) => return,
+        (Some(m), _) => Some(set_at.saturating_add(m)),
+        (None, Some(e)) => Some(
+            time::OffsetDateTime::parse(e, &time::format_description::well_known::Rfc2822)
+                .ok()?
+                .unix_timestamp(),
+        ),
+        (None, None) => None,
     };
-    let diff = cookie_end.saturating_sub(session_end);
-    let span = session_end.saturating_sub(set_at).max(1);
-    if diff.saturating_abs() <= 3600.max(span / 10) {
-        return;
+    Some(Lifetimes {
+        hop,
+        cookie,
+        native,
+        set_at,
+        cookie_end,
+        session_end,
+    })
+}
+
+impl Lifetimes<'_> {
+    /// How much longer the cookie lives than the session (negative: shorter), when the two
+    /// differ by more than an hour and a tenth of the session's life.
+    pub fn mismatch(&self) -> Option<i64> {
+        // A session cookie (no expiry) lives as long as the browser: nothing to compare.
+        let diff = self.cookie_end?.saturating_sub(self.session_end);
+        let span = self.session_end.saturating_sub(self.set_at).max(1);
+        (diff.saturating_abs() > 3600.max(span / 10)).then_some(diff)
     }
+}
+
+fn lifetime(t: &Trace, out: &mut Vec<Finding>) {
+    let Some(l) = lifetimes(t) else {
+        return;
+    };
+    let Some(diff) = l.mismatch() else {
+        return;
+    };
+    let (hop, cookie, native) = (l.hop, l.cookie, l.native);
+    // Asked for (`--check ttl`), the mismatch is an error of its own id; one cookie, one finding.
+    let ttl = t
+        .checks
+        .iter()
+        .any(|c| c.check == crate::scenario::CheckName::Ttl);
     let (title, why) = if diff < 0 {
         (
             format!(
@@ -598,9 +634,14 @@ fn lifetime(t: &Trace, out: &mut Vec<Finding>) {
              fail as unauthenticated while the app looks logged in.",
         )
     };
+    let (id, severity) = if ttl {
+        (FindingId::TtlMismatch, Severity::Error)
+    } else {
+        (FindingId::CookieLifetimeMismatch, Severity::Warning)
+    };
     out.push(finding(
-        FindingId::CookieLifetimeMismatch,
-        Severity::Warning,
+        id,
+        severity,
         title,
         vec![
             line(hop, cookie),
@@ -633,10 +674,127 @@ pub(crate) fn human(secs: i64) -> String {
     }
 }
 
+/// `--check ttl`: the session cookie's life, the server session's and (with `--idp-check`) the
+/// IdP's ID token's, side by side; failed when the cookie's and the session's differ (the
+/// finding is `ttl-mismatch`, in place of `cookie-lifetime-mismatch`).
+pub fn ttl_run(t: &Trace) -> crate::trace::CheckRun {
+    use crate::scenario::CheckName;
+    let Some(l) = lifetimes(t) else {
+        return crate::checks::not_run(
+            CheckName::Ttl,
+            "no session cookie and server session expiry to compare (the native probe names no expiry)",
+        );
+    };
+    let now = l.set_at;
+    let mut steps = vec![match l.cookie_end {
+        Some(end) => format!(
+            "the session cookie `{}` ends {}",
+            l.cookie.name,
+            crate::jwt::when(end, now)
+        ),
+        None => format!(
+            "the session cookie `{}` has no expiry: it lives as long as the browser",
+            l.cookie.name
+        ),
+    }];
+    steps.push(format!(
+        "the server session ends {}",
+        crate::jwt::when(l.session_end, now)
+    ));
+    if let Some(secs) = t
+        .idp_check
+        .as_ref()
+        .and_then(|c| c["id_token_lifetime"].as_i64())
+    {
+        steps.push(format!("the IdP's ID token lives {}", human(secs)));
+    }
+    let mismatch = l.mismatch();
+    crate::trace::CheckRun {
+        status: if mismatch.is_some() {
+            crate::trace::CheckStatus::Failed
+        } else {
+            crate::trace::CheckStatus::Passed
+        },
+        detail: match mismatch {
+            Some(d) if d < 0 => format!("the cookie ends {} before the session", human(-d)),
+            Some(d) => format!("the cookie outlives the session by {}", human(d)),
+            None => "the cookie and the session end together".into(),
+        },
+        steps,
+        ..crate::checks::not_run(CheckName::Ttl, "")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::redact::Redactor;
+
+    /// A session cookie of `max_age` set at the callback, and a native probe whose session ends
+    /// 7 days after it: the lifetime warning, or with `--check ttl` its error in its place.
+    #[test]
+    fn a_cookie_that_outlives_its_session_is_named_once() {
+        use crate::scenario::CheckName;
+        use crate::trace::{HopNo, Probe};
+        let trace = |max_age: i64, ttl: bool| {
+            let set_at = 1_700_000_000_i64;
+            let mut h = Hop::plain(1, "http://app.test/api/auth/callback/x", 302);
+            h.received_at_ms = set_at as u64 * 1000;
+            h.set_cookies = vec![SetCookie {
+                max_age: Some(max_age),
+                ..SetCookie::plain("better-auth.session_token")
+            }];
+            let native = Probe {
+                native: true,
+                session_expires_at: Some("2023-11-21T22:13:20Z".into()),
+                ..Probe::plain("native", "http://app.test/api/auth/get-session", 200)
+            };
+            Trace {
+                chain: crate::trace::ChainInfo {
+                    app: "http://app.test".into(),
+                    preset: Some("better-auth".into()),
+                    callback_hop: Some(HopNo(1)),
+                    ..Default::default()
+                },
+                hops: vec![h],
+                probes: vec![native],
+                checks: ttl
+                    .then(|| crate::checks::not_run(CheckName::Ttl, "asked"))
+                    .into_iter()
+                    .collect(),
+                ..Trace::default()
+            }
+        };
+        let ids = |t: &Trace| -> Vec<(&'static str, Severity)> {
+            rules(t)
+                .iter()
+                .filter(|f| {
+                    matches!(
+                        f.id,
+                        FindingId::CookieLifetimeMismatch | FindingId::TtlMismatch
+                    )
+                })
+                .map(|f| (f.id.as_str(), f.severity))
+                .collect()
+        };
+        // 7 days both: nothing; 30 days against 7: one finding, its id by the check.
+        assert!(ids(&trace(7 * 86400, false)).is_empty());
+        assert_eq!(
+            ids(&trace(30 * 86400, false)),
+            vec![("cookie-lifetime-mismatch", Severity::Warning)]
+        );
+        assert_eq!(
+            ids(&trace(30 * 86400, true)),
+            vec![("ttl-mismatch", Severity::Error)]
+        );
+        let run = super::ttl_run(&trace(30 * 86400, true));
+        assert_eq!(run.status, crate::trace::CheckStatus::Failed);
+        assert!(
+            run.detail.contains("outlives the session by 23.0 days"),
+            "{}",
+            run.detail
+        );
+    }
 
     fn hop(url: &str, cookie: SetCookie) -> Hop {
         Hop {

@@ -10,6 +10,7 @@ mod flow;
 pub mod guard;
 
 pub use checks::cookie_policy;
+pub use cookies::ttl_run;
 mod idp;
 mod session;
 mod state;

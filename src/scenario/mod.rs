@@ -44,6 +44,8 @@ pub enum CheckName {
     CallbackReplay,
     /// Fresh logins' callbacks with a forged state, none, and another login's: each refused.
     State,
+    /// The session cookie's life, the server session's and the IdP token's, side by side.
+    Ttl,
 }
 
 impl CheckName {
@@ -52,9 +54,10 @@ impl CheckName {
         CheckName::CookiePolicy,
         CheckName::CallbackReplay,
         CheckName::State,
+        CheckName::Ttl,
     ];
     pub const NAMES: &'static [&'static str] =
-        &["logout", "cookie-policy", "callback-replay", "state"];
+        &["logout", "cookie-policy", "callback-replay", "state", "ttl"];
 
     pub fn parse(s: &str) -> Option<CheckName> {
         CheckName::ALL.iter().copied().find(|c| c.as_str() == s)
@@ -66,6 +69,7 @@ impl CheckName {
             CheckName::CookiePolicy => "cookie-policy",
             CheckName::CallbackReplay => "callback-replay",
             CheckName::State => "state",
+            CheckName::Ttl => "ttl",
         }
     }
 }

@@ -921,6 +921,7 @@ pub enum FindingId {
     CookiePolicyWeak,
     CallbackReplayAccepted,
     StateNotEnforced,
+    TtlMismatch,
 }
 
 impl FindingId {
@@ -972,6 +973,7 @@ impl FindingId {
         FindingId::CookiePolicyWeak,
         FindingId::CallbackReplayAccepted,
         FindingId::StateNotEnforced,
+        FindingId::TtlMismatch,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -1023,6 +1025,7 @@ impl FindingId {
             FindingId::CookiePolicyWeak => "cookie-policy-weak",
             FindingId::CallbackReplayAccepted => "callback-replay-accepted",
             FindingId::StateNotEnforced => "state-not-enforced",
+            FindingId::TtlMismatch => "ttl-mismatch",
         }
     }
 

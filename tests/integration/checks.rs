@@ -283,7 +283,36 @@ fn the_cache_app_and_its_bugs() {
         if app_env.contains(&("LOGOUT", "keeps-record")) {
             let why = report["findings"][0]["explanation"].as_str().unwrap();
             assert!(why.contains("its record was not ended"), "{why}");
-            assert_eq!(report["checks"][0]["stateless"], serde_json::Value::Null);
+            let logout = report["checks"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|c| c["check"] == "logout")
+                .unwrap();
+            assert_eq!(
+                logout["stateless"],
+                serde_json::Value::Null,
+                "not stateless"
+            );
         }
     }
+}
+
+/// `ttl` puts the cookie's life next to the session's; BetterAuth's agree (7 days both), and an
+/// app whose cookie outlives its session has `ttl-mismatch` in place of the lifetime warning.
+#[test]
+fn ttl_puts_the_lifetimes_side_by_side() {
+    let chain = Chain::start(Opts::default());
+    let run = chain.login("alice", &["--check", "ttl"], &[]);
+    assert_eq!(run.out.code, 0, "{}", run.out.all());
+    assert_eq!(
+        checks_of(&run.report),
+        vec![("ttl".to_string(), "passed".to_string())]
+    );
+    let steps = run.report["checks"][0]["steps"].to_string();
+    assert!(
+        steps.contains("the session cookie `better-auth.session_token` ends")
+            && steps.contains("the server session ends"),
+        "{steps}"
+    );
 }
