@@ -44,46 +44,15 @@ pub async fn logout(
         return not_run(CheckName::Logout, "no probe to replay the session to");
     }
     let saved = record.clone();
-    let mut steps = Vec::new();
-    let mut driver = HttpDriver::new(client);
-    driver.record = record.clone();
-    let first_new = driver.record.hops.len();
-
-    // The sign-out: the scenario's, else the preset's, with the CSRF token it must carry.
-    let req = match (&c.sign_out, c.preset) {
-        (Some((method, url)), _) => Request {
-            method: method.clone(),
-            body: (!method.is_safe()).then(|| Body::Json(serde_json::json!({}))),
-            navigation: false,
-            ..Request::get(url.clone(), Step::Follow)
-        },
-        (None, Some(preset)) => match preset_sign_out(scenario, preset, &mut driver, r).await {
-            Ok(req) => req,
-            Err(why) => return not_run(CheckName::Logout, &why),
-        },
-        (None, None) => {
-            return not_run(
-                CheckName::Logout,
-                "no preset and no sign-out request ([chain] sign_out, --sign-out): the way to sign out is not known",
-            );
+    let (signed_out, mut steps, _) = match sign_out(scenario, client, record, r).await {
+        Ok(x) => x,
+        Err((why, steps)) => {
+            return CheckRun {
+                steps,
+                ..not_run(CheckName::Logout, &why)
+            };
         }
     };
-    let signed_out = match driver.hop(&req, r).await {
-        Ok(a) => a.status,
-        Err(e) => return not_run(CheckName::Logout, &format!("the sign-out: {}", e.message)),
-    };
-    for h in &driver.record.hops[first_new..] {
-        steps.push(format!("{} {} → {}", h.method.as_str(), h.url, h.status));
-    }
-    if signed_out >= 400 {
-        return CheckRun {
-            steps,
-            ..not_run(
-                CheckName::Logout,
-                &format!("the sign-out answered {signed_out}: the session was not ended"),
-            )
-        };
-    }
 
     // The saved cookies, replayed.
     let (probes, _) =
@@ -403,6 +372,125 @@ pub async fn state(
         },
         steps,
         accepted,
+        stateless: false,
+    }
+}
+
+/// Signs the session of `record` out: the scenario's sign-out request, else the preset's. Gives
+/// the sign-out's status, what was sent, and the jar after it (the IdP's cookies still there); or
+/// why it could not (with what was sent).
+async fn sign_out(
+    scenario: &Scenario,
+    client: &HttpClient,
+    record: &Record,
+    r: &mut Redactor,
+) -> Result<(u16, Vec<String>, Record), (String, Vec<String>)> {
+    let c = &scenario.chain;
+    let mut driver = HttpDriver::new(client);
+    driver.record = record.clone();
+    let first_new = driver.record.hops.len();
+    let req = match (&c.sign_out, c.preset) {
+        (Some((method, url)), _) => Request {
+            method: method.clone(),
+            body: (!method.is_safe()).then(|| Body::Json(serde_json::json!({}))),
+            navigation: false,
+            ..Request::get(url.clone(), Step::Follow)
+        },
+        (None, Some(preset)) => preset_sign_out(scenario, preset, &mut driver, r)
+            .await
+            .map_err(|why| (why, Vec::new()))?,
+        (None, None) => {
+            return Err((
+                "no preset and no sign-out request ([chain] sign_out, --sign-out): the way to sign out is not known".into(),
+                Vec::new(),
+            ));
+        }
+    };
+    let status = driver
+        .hop(&req, r)
+        .await
+        .map(|a| a.status)
+        .map_err(|e| (format!("the sign-out: {}", e.message), Vec::new()))?;
+    let steps: Vec<String> = driver.record.hops[first_new..]
+        .iter()
+        .map(|h| format!("{} {} → {}", h.method.as_str(), h.url, h.status))
+        .collect();
+    if status >= 400 {
+        return Err((
+            format!("the sign-out answered {status}: the session was not ended"),
+            steps,
+        ));
+    }
+    Ok((status, steps, driver.record))
+}
+
+/// After the app's sign-out, a second login from the same browser: one that completes with no
+/// IdP form means the IdP's session survived the app's logout (single sign-on keeps it unless
+/// the app logs out at the IdP too).
+pub async fn idp_logout(
+    scenario: &Scenario,
+    client: &HttpClient,
+    record: &Record,
+    r: &mut Redactor,
+) -> CheckRun {
+    let check = CheckName::IdpLogout;
+    let (_, mut steps, jar) = match sign_out(scenario, client, record, r).await {
+        Ok(x) => x,
+        Err((why, steps)) => {
+            return CheckRun {
+                steps,
+                ..not_run(check, &why)
+            };
+        }
+    };
+    let first_new = jar.hops.len();
+    let http = Scenario {
+        chain: crate::scenario::Chain {
+            driver: crate::scenario::Driver::Http,
+            ..scenario.chain.clone()
+        },
+        ..scenario.clone()
+    };
+    let drive = match crate::drive::login_from(&http, client, None, jar, r).await {
+        Ok((d, _)) => d,
+        Err(e) => {
+            return CheckRun {
+                steps,
+                ..not_run(check, &format!("the second login: {}", e.message))
+            };
+        }
+    };
+    let again = &drive.record.hops[first_new.min(drive.record.hops.len())..];
+    let form = again.iter().any(|h| h.step == Step::IdpLogin);
+    let landed = matches!(drive.ended, crate::trace::Ended::Landed { .. });
+    steps.push(format!(
+        "a second login from the same browser: {} hops, {}",
+        again.len(),
+        match (form, landed) {
+            (true, _) => "the IdP asked for the credentials again",
+            (false, true) => "completed with no IdP form",
+            (false, false) => "did not complete",
+        }
+    ));
+    CheckRun {
+        check,
+        status: if !form && landed {
+            CheckStatus::Failed
+        } else if form {
+            CheckStatus::Passed
+        } else {
+            CheckStatus::NotRun
+        },
+        detail: if form {
+            "the app's logout ended the IdP's session too".into()
+        } else if landed {
+            "a second login completed with no IdP form: the IdP's session survived the app's logout"
+                .into()
+        } else {
+            "the second login did not complete".into()
+        },
+        steps,
+        accepted: Vec::new(),
         stateless: false,
     }
 }

@@ -177,7 +177,12 @@ async fn run_checks(
     r: &mut Redactor,
 ) {
     let mut asked = scenario.checks.clone();
-    asked.sort_by_key(|c| *c == scenario::CheckName::Logout);
+    asked.sort_by_key(|c| {
+        matches!(
+            c,
+            scenario::CheckName::Logout | scenario::CheckName::IdpLogout
+        )
+    });
     for check in &asked {
         let run = match check {
             scenario::CheckName::Logout => checks::logout(scenario, client, record, trace, r).await,
@@ -186,6 +191,7 @@ async fn run_checks(
             }
             scenario::CheckName::State => checks::state(scenario, client, trace, r).await,
             scenario::CheckName::Ttl => diagnose::ttl_run(trace),
+            scenario::CheckName::IdpLogout => checks::idp_logout(scenario, client, record, r).await,
             scenario::CheckName::CookiePolicy => {
                 let weak = diagnose::cookie_policy(trace);
                 trace::CheckRun {

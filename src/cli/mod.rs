@@ -390,7 +390,7 @@ pub struct RunArgs {
     #[arg(long)]
     pub idp_check: bool,
     /// An opt-in check after the login, added to each scenario's `[checks]` (repeatable):
-    /// logout, cookie-policy, callback-replay, state, ttl.
+    /// logout, cookie-policy, callback-replay, state, ttl, idp-logout.
     #[arg(long = "check", value_name = "NAME", value_parser = choice(CheckName::NAMES, CheckName::parse))]
     pub checks: Vec<CheckName>,
 }
@@ -480,7 +480,7 @@ pub struct LoginArgs {
     /// --client-id.
     #[arg(long)]
     pub idp_check: bool,
-    /// An opt-in check after the login (repeatable): logout, cookie-policy, callback-replay, state, ttl.
+    /// An opt-in check after the login (repeatable): logout, cookie-policy, callback-replay, state, ttl, idp-logout.
     #[arg(long = "check", value_name = "NAME", value_parser = choice(CheckName::NAMES, CheckName::parse))]
     pub checks: Vec<CheckName>,
     /// The app's client id at the IdP (for --idp-check).

@@ -37,6 +37,14 @@ pub fn rules(t: &Trace) -> Vec<crate::trace::Finding> {
                 ));
             }
             (CheckName::CookiePolicy, _) => out.extend(cookie_policy(t)),
+            (CheckName::IdpLogout, CheckStatus::Failed) => out.push(finding(
+                FindingId::IdpSessionSurvivesLogout,
+                Severity::Warning,
+                "After the app's sign-out, a second login completed with no IdP form: the IdP's session survived",
+                Vec::new(),
+                "Single sign-on keeps the IdP's session after an app's logout unless the app logs out at the IdP too (RP-initiated logout to its end_session_endpoint): on a shared computer the next person to press sign-in is logged in as the last one.",
+                "If a logout should end the IdP's session, send the browser to the IdP's end_session_endpoint with id_token_hint and post_logout_redirect_uri after the app's own sign-out.",
+            )),
             (CheckName::CallbackReplay, CheckStatus::Failed) => out.push(finding(
                 FindingId::CallbackReplayAccepted,
                 Severity::Error,

@@ -60,6 +60,18 @@ pub async fn login_until(
     stop_at: Option<&Url>,
     r: &mut Redactor,
 ) -> Result<(Drive, Option<Request>), RunError> {
+    login_from(scenario, client, stop_at, Record::default(), r).await
+}
+
+/// The same login, from a browser that already holds `jar`'s cookies (a second login after a
+/// sign-out, with the IdP's own session cookie still there); its hops are numbered on from it.
+pub async fn login_from(
+    scenario: &Scenario,
+    client: &HttpClient,
+    stop_at: Option<&Url>,
+    jar: Record,
+    r: &mut Redactor,
+) -> Result<(Drive, Option<Request>), RunError> {
     let c = &scenario.chain;
     let mut chain = ChainInfo {
         app: c.app.to_string(),
@@ -69,7 +81,8 @@ pub async fn login_until(
         driver: c.driver.name().to_string(),
         ..ChainInfo::default()
     };
-    let driver = HttpDriver::new(client);
+    let mut driver = HttpDriver::new(client);
+    driver.record = jar;
     let mut run = Runner {
         scenario,
         driver,

@@ -46,6 +46,8 @@ pub enum CheckName {
     State,
     /// The session cookie's life, the server session's and the IdP token's, side by side.
     Ttl,
+    /// After the app's sign-out, a second login must meet the IdP's form (warning).
+    IdpLogout,
 }
 
 impl CheckName {
@@ -55,9 +57,16 @@ impl CheckName {
         CheckName::CallbackReplay,
         CheckName::State,
         CheckName::Ttl,
+        CheckName::IdpLogout,
     ];
-    pub const NAMES: &'static [&'static str] =
-        &["logout", "cookie-policy", "callback-replay", "state", "ttl"];
+    pub const NAMES: &'static [&'static str] = &[
+        "logout",
+        "cookie-policy",
+        "callback-replay",
+        "state",
+        "ttl",
+        "idp-logout",
+    ];
 
     pub fn parse(s: &str) -> Option<CheckName> {
         CheckName::ALL.iter().copied().find(|c| c.as_str() == s)
@@ -70,6 +79,7 @@ impl CheckName {
             CheckName::CallbackReplay => "callback-replay",
             CheckName::State => "state",
             CheckName::Ttl => "ttl",
+            CheckName::IdpLogout => "idp-logout",
         }
     }
 }

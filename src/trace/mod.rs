@@ -922,6 +922,7 @@ pub enum FindingId {
     CallbackReplayAccepted,
     StateNotEnforced,
     TtlMismatch,
+    IdpSessionSurvivesLogout,
 }
 
 impl FindingId {
@@ -974,6 +975,7 @@ impl FindingId {
         FindingId::CallbackReplayAccepted,
         FindingId::StateNotEnforced,
         FindingId::TtlMismatch,
+        FindingId::IdpSessionSurvivesLogout,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -1026,6 +1028,7 @@ impl FindingId {
             FindingId::CallbackReplayAccepted => "callback-replay-accepted",
             FindingId::StateNotEnforced => "state-not-enforced",
             FindingId::TtlMismatch => "ttl-mismatch",
+            FindingId::IdpSessionSurvivesLogout => "idp-session-survives-logout",
         }
     }
 

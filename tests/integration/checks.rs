@@ -316,3 +316,36 @@ fn ttl_puts_the_lifetimes_side_by_side() {
         "{steps}"
     );
 }
+
+/// BetterAuth's sign-out ends the app's session only: a second login from the same browser
+/// meets no IdP form, a warning (single sign-on keeps the IdP's session by design).
+#[test]
+fn idp_logout_names_a_surviving_idp_session() {
+    let chain = Chain::start(Opts::default());
+    let run = chain.login(
+        "alice",
+        &[
+            "--check",
+            "idp-logout",
+            "--check",
+            "logout",
+            "--probe",
+            &chain.guarded(),
+        ],
+        &[],
+    );
+    assert_eq!(run.out.code, 0, "{}", run.out.all());
+    assert_eq!(
+        checks_of(&run.report),
+        // In the order asked: both end the session, so both come after any other check.
+        vec![
+            ("idp-logout".to_string(), "failed".to_string()),
+            ("logout".to_string(), "passed".to_string())
+        ],
+        "{}",
+        run.out.stdout
+    );
+    let f = &run.report["findings"][0];
+    assert_eq!(f["id"], "idp-session-survives-logout", "{}", run.out.stdout);
+    assert_eq!(f["severity"], "warning");
+}
