@@ -528,7 +528,9 @@ async fn preset_sign_out(
         fields.push((csrf.form_field.to_string(), token));
     }
     let url = crate::scenario::join_path(&c.auth_base, out.path);
-    fields.push(("callbackUrl".into(), c.callback_url.to_string()));
+    if let Some(field) = out.callback_field {
+        fields.push((field.to_string(), c.callback_url.to_string()));
+    }
     Ok(if out.post {
         Request {
             method: Method::Post,

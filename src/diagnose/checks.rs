@@ -94,12 +94,14 @@ pub fn cookie_policy(t: &Trace) -> Vec<crate::trace::Finding> {
         seen.push(base.clone());
         let lower = base.to_ascii_lowercase();
         let role = preset::cookie_role(preset, &base);
-        let kind = if session.as_deref() == Some(base.as_str()) || role == CookieRole::Session {
-            "session"
+        // What the name says first (a CSRF or refresh cookie set at the callback is no session),
+        // then the session as the chain showed it.
+        let kind = if role == CookieRole::Csrf || lower.contains("csrf") || lower.contains("xsrf") {
+            "CSRF"
         } else if lower.contains("refresh") {
             "refresh"
-        } else if role == CookieRole::Csrf || lower.contains("csrf") || lower.contains("xsrf") {
-            "CSRF"
+        } else if session.as_deref() == Some(base.as_str()) || role == CookieRole::Session {
+            "session"
         } else {
             continue;
         };
@@ -115,7 +117,10 @@ pub fn cookie_policy(t: &Trace) -> Vec<crate::trace::Finding> {
         if !c.secure && !prefixed {
             set_these.push("Secure".into());
         }
-        if !c.http_only {
+        // A CSRF cookie of the double-submit pattern (Django's `csrftoken`, Angular's and
+        // Spring's `XSRF-TOKEN`) is read by the page's script on purpose: HttpOnly is asked of
+        // the session and refresh cookies only.
+        if !c.http_only && kind != "CSRF" {
             set_these.push("HttpOnly".into());
         }
         match c.same_site {
@@ -147,4 +152,72 @@ pub fn cookie_policy(t: &Trace) -> Vec<crate::trace::Finding> {
         ));
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::trace::{ChainInfo, HopNo};
+
+    /// Cookies as frameworks other than the presets name them: the role comes from the name's
+    /// words, and a double-submit CSRF cookie is not asked to be HttpOnly.
+    #[test]
+    fn the_profile_reads_cookies_by_their_role_whatever_their_framework() {
+        // (name, HttpOnly, the attributes named, or none for a cookie outside the profile, set
+        // before the callback)
+        let cases: &[(&str, bool, Option<&str>)] = &[
+            (
+                "sessionid",
+                true,
+                Some(
+                    "the session cookie `sessionid` lacks: the __Host- prefix (__Host-sessionid); Secure",
+                ),
+            ),
+            (
+                "csrftoken",
+                false,
+                Some(
+                    "the CSRF cookie `csrftoken` lacks: the __Host- prefix (__Host-csrftoken); Secure",
+                ),
+            ),
+            (
+                "XSRF-TOKEN",
+                false,
+                Some(
+                    "the CSRF cookie `XSRF-TOKEN` lacks: the __Host- prefix (__Host-XSRF-TOKEN); Secure",
+                ),
+            ),
+            (
+                "refresh_token",
+                false,
+                Some(
+                    "the refresh cookie `refresh_token` lacks: the __Host- prefix (__Host-refresh_token); Secure; HttpOnly",
+                ),
+            ),
+            ("theme", false, None),
+        ];
+        for (name, http_only, want) in cases {
+            let mut h = Hop::plain(1, "http://app.test/callback", 302);
+            h.set_cookies = vec![SetCookie {
+                http_only: *http_only,
+                same_site: Some(SameSite::Lax),
+                ..SetCookie::plain(name)
+            }];
+            let t = Trace {
+                chain: ChainInfo {
+                    app: "http://app.test".into(),
+                    // A cookie set elsewhere than at the callback is no session by position.
+                    callback_hop: want.is_some().then_some(HopNo(1)),
+                    ..Default::default()
+                },
+                hops: vec![h],
+                ..Trace::default()
+            };
+            let titles: Vec<String> = cookie_policy(&t).into_iter().map(|f| f.title).collect();
+            match want {
+                Some(w) => assert_eq!(titles, vec![w.replacen("the", "The", 1)], "{name}"),
+                None => assert!(titles.is_empty(), "{name}: {titles:?}"),
+            }
+        }
+    }
 }

@@ -57,6 +57,7 @@ pub const CONTRACT: Contract = Contract {
             json_field: "csrfToken",
             form_field: "csrfToken",
         }),
+        callback_field: Some("callbackUrl"),
     },
     // Auth.js's default session strategy without a database adapter is an encrypted JWT.
     stateless_sessions: true,

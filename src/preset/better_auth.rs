@@ -56,6 +56,7 @@ pub const CONTRACT: Contract = Contract {
         post: true,
         form: false,
         csrf: None,
+        callback_field: None,
     },
     stateless_sessions: false,
     claims: &[

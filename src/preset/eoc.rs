@@ -44,6 +44,7 @@ pub const CONTRACT: Contract = Contract {
         post: false,
         form: false,
         csrf: None,
+        callback_field: None,
     },
     // express-openid-connect keeps the session in its encrypted appSession cookie by default.
     stateless_sessions: true,

@@ -53,6 +53,8 @@ pub struct SignOut {
     /// A form body rather than JSON (a POST).
     pub form: bool,
     pub csrf: Option<Csrf>,
+    /// The form's field for where to land after the sign-out.
+    pub callback_field: Option<&'static str>,
 }
 
 /// What a library needs of a claim.
