@@ -241,6 +241,7 @@ pub async fn run(opts: &Options, r: &mut Redactor) -> IdpLoginReport {
             matrix: crate::scenario::MatrixMode::Never,
             resolve: opts.resolve.clone(),
             sign_out: None,
+            refresh: None,
         },
         idp: IdpSpec {
             username: Some(opts.username.clone()),
@@ -250,6 +251,7 @@ pub async fn run(opts: &Options, r: &mut Redactor) -> IdpLoginReport {
         probes: Vec::new(),
         secrets: Vec::new(),
         checks: Vec::new(),
+        access: Default::default(),
     };
     let (drive, came_back) =
         match crate::drive::login_until(&scenario, &client, Some(&opts.redirect_uri), r).await {

@@ -183,8 +183,18 @@ async fn run_checks(
             scenario::CheckName::Logout | scenario::CheckName::IdpLogout
         )
     });
+    let mut others = checks::access::Others::default();
     for check in &asked {
         let run = match check {
+            scenario::CheckName::RefreshRotation => {
+                checks::refresh::refresh_rotation(scenario, client, trace, r).await
+            }
+            scenario::CheckName::Authz => {
+                checks::access::authz(scenario, client, record, &mut others, r).await
+            }
+            scenario::CheckName::Isolation => {
+                checks::access::isolation(scenario, client, record, &mut others, r).await
+            }
             scenario::CheckName::Logout => checks::logout(scenario, client, record, trace, r).await,
             scenario::CheckName::CallbackReplay => {
                 checks::callback_replay(scenario, client, trace, r).await
@@ -195,11 +205,7 @@ async fn run_checks(
             scenario::CheckName::CookiePolicy => {
                 let weak = diagnose::cookie_policy(trace);
                 trace::CheckRun {
-                    status: if weak.is_empty() {
-                        trace::CheckStatus::Passed
-                    } else {
-                        trace::CheckStatus::Failed
-                    },
+                    status: trace::CheckStatus::of(!weak.is_empty(), true),
                     detail: format!("{} cookies below the profile", weak.len()),
                     ..checks::not_run(*check, "")
                 }

@@ -234,6 +234,23 @@ impl Redactor {
         }
     }
 
+    /// Takes in what a copy learnt while it worked beside this one (requests in flight
+    /// together): its secrets, sensitive values and public addresses.
+    pub fn merge(&mut self, other: Redactor) {
+        for (mine, theirs) in [
+            (&mut self.secrets, other.secrets),
+            (&mut self.sensitive, other.sensitive),
+            (&mut self.public, other.public),
+            (&mut self.public_hosts, other.public_hosts),
+        ] {
+            for v in theirs {
+                if !mine.contains(&v) {
+                    mine.push(v);
+                }
+            }
+        }
+    }
+
     /// A password-class secret: scrubbed from every output, even under `--reveal`.
     pub fn add_secret(&mut self, secret: &Secret) {
         let v = secret.expose();

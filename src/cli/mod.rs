@@ -455,6 +455,10 @@ pub struct LoginArgs {
     /// (for --check logout).
     #[arg(long, value_name = "'METHOD URL'")]
     pub sign_out: Option<String>,
+    /// The request that trades the refresh cookie for a new session, as 'METHOD URL' (for
+    /// --check refresh-rotation).
+    #[arg(long, value_name = "'METHOD URL'")]
+    pub refresh: Option<String>,
     /// The CSS selector of the link, form or button to press on --start-page [default: the one
     /// that says sign in or log in].
     #[arg(long, value_name = "CSS", requires = "start_page")]
@@ -665,6 +669,7 @@ impl ProbeArgs {
                 matrix: self.probes.mode(),
                 resolve: Vec::new(),
                 sign_out: None,
+                refresh: None,
             },
             idp: IdpSpec {
                 kind: IdpKind::Form,
@@ -678,6 +683,7 @@ impl ProbeArgs {
             probes,
             secrets: Vec::new(),
             checks: Vec::new(),
+            access: Default::default(),
         };
         Ok((scenario, name.trim().to_string(), Secret::new(value)))
     }
@@ -828,6 +834,13 @@ impl LoginArgs {
                     }
                     None => None,
                 },
+                refresh: match &self.refresh {
+                    Some(spec) => {
+                        let (method, url) = scenario::split_request(spec);
+                        Some((method, url_flag("refresh", url)?))
+                    }
+                    None => None,
+                },
             },
             idp: IdpSpec {
                 kind: self.idp,
@@ -841,6 +854,7 @@ impl LoginArgs {
             probes,
             secrets,
             checks: self.checks.clone(),
+            access: Default::default(),
         })
     }
 }

@@ -202,6 +202,7 @@ impl Demo {
                 matrix: MatrixMode::Auto,
                 resolve: Vec::new(),
                 sign_out: None,
+                refresh: None,
             },
             idp: IdpSpec {
                 kind: IdpKind::Form,
@@ -232,6 +233,7 @@ impl Demo {
             ],
             secrets: vec![password],
             checks: Vec::new(),
+            access: Default::default(),
         }
     }
 }

@@ -710,11 +710,7 @@ pub fn ttl_run(t: &Trace) -> crate::trace::CheckRun {
     }
     let mismatch = l.mismatch();
     crate::trace::CheckRun {
-        status: if mismatch.is_some() {
-            crate::trace::CheckStatus::Failed
-        } else {
-            crate::trace::CheckStatus::Passed
-        },
+        status: crate::trace::CheckStatus::of(mismatch.is_some(), true),
         detail: match mismatch {
             Some(d) if d < 0 => format!("the cookie ends {} before the session", human(-d)),
             Some(d) => format!("the cookie outlives the session by {}", human(d)),

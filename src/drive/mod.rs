@@ -918,6 +918,7 @@ mod tests {
             matrix: crate::scenario::MatrixMode::Auto,
             resolve: Vec::new(),
             sign_out: None,
+            refresh: None,
         };
         let hop = |n: u32, method: Method, url: &str| crate::trace::Hop {
             method,

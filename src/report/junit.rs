@@ -1,5 +1,6 @@
 //! JUnit XML, for CI systems that show test results: one test suite per run, a test case for the
-//! login chain (failing with the findings) and one per probe.
+//! login chain (failing with the findings), one per probe and one per opt-in check (skipped when
+//! it could not run).
 
 use super::Report;
 use crate::trace::{Ended, Severity};
@@ -25,7 +26,7 @@ pub fn escape(s: &str) -> String {
 struct Case {
     name: String,
     seconds: f64,
-    /// `("failure" | "error", message, text)`
+    /// `("failure" | "error" | "skipped", message, text)`
     outcome: Option<(&'static str, String, String)>,
 }
 
@@ -96,6 +97,33 @@ fn cases(r: &Report) -> Vec<Case> {
             }),
         });
     }
+    for c in &t.checks {
+        out.push(Case {
+            name: format!("check {}", c.check.as_str()),
+            seconds: 0.0,
+            outcome: match c.status {
+                crate::trace::CheckStatus::Passed => None,
+                crate::trace::CheckStatus::NotRun => {
+                    Some(("skipped", c.detail.clone(), String::new()))
+                }
+                crate::trace::CheckStatus::Failed => Some((
+                    "failure",
+                    c.detail.clone(),
+                    c.accepted
+                        .iter()
+                        .cloned()
+                        .chain(
+                            c.matrix
+                                .iter()
+                                .flat_map(super::terminal::check_matrix)
+                                .map(|(line, _)| line),
+                        )
+                        .collect::<Vec<_>>()
+                        .join("\n"),
+                )),
+            },
+        });
+    }
     out
 }
 
@@ -126,9 +154,13 @@ pub fn render(reports: &[Report]) -> String {
             .iter()
             .filter(|c| c.outcome.as_ref().is_some_and(|o| o.0 == "error"))
             .count();
+        let skipped = cases
+            .iter()
+            .filter(|c| c.outcome.as_ref().is_some_and(|o| o.0 == "skipped"))
+            .count();
         let _ = writeln!(
             o,
-            "  <testsuite name=\"{name}\" tests=\"{}\" failures=\"{failures}\" errors=\"{errors}\" time=\"{:.3}\">",
+            "  <testsuite name=\"{name}\" tests=\"{}\" failures=\"{failures}\" errors=\"{errors}\" skipped=\"{skipped}\" time=\"{:.3}\">",
             cases.len(),
             r.trace.duration_ms / 1000.0
         );
@@ -141,6 +173,13 @@ pub fn render(reports: &[Report]) -> String {
             );
             match &c.outcome {
                 None => o.push_str("/>\n"),
+                Some(("skipped", message, _)) => {
+                    let _ = writeln!(
+                        o,
+                        ">\n      <skipped message=\"{}\"/>\n    </testcase>",
+                        escape(message)
+                    );
+                }
                 Some((kind, message, text)) => {
                     let _ = writeln!(
                         o,
@@ -192,8 +231,51 @@ mod tests {
             "{xml}"
         );
         assert!(
-            xml.contains("tests=\"1\" failures=\"1\" errors=\"0\""),
+            xml.contains("tests=\"1\" failures=\"1\" errors=\"0\" skipped=\"0\""),
             "{xml}"
         );
+    }
+
+    /// A check is a case of its own: passed, failed with what got through and its table, or
+    /// skipped with why it could not run.
+    #[test]
+    fn checks_are_cases_and_one_that_cannot_run_is_skipped() {
+        use crate::scenario::CheckName;
+        use crate::trace::CheckStatus;
+        let mut trace = Trace::default();
+        for (check, status, detail) in [
+            (CheckName::Logout, CheckStatus::Passed, "signed out"),
+            (
+                CheckName::Authz,
+                CheckStatus::Failed,
+                "1 of 4 requests not as expected",
+            ),
+            (
+                CheckName::RefreshRotation,
+                CheckStatus::NotRun,
+                "no refresh endpoint known",
+            ),
+        ] {
+            trace.checks.push(crate::trace::CheckRun {
+                status,
+                detail: detail.into(),
+                accepted: vec!["POST /x with pat: allow (201), expected deny".into()],
+                ..crate::checks::not_run(check, "")
+            });
+        }
+        let xml = render(&[Report::new(trace)]);
+        assert!(
+            xml.contains("name=\"check logout\" time=\"0.000\"/>"),
+            "{xml}"
+        );
+        assert!(
+            xml.contains("<failure message=\"1 of 4 requests not as expected\">POST /x with pat"),
+            "{xml}"
+        );
+        assert!(
+            xml.contains("<skipped message=\"no refresh endpoint known\"/>"),
+            "{xml}"
+        );
+        assert!(xml.contains("skipped=\"1\""), "{xml}");
     }
 }

@@ -8,6 +8,8 @@ use std::ops::Range;
 use std::path::Path;
 use toml::Spanned;
 
+mod access;
+
 /// Where `${env:…}` and `${secret:…}` come from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Lookup {
@@ -58,6 +60,11 @@ struct Raw {
     /// `name = true` per opt-in check.
     #[serde(default)]
     checks: BTreeMap<String, Spanned<bool>>,
+    /// Users besides `[idp]`'s.
+    #[serde(default)]
+    users: Vec<Spanned<access::RawUser>>,
+    authz: Option<Spanned<access::RawAuthz>>,
+    isolation: Option<Spanned<access::RawIsolation>>,
 }
 
 #[derive(Deserialize)]
@@ -73,6 +80,7 @@ struct RawChain {
     start: Option<Spanned<RawStarts>>,
     start_page: Option<Spanned<String>>,
     sign_out: Option<Spanned<String>>,
+    refresh: Option<Spanned<String>>,
     start_selector: Option<Spanned<String>>,
     timeout: Option<Spanned<String>>,
     max_hops: Option<Spanned<i64>>,
@@ -602,15 +610,21 @@ pub fn from_toml(src: &str, file: &str, lookup: Lookup) -> Result<Scenario, Box<
         Some(n) => x.text(n)?.value,
         None => file.to_string(),
     };
-    let sign_out = match &c.sign_out {
+    let mut request_of = |spec: &Option<Spanned<String>>| match spec {
         Some(spec) => {
             let request = x.text(spec)?;
             let (method, url_text) = split_request(&request.value);
-            Some((method, parse_url(&x, url_text, &request, spec.span())?))
+            Ok::<_, Box<ScenarioError>>(Some((
+                method,
+                parse_url(&x, url_text, &request, spec.span())?,
+            )))
         }
-        None => None,
+        None => Ok(None),
     };
+    let sign_out = request_of(&c.sign_out)?;
+    let refresh = request_of(&c.refresh)?;
     let mut checks = Vec::new();
+    let mut asked = Vec::new();
     for (name, on) in &raw.checks {
         let Some(check) = CheckName::parse(name) else {
             let mut e = x.err(on.span(), format!("unknown check `{name}`"));
@@ -622,8 +636,18 @@ pub fn from_toml(src: &str, file: &str, lookup: Lookup) -> Result<Scenario, Box<
         };
         if *on.get_ref() {
             checks.push(check);
+            asked.push((check, on.span()));
         }
     }
+    let access = access::access_of(
+        &mut x,
+        access::RawAccess {
+            users: &raw.users,
+            authz: raw.authz.as_ref(),
+            isolation: raw.isolation.as_ref(),
+            asked: &asked,
+        },
+    )?;
     let secrets = std::mem::take(&mut x.secrets);
     let mut scenario = Scenario {
         name,
@@ -645,12 +669,30 @@ pub fn from_toml(src: &str, file: &str, lookup: Lookup) -> Result<Scenario, Box<
             matrix,
             resolve,
             sign_out,
+            refresh,
         },
         idp,
         probes,
         secrets,
         checks,
+        access,
     };
+    for u in &scenario.access.users {
+        scenario.secrets.push(u.password.clone());
+    }
+    if let Some(a) = &scenario.access.authz {
+        // The whole header value, and its token after a scheme (`Bearer t…`): an answer that
+        // echoes the token alone must not show it either.
+        let values: Vec<Secret> = a
+            .credentials
+            .iter()
+            .flat_map(|c| {
+                let token = c.value.expose().split_once(' ').map(|(_, t)| t.trim());
+                std::iter::once(c.value.clone()).chain(token.map(Secret::new))
+            })
+            .collect();
+        scenario.secrets.extend(values);
+    }
     if let Some(p) = &scenario.idp.password {
         scenario.secrets.push(p.clone());
     }
@@ -1168,5 +1210,99 @@ mod tests {
             "{}",
             e.message
         );
+    }
+
+    const USERS: &str = "[[users]]\nusername = \"bob\"\npassword = \"bob-password-1\"\nvars = { tenant = \"globex\" }\n";
+    const ROW: &str = "[authz.credentials]\npat = { value = \"Bearer t0ken-value\" }\n[[authz.row]]\nrequest = \"GET http://localhost:3000/api/x\"\n";
+
+    #[test]
+    fn access_tables_read_and_their_secrets_kept() {
+        let src = format!(
+            "{MIN}[checks]\nauthz = true\nisolation = true\n{USERS}{ROW}expect = {{ session = \"allow\", pat = \"deny\", other = \"deny\" }}\n\
+             [[authz.row]]\nrequest = \"POST http://localhost:3000/api/x\"\nunsafe = true\njson = {{ a = 1 }}\nexpect = {{ none = \"deny\" }}\n\
+             [isolation]\nvars = {{ tenant = \"acme\" }}\n[[isolation.resource]]\nrequest = \"GET http://localhost:3000/t/{{tenant}}\"\nheaders = {{ x-tenant = \"{{tenant}}\" }}\n"
+        );
+        let s = parse(&src).unwrap();
+        let a = &s.access;
+        assert_eq!(a.users[0].name, "bob");
+        let authz = a.authz.as_ref().unwrap();
+        assert_eq!(authz.credentials[0].header, "authorization");
+        assert_eq!(authz.columns(), ["session", "pat", "none", "other"]);
+        assert_eq!(authz.rows[1].method, Method::Post);
+        let iso = a.isolation.as_ref().unwrap();
+        assert_eq!(iso.resources[0].url, "http://localhost:3000/t/{tenant}");
+        assert_eq!(iso.resources[0].headers[0].1, "{tenant}");
+        // The second user's password and the credential are secrets, written in the file or not.
+        let r = crate::scenario::secrets_of(&s, false);
+        let out = r
+            .scrub("Bearer t0ken-value, t0ken-value and bob-password-1")
+            .into_string();
+        assert!(
+            !out.contains("t0ken-value") && !out.contains("bob-password-1"),
+            "{out}"
+        );
+    }
+
+    #[test]
+    fn access_tables_refused_with_where_and_why() {
+        // (the tables, a piece of the message)
+        let cases: &[(&str, &str)] = &[
+            (
+                "[[authz.row]]\nrequest = \"POST http://localhost:3000/api/x\"\nexpect = { none = \"deny\" }\n",
+                "`POST` changes state: this row is sent only with `unsafe = true`",
+            ),
+            (
+                "[isolation]\nvars = { tenant = \"a\" }\n[[isolation.resource]]\nrequest = \"DELETE http://localhost:3000/t/{tenant}\"\n",
+                "`DELETE` changes state: this resource is sent only with `unsafe = true`",
+            ),
+            (
+                "[[authz.row]]\nrequest = \"GET http://localhost:3000/api/x\"\nexpect = { sesion = \"deny\" }\n",
+                "no column `sesion` in the matrix",
+            ),
+            (
+                "[[authz.row]]\nrequest = \"GET http://localhost:3000/api/x\"\nexpect = { other = \"deny\" }\n",
+                "`other` is another user's session, and there is no [[users]]",
+            ),
+            (
+                "[[authz.row]]\nrequest = \"GET http://localhost:3000/api/x\"\nexpect = { none = \"maybe\" }\n",
+                "`maybe` is neither allow nor deny",
+            ),
+            (
+                "[[authz.row]]\nrequest = \"GET http://localhost:3000/api/x\"\n",
+                "this row expects nothing",
+            ),
+            (
+                "[authz.credentials]\nnone = { value = \"x\" }\n[[authz.row]]\nrequest = \"GET http://localhost:3000/api/x\"\nexpect = { none = \"deny\" }\n",
+                "`none` is a column of its own",
+            ),
+            ("[checks]\nauthz = true\n", "there is no [authz] matrix"),
+            (
+                "[checks]\nisolation = true\n",
+                "there is no [isolation] table",
+            ),
+            (
+                "[checks]\nisolation = true\n[isolation]\n[[isolation.resource]]\nrequest = \"GET http://localhost:3000/me\"\n",
+                "there is no second user in [[users]]",
+            ),
+            (
+                "[[users]]\nusername = \"bob\"\npassword = \"pw\"\n[isolation]\nvars = { tenant = \"a\" }\n[[isolation.resource]]\nrequest = \"GET http://localhost:3000/t/{tenant}\"\n",
+                "`{tenant}` has no value for bob",
+            ),
+            (
+                "[isolation]\n[[isolation.resource]]\nrequest = \"GET http://localhost:3000/t/{tenant}\"\n",
+                "`{tenant}` has no value for [isolation] vars",
+            ),
+            (
+                "[isolation]\nvars = { a = \"b\" }\n",
+                "[isolation] has no resource",
+            ),
+        ];
+        for (tables, want) in cases {
+            let src = format!("{MIN}{tables}");
+            let e = parse(&src)
+                .err()
+                .unwrap_or_else(|| panic!("{tables} parsed"));
+            assert!(e.message.contains(want), "{tables}: {}", e.message);
+        }
     }
 }

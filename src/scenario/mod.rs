@@ -1,6 +1,7 @@
 //! The scenario model: what chain to drive, how to log in and what to check. Loaded from TOML
 //! (with variables, `${env:…}` and `${secret:…}`) or built from `authchain login` flags.
 
+pub mod access;
 mod error;
 mod load;
 pub mod start;
@@ -30,6 +31,9 @@ pub struct Scenario {
     pub secrets: Vec<Secret>,
     /// The opt-in checks after the login (`[checks]`, `--check NAME`).
     pub checks: Vec<CheckName>,
+    /// Other users, the authorization matrix and the per-user resources (`[[users]]`, `[authz]`,
+    /// `[isolation]`).
+    pub access: access::AccessSpec,
 }
 
 /// An opt-in check after the login.
@@ -48,6 +52,12 @@ pub enum CheckName {
     Ttl,
     /// After the app's sign-out, a second login must meet the IdP's form (warning).
     IdpLogout,
+    /// The refresh cookie used twice: the second use must fail and end the token family.
+    RefreshRotation,
+    /// The scenario's authorization matrix: each request with each credential, allow or deny.
+    Authz,
+    /// Each user's resources requested with the other user's session: each must be refused.
+    Isolation,
 }
 
 impl CheckName {
@@ -58,6 +68,9 @@ impl CheckName {
         CheckName::State,
         CheckName::Ttl,
         CheckName::IdpLogout,
+        CheckName::RefreshRotation,
+        CheckName::Authz,
+        CheckName::Isolation,
     ];
     pub const NAMES: &'static [&'static str] = &[
         "logout",
@@ -66,6 +79,9 @@ impl CheckName {
         "state",
         "ttl",
         "idp-logout",
+        "refresh-rotation",
+        "authz",
+        "isolation",
     ];
 
     pub fn parse(s: &str) -> Option<CheckName> {
@@ -80,6 +96,9 @@ impl CheckName {
             CheckName::State => "state",
             CheckName::Ttl => "ttl",
             CheckName::IdpLogout => "idp-logout",
+            CheckName::RefreshRotation => "refresh-rotation",
+            CheckName::Authz => "authz",
+            CheckName::Isolation => "isolation",
         }
     }
 }
@@ -109,6 +128,8 @@ pub struct Chain {
     pub resolve: Vec<(String, std::net::IpAddr)>,
     /// The request that signs a user out, where the preset's does not fit (`--check logout`).
     pub sign_out: Option<(Method, Url)>,
+    /// The request that trades the refresh cookie for a new session (`--check refresh-rotation`).
+    pub refresh: Option<(Method, Url)>,
 }
 
 /// A redactor that knows the scenario's secrets.

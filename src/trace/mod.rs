@@ -818,6 +818,42 @@ pub struct CheckRun {
     /// `logout`: the session lives in the cookie itself (an encrypted JWT).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub stateless: bool,
+    /// `authz`, `isolation`: the requests against the credentials, cell by cell.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub matrix: Option<CheckMatrix>,
+}
+
+/// A check's table: one row per request, one column per credential (`authz`) or per pairing of
+/// users (`isolation`).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct CheckMatrix {
+    pub columns: Vec<String>,
+    pub rows: Vec<CheckMatrixRow>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CheckMatrixRow {
+    /// `METHOD URL` (`authz`) or `METHOD TEMPLATE` (`isolation`).
+    pub request: String,
+    /// One per column; `None` where the row asks nothing of the column.
+    pub cells: Vec<Option<CheckCell>>,
+}
+
+/// One request of a check's table as it went.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CheckCell {
+    /// The answer's status; none when no answer came.
+    pub status: Option<u16>,
+    /// `allow` (a 2xx that is not JSON `null`), `deny`, or `no-answer`.
+    pub got: String,
+    /// What the scenario expects (`authz`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expect: Option<crate::scenario::access::Verdict>,
+    /// The cell is what it should be.
+    pub ok: bool,
+    /// What the cell shows beyond its verdict (whose data an answer carried, why it cannot tell).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
 }
 
 /// How an opt-in check ended.
@@ -829,6 +865,18 @@ pub enum CheckStatus {
     /// It could not run on this chain (the login did not finish, no sign-out known): it says
     /// why, and passes nothing.
     NotRun,
+}
+
+impl CheckStatus {
+    /// Failed when it found something, else passed when it had evidence to look at, else not
+    /// run.
+    pub fn of(found: bool, looked: bool) -> CheckStatus {
+        match (found, looked) {
+            (true, _) => CheckStatus::Failed,
+            (false, true) => CheckStatus::Passed,
+            (false, false) => CheckStatus::NotRun,
+        }
+    }
 }
 
 /// The IdP's metadata as authchain fetched it itself after a failed login: its discovery
@@ -923,6 +971,9 @@ pub enum FindingId {
     StateNotEnforced,
     TtlMismatch,
     IdpSessionSurvivesLogout,
+    RefreshReuseAccepted,
+    AuthzMismatch,
+    IsolationBreach,
 }
 
 impl FindingId {
@@ -976,6 +1027,9 @@ impl FindingId {
         FindingId::StateNotEnforced,
         FindingId::TtlMismatch,
         FindingId::IdpSessionSurvivesLogout,
+        FindingId::RefreshReuseAccepted,
+        FindingId::AuthzMismatch,
+        FindingId::IsolationBreach,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -1029,6 +1083,9 @@ impl FindingId {
             FindingId::StateNotEnforced => "state-not-enforced",
             FindingId::TtlMismatch => "ttl-mismatch",
             FindingId::IdpSessionSurvivesLogout => "idp-session-survives-logout",
+            FindingId::RefreshReuseAccepted => "refresh-reuse-accepted",
+            FindingId::AuthzMismatch => "authz-mismatch",
+            FindingId::IsolationBreach => "isolation-breach",
         }
     }
 

@@ -2,21 +2,7 @@
 //! session record; Auth.js database sessions too; Auth.js JWT sessions and express-openid-connect's
 //! cookie sessions outlive their sign-out by design, and are named so) and `cookie-policy`.
 
-use crate::harness::{Chain, Opts, authchain, finding_ids};
-
-fn checks_of(report: &serde_json::Value) -> Vec<(String, String)> {
-    report["checks"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .map(|c| {
-            (
-                c["check"].as_str().unwrap_or_default().to_string(),
-                c["status"].as_str().unwrap_or_default().to_string(),
-            )
-        })
-        .collect()
-}
+use crate::harness::{Chain, Opts, authchain, checks_of, finding_ids};
 
 #[test]
 fn logout_ends_the_session_on_each_library_or_says_why_not() {

@@ -385,6 +385,7 @@ impl Chain {
             "authjs" => "authjs.mjs",
             "eoc" => "eoc.mjs",
             "cache" => "cache-app.mjs",
+            "api" => "api-app.mjs",
             _ => "app.mjs",
         };
         let app = Server::start("app", script, &env);
@@ -424,7 +425,7 @@ impl Chain {
     /// The app's guarded endpoint (a guard of the app's own, not the auth library's).
     pub fn guarded(&self) -> String {
         match self.library {
-            "authjs" | "eoc" | "cache" => format!("{}/api/me", self.app()),
+            "authjs" | "eoc" | "cache" | "api" => format!("{}/api/me", self.app()),
             _ => format!("{}/auth/session", self.app()),
         }
     }
@@ -517,19 +518,25 @@ impl Chain {
         }
     }
 
-    /// The app's test endpoint `/__fixture/secrets`.
-    fn fixture_secrets(&self) -> serde_json::Value {
+    /// One of the app's test endpoints (`/__fixture/…`), as JSON.
+    pub fn fixture_json(&self, path: &str) -> serde_json::Value {
         let out = Command::new("node")
             .args([
                 "-e",
                 &format!(
-                    "fetch('http://127.0.0.1:{}/__fixture/secrets').then(r=>r.json()).then(j=>console.log(JSON.stringify(j)))",
+                    "fetch('http://127.0.0.1:{}{path}').then(r=>r.json()).then(j=>console.log(JSON.stringify(j)))",
                     self.app.port
                 ),
             ])
             .output()
             .expect("node runs");
-        serde_json::from_slice(&out.stdout).expect("the secrets endpoint answers JSON")
+        serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|e| panic!("{path} answers no JSON: {e}"))
+    }
+
+    /// The app's test endpoint `/__fixture/secrets`.
+    fn fixture_secrets(&self) -> serde_json::Value {
+        self.fixture_json("/__fixture/secrets")
     }
 
     /// The ID tokens the IdP issued to the app (BetterAuth keeps them with the account).
@@ -675,6 +682,18 @@ pub fn run_scenario(text: &str) -> (Output, serde_json::Value) {
     (out, report)
 }
 
+/// `authchain run` on a scenario written out from `text`, for a run that may write no report
+/// (a scenario refused before it starts).
+pub fn run_scenario_raw(text: &str) -> Output {
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let scenario = dir.path().join("scenario.toml");
+    std::fs::write(&scenario, text).expect("the scenario is written");
+    authchain(
+        &["run", scenario.to_str().unwrap()],
+        &[(PASSWORD_VAR, PASSWORD)],
+    )
+}
+
 /// The names of the cookies the callback hop of a report sets (not clears or has refused).
 pub fn set_at_callback(report: &serde_json::Value) -> Vec<String> {
     let cb = report["chain"]["callback_hop"]
@@ -814,4 +833,19 @@ pub fn assert_says(finding: &serde_json::Value, field: &str, words: &str) {
         v => v.as_str().unwrap_or_default().to_string(),
     };
     assert!(text.contains(words), "{field} lacks {words:?}: {finding}");
+}
+
+/// Each check of a report with its status, in the order they ran.
+pub fn checks_of(report: &serde_json::Value) -> Vec<(String, String)> {
+    report["checks"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|c| {
+            (
+                c["check"].as_str().unwrap_or_default().to_string(),
+                c["status"].as_str().unwrap_or_default().to_string(),
+            )
+        })
+        .collect()
 }

@@ -1,6 +1,7 @@
 //! Integration tests: the built binary against the real test chain (tests/fixtures), one module
 //! per area.
 
+mod access;
 mod assertion;
 mod authentik;
 mod authjs;

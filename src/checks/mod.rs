@@ -11,6 +11,11 @@
 //!   callback (`drive::login_until`): `callback-replay` sends a callback twice, and the second
 //!   must make no session; `state` sends callbacks with a forged state, with none, and with
 //!   another login's, and each must be refused.
+//! - `refresh-rotation` ([`refresh`]) makes a login of its own too; `authz` and `isolation`
+//!   ([`access`]) send the scenario's requests with each credential and each user's session.
+
+pub mod access;
+pub mod refresh;
 
 use crate::drive::http::{HttpClient, HttpDriver, Request};
 use crate::drive::record::Record;
@@ -27,6 +32,7 @@ pub fn not_run(check: CheckName, why: &str) -> CheckRun {
         steps: Vec::new(),
         accepted: Vec::new(),
         stateless: false,
+        matrix: None,
     }
 }
 
@@ -85,11 +91,7 @@ pub async fn logout(
         });
     CheckRun {
         check: CheckName::Logout,
-        status: if accepted.is_empty() {
-            CheckStatus::Passed
-        } else {
-            CheckStatus::Failed
-        },
+        status: CheckStatus::of(!accepted.is_empty(), true),
         detail: if accepted.is_empty() {
             format!("signed out ({signed_out}); every probe refused the saved cookies")
         } else {
@@ -101,6 +103,7 @@ pub async fn logout(
         steps,
         accepted,
         stateless,
+        matrix: None,
     }
 }
 
@@ -228,11 +231,7 @@ pub async fn callback_replay(
     ));
     CheckRun {
         check,
-        status: if again.1 {
-            CheckStatus::Failed
-        } else {
-            CheckStatus::Passed
-        },
+        status: CheckStatus::of(again.1, true),
         detail: if again.1 {
             format!("the replayed callback made a second session ({})", again.0)
         } else {
@@ -248,6 +247,7 @@ pub async fn callback_replay(
             Vec::new()
         },
         stateless: false,
+        matrix: None,
     }
 }
 
@@ -357,11 +357,7 @@ pub async fn state(
     }
     CheckRun {
         check,
-        status: if accepted.is_empty() {
-            CheckStatus::Passed
-        } else {
-            CheckStatus::Failed
-        },
+        status: CheckStatus::of(!accepted.is_empty(), true),
         detail: if accepted.is_empty() {
             "every callback with a state not its own was refused".into()
         } else {
@@ -373,6 +369,7 @@ pub async fn state(
         steps,
         accepted,
         stateless: false,
+        matrix: None,
     }
 }
 
@@ -474,13 +471,7 @@ pub async fn idp_logout(
     ));
     CheckRun {
         check,
-        status: if !form && landed {
-            CheckStatus::Failed
-        } else if form {
-            CheckStatus::Passed
-        } else {
-            CheckStatus::NotRun
-        },
+        status: CheckStatus::of(!form && landed, form),
         detail: if form {
             "the app's logout ended the IdP's session too".into()
         } else if landed {
@@ -492,6 +483,7 @@ pub async fn idp_logout(
         steps,
         accepted: Vec::new(),
         stateless: false,
+        matrix: None,
     }
 }
 
