@@ -51,7 +51,7 @@ pub fn verdict(trace: &Trace, findings: &[Finding]) -> Verdict {
         Verdict::Interrupted
     } else if trace.error.is_some() {
         Verdict::Error
-    } else if findings.iter().any(|f| f.severity == Severity::Error) {
+    } else if of_findings(findings) == FAIL {
         Verdict::Fail
     } else {
         Verdict::Pass
@@ -70,11 +70,12 @@ pub fn of_findings(findings: &[Finding]) -> i32 {
 /// The word of the result line for an exit code.
 pub fn word(code: i32) -> &'static str {
     match code {
-        PASS => "pass",
-        FAIL => "fail",
-        INTERRUPTED => "interrupted",
-        _ => "error",
+        PASS => Verdict::Pass,
+        FAIL => Verdict::Fail,
+        INTERRUPTED => Verdict::Interrupted,
+        _ => Verdict::Error,
     }
+    .word()
 }
 
 /// The exit code of several runs: 2 > 3 > 1 > 0 (and an interruption above all).

@@ -20,7 +20,7 @@ use serde_json::{Map, Value};
 use std::time::Duration;
 use url::Url;
 
-pub use crate::scenario::TokenAuth;
+use crate::scenario::TokenAuth;
 
 /// What `idp-login` needs.
 #[derive(Clone, Debug)]
@@ -182,21 +182,7 @@ pub async fn run(opts: &Options, r: &mut Redactor) -> IdpLoginReport {
         .unwrap_or(&opts.issuer)
         .to_string();
     if named_issuer != opts.issuer {
-        report.result.find(
-            FindingId::OidcIssuerMismatch,
-            Severity::Error,
-            format!(
-                "The IdP's issuer is {named_issuer}, not {}{}",
-                opts.issuer,
-                if named_issuer.trim_end_matches('/') == opts.issuer.trim_end_matches('/') {
-                    ": they differ by the trailing slash"
-                } else {
-                    ""
-                }
-            ),
-            "OpenID Connect compares issuers exactly: the ID token's iss must be the issuer the app is configured with, character by character.",
-            "Configure the app with the issuer exactly as the discovery document writes it.",
-        );
+        crate::oidc::issuer_mismatch(&mut report.result, &named_issuer, &opts.issuer);
     }
 
     // The authorization request, as a library sends it.
@@ -327,11 +313,16 @@ pub async fn run(opts: &Options, r: &mut Redactor) -> IdpLoginReport {
         report.result.find(
             FindingId::IdpErrorPage,
             Severity::Error,
-            format!("The IdP sent the login back with error={error}"),
+            format!(
+                "The IdP sent the login back with error={error}{}",
+                param("error_description")
+                    .map(|d| format!(": {d}"))
+                    .unwrap_or_default()
+            ),
             "The IdP ended the authorization request with an error instead of a code: its description, where it gave one, says why (access_denied: the user or a policy refused; invalid_scope: a scope the client may not ask for).",
             "Check the client's settings at the IdP: its scopes, its policies, its redirect URIs.",
         );
-        report.result.exit_code = crate::exit::FAIL;
+        report.result.close();
         return report;
     }
     if param("state").as_deref() != Some(state.as_str()) {
@@ -342,7 +333,7 @@ pub async fn run(opts: &Options, r: &mut Redactor) -> IdpLoginReport {
             "The state goes to the IdP on the authorization request and must come back unchanged on the redirect; an IdP or proxy that drops or alters it makes every library refuse the callback (state_mismatch).",
             "Check the IdP's or its proxy's handling of the query string.",
         );
-        report.result.exit_code = crate::exit::FAIL;
+        report.result.close();
         return report;
     }
     let Some(code) = param("code") else {
@@ -444,7 +435,7 @@ pub async fn run(opts: &Options, r: &mut Redactor) -> IdpLoginReport {
             why,
             fix,
         );
-        report.result.exit_code = crate::exit::FAIL;
+        report.result.close();
         return report;
     };
 
@@ -528,7 +519,11 @@ pub async fn run(opts: &Options, r: &mut Redactor) -> IdpLoginReport {
             FindingId::OidcAlgWithoutKey,
             Severity::Warning,
             format!("The ID token is {alg}: signed with the client secret"),
-            "Libraries that check ID tokens only against the JWKS (BetterAuth 1.7's generic OAuth provider) reject an HS256 ID token; Auth.js and express-openid-connect verify it with the client secret.",
+            &format!(
+                "Libraries that check ID tokens only against the JWKS ({}) reject an HS256 ID token; {} verify it with the client secret.",
+                crate::preset::libraries(|c| !c.verifies_hs_id_tokens),
+                crate::preset::libraries(|c| c.verifies_hs_id_tokens)
+            ),
             "Give the IdP an asymmetric signing key so that ID tokens are RS256.",
         );
     }

@@ -148,8 +148,23 @@ pub struct Expect {
     pub now: i64,
 }
 
-fn family(alg: jsonwebtoken::Algorithm) -> jsonwebtoken::AlgorithmFamily {
-    alg.family()
+/// Whether a JWK of a JWKS can verify a token signed with `alg`: its `kty` of the algorithm's
+/// family (never a symmetric `oct`, which anyone who reads the JWKS could sign with), not a key
+/// for encryption, and its own `alg`, where it names one, the same.
+pub fn key_fits(key: &Value, alg: &str) -> bool {
+    let family = match alg {
+        // The fully specified name (RFC 9864) of EdDSA over Ed25519.
+        "Ed25519" => Some(jsonwebtoken::AlgorithmFamily::Ed),
+        _ => alg
+            .parse::<jsonwebtoken::Algorithm>()
+            .ok()
+            .map(|a| a.family()),
+    };
+    text(key, "kty") != Some("oct")
+        && text(key, "use") != Some("enc")
+        && family.is_some()
+        && text(key, "kty").and_then(kty_family) == family
+        && text(key, "alg").is_none_or(|x| x == alg)
 }
 
 /// The family a JWK's `kty` belongs to.
@@ -211,7 +226,7 @@ pub fn verify(token: &str, keys: &Keys, expect: &Expect) -> Result<Vec<Check>, S
     let mut refused = String::new();
     let candidates: Vec<Candidate> = match (keys, alg) {
         (_, None) => Vec::new(),
-        (Keys::Secret(secret), Some(a)) if family(a) == jsonwebtoken::AlgorithmFamily::Hmac => {
+        (Keys::Secret(secret), Some(a)) if a.family() == jsonwebtoken::AlgorithmFamily::Hmac => {
             vec![(
                 jsonwebtoken::DecodingKey::from_secret(secret),
                 "the shared secret".into(),
@@ -219,17 +234,12 @@ pub fn verify(token: &str, keys: &Keys, expect: &Expect) -> Result<Vec<Check>, S
             )]
         }
         (Keys::Secret(_), Some(_)) => Vec::new(),
-        (Keys::Jwks(all), Some(a)) => {
+        (Keys::Jwks(all), Some(_)) => {
             let named: Vec<&Value> = all
                 .iter()
                 .filter(|k| kid.is_none() || text(k, "kid") == kid.as_deref())
                 .collect();
-            let fits = |k: &&&Value| {
-                text(k, "kty") != Some("oct")
-                    && text(k, "use") != Some("enc")
-                    && text(k, "kty").and_then(kty_family) == Some(family(a))
-                    && text(k, "alg").is_none_or(|x| x == alg_name)
-            };
+            let fits = |k: &&&Value| key_fits(k, &alg_name);
             if let (Some(k), None) = (named.first(), named.iter().find(fits)) {
                 refused = format!(
                     "the key {} cannot verify a {alg_name} token (its type, use or alg differ){}",
@@ -310,7 +320,8 @@ pub fn verify(token: &str, keys: &Keys, expect: &Expect) -> Result<Vec<Check>, S
     } else {
         match (key, alg) {
             (Some((_, _, Some(key_alg))), _) => vec![key_alg.clone()],
-            (Some(_), Some(a)) => family(a)
+            (Some(_), Some(a)) => a
+                .family()
                 .algorithms()
                 .iter()
                 .map(|a| format!("{a:?}"))
@@ -362,11 +373,12 @@ pub fn verify(token: &str, keys: &Keys, expect: &Expect) -> Result<Vec<Check>, S
         (None, Some(iss)) => push("iss", Verdict::Skip, format!("{iss} (no --iss to compare)")),
         (None, None) => push("iss", Verdict::Skip, "absent".into()),
         (Some(want), Some(got)) if want == got => push("iss", Verdict::Pass, got.to_string()),
-        (Some(want), Some(got)) if want.trim_end_matches('/') == got.trim_end_matches('/') => push(
+        (Some(want), Some(got)) => push(
             "iss",
             Verdict::Fail,
             format!(
-                "{got}, expected {want}: they differ by the trailing slash, and issuers compare exactly"
+                "{got}, expected {want}: {}, and issuers compare exactly",
+                crate::diagnose::issuer_difference(want, got)
             ),
         ),
         (Some(want), got) => push(

@@ -104,8 +104,10 @@ async fn run_on(
             }
         }
     }
-    let client = match http_client(scenario) {
-        Ok(client) => client.with_progress(me.clone()),
+    // The checks' own logins and requests are not the chain's: they go without the progress
+    // handle, so that an interrupted report keeps the chain's hops only.
+    let (client, check_client) = match http_client(scenario) {
+        Ok(client) => (client.clone().with_progress(me.clone()), client),
         Err(e) => {
             trace.error = Some(e);
             return finish(trace, started, r);
@@ -138,12 +140,14 @@ async fn run_on(
                 probe_and_compare(scenario, &client, &d.record, &mut trace, &mut r).await;
                 add_page_answers(scenario, &mut trace, page_answers, &mut r);
                 trace.hops = d.record.hops.clone();
-                run_checks(scenario, &client, &d.record, &mut trace, &mut r).await;
+                run_checks(scenario, &check_client, me, &d.record, &mut trace, &mut r).await;
             } else {
                 trace.checks = scenario
                     .checks
                     .iter()
-                    .map(|c| checks::not_run(*c, "the login did not finish: nothing to check"))
+                    .map(|c| {
+                        trace::CheckRun::not_run(*c, "the login did not finish: nothing to check")
+                    })
                     .collect();
             }
             // A failed login: the IdP's metadata is evidence.
@@ -172,6 +176,7 @@ async fn run_on(
 async fn run_checks(
     scenario: &Scenario,
     client: &drive::http::HttpClient,
+    me: &progress::RunProgress,
     record: &drive::record::Record,
     trace: &mut Trace,
     r: &mut Redactor,
@@ -185,6 +190,10 @@ async fn run_checks(
     });
     let mut others = checks::access::Others::default();
     for check in &asked {
+        me.phase(
+            trace::ErrorStep::Check(check.as_str().to_string()),
+            &trace.chain,
+        );
         let run = match check {
             scenario::CheckName::RefreshRotation => {
                 checks::refresh::refresh_rotation(scenario, client, trace, r).await
@@ -207,7 +216,7 @@ async fn run_checks(
                 trace::CheckRun {
                     status: trace::CheckStatus::of(!weak.is_empty(), true),
                     detail: format!("{} cookies below the profile", weak.len()),
-                    ..checks::not_run(*check, "")
+                    ..trace::CheckRun::not_run(*check, "")
                 }
             }
         };

@@ -155,7 +155,7 @@ async fn dispatch(
                 }
             }
             for (_, s) in &mut scenarios {
-                for check in &args.checks {
+                for check in &args.checks.checks {
                     if !s.checks.contains(check) {
                         s.checks.push(*check);
                     }
@@ -273,7 +273,7 @@ async fn dispatch(
 /// The token of `jwt decode` and `jwt verify`: the argument, `--token-env`, or standard input.
 fn read_token(args: &cli::TokenArgs) -> Result<String, String> {
     let token = if let Some(var) = &args.token_env {
-        std::env::var(var).map_err(|_| format!("--token-env {var}: the variable is not set"))?
+        cli::env_flag("token-env", var)?
     } else {
         match args.token.as_deref() {
             Some(t) if t != "-" => t.to_string(),
@@ -337,12 +337,12 @@ async fn jwt(command: cli::JwtCommand, tap: &authchain::detail::Tap) -> i32 {
         cli::JwtCommand::Verify(v) => v,
     };
     let keys = if let Some(var) = &v.secret_env {
-        match std::env::var(var) {
+        match cli::env_flag("secret-env", var) {
             Ok(secret) => {
                 r.add_secret(&authchain::redact::Secret::new(&secret));
                 authchain::jwt::Keys::Secret(secret.into_bytes())
             }
-            Err(_) => return usage(&format!("--secret-env {var}: the variable is not set")),
+            Err(e) => return usage(&e),
         }
     } else {
         let source = v.jwks.clone().unwrap_or_default();
@@ -455,16 +455,9 @@ async fn assertion(
         Err(e) => return usage(&e),
     };
     let mut r = check_redactor(tap, &[&opts.password]);
-    let client = match authchain::drive::http::HttpClient::new(
-        &opts.endpoint,
-        args.net.timeout,
-        &args.net.resolve,
-    ) {
+    let client = match check_client(&opts.endpoint, &args.net, &r) {
         Ok(c) => c,
-        Err(e) => {
-            err(&r.scrub(&format!("error: {e}")));
-            return exit::NO_ANSWER;
-        }
+        Err(code) => return code,
     };
     let report = authchain::assertion::run(&opts, &client, &mut r).await;
     let mut code = report.result.exit_code;
@@ -493,14 +486,10 @@ async fn oidc_check(
 ) -> i32 {
     let mut r = check_redactor(tap, &[]);
     let base = url::Url::parse(&args.issuer).expect("the issuer flag is checked as a URL");
-    let client =
-        match authchain::drive::http::HttpClient::new(&base, args.net.timeout, &args.net.resolve) {
-            Ok(c) => c,
-            Err(e) => {
-                err(&r.scrub(&format!("error: {e}")));
-                return exit::NO_ANSWER;
-            }
-        };
+    let client = match check_client(&base, &args.net, &r) {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
     let report =
         authchain::oidc::check(&args.issuer, args.client_id.as_deref(), &client, &mut r).await;
     let text = authchain::oidc::render(&report, theme);
@@ -789,6 +778,19 @@ fn out(text: &Scrubbed) {
 /// The one way text reaches stderr (a line).
 fn err(text: &Scrubbed) {
     eprintln!("{text}");
+}
+
+/// The HTTP client of a check command, with its network flags; a client that cannot be built is
+/// said on stderr, and the exit code given back.
+fn check_client(
+    base: &url::Url,
+    net: &cli::CheckNet,
+    r: &Redactor,
+) -> Result<authchain::drive::http::HttpClient, i32> {
+    authchain::drive::http::HttpClient::new(base, net.timeout, &net.resolve).map_err(|e| {
+        err(&r.scrub(&format!("error: {e}")));
+        exit::NO_ANSWER
+    })
 }
 
 /// The redactor of a check command: its details to the tap, its secrets never shown.

@@ -54,21 +54,21 @@ const ENDPOINTS: &[(&str, bool)] = &[
     ("introspection_endpoint", false),
 ];
 
-/// The algorithm families a JWK's `kty` can verify, as `alg` prefixes.
-fn verifies(key: &Value, alg: &str) -> bool {
-    let kty = key.get("kty").and_then(Value::as_str).unwrap_or_default();
-    let fits = match kty {
-        "RSA" => alg.starts_with("RS") || alg.starts_with("PS"),
-        "EC" => alg.starts_with("ES"),
-        "OKP" => alg == "EdDSA" || alg == "Ed25519",
-        _ => false,
-    };
-    let key_alg = key.get("alg").and_then(Value::as_str);
-    let signs = key.get("use").and_then(Value::as_str) != Some("enc");
-    fits && signs && key_alg.is_none_or(|a| a == alg)
+/// Runs every check against the IdP at `issuer`.
+/// `oidc-issuer-mismatch`: the IdP names another issuer than the one the app is configured with.
+pub fn issuer_mismatch(result: &mut crate::trace::CheckResult, named: &str, configured: &str) {
+    result.find(
+        FindingId::OidcIssuerMismatch,
+        Severity::Error,
+        format!(
+            "The IdP's issuer is {named}, not {configured}: {}",
+            crate::diagnose::issuer_difference(configured, named)
+        ),
+        "OpenID Connect compares issuers exactly, character by character: the discovery document, the ID token's iss and the issuer the app is configured with must be the same string. Authentik's issuers end in a slash (/application/o/<slug>/); a client that strips or adds one rejects every ID token (issuer_mismatch) or cannot find the discovery document.",
+        "Configure the app with the issuer exactly as the discovery document writes it.",
+    );
 }
 
-/// Runs every check against the IdP at `issuer`.
 pub async fn check(
     issuer: &str,
     client_id: Option<&str>,
@@ -160,24 +160,13 @@ pub async fn check(
         Some(named) if named == issuer => line(&mut report, "issuer", Pass, named),
         named => {
             let named = named.unwrap_or_else(|| "(none)".into());
-            let slash = named.trim_end_matches('/') == issuer.trim_end_matches('/');
             line(
                 &mut report,
                 "issuer",
                 Fail,
                 format!("the document names {named}, not {issuer}"),
             );
-            report.result.find(
-                FindingId::OidcIssuerMismatch,
-                Severity::Error,
-                if slash {
-                    format!("The IdP's issuer is {named}: it differs from {issuer} by the trailing slash")
-                } else {
-                    format!("The IdP's issuer is {named}, not {issuer}")
-                },
-                "OpenID Connect compares issuers exactly, character by character: the discovery document, the ID token's iss and the issuer the app is configured with must be the same string. Authentik's issuers end in a slash (/application/o/<slug>/); a client that strips or adds one rejects every ID token (issuer_mismatch) or cannot find the discovery document.",
-                "Configure the app with the issuer exactly as the discovery document writes it.",
-            );
+            issuer_mismatch(&mut report.result, &named, issuer);
         }
     }
     let origin_scheme = Url::parse(issuer)
@@ -315,11 +304,11 @@ pub async fn check(
     }
     let usable: Vec<&String> = algs
         .iter()
-        .filter(|a| keys.iter().any(|k| verifies(k, a)))
+        .filter(|a| keys.iter().any(|k| crate::jwt::key_fits(k, a)))
         .collect();
     let unusable: Vec<&String> = algs
         .iter()
-        .filter(|a| !keys.iter().any(|k| verifies(k, a)))
+        .filter(|a| !keys.iter().any(|k| crate::jwt::key_fits(k, a)))
         .collect();
     if algs.is_empty() {
         line(
@@ -354,10 +343,14 @@ pub async fn check(
                 FindingId::OidcAlgWithoutKey,
                 Severity::Error,
                 format!("The IdP signs ID tokens with {} and its JWKS has no key to verify them", names.join(", ")),
-                if hs {
-                    "An HS256 ID token is signed with the client secret, which no JWKS publishes: a client that checks ID tokens only against the JWKS (BetterAuth 1.7's generic OAuth provider) rejects every one, while one that also tries the client secret accepts it. Authentik signs with HS256 when the provider has no signing key selected."
+                &if hs {
+                    format!(
+                        "An HS256 ID token is signed with the client secret, which no JWKS publishes: a client that checks ID tokens only against the JWKS ({}) rejects every one, while one that also tries the client secret ({}) accepts it. Authentik signs with HS256 when the provider has no signing key selected.",
+                        crate::preset::libraries(|c| !c.verifies_hs_id_tokens),
+                        crate::preset::libraries(|c| c.verifies_hs_id_tokens)
+                    )
                 } else {
-                    "No key of the JWKS fits the algorithms the IdP advertises for ID tokens: a client cannot verify them."
+                    "No key of the JWKS fits the algorithms the IdP advertises for ID tokens: a client cannot verify them.".to_string()
                 },
                 "Give the IdP an asymmetric signing key (Authentik: the provider's signing key, e.g. its self-signed certificate) so that ID tokens are RS256 and the key is in the JWKS.",
             );
@@ -387,7 +380,7 @@ pub async fn check(
                 FindingId::OidcNoPkceS256,
                 Severity::Error,
                 format!("The IdP does not offer PKCE with S256 (code_challenge_methods_supported: {shown})"),
-                "BetterAuth 1.7, Auth.js and express-openid-connect send a PKCE S256 challenge on every code flow; an IdP that does not advertise it may ignore or refuse it, and OAuth 2.1 requires it.",
+                "Auth libraries send a PKCE S256 challenge on code flows by default; an IdP that does not advertise it may ignore or refuse it, and OAuth 2.1 requires it.",
                 "Enable PKCE (S256) at the IdP.",
             );
         }
@@ -417,7 +410,10 @@ pub async fn check(
                     FindingId::OidcScopeMissing,
                     Severity::Error,
                     format!("The IdP does not offer the scope {}", missing.join(", ")),
-                    "The apps' auth libraries ask for openid, email and profile: without openid there is no ID token, without email no user can be made (BetterAuth's email_not_found, Auth.js's user without email).",
+                    &format!(
+                        "Auth libraries ask for openid, email and profile: without openid there is no ID token, and without email {} make no user.",
+                        crate::preset::libraries(|c| c.claim_need("email") == crate::preset::Need::Required)
+                    ),
                     "Add the scope mappings at the IdP (Authentik: the provider's scopes) for openid, email and profile.",
                 );
             }
@@ -462,7 +458,7 @@ pub async fn check(
                 FindingId::OidcNoQueryResponseMode,
                 Severity::Error,
                 format!("The IdP does not offer the query response mode ({})", m.join(", ")),
-                "A code flow returns the code on the redirect URI's query by default; an IdP without it cannot answer BetterAuth's or express-openid-connect's default requests.",
+                "A code flow returns the code on the redirect URI's query by default; an IdP without it cannot answer an auth library's default request.",
                 "Enable the query response mode at the IdP.",
             );
         }

@@ -234,8 +234,8 @@ impl Redactor {
         }
     }
 
-    /// Takes in what a copy learnt while it worked beside this one (requests in flight
-    /// together): its secrets, sensitive values and public addresses.
+    /// Takes in what another redactor knows (a copy that worked beside this one, the runs that
+    /// share an output): its secrets, sensitive values and public addresses.
     pub fn merge(&mut self, other: Redactor) {
         for (mine, theirs) in [
             (&mut self.secrets, other.secrets),
@@ -459,21 +459,7 @@ impl Redactor {
     pub fn merged(all: &[&Redactor]) -> Redactor {
         let mut r = Redactor::new(all.iter().all(|r| r.reveal) && !all.is_empty());
         for one in all {
-            for s in &one.secrets {
-                if !r.secrets.contains(s) {
-                    r.secrets.push(s.clone());
-                }
-            }
-            for s in &one.sensitive {
-                if !r.sensitive.contains(s) {
-                    r.sensitive.push(s.clone());
-                }
-            }
-            for s in &one.public {
-                if !r.public.contains(s) {
-                    r.public.push(s.clone());
-                }
-            }
+            r.merge((*one).clone());
         }
         r
     }

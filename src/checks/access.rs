@@ -2,14 +2,13 @@
 //! resources with the other user's session. Both read only what answers show: a status, whether
 //! the body is a session-less `null`, and whose identifiers it carries.
 
-use super::not_run;
 use crate::drive::http::{Answer, HttpClient, Request};
 use crate::drive::record::Record;
 use crate::redact::Redactor;
 use crate::scenario::access::{ResourceSpec, UserSpec, Verdict, fill};
 use crate::scenario::{Body, CheckName, Scenario};
 use crate::trace::{
-    CheckCell, CheckMatrix, CheckMatrixRow, CheckRun, CheckStatus, Ended, Expect, Method, Step,
+    CheckCell, CheckMatrix, CheckMatrixRow, CheckRun, CheckStatus, Ended, Expect, Method,
 };
 use std::collections::BTreeMap;
 
@@ -54,18 +53,9 @@ async fn login_as(
     user: &UserSpec,
     r: &mut Redactor,
 ) -> Result<Record, String> {
-    let as_user = Scenario {
-        chain: crate::scenario::Chain {
-            driver: crate::scenario::Driver::Http,
-            ..scenario.chain.clone()
-        },
-        idp: crate::scenario::IdpSpec {
-            username: Some(user.username.clone()),
-            password: Some(user.password.clone()),
-            ..scenario.idp.clone()
-        },
-        ..scenario.clone()
-    };
+    let mut as_user = scenario.over_http();
+    as_user.idp.username = Some(user.username.clone());
+    as_user.idp.password = Some(user.password.clone());
     let drive = crate::drive::login(&as_user, client, r)
         .await
         .map_err(|e| format!("{}'s login: {}", user.name, e.message))?;
@@ -88,21 +78,13 @@ fn request(
     json: Option<&serde_json::Value>,
     headers: Vec<(String, String)>,
 ) -> Request {
-    let page = &scenario.chain.page;
-    Request {
-        method: method.clone(),
-        body: json.cloned().map(Body::Json),
-        step: Step::Follow,
-        headers: std::iter::once((
-            "sec-fetch-site".to_string(),
-            crate::web::fetch_site(page, &url).to_string(),
-        ))
-        .chain(headers)
-        .collect(),
-        cross_site: crate::web::site(&url) != crate::web::site(page),
-        navigation: false,
+    crate::probe::fetch(
+        &scenario.chain.page,
+        method,
         url,
-    }
+        json.cloned().map(Body::Json),
+        headers,
+    )
 }
 
 /// An answer that lets the caller through: a 2xx whose body is not the `null` of no session.
@@ -160,7 +142,7 @@ pub async fn authz(
 ) -> CheckRun {
     let check = CheckName::Authz;
     let Some(spec) = &scenario.access.authz else {
-        return not_run(
+        return CheckRun::not_run(
             check,
             "no [authz] matrix: the rows and what each credential gets are written in a scenario",
         );
@@ -251,7 +233,7 @@ pub async fn authz(
         steps,
         accepted: wrong,
         matrix: Some(CheckMatrix { columns, rows }),
-        ..not_run(check, "")
+        ..CheckRun::not_run(check, "")
     }
 }
 
@@ -334,14 +316,14 @@ pub async fn isolation(
     let check = CheckName::Isolation;
     let (Some(spec), Some(second)) = (&scenario.access.isolation, scenario.access.users.first())
     else {
-        return not_run(
+        return CheckRun::not_run(
             check,
             "no [isolation] resources or no second user in [[users]]: they are written in a scenario",
         );
     };
     let jar = match others.session(scenario, client, 0, r).await {
         Ok(jar) => jar,
-        Err(why) => return not_run(check, &why),
+        Err(why) => return CheckRun::not_run(check, &why),
     };
     let a = Party {
         name: scenario
@@ -515,7 +497,7 @@ pub async fn isolation(
         steps,
         accepted: breaches,
         matrix: Some(CheckMatrix { columns, rows }),
-        ..not_run(check, "")
+        ..CheckRun::not_run(check, "")
     }
 }
 

@@ -23,19 +23,6 @@ use crate::redact::Redactor;
 use crate::scenario::{Body, CheckName, Scenario};
 use crate::trace::{CheckRun, CheckStatus, Method, Step, Trace};
 
-/// A check that could not run, and why.
-pub fn not_run(check: CheckName, why: &str) -> CheckRun {
-    CheckRun {
-        check,
-        status: CheckStatus::NotRun,
-        detail: why.to_string(),
-        steps: Vec::new(),
-        accepted: Vec::new(),
-        stateless: false,
-        matrix: None,
-    }
-}
-
 /// Signs out as the preset's library does, then replays the session's cookies, saved before,
 /// to every probe.
 pub async fn logout(
@@ -47,7 +34,7 @@ pub async fn logout(
 ) -> CheckRun {
     let c = &scenario.chain;
     if scenario.probes.is_empty() {
-        return not_run(CheckName::Logout, "no probe to replay the session to");
+        return CheckRun::not_run(CheckName::Logout, "no probe to replay the session to");
     }
     let saved = record.clone();
     let (signed_out, mut steps, _) = match sign_out(scenario, client, record, r).await {
@@ -55,7 +42,7 @@ pub async fn logout(
         Err((why, steps)) => {
             return CheckRun {
                 steps,
-                ..not_run(CheckName::Logout, &why)
+                ..CheckRun::not_run(CheckName::Logout, &why)
             };
         }
     };
@@ -77,18 +64,15 @@ pub async fn logout(
             if p.passed { ", accepted" } else { ", refused" }
         ));
     }
-    // A session that is the cookie itself (an encrypted JWT) outlives a sign-out by design.
+    // A session that is the cookie itself (a JWT, signed or encrypted, its chunks joined)
+    // outlives a sign-out by design.
     let session = trace.chain.session_cookie.as_ref().map(|s| s.name.clone());
-    let stateless = c.preset.is_some_and(|p| p.contract().stateless_sessions)
-        && session.is_some_and(|name| {
-            scenario.probes.iter().any(|p| {
-                saved
-                    .cookies_for(&p.url, Request::get(p.url.clone(), Step::Follow).context())
-                    .0
-                    .iter()
-                    .any(|(n, v)| crate::preset::unchunked(n) == name && v.split('.').count() == 5)
-            })
-        });
+    let stateless = session.is_some_and(|name| {
+        scenario.probes.iter().any(|p| {
+            crate::preset::session_of(c.preset, &saved.values_for(&p.url))
+                .is_some_and(|s| s.name == name && crate::jwt::decode(&s.value).is_some())
+        })
+    });
     CheckRun {
         check: CheckName::Logout,
         status: CheckStatus::of(!accepted.is_empty(), true),
@@ -115,13 +99,7 @@ async fn fresh_callback(
     callback: &url::Url,
     r: &mut Redactor,
 ) -> Result<(Request, Record), String> {
-    let http = Scenario {
-        chain: crate::scenario::Chain {
-            driver: crate::scenario::Driver::Http,
-            ..scenario.chain.clone()
-        },
-        ..scenario.clone()
-    };
+    let http = scenario.over_http();
     match crate::drive::login_until(&http, client, Some(callback), r).await {
         Ok((drive, Some(req))) => Ok((req, drive.record)),
         Ok((drive, None)) => Err(match drive.error {
@@ -132,9 +110,12 @@ async fn fresh_callback(
     }
 }
 
-/// Sends a callback with the record's cookies: its status, and whether it set the session
-/// cookie (a session made).
+/// Sends a callback with the record's cookies: its status, and whether it made a session: the
+/// session cookie set, and (where the scenario has probes) a probe that accepts the jar after it.
+/// A framework that sets its session cookie on every answer (a cookie store, an uninitialised
+/// session saved) sets it on a refused callback too: the probe tells the two apart.
 async fn send_callback(
+    scenario: &Scenario,
     client: &HttpClient,
     record: &mut Record,
     req: &Request,
@@ -144,13 +125,19 @@ async fn send_callback(
     let mut driver = HttpDriver::new(client);
     driver.record = std::mem::take(record);
     let sent = driver.hop(req, r).await;
-    let made = driver.record.hops.last().is_some_and(|h| {
+    let mut made = driver.record.hops.last().is_some_and(|h| {
         h.set_cookies.iter().any(|c| {
             c.action == crate::trace::CookieAction::Set
                 && crate::preset::unchunked(&c.name) == session
         })
     });
     *record = driver.record;
+    if made && sent.is_ok() && !scenario.probes.is_empty() {
+        let c = &scenario.chain;
+        let (probes, _) =
+            crate::probe::run(&scenario.probes, &c.page, c.preset, client, record, r).await;
+        made = probes.iter().any(|p| p.passed);
+    }
     sent.map(|a| (a.status, made)).map_err(|e| e.message)
 }
 
@@ -183,19 +170,19 @@ pub async fn callback_replay(
     let check = CheckName::CallbackReplay;
     let (callback, session) = match callback_and_session(trace) {
         Ok(x) => x,
-        Err(why) => return not_run(check, why),
+        Err(why) => return CheckRun::not_run(check, why),
     };
     let (req, mut record) = match fresh_callback(scenario, client, &callback, r).await {
         Ok(x) => x,
-        Err(why) => return not_run(check, &why),
+        Err(why) => return CheckRun::not_run(check, &why),
     };
     let mut steps = Vec::new();
     // The replay goes with the cookies the first hit went with (the transaction's, no session
     // yet): a session cookie it sets is a second session, not the first one refreshed.
     let mut before = record.clone();
-    let first = match send_callback(client, &mut record, &req, &session, r).await {
+    let first = match send_callback(scenario, client, &mut record, &req, &session, r).await {
         Ok(x) => x,
-        Err(why) => return not_run(check, &format!("the first callback: {why}")),
+        Err(why) => return CheckRun::not_run(check, &format!("the first callback: {why}")),
     };
     steps.push(format!(
         "the callback: {}{}",
@@ -205,18 +192,18 @@ pub async fn callback_replay(
     if !first.1 {
         return CheckRun {
             steps,
-            ..not_run(
+            ..CheckRun::not_run(
                 check,
                 "the first callback made no session: nothing to replay",
             )
         };
     }
-    let again = match send_callback(client, &mut before, &req, &session, r).await {
+    let again = match send_callback(scenario, client, &mut before, &req, &session, r).await {
         Ok(x) => x,
         Err(why) => {
             return CheckRun {
                 steps,
-                ..not_run(check, &format!("the replay: {why}"))
+                ..CheckRun::not_run(check, &format!("the replay: {why}"))
             };
         }
     };
@@ -263,28 +250,13 @@ pub async fn state(
     let check = CheckName::State;
     let (callback, session) = match callback_and_session(trace) {
         Ok(x) => x,
-        Err(why) => return not_run(check, why),
+        Err(why) => return CheckRun::not_run(check, why),
     };
     // Another login's callback, its code left unused.
+    // (Its whole request: with `response_mode=form_post` the code and the state are its form.)
     let other = match fresh_callback(scenario, client, &callback, r).await {
-        Ok((req, _)) => req.url,
-        Err(why) => return not_run(check, &why),
-    };
-    let state_of = |u: &url::Url| {
-        u.query_pairs()
-            .find(|(k, _)| k == "state")
-            .map(|(_, v)| v.into_owned())
-    };
-    let with_state = |u: &url::Url, state: Option<String>| {
-        let pairs: Vec<(String, String)> = u
-            .query_pairs()
-            .filter(|(k, _)| k != "state")
-            .map(|(k, v)| (k.into_owned(), v.into_owned()))
-            .chain(state.map(|s| ("state".to_string(), s)))
-            .collect();
-        let mut out = u.clone();
-        out.query_pairs_mut().clear().extend_pairs(pairs);
-        out
+        Ok((req, _)) => req,
+        Err(why) => return CheckRun::not_run(check, &why),
     };
     let forged = format!("authchain-forged-{}", crate::drive::http::now_ms());
     let mut steps = Vec::new();
@@ -295,8 +267,8 @@ pub async fn state(
     // A state that is the same for every login (express-openid-connect's carries only where to
     // return) binds nothing by itself: another login's whole callback is the case to refuse.
     let shared_state = match fresh_callback(scenario, client, &callback, r).await {
-        Ok((req, _)) => !stateless_flow && state_of(&req.url) == state_of(&other),
-        Err(why) => return not_run(check, &why),
+        Ok((req, _)) => !stateless_flow && state_of(&req) == state_of(&other),
+        Err(why) => return CheckRun::not_run(check, &why),
     };
     if shared_state {
         steps.push(
@@ -323,22 +295,22 @@ pub async fn state(
         ]
     };
     for case in cases {
-        let (mut req, mut record) = match fresh_callback(scenario, client, &callback, r).await {
+        let (req, mut record) = match fresh_callback(scenario, client, &callback, r).await {
             Ok(x) => x,
             Err(why) => {
                 return CheckRun {
                     steps,
-                    ..not_run(check, &why)
+                    ..CheckRun::not_run(check, &why)
                 };
             }
         };
-        req.url = match case {
-            "a forged state" => with_state(&req.url, Some(forged.clone())),
-            "no state" => with_state(&req.url, None),
-            "another login's state" => with_state(&req.url, state_of(&other)),
+        let req = match case {
+            "a forged state" => with_state(&req, Some(forged.clone())),
+            "no state" => with_state(&req, None),
+            "another login's state" => with_state(&req, state_of(&other)),
             _ => other.clone(),
         };
-        match send_callback(client, &mut record, &req, &session, r).await {
+        match send_callback(scenario, client, &mut record, &req, &session, r).await {
             Ok((status, made)) => {
                 steps.push(format!(
                     "a callback with {case}: {status}{}",
@@ -373,6 +345,43 @@ pub async fn state(
     }
 }
 
+/// A callback's `state`: on its URL's query, or in its form (`response_mode=form_post`).
+fn state_of(req: &Request) -> Option<String> {
+    match &req.body {
+        Some(Body::Form(fields)) => fields
+            .iter()
+            .find(|(k, _)| k == "state")
+            .map(|(_, v)| v.clone()),
+        _ => req
+            .url
+            .query_pairs()
+            .find(|(k, _)| k == "state")
+            .map(|(_, v)| v.into_owned()),
+    }
+}
+
+/// The same callback with another `state`, or none, where it carries it.
+fn with_state(req: &Request, state: Option<String>) -> Request {
+    let mut out = req.clone();
+    match &mut out.body {
+        Some(Body::Form(fields)) => {
+            fields.retain(|(k, _)| k != "state");
+            fields.extend(state.map(|s| ("state".to_string(), s)));
+        }
+        _ => {
+            let pairs: Vec<(String, String)> = req
+                .url
+                .query_pairs()
+                .filter(|(k, _)| k != "state")
+                .map(|(k, v)| (k.into_owned(), v.into_owned()))
+                .chain(state.map(|s| ("state".to_string(), s)))
+                .collect();
+            out.url.query_pairs_mut().clear().extend_pairs(pairs);
+        }
+    }
+    out
+}
+
 /// Signs the session of `record` out: the scenario's sign-out request, else the preset's. Gives
 /// the sign-out's status, what was sent, and the jar after it (the IdP's cookies still there); or
 /// why it could not (with what was sent).
@@ -387,12 +396,7 @@ async fn sign_out(
     driver.record = record.clone();
     let first_new = driver.record.hops.len();
     let req = match (&c.sign_out, c.preset) {
-        (Some((method, url)), _) => Request {
-            method: method.clone(),
-            body: (!method.is_safe()).then(|| Body::Json(serde_json::json!({}))),
-            navigation: false,
-            ..Request::get(url.clone(), Step::Follow)
-        },
+        (Some((method, url)), _) => configured_request(scenario, method, url),
         (None, Some(preset)) => preset_sign_out(scenario, preset, &mut driver, r)
             .await
             .map_err(|why| (why, Vec::new()))?,
@@ -436,24 +440,18 @@ pub async fn idp_logout(
         Err((why, steps)) => {
             return CheckRun {
                 steps,
-                ..not_run(check, &why)
+                ..CheckRun::not_run(check, &why)
             };
         }
     };
     let first_new = jar.hops.len();
-    let http = Scenario {
-        chain: crate::scenario::Chain {
-            driver: crate::scenario::Driver::Http,
-            ..scenario.chain.clone()
-        },
-        ..scenario.clone()
-    };
+    let http = scenario.over_http();
     let drive = match crate::drive::login_from(&http, client, None, jar, r).await {
         Ok((d, _)) => d,
         Err(e) => {
             return CheckRun {
                 steps,
-                ..not_run(check, &format!("the second login: {}", e.message))
+                ..CheckRun::not_run(check, &format!("the second login: {}", e.message))
             };
         }
     };
@@ -487,6 +485,18 @@ pub async fn idp_logout(
     }
 }
 
+/// A request the scenario names as `"METHOD URL"` (`[chain] sign_out`, `refresh`), as the page
+/// would `fetch` it; a method with a body goes with an empty JSON one.
+fn configured_request(scenario: &Scenario, method: &Method, url: &url::Url) -> Request {
+    crate::probe::fetch(
+        &scenario.chain.page,
+        method,
+        url.clone(),
+        (!method.is_safe()).then(|| Body::Json(serde_json::json!({}))),
+        Vec::new(),
+    )
+}
+
 /// The preset's sign-out request, its CSRF token fetched first where it needs one.
 async fn preset_sign_out(
     scenario: &Scenario,
@@ -498,25 +508,13 @@ async fn preset_sign_out(
     let out = &preset.contract().sign_out;
     let mut fields: Vec<(String, String)> = Vec::new();
     if let Some(csrf) = &out.csrf {
-        let req = Request {
-            navigation: false,
-            ..Request::get(
-                crate::scenario::join_path(&c.auth_base, csrf.path),
-                Step::Follow,
-            )
-        };
-        let a = driver
-            .hop(&req, r)
+        let token = crate::drive::csrf_token(driver, &c.auth_base, csrf, Step::Follow, false, r)
             .await
-            .map_err(|e| format!("the sign-out's CSRF token: {}", e.message))?;
-        let token = a
-            .json()
-            .and_then(|j| j[csrf.json_field].as_str().map(str::to_string))
+            .map_err(|e| format!("the sign-out's CSRF token: {}", e.message))?
             .ok_or(format!(
-                "the sign-out's CSRF token: {} answered {} with none",
-                csrf.path, a.status
+                "the sign-out's CSRF token: {} gave none",
+                csrf.path
             ))?;
-        r.sensitive(&token);
         fields.push((csrf.form_field.to_string(), token));
     }
     let url = crate::scenario::join_path(&c.auth_base, out.path);
@@ -525,22 +523,60 @@ async fn preset_sign_out(
     }
     Ok(if out.post {
         Request {
-            method: Method::Post,
-            url: url.clone(),
-            body: Some(if out.form {
-                Body::Form(fields)
-            } else {
-                Body::Json(serde_json::json!({}))
-            }),
-            step: Step::Follow,
-            headers: vec![(
-                "sec-fetch-site".into(),
-                crate::web::fetch_site(&c.page, &url).into(),
-            )],
-            cross_site: false,
+            // A form is posted by a navigation; JSON by the page's `fetch`.
             navigation: out.form,
+            ..crate::probe::fetch(
+                &c.page,
+                &Method::Post,
+                url,
+                Some(if out.form {
+                    Body::Form(fields)
+                } else {
+                    Body::Json(serde_json::json!({}))
+                }),
+                Vec::new(),
+            )
         }
     } else {
         Request::get(url, Step::Follow)
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The state is read and replaced where the callback carries it: its query, or its form
+    /// (`response_mode=form_post`), the other parameters kept.
+    #[test]
+    fn a_callback_state_in_the_query_or_the_form() {
+        let url = url::Url::parse("https://app.example/cb?code=c1&state=s1&iss=x").unwrap();
+        let get = Request::get(url.clone(), Step::Follow);
+        let post = Request {
+            method: Method::Post,
+            body: Some(Body::Form(vec![
+                ("code".into(), "c1".into()),
+                ("state".into(), "s1".into()),
+            ])),
+            ..Request::get(
+                url::Url::parse("https://app.example/cb").unwrap(),
+                Step::Follow,
+            )
+        };
+        for req in [&get, &post] {
+            assert_eq!(state_of(req).as_deref(), Some("s1"));
+            let forged = with_state(req, Some("f".into()));
+            assert_eq!(state_of(&forged).as_deref(), Some("f"));
+            let none = with_state(req, None);
+            assert_eq!(state_of(&none), None);
+        }
+        assert_eq!(
+            with_state(&get, None).url.as_str(),
+            "https://app.example/cb?code=c1&iss=x"
+        );
+        assert_eq!(
+            with_state(&post, None).body,
+            Some(Body::Form(vec![("code".into(), "c1".into())]))
+        );
+    }
 }

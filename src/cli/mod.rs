@@ -170,16 +170,16 @@ pub struct IdpLoginArgs {
     pub net: CheckNet,
 }
 
+/// The value of the environment variable a `--FLAG VAR` names, or why there is none.
+pub fn env_flag(flag: &str, var: &str) -> Result<String, String> {
+    std::env::var(var).map_err(|_| format!("--{flag}: the environment variable {var} is not set"))
+}
+
 impl IdpLoginArgs {
     /// The options these flags give; the secrets read from the environment.
     pub fn options(&self) -> Result<authchain::idp_login::Options, String> {
-        let var = |flag: &str, var: &str| {
-            std::env::var(var)
-                .map(Secret::new)
-                .map_err(|_| format!("--{flag}: the environment variable {var} is not set"))
-        };
         let client_secret = match &self.client_secret_env {
-            Some(v) => Some(var("client-secret-env", v)?),
+            Some(v) => Some(Secret::new(env_flag("client-secret-env", v)?)),
             None => None,
         };
         Ok(authchain::idp_login::Options {
@@ -188,7 +188,7 @@ impl IdpLoginArgs {
             client_secret,
             redirect_uri: url_flag("redirect-uri", &self.redirect_uri)?,
             username: self.user.clone(),
-            password: var("password-env", &self.password_env)?,
+            password: Secret::new(env_flag("password-env", &self.password_env)?),
             scope: self.scope.clone(),
             token_auth: self.token_auth,
             idp: IdpSpec {
@@ -260,12 +260,7 @@ impl AssertionArgs {
                 .ok()
                 .and_then(|j| j["kid"].as_str().map(str::to_string))
         });
-        let password = std::env::var(&self.password_env).map_err(|_| {
-            format!(
-                "--password-env: the environment variable {} is not set",
-                self.password_env
-            )
-        })?;
+        let password = env_flag("password-env", &self.password_env)?;
         Ok(authchain::assertion::Options {
             audience: self
                 .audience
@@ -389,8 +384,15 @@ pub struct RunArgs {
     /// `client_secret`, `redirect_uri`, `token_auth`).
     #[arg(long)]
     pub idp_check: bool,
-    /// An opt-in check after the login, added to each scenario's `[checks]` (repeatable):
-    /// logout, cookie-policy, callback-replay, state, ttl, idp-logout.
+    #[command(flatten)]
+    pub checks: CheckFlags,
+}
+
+/// `--check NAME`, on the commands that log in.
+#[derive(Args, Clone, Debug)]
+pub struct CheckFlags {
+    /// An opt-in check after the login (repeatable; on `run`, added to each scenario's
+    /// `[checks]`).
     #[arg(long = "check", value_name = "NAME", value_parser = choice(CheckName::NAMES, CheckName::parse))]
     pub checks: Vec<CheckName>,
 }
@@ -484,9 +486,8 @@ pub struct LoginArgs {
     /// --client-id.
     #[arg(long)]
     pub idp_check: bool,
-    /// An opt-in check after the login (repeatable): logout, cookie-policy, callback-replay, state, ttl, idp-logout.
-    #[arg(long = "check", value_name = "NAME", value_parser = choice(CheckName::NAMES, CheckName::parse))]
-    pub checks: Vec<CheckName>,
+    #[command(flatten)]
+    pub checks: CheckFlags,
     /// The app's client id at the IdP (for --idp-check).
     #[arg(long, value_name = "ID")]
     pub client_id: Option<String>,
@@ -632,8 +633,7 @@ impl ProbeArgs {
     pub fn scenario(&self) -> Result<(Scenario, String, Secret), String> {
         let pair = match (&self.cookie, &self.cookie_env) {
             (Some(c), _) => c.clone(),
-            (None, Some(var)) => std::env::var(var)
-                .map_err(|_| format!("--cookie-env: the environment variable {var} is not set"))?,
+            (None, Some(var)) => env_flag("cookie-env", var)?,
             (None, None) => return Err("give --cookie NAME=VALUE or --cookie-env VAR".into()),
         };
         let Some((name, value)) = pair
@@ -703,6 +703,18 @@ fn issuer_flag(value: &str) -> Result<String, String> {
     url_flag("issuer", value).map(|_| value.to_string())
 }
 
+/// A `--FLAG 'METHOD URL'` request, when given.
+fn request_flag(
+    flag: &str,
+    spec: Option<&str>,
+) -> Result<Option<(authchain::trace::Method, Url)>, String> {
+    spec.map(|spec| {
+        let (method, url) = scenario::split_request(spec);
+        Ok((method, url_flag(flag, url)?))
+    })
+    .transpose()
+}
+
 fn url_flag(flag: &str, value: &str) -> Result<Url, String> {
     match Url::parse(value) {
         Ok(u) if matches!(u.scheme(), "http" | "https") && u.host().is_some() => Ok(u),
@@ -769,23 +781,14 @@ impl LoginArgs {
             None => app.clone(),
         };
         let password = match &self.password_env {
-            Some(var) => match std::env::var(var) {
-                Ok(v) => Some(Secret::new(v)),
-                Err(_) => {
-                    return Err(format!(
-                        "--password-env: the environment variable {var} is not set"
-                    ));
-                }
-            },
+            Some(var) => Some(Secret::new(env_flag("password-env", var)?)),
             None => None,
         };
         let client = match &self.client_id {
             Some(id) => Some(scenario::ClientSpec {
                 client_id: id.clone(),
                 client_secret: match &self.client_secret_env {
-                    Some(var) => Some(Secret::new(std::env::var(var).map_err(|_| {
-                        format!("--client-secret-env: the environment variable {var} is not set")
-                    })?)),
+                    Some(var) => Some(Secret::new(env_flag("client-secret-env", var)?)),
                     None => None,
                 },
                 redirect_uri: self
@@ -827,20 +830,8 @@ impl LoginArgs {
                 max_hops: self.max_hops,
                 matrix: self.probes.mode(),
                 resolve: self.resolve.clone(),
-                sign_out: match &self.sign_out {
-                    Some(spec) => {
-                        let (method, url) = scenario::split_request(spec);
-                        Some((method, url_flag("sign-out", url)?))
-                    }
-                    None => None,
-                },
-                refresh: match &self.refresh {
-                    Some(spec) => {
-                        let (method, url) = scenario::split_request(spec);
-                        Some((method, url_flag("refresh", url)?))
-                    }
-                    None => None,
-                },
+                sign_out: request_flag("sign-out", self.sign_out.as_deref())?,
+                refresh: request_flag("refresh", self.refresh.as_deref())?,
             },
             idp: IdpSpec {
                 kind: self.idp,
@@ -853,7 +844,7 @@ impl LoginArgs {
             },
             probes,
             secrets,
-            checks: self.checks.clone(),
+            checks: self.checks.checks.clone(),
             access: Default::default(),
         })
     }

@@ -20,7 +20,7 @@ pub fn rules(t: &Trace) -> Vec<crate::trace::Finding> {
                     "The sign-out cleared the browser's cookies, but the server still accepts the same session: its record was not ended (a logout that only clears the cookie, a cache that still holds the session). Anyone holding a copy of the cookie stays signed in."
                 };
                 let fix = if run.stateless {
-                    "Use database sessions (an adapter with the `database` session strategy), keep a deny list of ended sessions checked on every request, or keep JWT sessions short-lived."
+                    "Keep sessions in a store the sign-out can end (database sessions), keep a deny list of ended sessions checked on every request, or keep JWT sessions short-lived."
                 } else {
                     "End the session's server record on sign-out (and any cache of it), not only the cookie."
                 };
@@ -36,7 +36,7 @@ pub fn rules(t: &Trace) -> Vec<crate::trace::Finding> {
                     fix,
                 ));
             }
-            (CheckName::CookiePolicy, _) => out.extend(cookie_policy(t)),
+            (CheckName::CookiePolicy, CheckStatus::Failed) => out.extend(cookie_policy(t)),
             (CheckName::IdpLogout, CheckStatus::Failed) => out.push(finding(
                 FindingId::IdpSessionSurvivesLogout,
                 Severity::Warning,
@@ -209,13 +209,12 @@ pub fn cookie_policy(t: &Trace) -> Vec<crate::trace::Finding> {
             continue;
         }
         seen.push(base.clone());
-        let lower = base.to_ascii_lowercase();
         let role = preset::cookie_role(preset, &base);
         // What the name says first (a CSRF or refresh cookie set at the callback is no session),
         // then the session as the chain showed it.
-        let kind = if role == CookieRole::Csrf || lower.contains("csrf") || lower.contains("xsrf") {
+        let kind = if role == CookieRole::Csrf {
             "CSRF"
-        } else if lower.contains("refresh") {
+        } else if role == CookieRole::Refresh {
             "refresh"
         } else if session.as_deref() == Some(base.as_str()) || role == CookieRole::Session {
             "session"
@@ -325,7 +324,7 @@ mod tests {
                             cells: vec![None, cell(*status, *got, *expect)],
                         }],
                     }),
-                    ..crate::checks::not_run(CheckName::Authz, "")
+                    ..crate::trace::CheckRun::not_run(CheckName::Authz, "")
                 }],
                 ..Trace::default()
             };

@@ -680,7 +680,7 @@ pub(crate) fn human(secs: i64) -> String {
 pub fn ttl_run(t: &Trace) -> crate::trace::CheckRun {
     use crate::scenario::CheckName;
     let Some(l) = lifetimes(t) else {
-        return crate::checks::not_run(
+        return crate::trace::CheckRun::not_run(
             CheckName::Ttl,
             "no session cookie and server session expiry to compare (the native probe names no expiry)",
         );
@@ -717,7 +717,7 @@ pub fn ttl_run(t: &Trace) -> crate::trace::CheckRun {
             None => "the cookie and the session end together".into(),
         },
         steps,
-        ..crate::checks::not_run(CheckName::Ttl, "")
+        ..crate::trace::CheckRun::not_run(CheckName::Ttl, "")
     }
 }
 
@@ -755,7 +755,7 @@ mod tests {
                 hops: vec![h],
                 probes: vec![native],
                 checks: ttl
-                    .then(|| crate::checks::not_run(CheckName::Ttl, "asked"))
+                    .then(|| crate::trace::CheckRun::not_run(CheckName::Ttl, "asked"))
                     .into_iter()
                     .collect(),
                 ..Trace::default()

@@ -47,6 +47,16 @@ fn issuer_mismatch(t: &Trace, meta: &IdpMeta) -> Option<(String, &'static str)> 
     (iss != found).then_some((iss, "the callback's `iss` parameter is"))
 }
 
+/// Where the issuer an IdP names (`named`) parts from the one expected, in words: the trailing
+/// slash by name, else the character where they part.
+pub fn issuer_difference(expected: &str, named: &str) -> String {
+    if expected.trim_end_matches('/') == named.trim_end_matches('/') {
+        "they differ by the trailing slash".into()
+    } else {
+        difference(expected, named)
+    }
+}
+
 /// Where two issuers part, in words: the character, or the one's extra tail.
 fn difference(a: &str, b: &str) -> String {
     let at = a

@@ -12,6 +12,7 @@ pub mod guard;
 pub use checks::cookie_policy;
 pub use cookies::ttl_run;
 mod idp;
+pub use idp::issuer_difference;
 mod session;
 mod state;
 

@@ -113,6 +113,7 @@ fn header(headers: &HeaderMap, name: &str) -> Option<String> {
 
 /// The HTTP client: reqwest with redirects off. It holds no cookies: a request takes them from
 /// a [`Record`]'s jar, or carries its own.
+#[derive(Clone)]
 pub struct HttpClient {
     client: reqwest::Client,
     /// The app's origin, sent as `Origin` on every non-GET request that names no other.

@@ -42,6 +42,32 @@ impl From<RunError> for Stop {
     }
 }
 
+/// A library's CSRF token, fetched from its endpoint with the jar's cookies (the token's cookie
+/// is stored there): the token, kept sensitive, or none when the answer holds none.
+pub async fn csrf_token(
+    driver: &mut HttpDriver<'_>,
+    auth_base: &Url,
+    csrf: &crate::preset::Csrf,
+    step: Step,
+    cross_site: bool,
+    r: &mut Redactor,
+) -> Result<Option<String>, RunError> {
+    let req = Request {
+        cross_site,
+        navigation: false,
+        ..Request::get(join_path(auth_base, csrf.path), step)
+    };
+    let answer = driver.hop(&req, r).await?;
+    let token = answer
+        .json()
+        .filter(|_| answer.status < 400)
+        .and_then(|j| j[csrf.json_field].as_str().map(str::to_string));
+    if let Some(t) = &token {
+        r.sensitive(t);
+    }
+    Ok(token)
+}
+
 /// Logs in as the scenario says. An `Err` means the driver could not even be set up.
 pub async fn login(
     scenario: &Scenario,
@@ -625,23 +651,21 @@ impl Runner<'_> {
         let callback = c.callback_url.to_string();
         let mut fields = start.fields(&provider, &callback);
         if let Some(csrf) = &start.csrf {
-            let req = Request {
+            let token = csrf_token(
+                &mut self.driver,
+                &c.auth_base,
+                csrf,
+                Step::Start,
                 cross_site,
-                navigation: false,
-                ..Request::get(join_path(&c.auth_base, csrf.path), Step::Start)
-            };
-            let answer = self.driver.hop(&req, r).await?;
-            let token = answer
-                .json()
-                .filter(|_| answer.status < 400)
-                .and_then(|j| j[csrf.json_field].as_str().map(str::to_string));
+                r,
+            )
+            .await?;
             let Some(token) = token else {
                 chain.start_endpoint = Some(format!("/{}", csrf.path));
                 return Err(Stop::Ended(Ended::StartRefused {
                     hop: HopNo(self.driver.record.hops.len() as u32),
                 }));
             };
-            r.sensitive(&token);
             fields.push((csrf.form_field.to_string(), token));
         }
         let mut headers: Vec<(String, String)> = start

@@ -60,7 +60,6 @@ pub const CONTRACT: Contract = Contract {
         callback_field: Some("callbackUrl"),
     },
     // Auth.js's default session strategy without a database adapter is an encrypted JWT.
-    stateless_sessions: true,
     claims: &[
         (
             "sub",

@@ -58,7 +58,6 @@ pub const CONTRACT: Contract = Contract {
         csrf: None,
         callback_field: None,
     },
-    stateless_sessions: false,
     claims: &[
         (
             "sub",

@@ -47,7 +47,6 @@ pub const CONTRACT: Contract = Contract {
         callback_field: None,
     },
     // express-openid-connect keeps the session in its encrypted appSession cookie by default.
-    stateless_sessions: true,
     claims: &[
         (
             "sub",

@@ -87,6 +87,22 @@ impl Contract {
     }
 }
 
+/// The libraries whose contract meets `keep`, named in prose ("A, B and C"), for explanations
+/// that speak of libraries without a preset to go by.
+pub fn libraries(keep: impl Fn(&Contract) -> bool) -> String {
+    let names: Vec<&str> = Preset::ALL
+        .iter()
+        .map(|p| p.contract())
+        .filter(|c| keep(c))
+        .map(|c| c.library)
+        .collect();
+    match names.as_slice() {
+        [] => "none of the known libraries".into(),
+        [one] => one.to_string(),
+        [init @ .., last] => format!("{} and {last}", init.join(", ")),
+    }
+}
+
 /// One auth library's contract.
 #[derive(Debug)]
 pub struct Contract {
@@ -131,9 +147,6 @@ pub struct Contract {
     pub verifies_hs_id_tokens: bool,
     /// How the library signs a user out, under the auth base.
     pub sign_out: SignOut,
-    /// Whether the library's session may be stateless (the session is the cookie, an encrypted
-    /// JWT, and no server record ends with a sign-out).
-    pub stateless_sessions: bool,
     /// What the library needs of the IdP's claims, with why in its words; a claim not named
     /// is one it ignores.
     pub claims: &'static [(&'static str, Need, &'static str)],
@@ -208,6 +221,8 @@ pub enum CookieRole {
     State,
     Pkce,
     Csrf,
+    /// A long-lived token traded for a new session (`refresh_token`, `__Host-refresh`).
+    Refresh,
     /// A copy of the session kept to spare a lookup (a cookie cache).
     Cache,
     CallbackUrl,
@@ -390,6 +405,8 @@ fn role_told(preset: Option<Preset>, name: &str) -> (CookieRole, Told) {
         CookieRole::Pkce
     } else if lower.contains("csrf") || lower.contains("xsrf") {
         CookieRole::Csrf
+    } else if lower.contains("refresh") {
+        CookieRole::Refresh
     } else if lower.contains("session") || tail.eq_ignore_ascii_case("sid") {
         CookieRole::Session
     } else {
@@ -579,6 +596,11 @@ mod tests {
             ("better-auth.session_data", None, CookieRole::Cache),
             ("connect.sid", None, CookieRole::Session),
             ("XSRF-TOKEN", None, CookieRole::Csrf),
+            ("refresh_token", None, CookieRole::Refresh),
+            ("__Host-refresh", None, CookieRole::Refresh),
+            ("RefreshToken", None, CookieRole::Refresh),
+            // A name that says nothing: the refresh check tells it by what the refresh rotates.
+            ("jid", None, CookieRole::Other),
             ("theme", None, CookieRole::Other),
         ] {
             assert_eq!(cookie_role(preset, name), role, "{name}");

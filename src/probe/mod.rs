@@ -56,17 +56,31 @@ pub async fn run(
 /// page's origin, with the `Sec-Fetch-Site` a browser sends, cross-site when the probe's URL is
 /// on another site. The matrix replays it alike.
 pub fn request(spec: &ProbeSpec, page: &url::Url) -> Request {
+    fetch(page, &spec.method, spec.url.clone(), None, Vec::new())
+}
+
+/// A request as the web app's page at `page` would `fetch` it: `Sec-Fetch-Site` as a browser
+/// sends it, cross-site when `url` is on another site, then the extra `headers`.
+pub fn fetch(
+    page: &url::Url,
+    method: &crate::trace::Method,
+    url: url::Url,
+    body: Option<crate::scenario::Body>,
+    headers: Vec<(String, String)>,
+) -> Request {
     Request {
-        method: spec.method.clone(),
-        url: spec.url.clone(),
-        body: None,
+        method: method.clone(),
+        body,
         step: Step::Follow,
-        headers: vec![(
-            "sec-fetch-site".into(),
-            crate::web::fetch_site(page, &spec.url).into(),
-        )],
-        cross_site: crate::web::site(&spec.url) != crate::web::site(page),
+        headers: std::iter::once((
+            "sec-fetch-site".to_string(),
+            crate::web::fetch_site(page, &url).to_string(),
+        ))
+        .chain(headers)
+        .collect(),
+        cross_site: crate::web::site(&url) != crate::web::site(page),
         navigation: false,
+        url,
     }
 }
 

@@ -260,7 +260,7 @@ mod tests {
                 status,
                 detail: detail.into(),
                 accepted: vec!["POST /x with pat: allow (201), expected deny".into()],
-                ..crate::checks::not_run(check, "")
+                ..crate::trace::CheckRun::not_run(check, "")
             });
         }
         let xml = render(&[Report::new(trace)]);

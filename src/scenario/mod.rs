@@ -306,6 +306,17 @@ impl TokenAuth {
 }
 
 impl Scenario {
+    /// The same scenario over HTTP: what the checks' own logins use, whatever the run's driver.
+    pub fn over_http(&self) -> Scenario {
+        Scenario {
+            chain: Chain {
+                driver: Driver::Http,
+                ..self.chain.clone()
+            },
+            ..self.clone()
+        }
+    }
+
     /// The redirect URI the app's client uses: the scenario's, else the preset's callback URL
     /// (`<auth base>/callback/<provider>`).
     pub fn redirect_uri(&self) -> Option<Url> {

@@ -59,6 +59,12 @@ impl Method {
         }
     }
 
+    /// The safe methods of RFC 9110 (GET, HEAD, OPTIONS): the only ones a check sends from the
+    /// scenario's tables without `unsafe = true`.
+    pub fn is_safe_by_rfc(&self) -> bool {
+        self.is_safe() || *self == Method::Options
+    }
+
     /// GET and HEAD: no body, and no `Origin` needed.
     pub fn is_safe(&self) -> bool {
         matches!(self, Method::Get | Method::Head)
@@ -627,6 +633,8 @@ pub enum ErrorStep {
     Probe(String),
     /// the differential matrix of a probe, by name
     Matrix(String),
+    /// an opt-in check, by name
+    Check(String),
 }
 
 impl fmt::Display for ErrorStep {
@@ -638,6 +646,7 @@ impl fmt::Display for ErrorStep {
             ErrorStep::Browser => f.write_str("browser"),
             ErrorStep::Probe(name) => write!(f, "probe {name}"),
             ErrorStep::Matrix(name) => write!(f, "matrix {name}"),
+            ErrorStep::Check(name) => write!(f, "check {name}"),
         }
     }
 }
@@ -655,6 +664,8 @@ impl ErrorStep {
             _ => {
                 if let Some(name) = s.strip_prefix("probe ") {
                     ErrorStep::Probe(name.to_string())
+                } else if let Some(name) = s.strip_prefix("check ") {
+                    ErrorStep::Check(name.to_string())
                 } else {
                     ErrorStep::Matrix(s.strip_prefix("matrix ")?.to_string())
                 }
@@ -854,6 +865,21 @@ pub struct CheckCell {
     /// What the cell shows beyond its verdict (whose data an answer carried, why it cannot tell).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
+}
+
+impl CheckRun {
+    /// A check that could not run, and why; the base the other verdicts are built on.
+    pub fn not_run(check: crate::scenario::CheckName, why: &str) -> CheckRun {
+        CheckRun {
+            check,
+            status: CheckStatus::NotRun,
+            detail: why.to_string(),
+            steps: Vec::new(),
+            accepted: Vec::new(),
+            stateless: false,
+            matrix: None,
+        }
+    }
 }
 
 /// How an opt-in check ended.
@@ -1390,6 +1416,7 @@ mod catalog {
             ErrorStep::Chain(Step::IdpConsent),
             ErrorStep::Probe("guarded".into()),
             ErrorStep::Matrix("/auth/session".into()),
+            ErrorStep::Check("authz".into()),
         ] {
             assert_eq!(ErrorStep::parse(&step.to_string()), Some(step));
         }

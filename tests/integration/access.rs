@@ -127,6 +127,15 @@ fn the_audited_api_and_its_bugs() {
                 "the used refresh token worked again (200)",
             )],
         ),
+        // A refresh cookie whose name says nothing: told by what the refresh rotates.
+        (
+            &[("REFRESH_COOKIE", "opaque"), ("REFRESH", "reusable")],
+            &["refresh-rotation"],
+            &[(
+                "refresh-reuse-accepted",
+                "the used refresh token worked again (200)",
+            )],
+        ),
         (
             &[("REFRESH", "no-family")],
             &["refresh-rotation"],

@@ -232,6 +232,8 @@ fn the_cache_app_and_its_bugs() {
     type Case<'a> = (&'a [(&'a str, &'a str)], i32, &'a [&'a str], &'a str);
     let cases: &[Case] = &[
         (&[], 0, &[], ""),
+        // A session cookie on every answer, a refused callback's too: no session is made by it.
+        (&[("SESSIONS", "eager")], 0, &[], ""),
         (&[("STATE", "unbound")], 1, &["state"], "state-not-enforced"),
         (
             &[("LOGOUT", "keeps-record")],

@@ -81,11 +81,6 @@ pub(super) struct RawAccess<'a> {
     pub asked: &'a [(CheckName, Range<usize>)],
 }
 
-/// Safe methods (RFC 9110): the only ones sent without `unsafe = true`.
-fn safe(m: &Method) -> bool {
-    matches!(m, Method::Get | Method::Head | Method::Options)
-}
-
 fn unsafe_refused(x: &Expander, m: &Method, span: Range<usize>, what: &str) -> Box<ScenarioError> {
     x.err(
         span,
@@ -205,7 +200,7 @@ fn authz_of(
         let request = x.text(&row.request)?;
         let (method, url_text) = split_request(&request.value);
         let url = parse_url(x, url_text, &request, row.request.span())?;
-        if !safe(&method) && row.unsafe_ != Some(true) {
+        if !method.is_safe_by_rfc() && row.unsafe_ != Some(true) {
             return Err(unsafe_refused(x, &method, row.request.span(), "row"));
         }
         let mut expect = Vec::new();
@@ -248,10 +243,11 @@ fn authz_of(
                 .err(span, "this row expects nothing")
                 .into_help("add e.g. `expect = { session = \"allow\", none = \"deny\" }`"));
         }
-        let json = match &row.json {
-            Some(v) => Some(json_of(x, v, row.request.span())?),
-            None => None,
-        };
+        let json = row
+            .json
+            .as_ref()
+            .map(|v| json_of(x, v, row.request.span()))
+            .transpose()?;
         rows.push(AuthzRow {
             method,
             url,
@@ -279,7 +275,7 @@ fn isolation_of(
         let request = x.text(&r.request)?;
         let (method, url) = split_request(&request.value);
         let (method, url) = (method, url.to_string());
-        if !safe(&method) && r.unsafe_ != Some(true) {
+        if !method.is_safe_by_rfc() && r.unsafe_ != Some(true) {
             return Err(unsafe_refused(x, &method, r.request.span(), "resource"));
         }
         let headers: Vec<(String, String)> = r
@@ -306,10 +302,11 @@ fn isolation_of(
             let filled = super::super::access::fill(&url, values);
             parse_url(x, &filled, &request, r.request.span())?;
         }
-        let json = match &r.json {
-            Some(v) => Some(json_of(x, v, r.request.span())?),
-            None => None,
-        };
+        let json = r
+            .json
+            .as_ref()
+            .map(|v| json_of(x, v, r.request.span()))
+            .transpose()?;
         resources.push(ResourceSpec {
             method,
             url,
