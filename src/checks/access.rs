@@ -8,7 +8,7 @@ use crate::redact::Redactor;
 use crate::scenario::access::{ResourceSpec, UserSpec, Verdict, fill};
 use crate::scenario::{Body, CheckName, Scenario};
 use crate::trace::{
-    CheckCell, CheckMatrix, CheckMatrixRow, CheckRun, CheckStatus, Ended, Expect, Method,
+    BodyShape, CheckCell, CheckMatrix, CheckMatrixRow, CheckRun, CheckStatus, Ended, Expect, Method,
 };
 use std::collections::BTreeMap;
 
@@ -92,11 +92,32 @@ fn allowed(a: &Answer) -> bool {
     crate::probe::failure(&Expect::default(), a.status, a.json().as_ref()).is_none()
 }
 
-/// A cell from an answer, or from the fault that left none.
-fn cell(answer: &Result<Answer, String>, expect: Option<Verdict>) -> CheckCell {
+/// An answer's body shape.
+fn shape_of(a: &Answer) -> BodyShape {
+    let json: Option<serde_json::Value> = a.json();
+    crate::probe::shape(&a.body, a.content_type().as_deref(), json.as_ref())
+}
+
+/// Whether an answer lets the caller through, beside the shape of the row's answer to a caller
+/// it should let through: a 2xx that is not JSON `null`, and not an HTML page where that answer
+/// is JSON (a sign-in page served with 200 in place of the API's answer, as a middleware that
+/// rewrites to its login page does).
+fn lets_through(allowed: bool, shape: BodyShape, reference: Option<BodyShape>) -> bool {
+    let json = |s: BodyShape| matches!(s, BodyShape::JsonObject | BodyShape::JsonOther);
+    allowed && !(shape == BodyShape::Html && reference.is_some_and(json))
+}
+
+/// A cell from an answer, or from the fault that left none; `reference`, the shape of the row's
+/// answer to a caller it should let through.
+fn cell(
+    answer: &Result<Answer, String>,
+    expect: Option<Verdict>,
+    reference: Option<BodyShape>,
+) -> CheckCell {
     match answer {
         Ok(a) => {
-            let got = if allowed(a) {
+            let page = allowed(a) && !lets_through(true, shape_of(a), reference);
+            let got = if lets_through(allowed(a), shape_of(a), reference) {
                 Verdict::Allow
             } else {
                 Verdict::Deny
@@ -106,7 +127,7 @@ fn cell(answer: &Result<Answer, String>, expect: Option<Verdict>) -> CheckCell {
                 got: got.as_str().into(),
                 expect,
                 ok: expect.is_none_or(|e| e == got),
-                note: None,
+                note: page.then(|| "a page in place of the answer (a sign-in page)".to_string()),
             }
         }
         Err(why) => CheckCell {
@@ -165,7 +186,9 @@ pub async fn authz(
     let mut wrong = Vec::new();
     for row in &spec.rows {
         let name = format!("{} {}", row.method.as_str(), r.url(&row.url));
-        let mut cells = Vec::new();
+        // Every column's answer first, then the verdicts: a cell is read beside the row's
+        // answer to a caller it should let through.
+        let mut answers: Vec<Option<(Verdict, Result<Answer, String>)>> = Vec::new();
         for column in &columns {
             let Some(expect) = row
                 .expect
@@ -173,7 +196,7 @@ pub async fn authz(
                 .find(|(c, _)| c == column)
                 .map(|(_, v)| *v)
             else {
-                cells.push(None);
+                answers.push(None);
                 continue;
             };
             let (jar, headers) = match column.as_str() {
@@ -182,9 +205,7 @@ pub async fn authz(
                 "other" => match &other {
                     Ok(jar) => (jar, Vec::new()),
                     Err(why) => {
-                        let c = cell(&Err(why.clone()), Some(expect));
-                        wrong.push(format!("{name} with other: no answer ({why})"));
-                        cells.push(Some(c));
+                        answers.push(Some((expect, Err(why.clone()))));
                         continue;
                     }
                 },
@@ -194,7 +215,7 @@ pub async fn authz(
                         vec![(c.header.clone(), c.value.expose().to_string())],
                     ),
                     None => {
-                        cells.push(None);
+                        answers.push(None);
                         continue;
                     }
                 },
@@ -206,12 +227,27 @@ pub async fn authz(
                 row.json.as_ref(),
                 headers,
             );
-            let c = cell(&send(client, &req, jar, r).await, Some(expect));
+            answers.push(Some((expect, send(client, &req, jar, r).await)));
+        }
+        let reference = answers.iter().flatten().find_map(|(expect, a)| match a {
+            Ok(a) if *expect == Verdict::Allow && allowed(a) => Some(shape_of(a)),
+            _ => None,
+        });
+        let mut cells = Vec::new();
+        for (column, answer) in columns.iter().zip(&answers) {
+            let Some((expect, answer)) = answer else {
+                cells.push(None);
+                continue;
+            };
+            let c = cell(answer, Some(*expect), reference);
             if !c.ok {
                 wrong.push(format!(
                     "{name} with {column}: {} ({}), expected {}",
                     c.got,
-                    c.status.map_or("no answer".into(), |s| s.to_string()),
+                    c.status.map_or_else(
+                        || format!("no answer: {}", c.note.as_deref().unwrap_or_default()),
+                        |s| s.to_string()
+                    ),
                     expect.as_str()
                 ));
             }
@@ -378,7 +414,7 @@ pub async fn isolation(
             [(&a, &req_a, &own_a, &b), (&b, &req_b, &own_b, &a)]
         {
             let answer = send(client, owner_req, &caller.jar, r).await;
-            let mut c = cell(&answer, None);
+            let mut c = cell(&answer, None, None);
             if let (Ok(got), Ok(own)) = (&answer, owner_answer)
                 && allowed(got)
             {
@@ -503,7 +539,7 @@ pub async fn isolation(
 
 /// An owner's own request: allowed is as it should be.
 fn own_cell(answer: &Result<Answer, String>) -> CheckCell {
-    let mut c = cell(answer, Some(Verdict::Allow));
+    let mut c = cell(answer, Some(Verdict::Allow), None);
     if !c.ok && c.status.is_some() {
         c.note = Some("its owner was refused: nothing to compare".into());
         c.ok = true;
@@ -521,7 +557,94 @@ fn quoted(values: &[String]) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::has_token;
+    use super::{has_token, lets_through};
+    use crate::trace::BodyShape;
+
+    /// Denials as frameworks write them, and answers that let the caller through, read beside
+    /// the row's answer to a caller it should let through (JSON here unless said).
+    #[test]
+    fn what_lets_a_caller_through() {
+        const JSON: Option<BodyShape> = Some(BodyShape::JsonObject);
+        // (who answers so, status, content type, body, reference shape, let through)
+        type Case<'a> = (&'a str, u16, &'a str, &'a str, Option<BodyShape>, bool);
+        let cases: &[Case] = &[
+            (
+                "the resource",
+                200,
+                "application/json",
+                r#"{"id":"p1"}"#,
+                JSON,
+                true,
+            ),
+            ("a list", 200, "application/json", "[]", JSON, true),
+            ("no content", 204, "", "", JSON, true),
+            (
+                "NestJS",
+                403,
+                "application/json",
+                r#"{"statusCode":403,"message":"Forbidden resource","error":"Forbidden"}"#,
+                JSON,
+                false,
+            ),
+            ("Spring", 401, "", "", JSON, false),
+            (
+                "Django, to its login page",
+                302,
+                "text/html",
+                "",
+                JSON,
+                false,
+            ),
+            (
+                "DRF",
+                403,
+                "application/json",
+                r#"{"detail":"You do not have permission to perform this action."}"#,
+                JSON,
+                false,
+            ),
+            (
+                "a session endpoint without one",
+                200,
+                "application/json",
+                "null",
+                JSON,
+                false,
+            ),
+            (
+                "a middleware that rewrites to its sign-in page",
+                200,
+                "text/html",
+                "<!DOCTYPE html><form action=/login>",
+                JSON,
+                false,
+            ),
+            (
+                "a page, where pages are the answer",
+                200,
+                "text/html",
+                "<!DOCTYPE html><h1>Projects</h1>",
+                Some(BodyShape::Html),
+                true,
+            ),
+            (
+                "a page, with nothing to compare",
+                200,
+                "text/html",
+                "<!DOCTYPE html><h1>Projects</h1>",
+                None,
+                true,
+            ),
+        ];
+        for (who, status, content_type, body, reference, want) in cases {
+            let json: Option<serde_json::Value> = serde_json::from_str(body).ok();
+            let allowed =
+                crate::probe::failure(&Default::default(), *status, json.as_ref()).is_none();
+            let ct = (!content_type.is_empty()).then_some(*content_type);
+            let shape = crate::probe::shape(body.as_bytes(), ct, json.as_ref());
+            assert_eq!(lets_through(allowed, shape, *reference), *want, "{who}");
+        }
+    }
 
     #[test]
     fn a_value_is_found_whole_only() {

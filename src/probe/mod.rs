@@ -169,7 +169,7 @@ fn judge(
     }
 }
 
-fn shape(body: &[u8], content_type: Option<&str>, json: Option<&Value>) -> BodyShape {
+pub fn shape(body: &[u8], content_type: Option<&str>, json: Option<&Value>) -> BodyShape {
     match json {
         _ if body.iter().all(u8::is_ascii_whitespace) => BodyShape::Empty,
         Some(Value::Null) => BodyShape::JsonNull,

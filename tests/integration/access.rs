@@ -29,6 +29,7 @@ vars = {{ tenant = "globex", project = "p-globex-1" }}
 name = "me"
 request = "GET {app}/api/me"
 native = true
+expect = {{ json_present = "id" }}
 [checks]
 {checks}
 [authz.credentials]
@@ -81,6 +82,8 @@ fn the_audited_api_and_its_bugs() {
     );
     let cases: &[Case] = &[
         (&[], &[], &[]),
+        // A sign-in page with a 200 to a caller without credentials is a refusal.
+        (&[("UNAUTHENTICATED", "login-page")], &[], &[]),
         (
             &[("PAT", "legacy")],
             &["authz"],
