@@ -60,15 +60,7 @@ pub struct RunOptions {
 
 /// Runs one scenario end to end: log in, probe, diagnose.
 pub async fn run(scenario: &Scenario, opts: &RunOptions) -> Outcome {
-    let mut r = redactor_for(scenario, opts);
-    if let Some(webdriver) = opts
-        .browser
-        .webdriver
-        .as_deref()
-        .and_then(|u| url::Url::parse(u).ok())
-    {
-        add_url_password(&mut r, &webdriver);
-    }
+    let r = redactor_for(scenario, opts);
     let started = Instant::now();
     let trace = new_trace(scenario);
     let me = opts
@@ -135,11 +127,12 @@ async fn run_on(
             let landed_clean = matches!(trace.ended, Ended::Landed { .. })
                 && trace.error.is_none()
                 && !d.record.hops.iter().any(|h| h.error_code.is_some());
+            // The hops first: the checks read the login's own (its callback) from the trace.
+            trace.hops = d.record.hops.clone();
             if landed_clean {
                 me.phase(probing(scenario), &trace.chain);
                 probe_and_compare(scenario, &client, &d.record, &mut trace, &mut r).await;
                 add_page_answers(scenario, &mut trace, page_answers, &mut r);
-                trace.hops = d.record.hops.clone();
                 run_checks(scenario, &check_client, me, &d.record, &mut trace, &mut r).await;
             } else {
                 trace.checks = scenario
@@ -162,7 +155,6 @@ async fn run_on(
                 let urls = drive::metadata::discovery_urls(configured, &d.record.hops, callback);
                 trace.idp = drive::metadata::fetch(&client, &urls, configured, &mut r).await;
             }
-            trace.hops = d.record.hops;
         }
     }
     let mut outcome = finish(trace, started, r);
@@ -254,6 +246,15 @@ fn add_page_answers(
 fn redactor_for(scenario: &Scenario, opts: &RunOptions) -> Redactor {
     let mut r = scenario::secrets_of(scenario, opts.reveal);
     r.set_tap(opts.tap.clone());
+    // The WebDriver URL's password too: an interrupted run's report is scrubbed by this alone.
+    if let Some(webdriver) = opts
+        .browser
+        .webdriver
+        .as_deref()
+        .and_then(|u| url::Url::parse(u).ok())
+    {
+        add_url_password(&mut r, &webdriver);
+    }
     let c = &scenario.chain;
     let starts: Vec<url::Url> = c.start.iter().filter_map(|s| s.fixed_url()).collect();
     let urls = [&c.app, &c.auth_base, &c.callback_url, &c.page]

@@ -63,7 +63,17 @@ fn main() {
     };
     let progress = authchain::progress::Progress::default();
     let output = cli.command.output().cloned();
-    let reveal = cli.reveal;
+    // What the report of an interrupted run is scrubbed with: the run's own options.
+    let interrupted_opts = {
+        let base = authchain::RunOptions {
+            reveal: cli.reveal,
+            ..authchain::RunOptions::default()
+        };
+        match cli.command.browser() {
+            Some(b) => b.options(&base, false),
+            None => base,
+        }
+    };
     let code = runtime.block_on(async {
         let stopped = tokio::select! {
             code = dispatch(cli, theme, &progress) => return code,
@@ -73,11 +83,7 @@ fn main() {
         // The runs' futures are dropped (their browsers shut down): what they had recorded is
         // reported, and the exit is 130 whatever it says.
         err(&Redactor::new(false).scrub(stopped));
-        let opts = authchain::RunOptions {
-            reveal,
-            ..authchain::RunOptions::default()
-        };
-        let outcomes = authchain::interrupted(&progress, &opts);
+        let outcomes = authchain::interrupted(&progress, &interrupted_opts);
         if let Some(output) = &output
             && !outcomes.is_empty()
         {

@@ -8,7 +8,8 @@ use crate::redact::Redactor;
 use crate::scenario::access::{ResourceSpec, UserSpec, Verdict, fill};
 use crate::scenario::{Body, CheckName, Scenario};
 use crate::trace::{
-    BodyShape, CheckCell, CheckMatrix, CheckMatrixRow, CheckRun, CheckStatus, Ended, Expect, Method,
+    BodyShape, CellGot, CheckCell, CheckMatrix, CheckMatrixRow, CheckRun, CheckStatus, Ended,
+    Expect, Method,
 };
 use std::collections::BTreeMap;
 
@@ -124,7 +125,7 @@ fn cell(
             };
             CheckCell {
                 status: Some(a.status),
-                got: got.as_str().into(),
+                got: got.into(),
                 expect,
                 ok: expect.is_none_or(|e| e == got),
                 note: page.then(|| "a page in place of the answer (a sign-in page)".to_string()),
@@ -132,7 +133,7 @@ fn cell(
         }
         Err(why) => CheckCell {
             status: None,
-            got: "no-answer".into(),
+            got: CellGot::NoAnswer,
             expect,
             ok: false,
             note: Some(why.clone()),
@@ -489,7 +490,7 @@ pub async fn isolation(
                 breaches.push(format!("{name}, the users' own requests together: {what}"));
                 CheckCell {
                     status: last.filter(|s| *s > 0),
-                    got: "leak".into(),
+                    got: CellGot::Leak,
                     expect: None,
                     ok: false,
                     note: Some(what.clone()),
@@ -497,7 +498,7 @@ pub async fn isolation(
             }
             None => CheckCell {
                 status: last.filter(|s| *s > 0),
-                got: "apart".into(),
+                got: CellGot::Apart,
                 expect: None,
                 ok: true,
                 note: None,

@@ -329,6 +329,16 @@ impl Command {
             | Command::Oidc { .. } => None,
         }
     }
+
+    /// The browser flags of a command that may drive one.
+    pub fn browser(&self) -> Option<&BrowserArgs> {
+        match self {
+            Command::Run(a) => Some(&a.browser),
+            Command::Login(a) => Some(&a.browser),
+            Command::Demo(a) => Some(&a.browser),
+            _ => None,
+        }
+    }
 }
 
 #[derive(Args, Debug)]

@@ -6,7 +6,8 @@ use super::finding;
 use crate::preset::{self, CookieRole, Preset};
 use crate::scenario::CheckName;
 use crate::trace::{
-    CheckMatrix, CheckStatus, CookieAction, FindingId, Hop, SameSite, SetCookie, Severity, Trace,
+    CellGot, CheckMatrix, CheckStatus, CookieAction, FindingId, Hop, SameSite, SetCookie, Severity,
+    Trace,
 };
 
 pub fn rules(t: &Trace) -> Vec<crate::trace::Finding> {
@@ -151,13 +152,13 @@ fn isolation_findings(m: &CheckMatrix) -> Vec<crate::trace::Finding> {
             // answer shows nothing either way.
             let Some(c) = cell
                 .as_ref()
-                .filter(|c| !c.ok && (c.got == "allow" || c.got == "leak"))
+                .filter(|c| !c.ok && matches!(c.got, CellGot::Allow | CellGot::Leak))
             else {
                 continue;
             };
             let note = c.note.as_deref().unwrap_or_default();
             let status = c.status.map_or("no answer".into(), |s| s.to_string());
-            let (title, explanation, fix) = if c.got == "leak" {
+            let (title, explanation, fix) = if c.got == CellGot::Leak {
                 (
                     format!("{}: two users' own requests in flight together crossed: {note}", row.request),
                     "Each user asked for their own data, at the same moment, and one got the other's: the request's context (its tenant or user) is kept somewhere shared by requests in flight (a database client's session variable, a module-level variable, a pooled connection's setting), and one request's query ran with another's. Alone, each request is right, which is why single-user tests pass.".to_string(),
@@ -285,7 +286,7 @@ mod tests {
     fn cell(status: u16, got: Verdict, expect: Verdict) -> Option<CheckCell> {
         Some(CheckCell {
             status: Some(status),
-            got: got.as_str().into(),
+            got: got.into(),
             expect: Some(expect),
             ok: got == expect,
             note: None,

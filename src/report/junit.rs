@@ -115,7 +115,7 @@ fn cases(r: &Report) -> Vec<Case> {
                         .chain(
                             c.matrix
                                 .iter()
-                                .flat_map(super::terminal::check_matrix)
+                                .flat_map(super::check_matrix)
                                 .map(|(line, _)| line),
                         )
                         .collect::<Vec<_>>()

@@ -39,3 +39,63 @@ impl Report {
         }
     }
 }
+
+/// A check's table as aligned lines, each with whether it holds a cell that is not as it should
+/// be: the request's path (its origin dropped), then per column the status and what it got,
+/// `✗ (want)` where it is wrong.
+pub fn check_matrix(m: &crate::trace::CheckMatrix) -> Vec<(String, bool)> {
+    let path = |request: &str| -> String {
+        let (method, url) = request.split_once(' ').unwrap_or(("", request));
+        let rest = url
+            .split_once("://")
+            .and_then(|(_, r)| r.find('/').map(|i| &r[i..]))
+            .unwrap_or(url);
+        format!("{method} {rest}")
+    };
+    let mut table: Vec<(Vec<String>, bool)> = vec![(
+        std::iter::once("request".to_string())
+            .chain(m.columns.iter().cloned())
+            .collect(),
+        false,
+    )];
+    for row in &m.rows {
+        let mut line = vec![path(&row.request)];
+        let mut bad = false;
+        for cell in &row.cells {
+            line.push(match cell {
+                None => "-".into(),
+                Some(c) => {
+                    bad |= !c.ok;
+                    let status = c.status.map_or(String::new(), |s| format!("{s} "));
+                    match (c.ok, c.expect) {
+                        (true, _) => format!("{status}{}", c.got),
+                        (false, Some(want)) => format!("{status}{} ✗ ({})", c.got, want.as_str()),
+                        (false, None) => format!("{status}{} ✗", c.got),
+                    }
+                }
+            });
+        }
+        table.push((line, bad));
+    }
+    let widths: Vec<usize> = (0..=m.columns.len())
+        .map(|i| {
+            table
+                .iter()
+                .map(|(l, _)| l.get(i).map_or(0, |c| c.chars().count()))
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    table
+        .into_iter()
+        .map(|(cells, bad)| {
+            let line = cells
+                .iter()
+                .zip(&widths)
+                .map(|(c, w)| format!("{c:<w$}"))
+                .collect::<Vec<_>>()
+                .join("  ");
+            (line.trim_end().to_string(), bad)
+        })
+        .collect()
+}

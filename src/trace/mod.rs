@@ -850,13 +850,54 @@ pub struct CheckMatrixRow {
     pub cells: Vec<Option<CheckCell>>,
 }
 
+/// What a cell of a check's table got.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum CellGot {
+    /// Let through: a 2xx that is not JSON `null` (nor a sign-in page in place of the answer).
+    Allow,
+    Deny,
+    /// No answer came (a fault, or a user whose login failed).
+    NoAnswer,
+    /// `isolation`, the users' own requests in flight together: each got only its own.
+    Apart,
+    /// `isolation`, together: one got the other's data, or was refused only beside it.
+    Leak,
+}
+
+impl CellGot {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CellGot::Allow => "allow",
+            CellGot::Deny => "deny",
+            CellGot::NoAnswer => "no-answer",
+            CellGot::Apart => "apart",
+            CellGot::Leak => "leak",
+        }
+    }
+}
+
+impl From<crate::scenario::access::Verdict> for CellGot {
+    fn from(v: crate::scenario::access::Verdict) -> Self {
+        match v {
+            crate::scenario::access::Verdict::Allow => CellGot::Allow,
+            crate::scenario::access::Verdict::Deny => CellGot::Deny,
+        }
+    }
+}
+
+impl fmt::Display for CellGot {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// One request of a check's table as it went.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct CheckCell {
     /// The answer's status; none when no answer came.
     pub status: Option<u16>,
-    /// `allow` (a 2xx that is not JSON `null`), `deny`, or `no-answer`.
-    pub got: String,
+    pub got: CellGot,
     /// What the scenario expects (`authz`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expect: Option<crate::scenario::access::Verdict>,
