@@ -646,16 +646,15 @@ pub fn render(report: &IdpLoginReport, th: &dyn crate::report::terminal::Theme) 
             serde_json::to_string(header).unwrap_or_default()
         );
         let _ = writeln!(o, "  ID token claims {}", report.id_token_claims.join(", "));
-        for c in &report.id_token_checks {
-            let (word, style) = crate::report::terminal::verdict(c.verdict);
-            let _ = writeln!(
-                o,
-                "    {:<10} {}  {}",
-                c.check,
-                th.paint(word, style),
-                c.detail
-            );
-        }
+        crate::report::terminal::verdict_lines(
+            &mut o,
+            report
+                .id_token_checks
+                .iter()
+                .map(|c| (c.check, c.verdict, c.detail.as_str())),
+            "    ",
+            th,
+        );
     }
     if let Some(status) = report.userinfo_status {
         let _ = writeln!(o, "  userinfo answered {status}");

@@ -546,10 +546,14 @@ pub fn render_verify(checks: &[Check], json: bool) -> (String, i32) {
         );
     }
     let mut o = String::new();
-    for c in checks {
-        let (verdict, _) = crate::report::terminal::verdict(c.verdict);
-        o.push_str(&format!("{:<10} {verdict:<5} {}\n", c.check, c.detail));
-    }
+    crate::report::terminal::verdict_lines(
+        &mut o,
+        checks
+            .iter()
+            .map(|c| (c.check, c.verdict, c.detail.as_str())),
+        "",
+        &crate::report::terminal::Plain,
+    );
     (o, code)
 }
 

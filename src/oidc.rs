@@ -488,21 +488,15 @@ pub fn render(report: &OidcReport, th: &dyn crate::report::terminal::Theme) -> S
     );
     if !report.checks.is_empty() {
         o.push_str(&format!("\n{}\n", th.paint("checks", Style::Bold)));
-        let width = report
-            .checks
-            .iter()
-            .map(|c| c.check.len())
-            .max()
-            .unwrap_or(0);
-        for c in &report.checks {
-            let (word, style) = crate::report::terminal::verdict(c.verdict);
-            o.push_str(&format!(
-                "  {:width$}  {}  {}\n",
-                c.check,
-                th.paint(word, style),
-                c.detail
-            ));
-        }
+        crate::report::terminal::verdict_lines(
+            &mut o,
+            report
+                .checks
+                .iter()
+                .map(|c| (c.check.as_str(), c.verdict, c.detail.as_str())),
+            "  ",
+            th,
+        );
     }
     crate::report::terminal::check_tail(&mut o, &report.result, th);
     o

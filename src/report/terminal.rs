@@ -240,6 +240,25 @@ pub fn verdict(v: crate::jwt::Verdict) -> (&'static str, Style) {
     }
 }
 
+/// Checks with their verdicts, one a line, the names aligned: `INDENT name  verdict  detail`.
+pub fn verdict_lines<'a>(
+    o: &mut String,
+    rows: impl IntoIterator<Item = (&'a str, crate::jwt::Verdict, &'a str)>,
+    indent: &str,
+    th: &dyn Theme,
+) {
+    let rows: Vec<_> = rows.into_iter().collect();
+    let width = rows.iter().map(|(c, _, _)| c.len()).max().unwrap_or(0);
+    for (check, v, detail) in rows {
+        let (word, style) = verdict(v);
+        let _ = writeln!(
+            o,
+            "{indent}{check:width$}  {}  {detail}",
+            th.paint(word, style)
+        );
+    }
+}
+
 pub fn result_line(word: &str, code: i32, th: &dyn Theme) -> String {
     let style = match code {
         0 => Style::Good,
