@@ -8,12 +8,12 @@
 //! would get are put side by side with what each auth library requires of them (preset data):
 //! a run that passes here and fails in the chain has its fault in the app, not the IdP.
 
-use crate::drive::http::{Answer, HttpClient, Request};
+use crate::drive::http::{HttpClient, Request};
 use crate::jwt::{Check, Keys, Verdict};
 use crate::preset::{Need, Preset};
 use crate::redact::{Redactor, Secret};
 use crate::scenario::{Body, Chain, IdpSpec, Scenario};
-use crate::trace::{CheckResult, Ended, ErrorStep, FindingId, Hop, RunErrorKind, Severity, Step};
+use crate::trace::{CheckResult, Ended, ErrorStep, FindingId, Hop, Severity, Step};
 use base64::Engine;
 use serde::Serialize;
 use serde_json::{Map, Value};
@@ -89,21 +89,6 @@ fn random() -> String {
 /// The claims every report shows with their values; any other claim is named only.
 const SHOWN: &[&str] = &["sub", "email", "email_verified", "name", "groups"];
 
-async fn get_json(
-    client: &HttpClient,
-    url: &Url,
-    headers: Vec<(String, String)>,
-    r: &mut Redactor,
-) -> Result<(u16, Option<Value>), (String, Option<RunErrorKind>)> {
-    let mut req = Request::get(url.clone(), Step::Follow);
-    req.headers = headers;
-    client
-        .exchange(&req, None, r)
-        .await
-        .map(|a: Answer| (a.status, a.json()))
-        .map_err(|f| (f.message, f.kind))
-}
-
 /// Logs in at the IdP as the app's client and reports what the app would get.
 pub async fn run(opts: &Options, r: &mut Redactor) -> IdpLoginReport {
     let mut report = IdpLoginReport {
@@ -132,7 +117,7 @@ pub async fn run(opts: &Options, r: &mut Redactor) -> IdpLoginReport {
         }
     };
     // Discovery.
-    let discovery = crate::oidc::discovery_url(&opts.issuer);
+    let discovery = crate::drive::metadata::discovery_url(&opts.issuer);
     let Ok(discovery_url) = Url::parse(&discovery) else {
         report.result.stop(
             ErrorStep::Setup,
@@ -141,7 +126,7 @@ pub async fn run(opts: &Options, r: &mut Redactor) -> IdpLoginReport {
         );
         return report;
     };
-    let doc = match get_json(&client, &discovery_url, Vec::new(), r).await {
+    let doc = match client.get_json(&discovery_url, Vec::new(), r).await {
         Ok((200, Some(doc))) => doc,
         Ok((status, _)) => {
             report.result.stop(
@@ -151,11 +136,11 @@ pub async fn run(opts: &Options, r: &mut Redactor) -> IdpLoginReport {
             );
             return report;
         }
-        Err((message, kind)) => {
+        Err(f) => {
             report.result.stop(
                 ErrorStep::Setup,
-                format!("the discovery document: {message}"),
-                kind,
+                format!("the discovery document: {}", f.message),
+                f.kind,
             );
             return report;
         }
@@ -459,7 +444,7 @@ pub async fn run(opts: &Options, r: &mut Redactor) -> IdpLoginReport {
         secret.clone().map(|s| Keys::Secret(s.into_bytes()))
     } else {
         match endpoint("jwks_uri") {
-            Some(jwks) => match get_json(&client, &jwks, Vec::new(), r).await {
+            Some(jwks) => match client.get_json(&jwks, Vec::new(), r).await {
                 Ok((_, Some(doc))) => crate::jwt::keys_of(&doc).map(Keys::Jwks),
                 _ => None,
             },
@@ -535,13 +520,13 @@ pub async fn run(opts: &Options, r: &mut Redactor) -> IdpLoginReport {
         .map(str::to_string);
     let userinfo = match (endpoint("userinfo_endpoint"), access) {
         (Some(url), Some(token)) => {
-            match get_json(
-                &client,
-                &url,
-                vec![("Authorization".into(), format!("Bearer {token}"))],
-                r,
-            )
-            .await
+            match client
+                .get_json(
+                    &url,
+                    vec![("Authorization".into(), format!("Bearer {token}"))],
+                    r,
+                )
+                .await
             {
                 Ok((status, body)) => {
                     report.userinfo_status = Some(status);

@@ -400,13 +400,11 @@ async fn jwks(
         Some(url) => {
             let client = authchain::drive::http::HttpClient::new(&url, timeout, &[])
                 .map_err(|e| (exit::NO_ANSWER, e))?;
-            let req =
-                authchain::drive::http::Request::get(url.clone(), authchain::trace::Step::Follow);
-            let answer = client
-                .exchange(&req, None, r)
+            let (_, doc) = client
+                .get_json(&url, Vec::new(), r)
                 .await
                 .map_err(|f| (exit::NO_ANSWER, format!("--jwks: {}", f.message)))?;
-            (answer.json(), exit::NO_ANSWER)
+            (doc, exit::NO_ANSWER)
         }
         None => {
             let text = std::fs::read_to_string(source)

@@ -34,15 +34,6 @@ pub struct OidcReport {
     pub result: CheckResult,
 }
 
-/// The discovery document's URL for an issuer: one trailing slash dropped, then the well-known
-/// path (OpenID Connect Discovery 1.0, section 4).
-pub fn discovery_url(issuer: &str) -> String {
-    format!(
-        "{}/.well-known/openid-configuration",
-        issuer.strip_suffix('/').unwrap_or(issuer)
-    )
-}
-
 /// The endpoints a discovery document may name, and whether a code flow needs it.
 const ENDPOINTS: &[(&str, bool)] = &[
     ("authorization_endpoint", true),
@@ -75,7 +66,7 @@ pub async fn check(
     client: &HttpClient,
     r: &mut Redactor,
 ) -> OidcReport {
-    let discovery = discovery_url(issuer);
+    let discovery = crate::drive::metadata::discovery_url(issuer);
     let mut report = OidcReport {
         schema_version: crate::trace::SCHEMA_VERSION,
         command: "oidc check",
@@ -97,10 +88,7 @@ pub async fn check(
         );
         return report;
     };
-    let doc = match client
-        .exchange(&Request::get(url.clone(), Step::Follow), None, r)
-        .await
-    {
+    let doc = match client.get_json(&url, Vec::new(), r).await {
         Err(f) => {
             stop(
                 &mut report,
@@ -109,7 +97,7 @@ pub async fn check(
             );
             return report;
         }
-        Ok(a) => match (a.status, a.json()) {
+        Ok(answer) => match answer {
             (200, Some(doc @ Value::Object(_))) => doc,
             (status, _) => {
                 stop(
@@ -247,17 +235,14 @@ pub async fn check(
         );
     }
     let keys: Vec<Value> = match text("jwks_uri").and_then(|u| Url::parse(&u).ok()) {
-        Some(jwks) => match client
-            .exchange(&Request::get(jwks.clone(), Step::Follow), None, r)
-            .await
-        {
-            Ok(a) => match a.json().as_ref().and_then(crate::jwt::keys_of) {
+        Some(jwks) => match client.get_json(&jwks, Vec::new(), r).await {
+            Ok((status, doc)) => match doc.as_ref().and_then(crate::jwt::keys_of) {
                 Some(keys) => keys,
                 None => {
                     report.result.find(
                         FindingId::OidcJwksInvalid,
                         Severity::Error,
-                        format!("The jwks_uri {jwks} answered {} with no JWKS", a.status),
+                        format!("The jwks_uri {jwks} answered {status} with no JWKS"),
                         "A client verifies ID tokens with the keys of the JWKS; without one no asymmetrically signed token verifies.",
                         "Check the IdP's signing key settings.",
                     );

@@ -172,6 +172,22 @@ impl HttpClient {
         self
     }
 
+    /// A GET with `headers` and no cookies: its status and its body as JSON, when it is JSON.
+    pub async fn get_json(
+        &self,
+        url: &Url,
+        headers: Vec<(String, String)>,
+        r: &mut Redactor,
+    ) -> Result<(u16, Option<serde_json::Value>), Fault> {
+        let req = Request {
+            headers,
+            ..Request::get(url.clone(), crate::trace::Step::Follow)
+        };
+        self.exchange(&req, None, r)
+            .await
+            .map(|a| (a.status, a.json()))
+    }
+
     /// Sends one request without recording a hop, with the cookies of `jar` when given.
     pub async fn exchange(
         &self,

@@ -7,6 +7,15 @@ use crate::redact::Redactor;
 use crate::trace::{Hop, IdpMeta, JwkFacts, Step};
 use url::Url;
 
+/// The discovery document's URL for an issuer: one trailing slash dropped, then the well-known
+/// path (OpenID Connect Discovery 1.0, section 4).
+pub fn discovery_url(issuer: &str) -> String {
+    format!(
+        "{}/.well-known/openid-configuration",
+        issuer.strip_suffix('/').unwrap_or(issuer)
+    )
+}
+
 /// Where the discovery document is: under the configured issuer, the callback's `iss`, or the
 /// authorization request's origin, in that order.
 pub fn discovery_urls(configured: Option<&str>, hops: &[Hop], callback: Option<&Hop>) -> Vec<Url> {
@@ -23,11 +32,7 @@ pub fn discovery_urls(configured: Option<&str>, hops: &[Hop], callback: Option<&
     }
     let mut out: Vec<Url> = Vec::new();
     for issuer in issuers {
-        let at = format!(
-            "{}/.well-known/openid-configuration",
-            issuer.trim_end_matches('/')
-        );
-        if let Ok(u) = Url::parse(&at)
+        if let Ok(u) = Url::parse(&discovery_url(&issuer))
             && !out.contains(&u)
         {
             out.push(u);
