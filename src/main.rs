@@ -2,8 +2,8 @@
 //! to an exit code (see `authchain::exit`).
 
 mod cli;
+mod emit;
 
-use authchain::drive::browser::Artifact;
 use authchain::exit;
 use authchain::redact::{Redactor, Scrubbed, Secret};
 use authchain::report::{self, Report, terminal};
@@ -63,6 +63,14 @@ fn main() {
     };
     let progress = authchain::progress::Progress::default();
     let output = cli.command.output().cloned();
+    if let Some(o) = &output
+        && o.report_json.as_deref().is_some_and(emit::is_stdout)
+        && o.events.as_deref().is_some_and(emit::is_stdout)
+    {
+        std::process::exit(usage(
+            "--report-json - and --events - would both write to stdout; send one to a file",
+        ));
+    }
     // What the report of an interrupted run is scrubbed with: the run's own options.
     let interrupted_opts = {
         let base = authchain::RunOptions {
@@ -142,7 +150,7 @@ async fn dispatch(
                 };
                 run_all(
                     vec![(None, s)],
-                    1,
+                    Schedule::ONE,
                     &args.output,
                     &args.browser,
                     &base,
@@ -181,9 +189,14 @@ async fn dispatch(
                 idp_check: args.idp_check,
                 ..base.clone()
             };
+            let schedule = Schedule {
+                jobs: args.jobs as usize,
+                retries: args.retries,
+                retry_delay: args.retry_delay,
+            };
             run_all(
                 scenarios,
-                args.jobs as usize,
+                schedule,
                 &args.output,
                 &args.browser,
                 &base,
@@ -217,6 +230,7 @@ async fn dispatch(
                     .collect();
                 let none = OutputArgs {
                     report_json: None,
+                    events: None,
                     har: None,
                     junit: None,
                     out: None,
@@ -244,7 +258,7 @@ async fn dispatch(
             let scenario = demo.scenario(args.driver);
             let code = run_all(
                 vec![(None, scenario)],
-                1,
+                Schedule::ONE,
                 &args.output,
                 &args.browser,
                 &base,
@@ -260,6 +274,28 @@ async fn dispatch(
         Command::Oidc {
             command: cli::OidcCommand::Check(args),
         } => oidc_check(args, &tap, theme).await,
+        Command::Completions { shell } => {
+            let mut command = <Cli as clap::CommandFactory>::command();
+            let mut text = Vec::new();
+            clap_complete::generate(shell, &mut command, "authchain", &mut text);
+            std::io::stdout()
+                .write_all(&text)
+                .map_or(exit::NO_ANSWER, |_| exit::PASS)
+        }
+        Command::Man => {
+            let command = <Cli as clap::CommandFactory>::command();
+            let mut text = Vec::new();
+            match clap_mangen::Man::new(command).render(&mut text) {
+                Ok(()) => std::io::stdout()
+                    .write_all(&text)
+                    .map_or(exit::NO_ANSWER, |_| exit::PASS),
+                Err(e) => {
+                    err(&Redactor::new(false)
+                        .scrub(&format!("error: cannot render the manual: {e}")));
+                    exit::NO_ANSWER
+                }
+            }
+        }
         Command::Validate { files } => {
             let mut code = exit::PASS;
             for f in &files {
@@ -523,28 +559,83 @@ fn scenario_error(e: scenario::LoadError) -> i32 {
     exit::USAGE
 }
 
+/// How a command runs its scenarios: how many at once, and how often a run that gave no
+/// usable answer is tried again.
+#[derive(Clone, Copy)]
+struct Schedule {
+    jobs: usize,
+    retries: u32,
+    retry_delay: std::time::Duration,
+}
+
+impl Schedule {
+    const ONE: Schedule = Schedule {
+        jobs: 1,
+        retries: 0,
+        retry_delay: std::time::Duration::ZERO,
+    };
+}
+
+/// Runs the scenarios, `jobs` at once, and reports each as it finishes (in their order).
 async fn run_all(
     scenarios: Vec<(Option<PathBuf>, Scenario)>,
-    jobs: usize,
+    schedule: Schedule,
     output: &OutputArgs,
     browser: &cli::BrowserArgs,
     base: &authchain::RunOptions,
     theme: &dyn terminal::Theme,
 ) -> i32 {
-    let outcomes: Vec<(Option<PathBuf>, authchain::Outcome)> =
-        futures_util::stream::iter(scenarios)
-            .map(|(path, s)| {
-                let mut opts = browser.options(base, output.out.is_some());
-                opts.path = path.clone();
-                async move {
-                    let outcome = authchain::run(&s, &opts).await;
-                    (path, outcome)
-                }
-            })
-            .buffered(jobs.max(1))
-            .collect()
-            .await;
-    emit(outcomes, output, theme)
+    let mut emitter = emit::Emitter::new(output, theme, scenarios.len());
+    let mut runs = futures_util::stream::iter(scenarios)
+        .map(|(path, s)| {
+            let mut opts = browser.options(base, output.out.is_some());
+            opts.path = path.clone();
+            async move {
+                let outcome = run_retrying(&s, &opts, schedule).await;
+                (path, outcome)
+            }
+        })
+        .buffered(schedule.jobs.max(1));
+    while let Some((path, outcome)) = runs.next().await {
+        emitter.take(path, outcome);
+    }
+    emitter.finish()
+}
+
+/// One scenario, tried again after a backoff (doubling, at most 30 s) while it gives no usable
+/// answer (exit 3) and retries are left; the attempts before the last are recorded in its
+/// trace. A wrong answer (exit 1) is an answer, and never retried.
+async fn run_retrying(
+    s: &Scenario,
+    opts: &authchain::RunOptions,
+    schedule: Schedule,
+) -> authchain::Outcome {
+    let mut retries = Vec::new();
+    let mut delay = schedule.retry_delay;
+    let mut attempt = 1;
+    loop {
+        let mut outcome = authchain::run(s, opts).await;
+        if outcome.report.exit_code != exit::NO_ANSWER || attempt > schedule.retries {
+            outcome.report.trace.retries = retries;
+            return outcome;
+        }
+        let error = outcome.report.trace.error.as_ref().map(|e| {
+            let at = e.hop.map(|h| format!(" at {h}")).unwrap_or_default();
+            outcome
+                .redactor
+                .scrub(&format!("step {}{at}: {}", e.step, e.message))
+                .into_string()
+        });
+        retries.push(authchain::trace::Retry {
+            attempt,
+            exit_code: outcome.report.exit_code,
+            error,
+            delay_ms: delay.as_millis() as u64,
+        });
+        tokio::time::sleep(delay).await;
+        delay = (delay * 2).min(std::time::Duration::from_secs(30));
+        attempt += 1;
+    }
 }
 
 /// A saved JSON report: one run, or `{runs: […]}`. Values a report kept under `--reveal` are
@@ -599,28 +690,6 @@ fn forget_values(v: &mut serde_json::Value) {
     }
 }
 
-/// Why the `--out` dir cannot take the run's files, if it cannot: it cannot be made, or a file
-/// cannot be written in it (a read-only or full file system).
-fn unwritable(dir: &Path) -> Option<String> {
-    if let Err(e) = std::fs::create_dir_all(dir) {
-        return Some(format!("cannot create --out {}: {e}", dir.display()));
-    }
-    let check = dir.join(format!(".authchain-write-check-{}", std::process::id()));
-    let written = std::fs::write(&check, b"check");
-    let _ = std::fs::remove_file(&check);
-    written
-        .err()
-        .map(|e| format!("cannot write in --out {}: {e}", dir.display()))
-}
-
-/// Where a run's artifacts go: the `--out` dir, one dir per scenario file when there are several.
-fn artifact_dir(out: &Path, path: Option<&PathBuf>, many: bool) -> PathBuf {
-    match (path, many) {
-        (Some(p), true) => out.join(p.file_stem().unwrap_or_default()),
-        _ => out.to_path_buf(),
-    }
-}
-
 /// A JSON text (made by a report format) with its strings scrubbed.
 fn scrub_json(r: &Redactor, json: &str) -> Scrubbed {
     let value: serde_json::Value = serde_json::from_str(json).unwrap_or_default();
@@ -635,143 +704,41 @@ fn scrubbed_report(o: &authchain::Outcome) -> Result<Report, String> {
         .map_err(|e| format!("the scrubbed report does not read back: {e}"))
 }
 
-/// Writes the reports of finished runs (stdout, JSON, artifacts) and gives the exit code.
+/// Writes the reports of finished runs and gives the exit code.
 fn emit(
-    mut outcomes: Vec<(Option<PathBuf>, authchain::Outcome)>,
+    outcomes: Vec<(Option<PathBuf>, authchain::Outcome)>,
     output: &OutputArgs,
     theme: &dyn terminal::Theme,
 ) -> i32 {
-    let many = outcomes.len() > 1;
-    // An `--out` that cannot be written to: every report that can still be written says so.
-    if let Some(why) = output.out.as_deref().and_then(unwritable) {
-        for (_, o) in &mut outcomes {
-            let report = &mut o.report;
-            if report.trace.error.is_none() {
-                report.trace.error = Some(authchain::trace::RunError {
-                    step: authchain::trace::ErrorStep::Setup,
-                    hop: None,
-                    message: why.clone(),
-                    kind: Some(authchain::trace::RunErrorKind::Output),
-                });
-            }
-            report.verdict = exit::Verdict::Error;
-            report.exit_code = exit::NO_ANSWER;
-        }
+    let mut emitter = emit::Emitter::new(output, theme, outcomes.len());
+    for (path, o) in outcomes {
+        emitter.take(path, o);
     }
-    let code = exit::combine(outcomes.iter().map(|(_, o)| o.report.exit_code));
-    let mut write_failed = false;
-    // The browser's artifacts first, so the reports name them.
-    if let Some(out) = &output.out {
-        for (path, o) in &mut outcomes {
-            if o.artifacts.is_empty() {
-                continue;
-            }
-            let dir = artifact_dir(out, path.as_ref(), many);
-            if let Err(e) = std::fs::create_dir_all(&dir) {
-                err(&Redactor::new(false)
-                    .scrub(&format!("error: cannot create {}: {e}", dir.display())));
-                write_failed = true;
-                continue;
-            }
-            for artifact in std::mem::take(&mut o.artifacts) {
-                let (name, written) = match artifact {
-                    Artifact::Image { name, png } => (name, write_bytes(&dir.join(name), &png)),
-                    Artifact::Text { name, text } => {
-                        (name, write_file(&dir.join(name), &o.redactor.scrub(&text)))
-                    }
-                };
-                if written {
-                    o.report
-                        .trace
-                        .artifacts
-                        .push(dir.join(name).display().to_string());
-                }
+    emitter.finish()
+}
+
+/// The width reports are fitted to: `COLUMNS` when set, else the terminal's when stdout is one,
+/// else 100.
+fn width() -> usize {
+    static WIDTH: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    *WIDTH.get_or_init(|| {
+        if let Some(n) = std::env::var("COLUMNS")
+            .ok()
+            .and_then(|c| c.trim().parse::<usize>().ok())
+            .filter(|n| *n > 0)
+        {
+            return n;
+        }
+        if std::io::stdout().is_terminal() {
+            // SAFETY: TIOCGWINSZ fills the winsize it is given, and nothing else.
+            let mut size: libc::winsize = unsafe { std::mem::zeroed() };
+            let ok = unsafe { libc::ioctl(libc::STDOUT_FILENO, libc::TIOCGWINSZ, &mut size) } == 0;
+            if ok && size.ws_col > 0 {
+                return size.ws_col as usize;
             }
         }
-    }
-    let redactors: Vec<&Redactor> = outcomes.iter().map(|(_, o)| &o.redactor).collect();
-    let all = Redactor::merged(&redactors);
-    let reports: Vec<Report> = match outcomes.iter().map(|(_, o)| scrubbed_report(o)).collect() {
-        Ok(r) => r,
-        Err(e) => {
-            err(&all.scrub(&format!("error: {e}")));
-            out(&all.scrub(&terminal::result_line("error", exit::NO_ANSWER, theme)));
-            return exit::NO_ANSWER;
-        }
-    };
-    let mut stdout = String::new();
-    for report in &reports {
-        stdout.push_str(&terminal::body(report, theme));
-        if many {
-            stdout.push_str(&format!(
-                "run result: {} (exit {})\n\n",
-                report.verdict.word(),
-                report.exit_code
-            ));
-        }
-    }
-    if many {
-        let passed = reports.iter().filter(|r| r.exit_code == exit::PASS).count();
-        stdout.push_str(&format!("{passed} of {} scenarios passed\n", reports.len()));
-    }
-    if let Some(path) = &output.report_json {
-        let json = if many {
-            report::json::many(&reports, code)
-        } else {
-            report::json::one(&reports[0])
-        };
-        write_failed |= !write_file(path, &scrub_json(&all, &json));
-    }
-    if let Some(path) = &output.har {
-        let har = report::har::render(&reports);
-        write_failed |= !write_file(path, &scrub_json(&all, &har));
-    }
-    if let Some(path) = &output.junit {
-        let junit = report::junit::render(&reports);
-        write_failed |= !write_file(path, &all.scrub(&junit));
-    }
-    if let Some(dir) = &output.out {
-        if let Err(e) = std::fs::create_dir_all(dir) {
-            err(&Redactor::new(false)
-                .scrub(&format!("error: cannot create {}: {e}", dir.display())));
-            write_failed = true;
-        } else {
-            for (i, ((path, o), report)) in outcomes.iter().zip(&reports).enumerate() {
-                let stem = path
-                    .as_ref()
-                    .and_then(|p| p.file_stem())
-                    .map(|s| s.to_string_lossy().into_owned())
-                    .unwrap_or_else(|| {
-                        if many {
-                            format!("run-{}", i + 1)
-                        } else {
-                            "report".into()
-                        }
-                    });
-                let file = dir.join(format!("{stem}.json"));
-                write_failed |=
-                    !write_file(&file, &scrub_json(&o.redactor, &report::json::one(report)));
-            }
-        }
-    }
-    for ((_, o), report) in outcomes.iter().zip(&reports) {
-        if let Some(e) = &report.trace.error {
-            let at = e.hop.map(|h| format!(" at {h}")).unwrap_or_default();
-            err(&o.redactor.scrub(&format!(
-                "error: {}: step {}{at}: {}",
-                report.trace.scenario, e.step, e.message
-            )));
-        }
-    }
-    // A report that could not be written is no usable answer either; the last line says so.
-    let code = if write_failed {
-        exit::combine([code, exit::NO_ANSWER])
-    } else {
-        code
-    };
-    stdout.push_str(&terminal::result_line(exit::word(code), code, theme));
-    out(&all.scrub(&stdout));
-    code
+        report::wrap::DEFAULT_WIDTH
+    })
 }
 
 /// The one way text reaches stdout.
@@ -821,7 +788,7 @@ fn finish_check(
     if let Some(e) = &result.error {
         err(&r.scrub(&format!("error: {what}: {}", e.message)));
     }
-    out(&r.scrub(text));
+    out(&r.scrub(&report::wrap::fit(text, width())));
     code
 }
 

@@ -77,6 +77,14 @@ pub enum Command {
         #[command(subcommand)]
         command: OidcCommand,
     },
+    /// Print a shell completion script for bash, zsh, fish, elvish or powershell, e.g.
+    /// `authchain completions bash > /etc/bash_completion.d/authchain`.
+    Completions {
+        #[arg(value_name = "SHELL")]
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff) on stdout, e.g. `authchain man | man -l -`.
+    Man,
 }
 
 #[derive(Subcommand, Debug)]
@@ -326,7 +334,9 @@ impl Command {
             | Command::Jwt { .. }
             | Command::IdpLogin(_)
             | Command::Assertion(_)
-            | Command::Oidc { .. } => None,
+            | Command::Oidc { .. }
+            | Command::Completions { .. }
+            | Command::Man => None,
         }
     }
 
@@ -386,6 +396,13 @@ pub struct RunArgs {
     /// How many scenarios run at once.
     #[arg(short = 'j', long = "jobs", default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=64))]
     pub jobs: u16,
+    /// Try a scenario that gave no usable answer (exit 3) again, up to N times; each attempt
+    /// is recorded in its report. A wrong answer (exit 1) is never retried.
+    #[arg(long, value_name = "N", default_value_t = 0, value_parser = clap::value_parser!(u32).range(0..=10))]
+    pub retries: u32,
+    /// The wait before the first retry, doubled before each next (at most 30s).
+    #[arg(long, value_name = "DURATION", default_value = "1s", value_parser = parse_timeout)]
+    pub retry_delay: std::time::Duration,
     #[command(flatten)]
     pub browser: BrowserArgs,
     #[command(flatten)]
@@ -409,9 +426,14 @@ pub struct CheckFlags {
 
 #[derive(Args, Clone, Debug)]
 pub struct OutputArgs {
-    /// Write the JSON report to FILE (also on exit 1 and 3).
+    /// Write the JSON report to FILE (also on exit 1 and 3); `-`: to stdout, the human report
+    /// then going to stderr (only when stderr is a terminal or the command does not pass).
     #[arg(long, value_name = "FILE")]
     pub report_json: Option<PathBuf>,
+    /// Write events as JSON Lines to FILE (`-`: stdout) as each run finishes: hop, probe,
+    /// matrix-row, check, finding, run-end.
+    #[arg(long, value_name = "FILE")]
+    pub events: Option<PathBuf>,
     /// Write the hops and probes as a HAR 1.2 file (for a browser's network panel).
     #[arg(long, value_name = "FILE")]
     pub har: Option<PathBuf>,

@@ -3,8 +3,16 @@
 
 use crate::trace::{Evidence, Hop, MatrixRow, Probe, SetCookie, Trace};
 
+/// The width the matrix of a finding's evidence is laid out for in the JSON report and JUnit.
+pub const WIDE: usize = 166;
+
 /// The lines of a finding's evidence; a reference the trace lacks shows nothing.
 pub fn lines(t: &Trace, items: &[Evidence]) -> Vec<String> {
+    lines_in(t, items, WIDE)
+}
+
+/// The lines of a finding's evidence, its tables laid out for `width` columns.
+pub fn lines_in(t: &Trace, items: &[Evidence], width: usize) -> Vec<String> {
     let probe = |name: &str| t.probes.iter().find(|p| p.name == name);
     items
         .iter()
@@ -44,7 +52,7 @@ pub fn lines(t: &Trace, items: &[Evidence]) -> Vec<String> {
                     ]
                 })
                 .unwrap_or_default(),
-            Evidence::Matrix { probe, reference } => matrix_table(t, probe, reference),
+            Evidence::Matrix { probe, reference } => matrix_table(t, probe, reference, width),
             Evidence::Note { text } => vec![text.clone()],
         })
         .collect()
@@ -82,14 +90,35 @@ pub fn set_cookie_line(h: &Hop, c: &SetCookie) -> String {
     format!("{}: {} sets {}", h.n, crate::web::host_port(&h.url), c.raw)
 }
 
-/// The matrix of one compared probe and its reference as text lines: one row per way of
-/// carrying the session, one column per endpoint.
-pub fn matrix_table(t: &Trace, probe: &str, reference: &str) -> Vec<String> {
+/// The matrix of one compared probe and its reference as text lines for `width` columns: one
+/// row per way of carrying the session, one column per endpoint, each cell's body cut to fit;
+/// where even short cells do not fit, each row becomes a line of its own and a line per
+/// endpoint under it.
+pub fn matrix_table(t: &Trace, probe: &str, reference: &str, width: usize) -> Vec<String> {
+    // The most of a body a cell shows, and the least worth a table.
     const BODY: usize = 48;
+    const LEAST: usize = 20;
+    let variant_width = t
+        .matrix
+        .iter()
+        .filter(|r| r.probe == probe)
+        .map(|r| r.variant.describe().chars().count())
+        .chain(["the session carried as".len()])
+        .max()
+        .unwrap_or(0);
+    // `status mark ` is 7 columns, the ellipsis one, and the columns are two apart.
+    let fits = (width.saturating_sub(variant_width + 4) / 2).saturating_sub(8);
+    let stacked = fits < LEAST;
+    let budget = if stacked {
+        width.saturating_sub(4 + probe.len().max(reference.len()) + 2 + 8)
+    } else {
+        fits
+    }
+    .clamp(8, BODY);
     let cell = |row: &MatrixRow| {
         let mark = if row.passed { "ok" } else { "no" };
-        let mut body: String = row.body_excerpt.chars().take(BODY).collect();
-        if row.body_excerpt.chars().count() > BODY {
+        let mut body: String = row.body_excerpt.chars().take(budget).collect();
+        if row.body_excerpt.chars().count() > budget {
             body.push('…');
         }
         format!("{} {mark} {body}", row.status)
@@ -107,6 +136,19 @@ pub fn matrix_table(t: &Trace, probe: &str, reference: &str) -> Vec<String> {
             (row.variant.describe(), cell(row), other)
         })
         .collect();
+    if stacked {
+        let w = probe.len().max(reference.len());
+        return rows
+            .iter()
+            .flat_map(|(variant, own, other)| {
+                [
+                    variant.clone(),
+                    format!("  {probe:<w$}  {own}").trim_end().to_string(),
+                    format!("  {reference:<w$}  {other}").trim_end().to_string(),
+                ]
+            })
+            .collect();
+    }
     let header = (
         "the session carried as".to_string(),
         probe.to_string(),

@@ -1,10 +1,13 @@
 //! Reports: functions from a run's result to text. They decide nothing and do no I/O.
 
+pub mod events;
 pub mod evidence;
+pub mod github;
 pub mod har;
 pub mod json;
 pub mod junit;
 pub mod terminal;
+pub mod wrap;
 
 use crate::exit::Verdict;
 use crate::trace::{Finding, Trace};

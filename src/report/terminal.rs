@@ -28,15 +28,16 @@ impl Theme for Plain {
     }
 }
 
-/// The whole report, ending with the `result:` line.
-pub fn render(report: &Report, theme: &dyn Theme) -> String {
-    let mut out = body(report, theme);
+/// The whole report, ending with the `result:` line, fitted to `width` columns.
+pub fn render(report: &Report, theme: &dyn Theme, width: usize) -> String {
+    let mut out = body(report, theme, width);
     out.push_str(&result_line(report.verdict.word(), report.exit_code, theme));
-    out
+    super::wrap::fit(&out, width)
 }
 
-/// The report without its `result:` line (for `run` with several scenarios).
-pub fn body(report: &Report, th: &dyn Theme) -> String {
+/// The report without its `result:` line (for `run` with several scenarios); its tables are
+/// laid out for `width` columns, and its lines are for [`super::wrap::fit`] to break.
+pub fn body(report: &Report, th: &dyn Theme, width: usize) -> String {
     let t = &report.trace;
     let mut o = String::new();
     let _ = writeln!(o, "{} {}", th.paint("authchain:", Style::Bold), t.scenario);
@@ -68,9 +69,29 @@ pub fn body(report: &Report, th: &dyn Theme) -> String {
         let style = if code == 0 { Style::Good } else { Style::Bad };
         let _ = writeln!(o, "{}", th.paint(&format!("  IdP check {verdict}"), style));
     }
+    for r in &t.retries {
+        let why = r
+            .error
+            .as_deref()
+            .map(|e| format!(": {e}"))
+            .unwrap_or_default();
+        let line = format!(
+            "  attempt {} gave no usable answer (exit {}){why}; tried again after {} ms",
+            r.attempt, r.exit_code, r.delay_ms
+        );
+        let _ = writeln!(o, "{}", th.paint(&line, Style::Warn));
+    }
     let _ = writeln!(o, "\n{}", th.paint("hops", Style::Bold));
+    let mut origin = None;
     for h in &t.hops {
-        hop(&mut o, h, t.chain.callback_hop == Some(h.n), th);
+        let (here, path) = split_origin(&h.url);
+        if here != origin {
+            if let Some(here) = &here {
+                let _ = writeln!(o, "  {here}");
+            }
+            origin = here;
+        }
+        hop(&mut o, h, path, t.chain.callback_hop == Some(h.n), th);
     }
     if t.hops.is_empty() {
         let _ = writeln!(o, "  (none)");
@@ -129,6 +150,7 @@ pub fn body(report: &Report, th: &dyn Theme) -> String {
                 t,
                 &p.name,
                 p.compare_to.as_deref().unwrap_or_default(),
+                width.saturating_sub(2),
             ) {
                 let _ = writeln!(o, "  {line}");
             }
@@ -160,12 +182,12 @@ pub fn body(report: &Report, th: &dyn Theme) -> String {
                     } else {
                         line
                     };
-                    let _ = writeln!(o, "  {:<16} {line}", "");
+                    let _ = writeln!(o, "    {line}");
                 }
             }
         }
     }
-    findings(&mut o, &report.findings, th);
+    findings(&mut o, &report.findings, Some((t, width)), th);
 
     if let Some(e) = &t.error {
         error_line(&mut o, e, th);
@@ -176,7 +198,7 @@ pub fn body(report: &Report, th: &dyn Theme) -> String {
 
 /// The end of a check command's text: its findings, its stop, its result line.
 pub fn check_tail(o: &mut String, result: &crate::trace::CheckResult, th: &dyn Theme) {
-    findings(o, &result.findings, th);
+    findings(o, &result.findings, None, th);
     if let Some(e) = &result.error {
         error_line(o, e, th);
     }
@@ -202,7 +224,13 @@ pub fn error_line(o: &mut String, e: &crate::trace::RunError, th: &dyn Theme) {
 }
 
 /// The findings block: each as `<id>: <title>`, its evidence, why, its causes and the fix.
-pub fn findings(o: &mut String, findings: &[crate::trace::Finding], th: &dyn Theme) {
+/// With the trace, the evidence is laid out again for `width` columns (its tables fitted).
+pub fn findings(
+    o: &mut String,
+    findings: &[crate::trace::Finding],
+    trace: Option<(&crate::trace::Trace, usize)>,
+    th: &dyn Theme,
+) {
     if findings.is_empty() {
         return;
     }
@@ -214,9 +242,13 @@ pub fn findings(o: &mut String, findings: &[crate::trace::Finding], th: &dyn The
             Severity::Info => Style::Dim,
         };
         let _ = writeln!(o, "{}: {}", th.paint(f.id.as_str(), style), f.title);
-        if !f.evidence_lines.is_empty() {
+        let lines = match trace {
+            Some((t, width)) => super::evidence::lines_in(t, &f.evidence, width.saturating_sub(4)),
+            None => f.evidence_lines.clone(),
+        };
+        if !lines.is_empty() {
             let _ = writeln!(o, "  evidence:");
-            for e in &f.evidence_lines {
+            for e in &lines {
                 let _ = writeln!(o, "    {e}");
             }
         }
@@ -270,7 +302,25 @@ pub fn result_line(word: &str, code: i32, th: &dyn Theme) -> String {
     )
 }
 
-fn hop(o: &mut String, h: &Hop, callback: bool, th: &dyn Theme) {
+/// A URL's origin and the rest (path, query, fragment); no origin for what is no URL.
+fn split_origin(url: &str) -> (Option<String>, &str) {
+    match url::Url::parse(url) {
+        Ok(u) if u.has_host() => {
+            let origin = u.origin().ascii_serialization();
+            // The origin as written in the URL (its case and port as recorded).
+            let start = url.find("://").map_or(0, |i| i + 3);
+            let end = url[start..]
+                .find(['/', '?', '#'])
+                .map_or(url.len(), |i| start + i);
+            let rest = &url[end..];
+            (Some(origin), if rest.is_empty() { "/" } else { rest })
+        }
+        _ => (None, url),
+    }
+}
+
+/// A hop's line (its URL as `path`, under its origin's line) and the lines of what it did.
+fn hop(o: &mut String, h: &Hop, path: &str, callback: bool, th: &dyn Theme) {
     let status_style = match h.status {
         200..=299 => Style::Good,
         300..=399 => Style::Dim,
@@ -279,17 +329,22 @@ fn hop(o: &mut String, h: &Hop, callback: bool, th: &dyn Theme) {
     let tag = if callback { "  [callback]" } else { "" };
     let _ = writeln!(
         o,
-        "{:>3}  {:<4} {}  {}{}  {}",
+        "  {:>3}  {:<4} {}  {}{}  {}",
         h.n.0,
         h.method,
         th.paint(&h.status.to_string(), status_style),
-        h.url,
+        path,
         tag,
         th.paint(&format!("{:.0} ms", h.duration_ms), Style::Dim)
     );
-    let pad = "       ";
+    let pad = "         ";
     if let Some(l) = &h.location {
-        let _ = writeln!(o, "{pad}→ {l}");
+        // A redirect within the hop's origin shows its path; one that leaves it, the whole URL.
+        let shown = match (split_origin(l), split_origin(&h.url)) {
+            ((Some(to), rest), (Some(from), _)) if to == from => rest,
+            _ => l.as_str(),
+        };
+        let _ = writeln!(o, "{pad}→ {shown}");
     }
     if !h.cookie_sent.is_empty() {
         let sent: Vec<String> = h

@@ -802,9 +802,25 @@ pub struct Trace {
     /// `idp-login --report-json` writes it).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub idp_check: Option<serde_json::Value>,
+    /// `run --retries`: the attempts before this one, which gave no usable answer (exit 3).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub retries: Vec<Retry>,
     /// Seconds since the Unix epoch when the run started, by the local clock.
     pub started_at: u64,
     pub duration_ms: f64,
+}
+
+/// An attempt of a run that gave no usable answer and was tried again.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Retry {
+    /// The attempt, from 1.
+    pub attempt: u32,
+    pub exit_code: i32,
+    /// Why it stopped (its `error`: step and message).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// How long the next attempt waited.
+    pub delay_ms: u64,
 }
 
 impl Trace {

@@ -124,3 +124,40 @@ fn the_demo_details_show_no_secret() {
         }
     }
 }
+
+#[test]
+fn the_founding_incident_fits_100_columns_when_piped() {
+    let (out, _) = demo(&["--fault", "guard-bearer"]);
+    assert_eq!(out.code, 1, "{}", out.all());
+    for line in out.stdout.lines() {
+        assert!(line.chars().count() <= 100, "wider than 100: {line:?}");
+    }
+    // The header names the demo once, and each origin heads its hops once in a row.
+    assert!(out.stdout.starts_with("authchain: demo\n"));
+    assert!(out.stdout.contains("\n  http://localhost:"));
+    assert!(
+        out.stdout
+            .contains("  POST 200  /api/auth/sign-in/social  ")
+    );
+    assert!(out.stdout.contains("guard-validates-differently: "));
+}
+
+#[test]
+fn a_wide_terminal_gets_the_matrix_as_a_table() {
+    let (out, _) = demo(&["--fault", "guard-bearer"]);
+    assert!(
+        !out.stdout.contains("the session carried as"),
+        "stacked at 100"
+    );
+    let wide = authchain(&["demo", "--fault", "guard-bearer"], &[("COLUMNS", "200")]);
+    let header = wide
+        .stdout
+        .lines()
+        .find(|l| l.contains("the session carried as"))
+        .expect("a table header at 200 columns");
+    assert!(
+        header.contains("guarded") && header.contains("native"),
+        "{header}"
+    );
+    assert!(wide.stdout.lines().all(|l| l.chars().count() <= 200));
+}

@@ -271,12 +271,26 @@ fn founding_incident_report_snapshot() {
         secure: true,
         ..Opts::default()
     });
-    let Run {
-        out,
-        json_text: json,
-        ..
-    } = login_guarded(&chain, &[]);
+    // Wide enough that no line is broken: the snapshot does not depend on the ports' digits.
+    let guarded = chain.guarded();
+    let run = chain.login(
+        "alice",
+        &["--probe", guarded.as_str()],
+        &[("COLUMNS", "1000")],
+    );
+    let (out, json) = (&run.out, &run.json_text);
     assert_eq!(out.code, 1);
+    // The same report read again, fitted to 100 columns (stdout piped, COLUMNS unset).
+    let narrow = authchain(&["diagnose", run.json.to_str().unwrap()], &[]);
+    assert_eq!(narrow.code, 1, "{}", narrow.all());
+    let widest = narrow
+        .stdout
+        .lines()
+        .map(|l| (l.chars().count(), l))
+        .max()
+        .unwrap();
+    assert!(widest.0 <= 100, "a line wider than 100 columns: {widest:?}");
+    assert!(narrow.stdout.contains("guard-validates-differently: "));
     for secret in chain
         .issued_secrets()
         .iter()

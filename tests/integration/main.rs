@@ -9,6 +9,7 @@ mod bad_input;
 mod browser;
 mod canary;
 mod checks;
+mod ci;
 mod cross_site;
 mod demo;
 mod diagnosis;
