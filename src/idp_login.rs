@@ -37,7 +37,7 @@ pub struct Options {
     /// The library whose needs decide the findings on claims (all are shown).
     pub preset: Option<Preset>,
     pub timeout: Duration,
-    pub resolve: Vec<(String, std::net::IpAddr)>,
+    pub net: crate::drive::http::Net,
 }
 
 /// One claim as the app would get it: from the ID token, from userinfo, and what each library
@@ -109,7 +109,7 @@ pub async fn run(opts: &Options, r: &mut Redactor) -> IdpLoginReport {
         result: CheckResult::default(),
     };
     let origin = opts.redirect_uri.clone();
-    let client = match HttpClient::new(&origin, opts.timeout, &opts.resolve) {
+    let client = match HttpClient::new(&origin, opts.timeout, &opts.net) {
         Ok(c) => c,
         Err(e) => {
             report.result.stop(ErrorStep::Setup, e, None);
@@ -210,7 +210,7 @@ pub async fn run(opts: &Options, r: &mut Redactor) -> IdpLoginReport {
             timeout: opts.timeout,
             max_hops: crate::scenario::DEFAULT_MAX_HOPS,
             matrix: crate::scenario::MatrixMode::Never,
-            resolve: opts.resolve.clone(),
+            resolve: opts.net.resolve.clone(),
             sign_out: None,
             refresh: None,
         },

@@ -56,13 +56,16 @@ pub struct RunOptions {
     /// Log in at the IdP alone first (`idp-login`), to tell the IdP's faults from the app's.
     pub idp_check: bool,
     pub browser: drive::browser::BrowserOptions,
+    /// The operator's network settings (CA, proxy, client certificate, headers, host names),
+    /// for every scenario of the command.
+    pub net: drive::http::Net,
 }
 
 /// Runs one scenario end to end: log in, probe, diagnose.
 pub async fn run(scenario: &Scenario, opts: &RunOptions) -> Outcome {
     let r = redactor_for(scenario, opts);
     let started = Instant::now();
-    let trace = new_trace(scenario);
+    let trace = new_trace(scenario, opts);
     let me = opts
         .progress
         .register(opts.path.clone(), scenario, trace.clone());
@@ -82,6 +85,10 @@ async fn run_on(
     if opts.idp_check {
         match idp_check_options(scenario) {
             Ok(o) => {
+                let o = idp_login::Options {
+                    net: net_for(scenario, opts),
+                    ..o
+                };
                 let report = idp_login::run(&o, &mut r).await;
                 trace.idp_check = serde_json::to_value(&report).ok();
             }
@@ -98,7 +105,7 @@ async fn run_on(
     }
     // The checks' own logins and requests are not the chain's: they go without the progress
     // handle, so that an interrupted report keeps the chain's hops only.
-    let (client, check_client) = match http_client(scenario) {
+    let (client, check_client) = match http_client(scenario, opts) {
         Ok(client) => (client.clone().with_progress(me.clone()), client),
         Err(e) => {
             trace.error = Some(e);
@@ -109,7 +116,8 @@ async fn run_on(
     let (drive, page_answers) = match scenario.chain.driver {
         scenario::Driver::Http => (drive::login(scenario, &client, &mut r).await, Vec::new()),
         scenario::Driver::Browser => {
-            match drive::browser::login(scenario, &opts.browser, me, &mut r).await {
+            let net = net_for(scenario, opts);
+            match drive::browser::login(scenario, &opts.browser, &net, me, &mut r).await {
                 Ok(b) => {
                     artifacts = b.artifacts;
                     (Ok(b.drive), b.page_answers)
@@ -121,7 +129,10 @@ async fn run_on(
     match drive {
         Err(e) => trace.error = Some(e),
         Ok(d) => {
-            trace.chain = d.chain;
+            trace.chain = trace::ChainInfo {
+                insecure: trace.chain.insecure,
+                ..d.chain
+            };
             trace.ended = d.ended;
             trace.error = d.error;
             let landed_clean = matches!(trace.ended, Ended::Landed { .. })
@@ -255,6 +266,7 @@ fn redactor_for(scenario: &Scenario, opts: &RunOptions) -> Redactor {
     {
         add_url_password(&mut r, &webdriver);
     }
+    add_net_secrets(&mut r, &opts.net);
     let c = &scenario.chain;
     let starts: Vec<url::Url> = c.start.iter().filter_map(|s| s.fixed_url()).collect();
     let urls = [&c.app, &c.auth_base, &c.callback_url, &c.page]
@@ -275,6 +287,21 @@ fn redactor_for(scenario: &Scenario, opts: &RunOptions) -> Redactor {
     r
 }
 
+/// The secrets of the network settings: a proxy's password, and `-H`'s values (a header given
+/// on the command line is often a credential: its value, and a scheme's token, are
+/// fingerprinted like any token).
+pub fn add_net_secrets(r: &mut Redactor, net: &drive::http::Net) {
+    if let Some(proxy) = net.proxy.as_deref().and_then(|p| url::Url::parse(p).ok()) {
+        add_url_password(r, &proxy);
+    }
+    for (_, value) in &net.headers {
+        r.sensitive(value);
+        if let Some((_, token)) = value.trim().split_once(' ') {
+            r.sensitive(token.trim());
+        }
+    }
+}
+
 fn add_url_password(r: &mut Redactor, url: &url::Url) {
     if let Some(password) = url.password() {
         r.add_secret(&redact::Secret::new(password));
@@ -282,10 +309,26 @@ fn add_url_password(r: &mut Redactor, url: &url::Url) {
     }
 }
 
-/// The HTTP client for a scenario's chain (the login over HTTP, the probes, the matrix).
-fn http_client(scenario: &Scenario) -> Result<drive::http::HttpClient, trace::RunError> {
+/// The network of a scenario's run: the command's, with the scenario's host names added and
+/// `-H`'s headers going to the app's origins (the app, its pages, its auth handler).
+pub fn net_for(scenario: &Scenario, opts: &RunOptions) -> drive::http::Net {
     let c = &scenario.chain;
-    drive::http::HttpClient::new(&c.page, c.timeout, &c.resolve).map_err(|message| {
+    let mut net = opts.net.clone();
+    net.resolve.extend(c.resolve.iter().cloned());
+    net.header_origins = [&c.app, &c.page, &c.auth_base]
+        .iter()
+        .map(|u| u.origin().ascii_serialization())
+        .collect();
+    net
+}
+
+/// The HTTP client for a scenario's chain (the login over HTTP, the probes, the matrix).
+fn http_client(
+    scenario: &Scenario,
+    opts: &RunOptions,
+) -> Result<drive::http::HttpClient, trace::RunError> {
+    let c = &scenario.chain;
+    drive::http::HttpClient::new(&c.page, c.timeout, &net_for(scenario, opts)).map_err(|message| {
         trace::RunError {
             step: trace::ErrorStep::Setup,
             hop: None,
@@ -331,9 +374,13 @@ async fn probe_and_compare(
     }
 }
 
-fn new_trace(scenario: &Scenario) -> Trace {
+fn new_trace(scenario: &Scenario, opts: &RunOptions) -> Trace {
     Trace {
         scenario: scenario.name.clone(),
+        chain: trace::ChainInfo {
+            insecure: opts.net.insecure,
+            ..Default::default()
+        },
         started_at: SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map_or(0, |d| d.as_secs()),
@@ -361,12 +408,13 @@ pub async fn probe_session(
 ) -> Outcome {
     let mut r = redactor_for(scenario, opts);
     let started = Instant::now();
-    let mut trace = new_trace(scenario);
+    let mut trace = new_trace(scenario, opts);
     trace.ended = Ended::ProbeOnly;
     trace.chain = trace::ChainInfo {
         auth_base: None,
         provider: None,
         driver: "http".into(),
+        insecure: opts.net.insecure,
         ..chain_info(scenario)
     };
     let me = opts
@@ -374,7 +422,7 @@ pub async fn probe_session(
         .register(opts.path.clone(), scenario, trace.clone());
     me.phase(probing(scenario), &trace.chain);
     r.sensitive(cookie.1.expose());
-    match http_client(scenario) {
+    match http_client(scenario, opts) {
         Ok(client) => {
             let mut record = drive::record::Record::default();
             let urls: Vec<&url::Url> = scenario.probes.iter().map(|p| &p.url).collect();
@@ -423,7 +471,7 @@ pub fn idp_check_options(scenario: &Scenario) -> Result<idp_login::Options, Stri
         idp: idp.clone(),
         preset: scenario.chain.preset,
         timeout: scenario.chain.timeout,
-        resolve: scenario.chain.resolve.clone(),
+        net: drive::http::Net::resolving(&scenario.chain.resolve),
     })
 }
 

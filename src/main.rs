@@ -144,9 +144,12 @@ async fn dispatch(
                 {
                     return usage(&e);
                 }
-                let base = authchain::RunOptions {
-                    idp_check: args.idp_check,
-                    ..base.clone()
+                let base = match with_net(&base, &args.net, &args.cert, [&s]) {
+                    Ok(b) => authchain::RunOptions {
+                        idp_check: args.idp_check,
+                        ..b
+                    },
+                    Err(code) => return code,
                 };
                 run_all(
                     vec![(None, s)],
@@ -185,9 +188,17 @@ async fn dispatch(
                     }
                 }
             }
-            let base = authchain::RunOptions {
-                idp_check: args.idp_check,
-                ..base.clone()
+            let base = match with_net(
+                &base,
+                &args.net,
+                &args.cert,
+                scenarios.iter().map(|(_, s)| s),
+            ) {
+                Ok(b) => authchain::RunOptions {
+                    idp_check: args.idp_check,
+                    ..b
+                },
+                Err(code) => return code,
             };
             let schedule = Schedule {
                 jobs: args.jobs as usize,
@@ -206,6 +217,10 @@ async fn dispatch(
         }
         Command::Probe(args) => match args.scenario() {
             Ok((scenario, name, value)) => {
+                let base = match with_net(&base, &args.net, &args.cert, [&scenario]) {
+                    Ok(b) => b,
+                    Err(code) => return code,
+                };
                 let outcome = authchain::probe_session(&scenario, (&name, &value), &base).await;
                 emit(vec![(None, outcome)], &args.output, theme)
             }
@@ -434,8 +449,9 @@ async fn jwks(
         .filter(|u| matches!(u.scheme(), "http" | "https"));
     let (doc, code) = match url {
         Some(url) => {
-            let client = authchain::drive::http::HttpClient::new(&url, timeout, &[])
-                .map_err(|e| (exit::NO_ANSWER, e))?;
+            let client =
+                authchain::drive::http::HttpClient::new(&url, timeout, &Default::default())
+                    .map_err(|e| (exit::NO_ANSWER, e))?;
             let (_, doc) = client
                 .get_json(&url, Vec::new(), r)
                 .await
@@ -472,6 +488,7 @@ async fn idp_login(
         .chain(&opts.client_secret)
         .collect();
     let mut r = check_redactor(tap, &secrets);
+    authchain::add_net_secrets(&mut r, &opts.net);
     let report = authchain::idp_login::run(&opts, &mut r).await;
     let text = authchain::idp_login::render(&report, theme);
     let what = format!("idp-login {}", args.issuer);
@@ -495,7 +512,7 @@ async fn assertion(
         Err(e) => return usage(&e),
     };
     let mut r = check_redactor(tap, &[&opts.password]);
-    let client = match check_client(&opts.endpoint, &args.net, &r) {
+    let client = match check_client(&opts.endpoint, &args.net, None, &mut r) {
         Ok(c) => c,
         Err(code) => return code,
     };
@@ -526,7 +543,7 @@ async fn oidc_check(
 ) -> i32 {
     let mut r = check_redactor(tap, &[]);
     let base = url::Url::parse(&args.issuer).expect("the issuer flag is checked as a URL");
-    let client = match check_client(&base, &args.net, &r) {
+    let client = match check_client(&base, &args.net, Some(&args.cert), &mut r) {
         Ok(c) => c,
         Err(code) => return code,
     };
@@ -557,6 +574,30 @@ fn scenario_error(e: scenario::LoadError) -> i32 {
         scenario::LoadError::Invalid(diag) => err(&scenario::render_error(&diag)),
     }
     exit::USAGE
+}
+
+/// `base` with the network settings of the flags, or the exit code of a usage error: a file
+/// that cannot be read, or a setting the browser driver cannot take on a browser scenario.
+fn with_net<'s>(
+    base: &authchain::RunOptions,
+    net: &cli::NetArgs,
+    cert: &cli::ClientCertArgs,
+    scenarios: impl IntoIterator<Item = &'s Scenario>,
+) -> Result<authchain::RunOptions, i32> {
+    let net = net.net(Some(cert)).map_err(|e| usage(&e))?;
+    if let Some(flag) = authchain::drive::browser::unsupported(&net)
+        && scenarios
+            .into_iter()
+            .any(|s| s.chain.driver == scenario::Driver::Browser)
+    {
+        return Err(usage(&format!(
+            "the browser driver cannot take {flag}; use the http driver"
+        )));
+    }
+    Ok(authchain::RunOptions {
+        net,
+        ..base.clone()
+    })
 }
 
 /// How a command runs its scenarios: how many at once, and how often a run that gave no
@@ -756,9 +797,12 @@ fn err(text: &Scrubbed) {
 fn check_client(
     base: &url::Url,
     net: &cli::CheckNet,
-    r: &Redactor,
+    cert: Option<&cli::ClientCertArgs>,
+    r: &mut Redactor,
 ) -> Result<authchain::drive::http::HttpClient, i32> {
-    authchain::drive::http::HttpClient::new(base, net.timeout, &net.resolve).map_err(|e| {
+    let settings = net.net.net(cert).map_err(|e| usage(&e))?;
+    authchain::add_net_secrets(r, &settings);
+    authchain::drive::http::HttpClient::new(base, net.timeout, &settings).map_err(|e| {
         err(&r.scrub(&format!("error: {e}")));
         exit::NO_ANSWER
     })

@@ -176,6 +176,8 @@ pub struct IdpLoginArgs {
     pub preset: Option<Preset>,
     #[command(flatten)]
     pub net: CheckNet,
+    #[command(flatten)]
+    pub cert: ClientCertArgs,
 }
 
 /// The value of the environment variable a `--FLAG VAR` names, or why there is none.
@@ -210,7 +212,7 @@ impl IdpLoginArgs {
             },
             preset: self.preset,
             timeout: self.net.timeout,
-            resolve: self.net.resolve.clone(),
+            net: self.net.net.net(Some(&self.cert))?,
         })
     }
 }
@@ -304,6 +306,122 @@ pub struct OidcCheckArgs {
     pub client_id: Option<String>,
     #[command(flatten)]
     pub net: CheckNet,
+    #[command(flatten)]
+    pub cert: ClientCertArgs,
+}
+
+/// How requests reach the servers, with curl's names.
+#[derive(Args, Debug, Clone, Default)]
+pub struct NetArgs {
+    /// Map a host name to an address, bypassing DNS (repeatable): HOST:PORT:ADDR as curl
+    /// takes it, or HOST:ADDR; the mapping holds for the host on every port.
+    #[arg(long, value_name = "HOST:PORT:ADDR", value_parser = parse_resolve)]
+    pub resolve: Vec<(String, std::net::IpAddr)>,
+    /// Trust the CA certificates in FILE (PEM) beside the system's.
+    #[arg(long, value_name = "FILE")]
+    pub cacert: Option<PathBuf>,
+    /// Verify no TLS certificate at all; every report says so.
+    #[arg(short = 'k', long)]
+    pub insecure: bool,
+    /// The proxy of every request, e.g. http://proxy.internal:3128 [default: HTTPS_PROXY,
+    /// HTTP_PROXY, ALL_PROXY and NO_PROXY from the environment].
+    #[arg(long, value_name = "URL")]
+    pub proxy: Option<String>,
+    /// A header sent with every request to the app (to every request on the check commands),
+    /// as 'Name: value' (repeatable); its value is shown as a fingerprint.
+    #[arg(short = 'H', long = "header", value_name = "'NAME: VALUE'", value_parser = parse_header)]
+    pub headers: Vec<(String, String)>,
+}
+
+/// The client certificate for mutual TLS.
+#[derive(Args, Debug, Clone, Default)]
+pub struct ClientCertArgs {
+    /// The client certificate (PEM) for mutual TLS; its private key in the same file or in
+    /// --key.
+    #[arg(long, value_name = "FILE")]
+    pub cert: Option<PathBuf>,
+    /// The private key (PEM) of --cert.
+    #[arg(long, value_name = "FILE", requires = "cert")]
+    pub key: Option<PathBuf>,
+}
+
+impl NetArgs {
+    /// The network settings these flags give, with the client certificate; a file that cannot
+    /// be read or is no PEM is a usage error.
+    pub fn net(
+        &self,
+        cert: Option<&ClientCertArgs>,
+    ) -> Result<authchain::drive::http::Net, String> {
+        let read = |flag: &str, path: &PathBuf| {
+            std::fs::read(path)
+                .map_err(|e| format!("--{flag} {}: cannot read it: {e}", path.display()))
+        };
+        let cacert = match &self.cacert {
+            Some(p) => {
+                let pem = read("cacert", p)?;
+                if !String::from_utf8_lossy(&pem).contains("-----BEGIN CERTIFICATE-----") {
+                    return Err(format!(
+                        "--cacert {}: no PEM certificate in it",
+                        p.display()
+                    ));
+                }
+                Some(pem)
+            }
+            None => None,
+        };
+        let identity = match cert.and_then(|c| c.cert.as_ref().map(|p| (p, c.key.as_ref()))) {
+            Some((cert, key)) => {
+                let mut pem = read("cert", cert)?;
+                if let Some(key) = key {
+                    pem.push(b'\n');
+                    pem.extend(read("key", key)?);
+                }
+                let text = String::from_utf8_lossy(&pem);
+                if !text.contains("-----BEGIN CERTIFICATE-----")
+                    || !text.contains("PRIVATE KEY-----")
+                {
+                    return Err(format!(
+                        "--cert {}: give a PEM certificate and its PEM private key (in it, or with --key)",
+                        cert.display()
+                    ));
+                }
+                Some(pem)
+            }
+            None => None,
+        };
+        if let Some(p) = &self.proxy {
+            url_flag("proxy", p).or_else(|e| {
+                Url::parse(p)
+                    .ok()
+                    .filter(|u| u.scheme().starts_with("socks"))
+                    .ok_or(e)
+            })?;
+        }
+        Ok(authchain::drive::http::Net {
+            resolve: self.resolve.clone(),
+            headers: self.headers.clone(),
+            header_origins: Vec::new(),
+            cacert,
+            insecure: self.insecure,
+            identity,
+            proxy: self.proxy.clone(),
+        })
+    }
+}
+
+fn parse_header(s: &str) -> Result<(String, String), String> {
+    let (name, value) = s
+        .split_once(':')
+        .ok_or_else(|| "a header is 'Name: value'".to_string())?;
+    let name = name.trim();
+    if name.is_empty() || http::HeaderName::from_bytes(name.as_bytes()).is_err() {
+        return Err(format!("`{name}` is not a header name"));
+    }
+    let value = value.trim();
+    if http::HeaderValue::from_str(value).is_err() {
+        return Err(format!("the value of {name} is not a header value"));
+    }
+    Ok((name.to_string(), value.to_string()))
 }
 
 /// The network and report flags of the check commands (`oidc check`, `idp-login`,
@@ -313,9 +431,8 @@ pub struct CheckNet {
     /// The timeout of each request, e.g. 10s, 500ms.
     #[arg(long, default_value = "10s", value_parser = parse_timeout)]
     pub timeout: std::time::Duration,
-    /// Map a host name to an address, bypassing DNS (repeatable), e.g. idp.test:127.0.0.1.
-    #[arg(long, value_name = "HOST:IP", value_parser = parse_resolve)]
-    pub resolve: Vec<(String, std::net::IpAddr)>,
+    #[command(flatten)]
+    pub net: NetArgs,
     /// Write the JSON report here.
     #[arg(long, value_name = "FILE")]
     pub report_json: Option<PathBuf>,
@@ -413,6 +530,10 @@ pub struct RunArgs {
     pub idp_check: bool,
     #[command(flatten)]
     pub checks: CheckFlags,
+    #[command(flatten)]
+    pub net: NetArgs,
+    #[command(flatten)]
+    pub cert: ClientCertArgs,
 }
 
 /// `--check NAME`, on the commands that log in.
@@ -540,9 +661,10 @@ pub struct LoginArgs {
     /// The timeout of each request and step, e.g. 10s, 500ms.
     #[arg(long, default_value = "10s", value_parser = parse_timeout)]
     pub timeout: std::time::Duration,
-    /// Map a host name to an address, bypassing DNS, e.g. app.test:127.0.0.1 (repeatable).
-    #[arg(long, value_name = "HOST:IP", value_parser = parse_resolve)]
-    pub resolve: Vec<(String, std::net::IpAddr)>,
+    #[command(flatten)]
+    pub net: NetArgs,
+    #[command(flatten)]
+    pub cert: ClientCertArgs,
     /// The most hops a login may take.
     #[arg(long, default_value_t = scenario::DEFAULT_MAX_HOPS, value_parser = clap::value_parser!(u32).range(1..=1000))]
     pub max_hops: u32,
@@ -657,6 +779,10 @@ pub struct ProbeArgs {
     #[arg(long, default_value = "10s", value_parser = parse_timeout)]
     pub timeout: std::time::Duration,
     #[command(flatten)]
+    pub net: NetArgs,
+    #[command(flatten)]
+    pub cert: ClientCertArgs,
+    #[command(flatten)]
     pub output: OutputArgs,
 }
 
@@ -722,8 +848,9 @@ impl ProbeArgs {
 }
 
 fn parse_resolve(s: &str) -> Result<(String, std::net::IpAddr), String> {
-    scenario::parse_resolve(s)
-        .ok_or_else(|| format!("`{s}` is not HOST:IP (e.g. app.test:127.0.0.1)"))
+    scenario::parse_resolve(s).ok_or_else(|| {
+        format!("`{s}` is not HOST:PORT:ADDR or HOST:ADDR (e.g. app.test:443:127.0.0.1)")
+    })
 }
 
 fn parse_timeout(s: &str) -> Result<std::time::Duration, String> {
@@ -861,7 +988,7 @@ impl LoginArgs {
                 timeout: self.timeout,
                 max_hops: self.max_hops,
                 matrix: self.probes.mode(),
-                resolve: self.resolve.clone(),
+                resolve: Vec::new(),
                 sign_out: request_flag("sign-out", self.sign_out.as_deref())?,
                 refresh: request_flag("refresh", self.refresh.as_deref())?,
             },

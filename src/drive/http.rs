@@ -111,11 +111,52 @@ fn header(headers: &HeaderMap, name: &str) -> Option<String> {
         .map(str::to_string)
 }
 
+/// How requests reach the servers, as the operator sets it with curl's flags.
+#[derive(Clone, Debug, Default)]
+pub struct Net {
+    /// Host names mapped to addresses, bypassing DNS (`--resolve`).
+    pub resolve: Vec<(String, std::net::IpAddr)>,
+    /// Headers sent with every request to `header_origins` (`-H`).
+    pub headers: Vec<(String, String)>,
+    /// The origins (`scheme://host:port`) the headers go to; none: every request.
+    pub header_origins: Vec<String>,
+    /// Trust anchors (a PEM bundle) beside the system's (`--cacert`).
+    pub cacert: Option<Vec<u8>>,
+    /// Certificates are not verified at all (`--insecure`); every report says so.
+    pub insecure: bool,
+    /// The client's certificate and private key, one PEM, for mutual TLS (`--cert`, `--key`).
+    pub identity: Option<Vec<u8>>,
+    /// The proxy of every request (`--proxy`); none: the environment's (`HTTPS_PROXY`,
+    /// `HTTP_PROXY`, `ALL_PROXY`, `NO_PROXY`, upper or lower case).
+    pub proxy: Option<String>,
+}
+
+impl Net {
+    /// Only host names mapped, nothing else changed.
+    pub fn resolving(resolve: &[(String, std::net::IpAddr)]) -> Net {
+        Net {
+            resolve: resolve.to_vec(),
+            ..Net::default()
+        }
+    }
+
+    /// Whether `-H`'s headers go with a request to `url`.
+    fn headers_for(&self, url: &Url) -> bool {
+        self.header_origins.is_empty()
+            || self
+                .header_origins
+                .iter()
+                .any(|o| *o == url.origin().ascii_serialization())
+    }
+}
+
 /// The HTTP client: reqwest with redirects off. It holds no cookies: a request takes them from
 /// a [`Record`]'s jar, or carries its own.
 #[derive(Clone)]
 pub struct HttpClient {
     client: reqwest::Client,
+    /// `-H`'s headers, and where they go.
+    net: std::sync::Arc<Net>,
     /// The app's origin, sent as `Origin` on every non-GET request that names no other.
     origin: String,
     timeout: Duration,
@@ -140,15 +181,29 @@ fn pairs(headers: &reqwest::header::HeaderMap) -> Vec<(String, String)> {
 }
 
 impl HttpClient {
-    pub fn new(
-        app: &Url,
-        timeout: Duration,
-        resolve: &[(String, std::net::IpAddr)],
-    ) -> Result<Self, String> {
+    pub fn new(app: &Url, timeout: Duration, net: &Net) -> Result<Self, String> {
         let mut builder = reqwest::Client::builder();
-        for (host, ip) in resolve {
+        for (host, ip) in &net.resolve {
             // Port 0: the URL's own port is used.
             builder = builder.resolve(host, std::net::SocketAddr::new(*ip, 0));
+        }
+        if let Some(pem) = &net.cacert {
+            let certs = reqwest::Certificate::from_pem_bundle(pem)
+                .map_err(|e| format!("--cacert: not a PEM certificate bundle: {e}"))?;
+            builder = builder.tls_certs_merge(certs);
+        }
+        if net.insecure {
+            builder = builder.tls_danger_accept_invalid_certs(true);
+        }
+        if let Some(pem) = &net.identity {
+            let identity = reqwest::Identity::from_pem(pem)
+                .map_err(|e| format!("--cert/--key: not a certificate and key in PEM: {e}"))?;
+            builder = builder.identity(identity);
+        }
+        if let Some(proxy) = &net.proxy {
+            let proxy = reqwest::Proxy::all(proxy.as_str())
+                .map_err(|e| format!("--proxy: not a proxy URL: {e}"))?;
+            builder = builder.proxy(proxy);
         }
         let client = builder
             .redirect(reqwest::redirect::Policy::none())
@@ -159,6 +214,7 @@ impl HttpClient {
             .map_err(|e| format!("cannot build the HTTP client: {e}"))?;
         Ok(HttpClient {
             client,
+            net: std::sync::Arc::new(net.clone()),
             origin: app.origin().ascii_serialization(),
             timeout,
             progress: Default::default(),
@@ -234,6 +290,11 @@ impl HttpClient {
         }
         if !req.method.is_safe() && req.origin_header().is_none() {
             builder = builder.header(ORIGIN, &self.origin);
+        }
+        if self.net.headers_for(&req.url) {
+            for (k, v) in &self.net.headers {
+                builder = builder.header(k.as_str(), v.as_str());
+            }
         }
         builder = match &req.body {
             Some(Body::Json(v)) => builder.json(v),

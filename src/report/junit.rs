@@ -115,7 +115,7 @@ fn cases(r: &Report) -> Vec<Case> {
                         .chain(
                             c.matrix
                                 .iter()
-                                .flat_map(super::check_matrix)
+                                .flat_map(|m| super::check_matrix(m, usize::MAX))
                                 .map(|(line, _)| line),
                         )
                         .collect::<Vec<_>>()

@@ -43,10 +43,11 @@ impl Report {
     }
 }
 
-/// A check's table as aligned lines, each with whether it holds a cell that is not as it should
-/// be: the request's path (its origin dropped), then per column the status and what it got,
-/// `✗ (want)` where it is wrong.
-pub fn check_matrix(m: &crate::trace::CheckMatrix) -> Vec<(String, bool)> {
+/// A check's table as aligned lines for `width` columns, each with whether it holds a cell that
+/// is not as it should be: the request's path (its origin dropped), then per column the status
+/// and what it got, `✗ (want)` where it is wrong. Where the table is wider, each row is its
+/// request's line with a line per column under it.
+pub fn check_matrix(m: &crate::trace::CheckMatrix, width: usize) -> Vec<(String, bool)> {
     let path = |request: &str| -> String {
         let (method, url) = request.split_once(' ').unwrap_or(("", request));
         let rest = url
@@ -89,6 +90,25 @@ pub fn check_matrix(m: &crate::trace::CheckMatrix) -> Vec<(String, bool)> {
                 .unwrap_or(0)
         })
         .collect();
+    let table_width = widths.iter().sum::<usize>() + 2 * widths.len().saturating_sub(1);
+    if table_width > width {
+        let header = table.remove(0).0;
+        let name_width = header[1..]
+            .iter()
+            .map(|c| c.chars().count())
+            .max()
+            .unwrap_or(0);
+        return table
+            .into_iter()
+            .flat_map(|(cells, bad)| {
+                let mut lines = vec![(cells[0].clone(), bad)];
+                for (name, cell) in header[1..].iter().zip(&cells[1..]) {
+                    lines.push((format!("  {name:<name_width$}  {cell}"), cell.contains('✗')));
+                }
+                lines
+            })
+            .collect();
+    }
     table
         .into_iter()
         .map(|(cells, bad)| {

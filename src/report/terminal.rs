@@ -49,6 +49,16 @@ pub fn body(report: &Report, th: &dyn Theme, width: usize) -> String {
     }
     let _ = write!(chain, " · driver {}", t.chain.driver);
     let _ = writeln!(o, "{}", th.paint(&chain, Style::Dim));
+    if t.chain.insecure {
+        let _ = writeln!(
+            o,
+            "{}",
+            th.paint(
+                "  INSECURE: no TLS certificate was verified (--insecure); a pass here says nothing about trust",
+                Style::Bad
+            )
+        );
+    }
     if let Some(s) = &t.chain.start_endpoint {
         let _ = writeln!(
             o,
@@ -176,7 +186,7 @@ pub fn body(report: &Report, th: &dyn Theme, width: usize) -> String {
                 let _ = writeln!(o, "  {:<16} {}", "", th.paint(s, Style::Dim));
             }
             if let Some(m) = &c.matrix {
-                for (line, bad) in super::check_matrix(m) {
+                for (line, bad) in super::check_matrix(m, width.saturating_sub(4)) {
                     let line = if bad {
                         th.paint(&line, Style::Bad)
                     } else {

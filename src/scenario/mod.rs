@@ -141,15 +141,22 @@ pub fn secrets_of(scenario: &Scenario, reveal: bool) -> crate::redact::Redactor 
     r
 }
 
-/// Parses `HOST:IP` (an IPv6 address may be in brackets).
+/// Parses `HOST:PORT:ADDR` as curl takes it, or `HOST:ADDR` (an IPv6 address may be in
+/// brackets). The port is checked and not kept: the mapping holds for the host on every port.
 pub fn parse_resolve(s: &str) -> Option<(String, std::net::IpAddr)> {
-    let (host, ip) = s.split_once(':')?;
-    let ip = ip
-        .trim_start_matches('[')
-        .trim_end_matches(']')
-        .parse()
-        .ok()?;
-    (!host.is_empty()).then(|| (host.to_ascii_lowercase(), ip))
+    let (host, rest) = s.split_once(':')?;
+    let ip = |a: &str| {
+        a.trim_start_matches('[')
+            .trim_end_matches(']')
+            .parse::<std::net::IpAddr>()
+            .ok()
+    };
+    let addr = ip(rest).or_else(|| {
+        let (port, addr) = rest.split_once(':')?;
+        port.parse::<u16>().ok()?;
+        ip(addr)
+    })?;
+    (!host.is_empty()).then(|| (host.to_ascii_lowercase(), addr))
 }
 
 /// When the differential matrix runs.

@@ -744,6 +744,9 @@ pub struct ChainInfo {
     /// order (a logical view next to the hops' own records).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub session_cookie: Option<SessionCookieView>,
+    /// `--insecure`: no TLS certificate was verified in this run.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub insecure: bool,
 }
 
 /// The session cookie the jar ends with, as one cookie.

@@ -1,6 +1,8 @@
 //! Bad input and broken peers: clear errors, the right exit code, a partial report, no hang.
 
-use crate::harness::{Chain, Misbehaving, Opts, authchain, free_port, read_json, response};
+use crate::harness::{
+    Chain, Misbehaving, Opts, authchain, free_port, read_json, read_json_if_any, response,
+};
 use std::path::Path;
 
 fn scenario_file(dir: &Path, text: &str) -> String {
@@ -205,12 +207,7 @@ fn run_misbehaving(
         &["run", &file, "--report-json", json.to_str().unwrap()],
         &[],
     );
-    let report = if json.exists() {
-        read_json(&json)
-    } else {
-        serde_json::Value::Null
-    };
-    (out, report)
+    (out, read_json_if_any(&json))
 }
 
 #[test]

@@ -714,6 +714,15 @@ pub fn read_json(path: &Path) -> serde_json::Value {
     serde_json::from_str(&text).expect("the report is JSON")
 }
 
+/// The report at `path`, or `null` where none was written (exit 2).
+pub fn read_json_if_any(path: &Path) -> serde_json::Value {
+    if path.exists() {
+        read_json(path)
+    } else {
+        serde_json::Value::Null
+    }
+}
+
 /// Ends an answer of [`Misbehaving`] that is sent and then held open without another byte.
 pub const HOLD: &[u8] = b"\0authchain-test-hold";
 

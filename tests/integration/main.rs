@@ -19,6 +19,7 @@ mod field;
 mod harness;
 mod login;
 mod login_machine;
+mod net;
 mod redaction;
 mod scenarios;
 mod tokens;

@@ -189,8 +189,10 @@ fn load_fault(net_error: &str) -> RunErrorKind {
     }
 }
 
-/// The browser's arguments: headless, quiet on a closed network, a fresh profile.
-fn chrome_args(profile: Option<&Path>, resolve: &[(String, std::net::IpAddr)]) -> Vec<String> {
+/// The browser's arguments: headless, quiet on a closed network, a fresh profile; the
+/// operator's host names, proxy and `--insecure`.
+fn chrome_args(profile: Option<&Path>, net: &crate::drive::http::Net) -> Vec<String> {
+    let resolve = &net.resolve;
     let mut args: Vec<String> = [
         "--headless",
         "--no-sandbox",
@@ -218,7 +220,29 @@ fn chrome_args(profile: Option<&Path>, resolve: &[(String, std::net::IpAddr)]) -
             .collect();
         args.push(format!("--host-resolver-rules={}", rules.join(",")));
     }
+    if let Some(proxy) = &net.proxy {
+        args.push(format!("--proxy-server={proxy}"));
+    }
+    if net.insecure {
+        args.push("--ignore-certificate-errors".into());
+    }
     args
+}
+
+/// What the browser driver cannot take from the network settings, if anything: Chromium trusts
+/// its own certificate store, and sends no header of the command line's.
+pub fn unsupported(net: &crate::drive::http::Net) -> Option<&'static str> {
+    if net.cacert.is_some() {
+        Some(
+            "--cacert (Chromium trusts its own certificate store: add the CA there, or use --insecure)",
+        )
+    } else if net.identity.is_some() {
+        Some("--cert/--key (Chromium takes client certificates from its own store)")
+    } else if !net.headers.is_empty() {
+        Some("-H/--header")
+    } else {
+        None
+    }
 }
 
 /// Logs in through Chromium. The browser and chromedriver are shut down before this returns,
@@ -226,6 +250,7 @@ fn chrome_args(profile: Option<&Path>, resolve: &[(String, std::net::IpAddr)]) -
 pub async fn login(
     scenario: &Scenario,
     opts: &BrowserOptions,
+    net: &crate::drive::http::Net,
     progress: &crate::progress::RunProgress,
     r: &mut Redactor,
 ) -> Result<BrowserDrive, RunError> {
@@ -255,7 +280,7 @@ pub async fn login(
     caps.insert("browserName".into(), json!("chrome"));
     caps.insert(
         "goog:chromeOptions".into(),
-        json!({ "args": chrome_args(profile.as_deref(), &c.resolve) }),
+        json!({ "args": chrome_args(profile.as_deref(), net) }),
     );
     caps.insert("goog:loggingPrefs".into(), json!({ "performance": "ALL" }));
     let ms = c.timeout.as_millis() as u64;
