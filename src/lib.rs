@@ -11,6 +11,7 @@ pub mod detail;
 pub mod diagnose;
 pub mod drive;
 pub mod exit;
+pub mod har;
 pub mod idp_login;
 pub mod jwt;
 pub mod oidc;

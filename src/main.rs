@@ -226,34 +226,44 @@ async fn dispatch(
             }
             Err(e) => usage(&e),
         },
-        Command::Diagnose { file } => match load_reports(&file, cli.reveal) {
-            Ok(reports) => {
-                let outcomes = reports
-                    .into_iter()
-                    .map(|r| {
-                        let mut redactor = Redactor::new(false);
-                        redactor.set_tap(tap.clone());
-                        let report = Report::new(r.trace);
-                        authchain::detail::of_report(&report, &mut redactor);
-                        let outcome = authchain::Outcome {
-                            report,
-                            redactor,
-                            artifacts: Vec::new(),
-                        };
-                        (None, outcome)
-                    })
-                    .collect();
-                let none = OutputArgs {
-                    report_json: None,
-                    events: None,
-                    har: None,
-                    junit: None,
-                    out: None,
-                };
-                emit(outcomes, &none, theme)
-            }
-            Err(e) => usage(&e),
-        },
+        Command::Diagnose(args) => {
+            let doc = match read_document(&args.file) {
+                Ok(d) => d,
+                Err(e) => return usage(&e),
+            };
+            let traces = if authchain::har::is_har(&doc) {
+                match har_trace(&args, doc, cli.reveal, &tap) {
+                    Ok(t) => vec![t],
+                    Err(e) => return usage(&e),
+                }
+            } else {
+                match reports_of(&args.file, doc, cli.reveal) {
+                    Ok(reports) => reports
+                        .into_iter()
+                        .map(|r| {
+                            let mut redactor = Redactor::new(false);
+                            redactor.set_tap(tap.clone());
+                            (r.trace, redactor)
+                        })
+                        .collect(),
+                    Err(e) => return usage(&e),
+                }
+            };
+            let outcomes = traces
+                .into_iter()
+                .map(|(trace, mut redactor)| {
+                    let report = Report::new(trace);
+                    authchain::detail::of_report(&report, &mut redactor);
+                    let outcome = authchain::Outcome {
+                        report,
+                        redactor,
+                        artifacts: Vec::new(),
+                    };
+                    (None, outcome)
+                })
+                .collect();
+            emit(outcomes, &args.output, theme)
+        }
         Command::Demo(args) => {
             if args.list {
                 for f in authchain::demo::Fault::ALL {
@@ -679,19 +689,39 @@ async fn run_retrying(
     }
 }
 
-/// A saved JSON report: one run, or `{runs: […]}`. Values a report kept under `--reveal` are
-/// dropped unless this run reveals too.
-fn load_reports(path: &Path, reveal: bool) -> Result<Vec<Report>, String> {
+/// The JSON document `diagnose` reads: a report or a HAR.
+fn read_document(path: &Path) -> Result<serde_json::Value, String> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-    let value: serde_json::Value = serde_json::from_str(&text).map_err(|e| {
+    serde_json::from_str(&text).map_err(|e| {
         format!(
-            "{}:{}:{}: not a JSON report: {e}",
+            "{}:{}:{}: not a JSON report or HAR: {e}",
             path.display(),
             e.line(),
             e.column()
         )
-    })?;
+    })
+}
+
+/// A HAR's login as a trace, with the redactor that learnt its secrets.
+fn har_trace(
+    args: &cli::DiagnoseArgs,
+    doc: serde_json::Value,
+    reveal: bool,
+    tap: &authchain::detail::Tap,
+) -> Result<(authchain::trace::Trace, Redactor), String> {
+    let har: authchain::har::Har = serde_json::from_value(doc)
+        .map_err(|e| format!("{}: not a HAR 1.2 file: {e}", args.file.display()))?;
+    let scenario = args.har_scenario(&har)?;
+    let mut redactor = Redactor::new(reveal);
+    redactor.set_tap(tap.clone());
+    let trace = authchain::har::trace(&har, &scenario, &mut redactor);
+    Ok((trace, redactor))
+}
+
+/// The runs of a saved JSON report: one run, or `{runs: […]}`. Values a report kept under
+/// `--reveal` are dropped unless this run reveals too.
+fn reports_of(path: &Path, value: serde_json::Value, reveal: bool) -> Result<Vec<Report>, String> {
     let mut value = value;
     if !reveal {
         forget_values(&mut value);

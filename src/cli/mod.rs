@@ -46,11 +46,9 @@ pub enum Command {
     Login(Box<LoginArgs>),
     /// Probe an existing session (a cookie), with no login: the probes and the differential matrix.
     Probe(Box<ProbeArgs>),
-    /// Diagnose a saved JSON report again, offline.
-    Diagnose {
-        #[arg(value_name = "FILE")]
-        file: PathBuf,
-    },
+    /// Diagnose offline: a saved JSON report again, or a HAR a browser recorded (Chromium
+    /// DevTools' export, Playwright's recordHar) with the same rules.
+    Diagnose(Box<DiagnoseArgs>),
     /// Run against the built-in demo chain: nothing to install, no server to start.
     Demo(DemoArgs),
     /// Check scenario files without running them (unset ${env:…} and ${secret:…} are allowed).
@@ -446,8 +444,8 @@ impl Command {
             Command::Login(a) => Some(&a.output),
             Command::Probe(a) => Some(&a.output),
             Command::Demo(a) => Some(&a.output),
-            Command::Diagnose { .. }
-            | Command::Validate { .. }
+            Command::Diagnose(a) => Some(&a.output),
+            Command::Validate { .. }
             | Command::Jwt { .. }
             | Command::IdpLogin(_)
             | Command::Assertion(_)
@@ -465,6 +463,71 @@ impl Command {
             Command::Demo(a) => Some(&a.browser),
             _ => None,
         }
+    }
+}
+
+#[derive(Args, Debug)]
+pub struct DiagnoseArgs {
+    /// A JSON report (`--report-json`), or a HAR file.
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
+    /// HAR: the auth library's preset [default: the one whose endpoints the file's requests
+    /// name].
+    #[arg(long, value_parser = choice(Preset::NAMES, Preset::parse))]
+    pub preset: Option<Preset>,
+    /// HAR: the origin the auth library knows the app by [default: where the file's first
+    /// request went].
+    #[arg(long, value_name = "URL")]
+    pub app: Option<String>,
+    /// HAR: where the auth handler is mounted [default: the preset's, under the app].
+    #[arg(long, value_name = "URL")]
+    pub auth_base: Option<String>,
+    /// HAR: the auth library's own session endpoint [default: the preset's, under the auth
+    /// base].
+    #[arg(long, value_name = "URL")]
+    pub native: Option<String>,
+    /// HAR: an endpoint whose answer in the file is compared to the native one (repeatable).
+    #[arg(long = "probe", value_name = "URL")]
+    pub probes: Vec<String>,
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+impl DiagnoseArgs {
+    /// The scenario a HAR is read for: the app, the auth base and the probes, from the flags or
+    /// from the file; errors are usage errors.
+    pub fn har_scenario(&self, har: &authchain::har::Har) -> Result<Scenario, String> {
+        let preset = self.preset.or_else(|| authchain::har::detect_preset(har));
+        let app = match &self.app {
+            Some(a) => url_flag("app", a)?,
+            None => authchain::har::detect_app(har).ok_or(
+                "the HAR holds no http(s) request: nothing to diagnose (give --app if it does)",
+            )?,
+        };
+        let auth_base = match &self.auth_base {
+            Some(a) => url_flag("auth-base", a)?,
+            None => default_auth_base(&app, preset),
+        };
+        let native = preset
+            .and_then(|p| p.contract().native_path)
+            .map(|path| join_path(&auth_base, path));
+        let flags = ProbeFlags {
+            native: self.native.clone(),
+            probes: self.probes.clone(),
+            matrix: MatrixMode::Never,
+        };
+        let probes = if self.native.is_none() && native.is_none() {
+            Vec::new()
+        } else {
+            flags.specs(preset, native)?
+        };
+        Ok(probes_only(
+            format!("har {}", self.file.display()),
+            (app, auth_base, preset),
+            probes,
+            scenario::DEFAULT_TIMEOUT,
+            MatrixMode::Never,
+        ))
     }
 }
 
@@ -717,7 +780,11 @@ pub struct ProbeFlags {
 impl ProbeFlags {
     /// The native probe (at `--native`, else `default_native`) and each `--probe` compared to it;
     /// a `--probe` equal to the native URL is the native probe.
-    fn specs(&self, preset: Preset, default_native: Option<Url>) -> Result<Vec<ProbeSpec>, String> {
+    fn specs(
+        &self,
+        preset: Option<Preset>,
+        default_native: Option<Url>,
+    ) -> Result<Vec<ProbeSpec>, String> {
         let native_url = match (&self.native, default_native) {
             (Some(n), _) => url_flag("native", n)?,
             (None, Some(d)) => d,
@@ -725,7 +792,7 @@ impl ProbeFlags {
                 return Err(format!(
                     "--native is required: {} has no session endpoint of its own; name a route \
                      that answers only with a session",
-                    preset.contract().library
+                    preset.map_or("the app", |p| p.contract().library)
                 ));
             }
         };
@@ -800,7 +867,7 @@ impl ProbeArgs {
         else {
             return Err("the cookie must be NAME=VALUE".into());
         };
-        let probes = self.probes.specs(self.preset, None)?;
+        let probes = self.probes.specs(Some(self.preset), None)?;
         let app = match &self.app {
             Some(a) => url_flag("app", a)?,
             None => {
@@ -810,40 +877,59 @@ impl ProbeArgs {
                 origin
             }
         };
-        let scenario = Scenario {
-            name: format!("probe {}", probes[0].url),
-            chain: Chain {
-                auth_base: default_auth_base(&app, Some(self.preset)),
-                callback_url: app.clone(),
-                page: scenario::origin_of(&app),
-                app,
-                preset: Some(self.preset),
-                provider: None,
-                driver: Driver::Http,
-                start: Vec::new(),
-                start_page: None,
-                timeout: self.timeout,
-                max_hops: scenario::DEFAULT_MAX_HOPS,
-                matrix: self.probes.mode(),
-                resolve: Vec::new(),
-                sign_out: None,
-                refresh: None,
-            },
-            idp: IdpSpec {
-                kind: IdpKind::Form,
-                username: None,
-                password: None,
-                consent: Consent::Accept,
-                selectors: Default::default(),
-                issuer: None,
-                client: None,
-            },
+        let auth_base = default_auth_base(&app, Some(self.preset));
+        let scenario = probes_only(
+            format!("probe {}", probes[0].url),
+            (app, auth_base, Some(self.preset)),
             probes,
-            secrets: Vec::new(),
-            checks: Vec::new(),
-            access: Default::default(),
-        };
+            self.timeout,
+            self.probes.mode(),
+        );
         Ok((scenario, name.trim().to_string(), Secret::new(value)))
+    }
+}
+
+/// A scenario with no login: an app, its auth base and preset, and probes (for `probe`, and
+/// for a HAR read by `diagnose`).
+fn probes_only(
+    name: String,
+    (app, auth_base, preset): (Url, Url, Option<Preset>),
+    probes: Vec<ProbeSpec>,
+    timeout: std::time::Duration,
+    matrix: MatrixMode,
+) -> Scenario {
+    Scenario {
+        name,
+        chain: Chain {
+            auth_base,
+            callback_url: app.clone(),
+            page: scenario::origin_of(&app),
+            app,
+            preset,
+            provider: None,
+            driver: Driver::Http,
+            start: Vec::new(),
+            start_page: None,
+            timeout,
+            max_hops: scenario::DEFAULT_MAX_HOPS,
+            matrix,
+            resolve: Vec::new(),
+            sign_out: None,
+            refresh: None,
+        },
+        idp: IdpSpec {
+            kind: IdpKind::Form,
+            username: None,
+            password: None,
+            consent: Consent::Accept,
+            selectors: Default::default(),
+            issuer: None,
+            client: None,
+        },
+        probes,
+        secrets: Vec::new(),
+        checks: Vec::new(),
+        access: Default::default(),
     }
 }
 
@@ -964,7 +1050,7 @@ impl LoginArgs {
             .contract()
             .native_path
             .map(|path| join_path(&auth_base, path));
-        let probes = self.probes.specs(self.preset, native)?;
+        let probes = self.probes.specs(Some(self.preset), native)?;
         let secrets = password
             .iter()
             .chain(client.as_ref().and_then(|c| c.client_secret.as_ref()))

@@ -216,7 +216,7 @@ impl Demo {
             },
             probes: vec![
                 native_probe(
-                    preset,
+                    Some(preset),
                     join_path(
                         &auth_base,
                         preset

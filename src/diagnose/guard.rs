@@ -181,7 +181,9 @@ fn matrix<'a>(t: &'a Trace, p: &Probe, reference: &str) -> Option<Matrix<'a>> {
 
 fn judge(t: &Trace, p: &Probe) -> Option<Finding> {
     let reference = p.compare_to.as_deref()?;
-    let m = matrix(t, p, reference)?;
+    let Some(m) = matrix(t, p, reference) else {
+        return offline(t, p, reference);
+    };
     let words = crate::preset::words(t.chain.preset.as_deref());
     let cookie = m.cookie.as_str();
     let causes = |keys: &[CauseKey]| -> Vec<Cause> {
@@ -444,6 +446,53 @@ fn judge(t: &Trace, p: &Probe) -> Option<Finding> {
         ),
     );
     f.causes = causes(&keys);
+    Some(f)
+}
+
+/// A recorded chain (a HAR) holds no replays: where the guard refused what the reference
+/// accepted, the most it says is that it did, with every cause still open.
+fn offline(t: &Trace, p: &Probe, reference: &str) -> Option<Finding> {
+    t.recorded.as_ref()?;
+    let r = t.probes.iter().find(|q| q.name == reference)?;
+    if p.passed || !r.passed {
+        return None;
+    }
+    let words = crate::preset::words(t.chain.preset.as_deref());
+    let cookie = t
+        .chain
+        .session_cookie
+        .as_ref()
+        .map(|s| s.name.clone())
+        .or_else(|| p.cookie_sent.first().map(|c| c.name.clone()))
+        .unwrap_or_else(|| "the session cookie".into());
+    let mut f = finding(
+        FindingId::GuardRejectsSession,
+        Severity::Error,
+        format!("`{}` rejects a session that `{reference}` accepts", p.name),
+        vec![
+            Evidence::Probe {
+                probe: reference.to_string(),
+            },
+            Evidence::Probe {
+                probe: p.name.clone(),
+            },
+        ],
+        format!(
+            "In the recording the native endpoint accepted the session the browser held and the              guarded endpoint refused it. Offline nothing is replayed (no cookie, a garbage value,              Bearer, other names), so the recording cannot tell a guard that never sees `{cookie}`              from one that sees it and validates it otherwise."
+        ),
+        format!(
+            "Run `authchain probe --cookie NAME=VALUE --native {} --probe {}` with the session's              cookie (or a live `authchain login`): its matrix names the cause. Or log the Cookie              and Authorization headers the guard receives for one request.",
+            r.url, p.url
+        ),
+    );
+    f.causes = [
+        CauseKey::BearerRevalidation,
+        CauseKey::OtherSecretOrInstance,
+        CauseKey::CookieNotReachingGuard,
+    ]
+    .iter()
+    .map(|k| super::cause(*k, words, &cookie))
+    .collect();
     Some(f)
 }
 

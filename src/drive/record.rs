@@ -136,6 +136,34 @@ impl Record {
     }
 }
 
+/// `Set-Cookie` lines as a browser reported them (its log, a HAR): each set, cleared, or refused
+/// where `blocked` names its line with the browser's reasons.
+pub fn set_cookie_lines<'a>(
+    lines: impl IntoIterator<Item = &'a str>,
+    blocked: &[(String, CookieReasons)],
+    r: &mut Redactor,
+) -> Vec<SetCookie> {
+    lines
+        .into_iter()
+        .filter(|l| !l.trim().is_empty())
+        .map(|line| {
+            let Ok(cookie) = RawCookie::parse(line.to_string()) else {
+                return unparsable_set_cookie(line, r);
+            };
+            let refusal = blocked
+                .iter()
+                .find(|(l, _)| l == line)
+                .map(|(_, why)| why.clone());
+            let action = match (&refusal, web::is_clearing(&cookie)) {
+                (Some(_), _) => CookieAction::Refused,
+                (None, true) => CookieAction::Cleared,
+                (None, false) => CookieAction::Set,
+            };
+            set_cookie_record(&cookie, line, action, refusal, r)
+        })
+        .collect()
+}
+
 /// A `Set-Cookie` that does not parse: refused as a syntax error. Whatever follows the first `=`
 /// up to the first `;` is taken as its value, and kept only as a fingerprint.
 pub fn unparsable_set_cookie(raw: &str, r: &mut Redactor) -> SetCookie {

@@ -117,7 +117,7 @@ pub fn summarize_body(body: &[u8], content_type: Option<&str>, r: &mut Redactor)
     }
 }
 
-fn judge(
+pub(crate) fn judge(
     spec: &ProbeSpec,
     preset: Option<Preset>,
     answer: &Answer,

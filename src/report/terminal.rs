@@ -79,6 +79,26 @@ pub fn body(report: &Report, th: &dyn Theme, width: usize) -> String {
         let style = if code == 0 { Style::Good } else { Style::Bad };
         let _ = writeln!(o, "{}", th.paint(&format!("  IdP check {verdict}"), style));
     }
+    if let Some(rec) = &t.recorded {
+        let by = rec
+            .creator
+            .as_deref()
+            .map(|c| format!(" written by {c}"))
+            .unwrap_or_default();
+        let _ = writeln!(
+            o,
+            "{}",
+            th.paint(
+                &format!(
+                    "  read from a {}{by}: {} of its {} entries are the chain's; offline, nothing was replayed",
+                    rec.format.to_uppercase(),
+                    rec.chain_entries,
+                    rec.entries
+                ),
+                Style::Dim
+            )
+        );
+    }
     for r in &t.retries {
         let why = r
             .error
@@ -195,6 +215,16 @@ pub fn body(report: &Report, th: &dyn Theme, width: usize) -> String {
                     let _ = writeln!(o, "    {line}");
                 }
             }
+        }
+    }
+    if let Some(rec) = t.recorded.as_ref().filter(|r| !r.unknown.is_empty()) {
+        let _ = writeln!(
+            o,
+            "\n{}",
+            th.paint("unknown (not in the recording)", Style::Bold)
+        );
+        for u in &rec.unknown {
+            let _ = writeln!(o, "  - {u}");
         }
     }
     findings(&mut o, &report.findings, Some((t, width)), th);

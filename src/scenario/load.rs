@@ -584,7 +584,7 @@ pub fn from_toml(src: &str, file: &str, lookup: Lookup) -> Result<Scenario, Box<
     if let Some((preset, url)) = native_url
         && !probes.iter().any(|p| p.native)
     {
-        probes.insert(0, native_probe(preset, url));
+        probes.insert(0, native_probe(Some(preset), url));
         spans.insert(0, (chain_span.clone(), None));
     }
     let native_name = probes.iter().find(|p| p.native).map(|p| p.name.clone());

@@ -805,12 +805,33 @@ pub struct Trace {
     /// `idp-login --report-json` writes it).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub idp_check: Option<serde_json::Value>,
+    /// A chain read from a recording (`diagnose FILE.har`) rather than driven: what it was
+    /// read from, and what the recording lacks.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recorded: Option<Recorded>,
     /// `run --retries`: the attempts before this one, which gave no usable answer (exit 3).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub retries: Vec<Retry>,
     /// Seconds since the Unix epoch when the run started, by the local clock.
     pub started_at: u64,
     pub duration_ms: f64,
+}
+
+/// The recording a chain was read from. Offline there are no replays (no matrix, no checks),
+/// and what the recording does not hold is said, never guessed.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Recorded {
+    /// `har`.
+    pub format: String,
+    /// The tool that wrote it, as it names itself (`WebInspector 537.36`, `Playwright 1.65.1`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub creator: Option<String>,
+    /// How many entries the file holds, and how many of them are the chain's hops.
+    pub entries: usize,
+    pub chain_entries: usize,
+    /// What the recording lacks that a live run would have seen, one sentence each.
+    #[serde(default)]
+    pub unknown: Vec<String>,
 }
 
 /// An attempt of a run that gave no usable answer and was tried again.

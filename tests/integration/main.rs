@@ -16,6 +16,7 @@ mod diagnosis;
 mod eoc;
 mod faults;
 mod field;
+mod har;
 mod harness;
 mod login;
 mod login_machine;

@@ -3,12 +3,10 @@
 //! the cookies it blocked, and the cookies sent or withheld on each request.
 
 use crate::drive::http::error_params;
-use crate::drive::record::{set_cookie_record, unparsable_set_cookie};
+use crate::drive::record::set_cookie_lines;
 use crate::redact::Redactor;
-use crate::trace::{BlockedCookie, CookieAction, Hop, HopNo, SentCookie, Step};
+use crate::trace::{BlockedCookie, Hop, HopNo, SentCookie, Step};
 use crate::trace::{CookieReasons, Method};
-use crate::web::is_clearing;
-use cookie::Cookie as RawCookie;
 use serde_json::Value;
 use std::collections::HashMap;
 use url::Url;
@@ -247,25 +245,7 @@ fn set_cookies(extra: &Value, r: &mut Redactor) -> Vec<crate::trace::SetCookie> 
             )
         })
         .collect();
-    lines
-        .split('\n')
-        .filter(|l| !l.trim().is_empty())
-        .map(|line| {
-            let Ok(cookie) = RawCookie::parse(line.to_string()) else {
-                return unparsable_set_cookie(line, r);
-            };
-            let refusal = blocked
-                .iter()
-                .find(|(l, _)| l == line)
-                .map(|(_, why)| why.clone());
-            let action = match (&refusal, is_clearing(&cookie)) {
-                (Some(_), _) => CookieAction::Refused,
-                (None, true) => CookieAction::Cleared,
-                (None, false) => CookieAction::Set,
-            };
-            set_cookie_record(&cookie, line, action, refusal, r)
-        })
-        .collect()
+    set_cookie_lines(lines.split('\n'), &blocked, r)
 }
 
 /// The cookies Chromium sent with a request, and those it withheld with its reasons.
@@ -296,7 +276,7 @@ fn sent_cookies(extra: &Value, r: &mut Redactor) -> (Vec<SentCookie>, Vec<Blocke
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::trace::CookieReason;
+    use crate::trace::{CookieAction, CookieReason};
     use serde_json::json;
 
     fn entry(method: &str, params: Value) -> Value {
