@@ -622,36 +622,40 @@ pub fn render(report: &AssertionReport, th: &dyn crate::report::terminal::Theme)
     o
 }
 
-/// JUnit XML: one test case per class, named `client assertion: <case>`.
+/// JUnit XML: one test case per class, named `client assertion: <case>`, and one for a stop.
 pub fn junit(report: &AssertionReport) -> String {
-    use crate::report::junit::escape;
-    let failures = report.cases.iter().filter(|c| !c.passed).count();
-    let mut o = format!(
-        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites>\n  <testsuite name=\"{}\" tests=\"{}\" failures=\"{failures}\" errors=\"{}\">\n",
-        escape(&format!("assertion {}", report.endpoint)),
-        report.cases.len(),
-        usize::from(report.result.error.is_some()),
-    );
-    for c in &report.cases {
-        o.push_str(&format!(
-            "    <testcase name=\"{}\" classname=\"authchain.assertion\"",
-            escape(&format!("client assertion: {}", c.case))
-        ));
-        if c.passed {
-            o.push_str("/>\n");
-        } else {
-            o.push_str(&format!(
-                ">\n      <failure message=\"{}\">{}</failure>\n    </testcase>\n",
-                escape(&c.problems.first().cloned().unwrap_or_default()),
-                escape(&c.problems.join("\n"))
-            ));
-        }
-    }
+    use crate::report::junit::{Case, document, suite};
+    let mut cases: Vec<Case> = report
+        .cases
+        .iter()
+        .map(|c| Case {
+            name: format!("client assertion: {}", c.case),
+            seconds: 0.0,
+            outcome: (!c.passed).then(|| {
+                (
+                    "failure",
+                    c.problems.first().cloned().unwrap_or_default(),
+                    c.problems.join("\n"),
+                )
+            }),
+        })
+        .collect();
     if let Some(e) = &report.result.error {
-        o.push_str(&format!("    <testcase name=\"client assertion\" classname=\"authchain.assertion\">\n      <error message=\"{}\"/>\n    </testcase>\n", escape(&e.message)));
+        cases.push(Case {
+            name: "client assertion".into(),
+            seconds: 0.0,
+            outcome: Some(("error", e.message.clone(), String::new())),
+        });
     }
-    o.push_str("  </testsuite>\n</testsuites>\n");
-    o
+    document(
+        vec![suite(
+            &format!("assertion {}", report.endpoint),
+            "authchain.assertion",
+            0.0,
+            cases,
+        )],
+        0.0,
+    )
 }
 
 #[cfg(test)]

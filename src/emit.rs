@@ -90,12 +90,12 @@ impl<'a> Emitter<'a> {
     /// Text of the human report, scrubbed, to where it goes.
     fn say(&mut self, text: &Scrubbed) {
         match &mut self.human {
-            Human::Stdout => {
+            Human::Stdout => crate::spinner::aside(|| {
                 print!("{text}");
                 let _ = std::io::stdout().flush();
-            }
+            }),
             Human::Stderr { hold: true, held } => held.push_str(text.as_str()),
-            Human::Stderr { hold: false, .. } => eprint!("{text}"),
+            Human::Stderr { hold: false, .. } => crate::spinner::aside(|| eprint!("{text}")),
         }
     }
 

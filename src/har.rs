@@ -536,12 +536,14 @@ pub fn trace(har: &Har, scenario: &Scenario, r: &mut Redactor) -> Trace {
         duration_ms,
         ..Trace::default()
     }
-    .counted()
+    .counted(scenario)
 }
 
 impl Trace {
-    /// The recording's count of the chain's entries, from its hops and probes.
-    fn counted(mut self) -> Trace {
+    /// The recording's count of the chain's entries, from its hops and probes; the probes it
+    /// could not judge named as not run.
+    fn counted(mut self, scenario: &Scenario) -> Trace {
+        crate::not_run(scenario, &mut self);
         let n = self.hops.len() + self.probes.len();
         if let Some(rec) = &mut self.recorded {
             rec.chain_entries = n;

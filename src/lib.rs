@@ -13,6 +13,7 @@ pub mod drive;
 pub mod exit;
 pub mod har;
 pub mod idp_login;
+pub mod init;
 pub mod jwt;
 pub mod oidc;
 pub mod preset;
@@ -70,9 +71,20 @@ pub async fn run(scenario: &Scenario, opts: &RunOptions) -> Outcome {
     let me = opts
         .progress
         .register(opts.path.clone(), scenario, trace.clone());
-    let outcome = run_on(scenario, opts, &me, r, started, trace).await;
+    let mut outcome = run_on(scenario, opts, &me, r, started, trace).await;
+    not_run(scenario, &mut outcome.report.trace);
     me.done(&outcome);
     outcome
+}
+
+/// Names the scenario's probes the trace has no record of.
+pub fn not_run(scenario: &Scenario, trace: &mut Trace) {
+    trace.probes_not_run = scenario
+        .probes
+        .iter()
+        .filter(|p| !trace.probes.iter().any(|q| q.name == p.name))
+        .map(|p| p.name.clone())
+        .collect();
 }
 
 async fn run_on(
@@ -432,7 +444,8 @@ pub async fn probe_session(
         }
         Err(e) => trace.error = Some(e),
     }
-    let outcome = finish(trace, started, r);
+    let mut outcome = finish(trace, started, r);
+    not_run(scenario, &mut outcome.report.trace);
     me.done(&outcome);
     outcome
 }

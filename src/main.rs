@@ -82,12 +82,23 @@ fn main() {
             None => base,
         }
     };
+    // Progress on stderr only where a person watches: a terminal, outside CI, without -v
+    // (whose details go to stderr).
+    let watched = output.is_some()
+        && cli.verbose == 0
+        && std::io::stderr().is_terminal()
+        && std::env::var_os("CI").is_none();
     let code = runtime.block_on(async {
         let stopped = tokio::select! {
-            code = dispatch(cli, theme, &progress) => return code,
+            code = dispatch(cli, theme, &progress) => {
+                spinner::stop();
+                return code;
+            }
+            _ = spinner::run(&progress, watched) => unreachable!("the spinner never ends"),
             _ = tokio::signal::ctrl_c() => "interrupted",
             _ = terminated() => "terminated",
         };
+        spinner::stop();
         // The runs' futures are dropped (their browsers shut down): what they had recorded is
         // reported, and the exit is 130 whatever it says.
         err(&Redactor::new(false).scrub(stopped));
@@ -299,6 +310,7 @@ async fn dispatch(
         Command::Oidc {
             command: cli::OidcCommand::Check(args),
         } => oidc_check(args, &tap, theme).await,
+        Command::Init(args) => init(&args, &tap).await,
         Command::Completions { shell } => {
             let mut command = <Cli as clap::CommandFactory>::command();
             let mut text = Vec::new();
@@ -333,6 +345,61 @@ async fn dispatch(
                 }
             }
             code
+        }
+    }
+}
+
+async fn init(args: &cli::InitArgs, tap: &authchain::detail::Tap) -> i32 {
+    let app = match args.app() {
+        Ok(a) => a,
+        Err(e) => return usage(&e),
+    };
+    if let Some(path) = &args.output
+        && path.exists()
+        && !args.force
+    {
+        return usage(&format!(
+            "--output {}: the file exists (--force overwrites it)",
+            path.display()
+        ));
+    }
+    let net = match args.net.net(None) {
+        Ok(n) => n,
+        Err(e) => return usage(&e),
+    };
+    let mut r = check_redactor(tap, &[]);
+    authchain::add_net_secrets(&mut r, &net);
+    let client = match authchain::drive::http::HttpClient::new(&app, args.timeout, &net) {
+        Ok(c) => c,
+        Err(e) => {
+            err(&r.scrub(&format!("error: {e}")));
+            return exit::NO_ANSWER;
+        }
+    };
+    let found = authchain::init::detect(&app, args.preset, &client, &mut r).await;
+    if found.evidence.is_empty() {
+        err(&r.scrub(&format!(
+            "error: init {app}: no endpoint answered (is the app up at this address?)"
+        )));
+        return exit::NO_ANSWER;
+    }
+    let text = r.scrub(&authchain::init::render(&app, &found));
+    match &args.output {
+        Some(path) => {
+            if !write_file(path, &text) {
+                return exit::NO_ANSWER;
+            }
+            let what = found
+                .preset
+                .map_or("no preset".to_string(), |p| format!("preset {}", p.name()));
+            if std::io::stderr().is_terminal() {
+                err(&r.scrub(&format!("wrote {} ({what})", path.display())));
+            }
+            exit::PASS
+        }
+        None => {
+            out(&text);
+            exit::PASS
         }
     }
 }
@@ -814,12 +881,57 @@ fn width() -> usize {
 
 /// The one way text reaches stdout.
 fn out(text: &Scrubbed) {
-    print!("{text}");
+    spinner::aside(|| print!("{text}"));
 }
 
 /// The one way text reaches stderr (a line).
 fn err(text: &Scrubbed) {
-    eprintln!("{text}");
+    spinner::aside(|| eprintln!("{text}"));
+}
+
+/// The progress line on stderr: the current hop or step of each run under way.
+mod spinner {
+    use std::sync::OnceLock;
+    use std::time::Duration;
+
+    static BAR: OnceLock<indicatif::ProgressBar> = OnceLock::new();
+
+    /// Shows what the runs are doing until the command ends; nothing when not `watched`.
+    pub async fn run(progress: &authchain::progress::Progress, watched: bool) {
+        if !watched {
+            return std::future::pending().await;
+        }
+        let bar = BAR.get_or_init(|| {
+            let bar = indicatif::ProgressBar::new_spinner();
+            if let Ok(style) = indicatif::ProgressStyle::with_template("{spinner} {wide_msg}") {
+                bar.set_style(style);
+            }
+            bar
+        });
+        loop {
+            let now = progress.now();
+            // The progress of runs, as the report shows them: secrets replaced.
+            let text = authchain::redact::Redactor::new(false).scrub(&now.join(" · "));
+            bar.set_message(text.into_string());
+            bar.tick();
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// Clears the progress line for good.
+    pub fn stop() {
+        if let Some(bar) = BAR.get() {
+            bar.finish_and_clear();
+        }
+    }
+
+    /// Writes with the progress line out of the way.
+    pub fn aside(write: impl FnOnce()) {
+        match BAR.get() {
+            Some(bar) if !bar.is_finished() => bar.suspend(write),
+            _ => write(),
+        }
+    }
 }
 
 /// The HTTP client of a check command, with its network flags; a client that cannot be built is

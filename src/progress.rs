@@ -81,6 +81,37 @@ impl Progress {
         }
     }
 
+    /// What each run under way is doing, one line each: its scenario and its last hop (method,
+    /// URL without its query, status), its phase, or the browser's events so far. The hops'
+    /// URLs are as the report shows them (secrets replaced).
+    pub fn now(&self) -> Vec<String> {
+        let Ok(reg) = self.0.lock() else {
+            return Vec::new();
+        };
+        reg.runs
+            .iter()
+            .filter(|e| e.finished.is_none())
+            .map(|e| {
+                let secs = e.started.elapsed().as_secs_f64();
+                let what = match (&e.phase, e.trace.hops.last(), &e.browser) {
+                    (Some(step), _, _) => format!("step {step}"),
+                    (None, Some(h), _) => format!(
+                        "hop {} {} {} → {}",
+                        h.n.0,
+                        h.method,
+                        h.url.split(['?', '#']).next().unwrap_or_default(),
+                        h.status
+                    ),
+                    (None, None, Some(b)) => {
+                        format!("in the browser, {} network events", b.events.len())
+                    }
+                    (None, None, None) => "starting".into(),
+                };
+                format!("{} ({secs:.1} s): {what}", e.scenario.name)
+            })
+            .collect()
+    }
+
     /// Takes every run, in the order they started.
     pub(crate) fn take(&self) -> Vec<Entry> {
         self.0

@@ -83,6 +83,9 @@ pub enum Command {
     },
     /// Print the manual page (roff) on stdout, e.g. `authchain man | man -l -`.
     Man,
+    /// Write a commented scenario file for the chain at URL, from what its endpoints answer
+    /// (the preset, the auth base, the providers an app lists).
+    Init(Box<InitArgs>),
 }
 
 #[derive(Subcommand, Debug)]
@@ -451,6 +454,7 @@ impl Command {
             | Command::Assertion(_)
             | Command::Oidc { .. }
             | Command::Completions { .. }
+            | Command::Init(_)
             | Command::Man => None,
         }
     }
@@ -463,6 +467,33 @@ impl Command {
             Command::Demo(a) => Some(&a.browser),
             _ => None,
         }
+    }
+}
+
+#[derive(Args, Debug)]
+pub struct InitArgs {
+    /// The app's origin, e.g. https://app.example.com.
+    #[arg(value_name = "URL")]
+    pub url: String,
+    /// Ask only this preset's endpoints [default: every preset's].
+    #[arg(long, value_parser = choice(Preset::NAMES, Preset::parse))]
+    pub preset: Option<Preset>,
+    /// Write the file here instead of stdout (an existing file is kept unless --force).
+    #[arg(short = 'o', long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Overwrite --output.
+    #[arg(long, requires = "output")]
+    pub force: bool,
+    /// The timeout of each request, e.g. 10s, 500ms.
+    #[arg(long, default_value = "10s", value_parser = parse_timeout)]
+    pub timeout: std::time::Duration,
+    #[command(flatten)]
+    pub net: NetArgs,
+}
+
+impl InitArgs {
+    pub fn app(&self) -> Result<Url, String> {
+        url_flag("url", &self.url).map(|u| scenario::origin_of(&u))
     }
 }
 

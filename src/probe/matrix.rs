@@ -157,7 +157,8 @@ pub async fn run(
     record: &Record,
     r: &mut Redactor,
 ) -> (Vec<MatrixRow>, Option<RunError>) {
-    let mut rows = Vec::new();
+    // Every replay first, then all of them sent (several at once), then read in order.
+    let mut planned: Vec<(&ProbeSpec, Variant, Request, Vec<String>)> = Vec::new();
     for (compared, reference) in wanted(specs, probes, mode) {
         let Some(session) = session_cookie(preset, record, &[&reference.url, &compared.url]) else {
             continue;
@@ -201,35 +202,40 @@ pub async fn run(
                     headers,
                     ..probe.clone()
                 };
-                match client.exchange(&req, None, r).await {
-                    Ok(answer) => {
-                        let summary = summarize(&answer, r);
-                        rows.push(MatrixRow {
-                            probe: spec.name.clone(),
-                            variant,
-                            status: answer.status,
-                            body_shape: summary.shape,
-                            body_excerpt: summary.excerpt,
-                            passed: failure(&spec.expect, answer.status, summary.json.as_ref())
-                                .is_none(),
-                            answer: Some(super::answer::digest(
-                                answer.status,
-                                &answer.headers,
-                                &answer.body,
-                                &sent,
-                            )),
-                        });
-                    }
-                    Err(fault) => {
-                        let error = RunError {
-                            step: ErrorStep::Matrix(spec.name.clone()),
-                            hop: None,
-                            message: fault.message,
-                            kind: fault.kind,
-                        };
-                        return (rows, Some(error));
-                    }
-                }
+                planned.push((spec, variant, req, sent.clone()));
+            }
+        }
+    }
+    let requests = planned.iter().map(|(_, _, req, _)| req.clone()).collect();
+    let answers = super::exchange_all(client, requests, None, r).await;
+    let mut rows = Vec::new();
+    for ((spec, variant, _, sent), got) in planned.into_iter().zip(answers) {
+        match got {
+            Ok(answer) => {
+                let summary = summarize(&answer, r);
+                rows.push(MatrixRow {
+                    probe: spec.name.clone(),
+                    variant,
+                    status: answer.status,
+                    body_shape: summary.shape,
+                    body_excerpt: summary.excerpt,
+                    passed: failure(&spec.expect, answer.status, summary.json.as_ref()).is_none(),
+                    answer: Some(super::answer::digest(
+                        answer.status,
+                        &answer.headers,
+                        &answer.body,
+                        &sent,
+                    )),
+                });
+            }
+            Err(fault) => {
+                let error = RunError {
+                    step: ErrorStep::Matrix(spec.name.clone()),
+                    hop: None,
+                    message: fault.message,
+                    kind: fault.kind,
+                };
+                return (rows, Some(error));
             }
         }
     }

@@ -15,8 +15,49 @@ use serde_json::Value;
 /// How much of a probe's body the report keeps.
 const EXCERPT: usize = 300;
 
-/// Runs every probe in order, as the app's page would `fetch` it (with the cookies a browser
-/// would send there); stops at the first one with no usable answer.
+/// How many requests of the probes, or of the matrix, are in flight at once (a browser opens
+/// six connections to a host).
+pub const IN_FLIGHT: usize = 6;
+
+/// Sends `requests` (each with the jar's cookies when given one), at most [`IN_FLIGHT`] at
+/// once when every one is safe (GET, HEAD, OPTIONS), else one after another; the answers in
+/// the requests' order. Each request works with a copy of the redactor, and what the copies
+/// learn is merged back.
+pub async fn exchange_all(
+    client: &HttpClient,
+    requests: Vec<Request>,
+    jar: Option<&Record>,
+    r: &mut Redactor,
+) -> Vec<Result<crate::drive::http::Answer, crate::drive::http::Fault>> {
+    use futures_util::StreamExt as _;
+    let bound = if requests.iter().all(|q| q.method.is_safe_by_rfc()) {
+        IN_FLIGHT
+    } else {
+        1
+    };
+    let base = r.clone();
+    let done: Vec<_> = futures_util::stream::iter(requests)
+        .map(|req| {
+            let mut mine = base.clone();
+            async move {
+                let got = client.exchange(&req, jar, &mut mine).await;
+                (got, mine)
+            }
+        })
+        .buffered(bound)
+        .collect()
+        .await;
+    done.into_iter()
+        .map(|(got, mine)| {
+            r.merge(mine);
+            got
+        })
+        .collect()
+}
+
+/// Runs every probe, as the app's page would `fetch` it (with the cookies a browser would send
+/// there), several at once (see [`exchange_all`]); the probes in order up to the first with no
+/// usable answer.
 pub async fn run(
     specs: &[ProbeSpec],
     app: &url::Url,
@@ -26,15 +67,16 @@ pub async fn run(
     r: &mut Redactor,
 ) -> (Vec<Probe>, Option<RunError>) {
     let mut probes = Vec::new();
-    for spec in specs {
-        let req = request(spec, app);
+    let requests = specs.iter().map(|spec| request(spec, app)).collect();
+    let answers = exchange_all(client, requests, Some(record), r).await;
+    for (spec, got) in specs.iter().zip(answers) {
         // The credentials the request carries, so the digest blanks any echo of them.
         let sent: Vec<String> = record
             .values_for(&spec.url)
             .into_iter()
             .map(|(_, v)| v)
             .collect();
-        match client.exchange(&req, Some(record), r).await {
+        match got {
             Ok(answer) => probes.push(judge(spec, preset, &answer, &sent, r)),
             Err(fault) => {
                 return (

@@ -1,33 +1,20 @@
-//! JUnit XML, for CI systems that show test results: one test suite per run, a test case for the
-//! login chain (failing with the findings), one per probe and one per opt-in check (skipped when
-//! it could not run).
+//! JUnit XML (written by quick-junit), for CI systems that show test results: one test suite
+//! per run, a test case for the login chain (failing with the findings), one per probe of the
+//! scenario (skipped when it did not run) and one per opt-in check (skipped when it could not
+//! run). A case's identity — its suite, class and name — depends only on the scenario, so a
+//! passing and a failing run of one scenario have the same cases.
 
 use super::Report;
 use crate::trace::{Ended, Severity};
-use std::fmt::Write;
+use quick_junit::{NonSuccessKind, TestCase, TestCaseStatus, TestSuite};
+use std::time::Duration;
 
-/// Text made safe for an XML attribute or element.
-pub fn escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
-            c if (c as u32) < 0x20 && !matches!(c, '\n' | '\r' | '\t') => {}
-            c => out.push(c),
-        }
-    }
-    out
-}
-
-struct Case {
-    name: String,
-    seconds: f64,
-    /// `("failure" | "error" | "skipped", message, text)`
-    outcome: Option<(&'static str, String, String)>,
+/// One test case: its name, its time, and what it came to — none (passed), or
+/// `("failure" | "error" | "skipped", message, text)`.
+pub struct Case {
+    pub name: String,
+    pub seconds: f64,
+    pub outcome: Option<(&'static str, String, String)>,
 }
 
 fn cases(r: &Report) -> Vec<Case> {
@@ -97,6 +84,19 @@ fn cases(r: &Report) -> Vec<Case> {
             }),
         });
     }
+    let why_not = match (&t.error, &t.ended) {
+        (Some(e), _) => format!("not run: the run stopped in step {}", e.step),
+        (None, _) if t.recorded.is_some() => "not run: the recording holds no answer of it".into(),
+        (None, Ended::Landed { .. }) => "not run".into(),
+        (None, _) => "not run: the login did not end at the app".into(),
+    };
+    for name in &t.probes_not_run {
+        out.push(Case {
+            name: format!("probe {name}"),
+            seconds: 0.0,
+            outcome: Some(("skipped", why_not.clone(), String::new())),
+        });
+    }
     for c in &t.checks {
         out.push(Case {
             name: format!("check {}", c.check.as_str()),
@@ -128,72 +128,61 @@ fn cases(r: &Report) -> Vec<Case> {
 }
 
 pub fn render(reports: &[Report]) -> String {
-    let mut o = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
-    let all: Vec<(&Report, Vec<Case>)> = reports.iter().map(|r| (r, cases(r))).collect();
-    let count = |kind: &str| {
-        all.iter()
-            .flat_map(|(_, c)| c)
-            .filter(|c| c.outcome.as_ref().is_some_and(|o| o.0 == kind))
-            .count()
-    };
-    let tests: usize = all.iter().map(|(_, c)| c.len()).sum();
     let seconds: f64 = reports.iter().map(|r| r.trace.duration_ms / 1000.0).sum();
-    let _ = writeln!(
-        o,
-        "<testsuites name=\"authchain\" tests=\"{tests}\" failures=\"{}\" errors=\"{}\" time=\"{seconds:.3}\">",
-        count("failure"),
-        count("error")
-    );
-    for (r, cases) in &all {
-        let name = escape(&r.trace.scenario);
-        let failures = cases
+    document(
+        reports
             .iter()
-            .filter(|c| c.outcome.as_ref().is_some_and(|o| o.0 == "failure"))
-            .count();
-        let errors = cases
-            .iter()
-            .filter(|c| c.outcome.as_ref().is_some_and(|o| o.0 == "error"))
-            .count();
-        let skipped = cases
-            .iter()
-            .filter(|c| c.outcome.as_ref().is_some_and(|o| o.0 == "skipped"))
-            .count();
-        let _ = writeln!(
-            o,
-            "  <testsuite name=\"{name}\" tests=\"{}\" failures=\"{failures}\" errors=\"{errors}\" skipped=\"{skipped}\" time=\"{:.3}\">",
-            cases.len(),
-            r.trace.duration_ms / 1000.0
-        );
-        for c in cases {
-            let _ = write!(
-                o,
-                "    <testcase classname=\"{name}\" name=\"{}\" time=\"{:.3}\"",
-                escape(&c.name),
-                c.seconds
-            );
-            match &c.outcome {
-                None => o.push_str("/>\n"),
-                Some(("skipped", message, _)) => {
-                    let _ = writeln!(
-                        o,
-                        ">\n      <skipped message=\"{}\"/>\n    </testcase>",
-                        escape(message)
-                    );
-                }
-                Some((kind, message, text)) => {
-                    let _ = writeln!(
-                        o,
-                        ">\n      <{kind} message=\"{}\">{}</{kind}>\n    </testcase>",
-                        escape(message),
-                        escape(text)
-                    );
-                }
+            .map(|r| {
+                suite(
+                    &r.trace.scenario,
+                    &r.trace.scenario,
+                    r.trace.duration_ms / 1000.0,
+                    cases(r),
+                )
+            })
+            .collect(),
+        seconds,
+    )
+}
+
+/// A test suite of `cases`, each of class `classname`.
+pub fn suite(name: &str, classname: &str, seconds: f64, cases: Vec<Case>) -> TestSuite {
+    let mut suite = TestSuite::new(name);
+    suite.set_time(Duration::from_secs_f64(seconds.max(0.0)));
+    for c in cases {
+        let status = match &c.outcome {
+            None => TestCaseStatus::success(),
+            Some(("skipped", message, _)) => {
+                let mut s = TestCaseStatus::skipped();
+                s.set_message(message.as_str());
+                s
             }
-        }
-        o.push_str("  </testsuite>\n");
+            Some((kind, message, text)) => {
+                let mut s = TestCaseStatus::non_success(if *kind == "error" {
+                    NonSuccessKind::Error
+                } else {
+                    NonSuccessKind::Failure
+                });
+                s.set_message(message.as_str());
+                s.set_description(text.as_str());
+                s
+            }
+        };
+        let mut case = TestCase::new(c.name.as_str(), status);
+        case.set_classname(classname);
+        case.set_time(Duration::from_secs_f64(c.seconds.max(0.0)));
+        suite.add_test_case(case);
     }
-    o.push_str("</testsuites>\n");
-    o
+    suite
+}
+
+/// The JUnit XML document of `suites`.
+pub fn document(suites: Vec<TestSuite>, seconds: f64) -> String {
+    let mut all = quick_junit::Report::new("authchain");
+    all.set_time(Duration::from_secs_f64(seconds.max(0.0)));
+    all.add_test_suites(suites);
+    all.to_string()
+        .unwrap_or_else(|e| format!("<!-- the JUnit report could not be written: {e} -->\n"))
 }
 
 #[cfg(test)]
@@ -231,7 +220,26 @@ mod tests {
             "{xml}"
         );
         assert!(
-            xml.contains("tests=\"1\" failures=\"1\" errors=\"0\" skipped=\"0\""),
+            xml.contains("tests=\"1\" skipped=\"0\" errors=\"0\" failures=\"1\""),
+            "{xml}"
+        );
+    }
+
+    /// A probe of the scenario that did not run is a skipped case, named as when it runs.
+    #[test]
+    fn a_probe_that_did_not_run_is_skipped_not_absent() {
+        let trace = Trace {
+            scenario: "s".into(),
+            probes_not_run: vec!["guarded".into()],
+            ..Trace::default()
+        };
+        let xml = render(&[Report::new(trace)]);
+        assert!(
+            xml.contains("<testcase name=\"probe guarded\" classname=\"s\""),
+            "{xml}"
+        );
+        assert!(
+            xml.contains("<skipped message=\"not run: the login did not end at the app\"/>"),
             "{xml}"
         );
     }
@@ -265,7 +273,7 @@ mod tests {
         }
         let xml = render(&[Report::new(trace)]);
         assert!(
-            xml.contains("name=\"check logout\" time=\"0.000\"/>"),
+            xml.contains("<testcase name=\"check logout\" classname=\"\" time=\"0.000\"/>"),
             "{xml}"
         );
         assert!(

@@ -805,6 +805,10 @@ pub struct Trace {
     /// `idp-login --report-json` writes it).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub idp_check: Option<serde_json::Value>,
+    /// The scenario's probes that did not run (the login did not end at the app, the run
+    /// stopped, or a recording holds no answer of theirs), by name, in the scenario's order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub probes_not_run: Vec<String>,
     /// A chain read from a recording (`diagnose FILE.har`) rather than driven: what it was
     /// read from, and what the recording lacks.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -18,6 +18,7 @@ mod faults;
 mod field;
 mod har;
 mod harness;
+mod init;
 mod login;
 mod login_machine;
 mod net;

@@ -1,0 +1,270 @@
+//! `authchain init [--preset P] URL`: a commented scenario file for the chain at URL, written
+//! from what the app's endpoints answer. Each preset's tell is an answer only its library gives
+//! without a session: BetterAuth's `get-session` answers 200 `null`; Auth.js lists its providers
+//! at `<base>/providers` (each with a `signinUrl` and a `callbackUrl`); express-openid-connect's
+//! `/login` redirects to the IdP's authorization endpoint and sets its `auth_verification`
+//! cookie. Nothing found: a scenario that starts at the page's sign-in button.
+
+use crate::drive::http::{HttpClient, Request};
+use crate::redact::Redactor;
+use crate::scenario::{Preset, join_path};
+use crate::trace::Step;
+use url::Url;
+
+/// What the app's endpoints said.
+#[derive(Debug, Default)]
+pub struct Detected {
+    pub preset: Option<Preset>,
+    pub auth_base: Option<Url>,
+    /// The provider ids the app lists (Auth.js), in its order.
+    pub providers: Vec<String>,
+    /// The IdP the app sends its login to, as an origin.
+    pub idp: Option<String>,
+    /// What was asked and what answered, one line each (for the file's comments).
+    pub evidence: Vec<String>,
+}
+
+/// Asks the endpoints of `only` (or of every preset) at `app`.
+pub async fn detect(
+    app: &Url,
+    only: Option<Preset>,
+    client: &HttpClient,
+    r: &mut Redactor,
+) -> Detected {
+    let mut d = Detected::default();
+    let wanted = |p: Preset| only.is_none_or(|o| o == p);
+    if wanted(Preset::BetterAuth) {
+        let base = crate::scenario::default_auth_base(app, Some(Preset::BetterAuth));
+        let url = join_path(&base, "get-session");
+        if let Some(answer) = get(client, &url, r).await {
+            let says_null = answer.status == 200 && answer.json() == Some(serde_json::Value::Null);
+            d.evidence.push(format!(
+                "GET {} → {}{}",
+                r.url(&url),
+                answer.status,
+                if says_null { " null" } else { "" }
+            ));
+            if says_null {
+                d.preset = Some(Preset::BetterAuth);
+                d.auth_base = Some(base);
+                return d;
+            }
+        }
+    }
+    if wanted(Preset::AuthJs) {
+        for base in ["api/auth", "auth"] {
+            let base = join_path(app, base);
+            let url = join_path(&base, "providers");
+            let Some(answer) = get(client, &url, r).await else {
+                continue;
+            };
+            let providers: Vec<String> = match answer.json() {
+                Some(serde_json::Value::Object(m))
+                    if answer.status == 200
+                        && !m.is_empty()
+                        && m.values().all(|v| v.get("signinUrl").is_some()) =>
+                {
+                    m.keys().cloned().collect()
+                }
+                _ => Vec::new(),
+            };
+            d.evidence.push(format!(
+                "GET {} → {}{}",
+                r.url(&url),
+                answer.status,
+                if providers.is_empty() {
+                    String::new()
+                } else {
+                    format!(" providers {}", providers.join(", "))
+                }
+            ));
+            if !providers.is_empty() {
+                d.preset = Some(Preset::AuthJs);
+                d.auth_base = Some(base);
+                d.providers = providers;
+                return d;
+            }
+        }
+    }
+    if wanted(Preset::Eoc) {
+        let url = join_path(app, "login");
+        if let Some(answer) = get(client, &url, r).await {
+            let to_idp = answer
+                .location
+                .as_ref()
+                .filter(|l| l.query_pairs().any(|(k, _)| k == "client_id"));
+            let transaction = answer
+                .headers
+                .get_all(reqwest::header::SET_COOKIE)
+                .iter()
+                .filter_map(|v| v.to_str().ok())
+                .any(|c| c.trim_start().starts_with("auth_verification="));
+            d.evidence.push(format!(
+                "GET {} → {}{}",
+                r.url(&url),
+                answer.status,
+                to_idp.map_or(String::new(), |l| format!(
+                    " to {}",
+                    l.origin().ascii_serialization()
+                ))
+            ));
+            if let Some(l) = to_idp {
+                d.idp = Some(l.origin().ascii_serialization());
+                if transaction {
+                    d.preset = Some(Preset::Eoc);
+                    d.auth_base = Some(app.clone());
+                }
+            }
+        }
+    }
+    d
+}
+
+async fn get(
+    client: &HttpClient,
+    url: &Url,
+    r: &mut Redactor,
+) -> Option<crate::drive::http::Answer> {
+    let mut req = Request::get(url.clone(), Step::Follow);
+    req.headers
+        .push(("accept".into(), "application/json, text/html;q=0.9".into()));
+    client.exchange(&req, None, r).await.ok()
+}
+
+/// The scenario file, commented: what was found, and what to fill in.
+pub fn render(app: &Url, d: &Detected) -> String {
+    let origin = app.as_str().trim_end_matches('/');
+    let mut o = String::new();
+    let line = |o: &mut String, s: &str| {
+        o.push_str(s);
+        o.push('\n');
+    };
+    line(
+        &mut o,
+        "# Written by `authchain init` from what the app answered:",
+    );
+    for e in &d.evidence {
+        line(&mut o, &format!("#   {e}"));
+    }
+    if d.evidence.is_empty() {
+        line(&mut o, "#   (no endpoint answered)");
+    }
+    line(
+        &mut o,
+        "# Check it with `authchain validate FILE`; run it with `authchain run FILE` once the",
+    );
+    line(
+        &mut o,
+        "# environment variables below are set. docs/scenario-format.md has every field.",
+    );
+    let what = match d.preset {
+        Some(p) => p.contract().library,
+        None => "the app",
+    };
+    line(&mut o, &format!("name = \"Login into {what} at {origin}\""));
+    line(&mut o, "");
+    line(&mut o, "[vars]");
+    line(&mut o, &format!("app = \"{origin}\""));
+    line(&mut o, "");
+    line(&mut o, "[chain]");
+    line(&mut o, "app = \"${app}\"");
+    match d.preset {
+        Some(p) => {
+            line(&mut o, &format!("preset = \"{}\"", p.name()));
+            if let Some(base) = &d.auth_base {
+                let default = crate::scenario::default_auth_base(app, Some(p));
+                if base != &default {
+                    line(&mut o, &format!("auth_base = \"{}\"", base.as_str()));
+                }
+            }
+            if p.contract().needs_provider() {
+                match d.providers.as_slice() {
+                    [] => {
+                        line(
+                            &mut o,
+                            "# The provider id configured in the app (its social provider or generic OAuth providerId).",
+                        );
+                        line(&mut o, "provider = \"${env:AUTHCHAIN_PROVIDER}\"");
+                    }
+                    [one] => line(&mut o, &format!("provider = \"{one}\"")),
+                    [first, rest @ ..] => {
+                        line(
+                            &mut o,
+                            &format!("# The app lists these providers too: {}", rest.join(", ")),
+                        );
+                        line(&mut o, &format!("provider = \"{first}\""));
+                    }
+                }
+            }
+        }
+        None => {
+            line(
+                &mut o,
+                "# No auth library authchain has a preset for answered: the login starts at the",
+            );
+            line(
+                &mut o,
+                "# page's sign-in link or button, pressed as a person presses it (driver = \"browser\"",
+            );
+            line(&mut o, "# for a scripted button).");
+            line(&mut o, "start_page = { url = \"${app}/\" }");
+        }
+    }
+    line(&mut o, "callback_url = \"${app}/\"");
+    line(&mut o, "timeout = \"10s\"");
+    line(&mut o, "");
+    line(&mut o, "[idp]");
+    if let Some(idp) = &d.idp {
+        line(&mut o, &format!("# The app sends its login to {idp}."));
+    }
+    line(
+        &mut o,
+        "# form: any HTML login form; authentik: Authentik's flow executor.",
+    );
+    line(&mut o, "kind = \"form\"");
+    line(&mut o, "username = \"${env:AUTHCHAIN_USER}\"");
+    line(&mut o, "password = \"${secret:AUTHCHAIN_PASSWORD}\"");
+    line(&mut o, "consent = \"accept\"");
+    let native = d
+        .preset
+        .and_then(|p| p.contract().native_path.map(|n| (p, n)));
+    match (native, &d.auth_base) {
+        (Some((p, path)), Some(base)) => {
+            line(&mut o, "");
+            line(
+                &mut o,
+                &format!(
+                    "# {}'s own session endpoint: the reference.",
+                    p.contract().library
+                ),
+            );
+            line(&mut o, "[[probe]]");
+            line(&mut o, "name = \"native\"");
+            line(
+                &mut o,
+                &format!("request = \"GET {}\"", join_path(base, path).as_str()),
+            );
+        }
+        _ => {
+            line(&mut o, "");
+            line(
+                &mut o,
+                "# A route that answers only with a session (one behind the library's guard).",
+            );
+            line(&mut o, "[[probe]]");
+            line(&mut o, "name = \"native\"");
+            line(&mut o, "request = \"GET ${env:AUTHCHAIN_SESSION_URL}\"");
+            line(&mut o, "native = true");
+        }
+    }
+    line(&mut o, "");
+    line(
+        &mut o,
+        "# The app's own guarded API, compared with the native endpoint (uncomment, name yours):",
+    );
+    line(&mut o, "# [[probe]]");
+    line(&mut o, "# name = \"guarded\"");
+    line(&mut o, "# request = \"GET ${app}/api/me\"");
+    line(&mut o, "# compare_to = \"native\"");
+    o
+}
