@@ -3,7 +3,7 @@
 //! at the end the JSON, HAR and JUnit files, the summary and the `result:` line.
 
 use crate::cli::OutputArgs;
-use crate::{err, scrub_json, scrubbed_report, width, write_bytes, write_file};
+use crate::{err, fitted, out, scrub_json, scrubbed_report, width, write_bytes, write_file};
 use authchain::drive::browser::Artifact;
 use authchain::exit;
 use authchain::redact::{Redactor, Scrubbed};
@@ -45,6 +45,8 @@ pub struct Emitter<'a> {
     github: bool,
     done: Vec<Done>,
     write_failed: bool,
+    /// Where a printed report is marked as such (for the report of an interruption).
+    progress: Option<authchain::progress::Progress>,
 }
 
 impl<'a> Emitter<'a> {
@@ -84,23 +86,28 @@ impl<'a> Emitter<'a> {
             github: std::env::var("GITHUB_ACTIONS").is_ok_and(|v| v == "true"),
             done: Vec::new(),
             write_failed,
+            progress: None,
         }
+    }
+
+    /// Marks each run's report in `progress` once it is printed.
+    pub fn marking(mut self, progress: &authchain::progress::Progress) -> Self {
+        self.progress = Some(progress.clone());
+        self
     }
 
     /// Text of the human report, scrubbed, to where it goes.
     fn say(&mut self, text: &Scrubbed) {
         match &mut self.human {
-            Human::Stdout => crate::spinner::aside(|| {
-                print!("{text}");
-                let _ = std::io::stdout().flush();
-            }),
+            Human::Stdout => out(text),
             Human::Stderr { hold: true, held } => held.push_str(text.as_str()),
             Human::Stderr { hold: false, .. } => crate::spinner::aside(|| eprint!("{text}")),
         }
     }
 
-    /// A finished run: its artifacts written, its report shown, its events and annotations.
-    pub fn take(&mut self, path: Option<PathBuf>, mut o: authchain::Outcome) {
+    /// A finished run: its artifacts written, its report shown (unless `shown` already), its
+    /// events and annotations.
+    pub fn take(&mut self, path: Option<PathBuf>, mut o: authchain::Outcome, shown: bool) {
         if let Some(why) = &self.unwritable {
             let report = &mut o.report;
             if report.trace.error.is_none() {
@@ -159,19 +166,43 @@ impl<'a> Emitter<'a> {
                 report.exit_code
             ));
         }
-        if self.github {
-            for line in report::github::annotations(&report, file.as_deref()) {
-                text.push_str(&line);
-                text.push('\n');
-            }
+        if !shown {
+            self.print(&o.redactor, &report, &text, run, file.as_deref());
         }
-        let text = o.redactor.scrub(&fit_human(&text));
-        self.say(&text);
+        if let Some(p) = &self.progress {
+            p.shown(path.as_deref(), &report.trace.scenario);
+        }
+        if let Some(e) = &report.trace.error {
+            err(&o.redactor.scrub(&format!(
+                "error: {}: {}",
+                report.trace.scenario,
+                e.describe()
+            )));
+        }
+        self.done.push(Done {
+            path,
+            report,
+            redactor: o.redactor,
+        });
+    }
+
+    /// A run's report as it streams: its text, its annotations, its events.
+    fn print(&mut self, r: &Redactor, report: &Report, text: &str, run: usize, file: Option<&str>) {
+        self.say(&fitted(r, text));
+        if self.github {
+            // One line each, never wrapped: the runner reads a command from its line alone.
+            let mut lines = String::new();
+            for line in report::github::annotations(report, file) {
+                lines.push_str(&line);
+                lines.push('\n');
+            }
+            self.say(&r.scrub(&lines));
+        }
         if let Some(events) = &mut self.events {
             let mut ok = true;
-            for event in report::events::of_run(&report, run, file.as_deref()) {
-                let line = o.redactor.scrub_json_text(&event);
-                ok &= writeln!(events, "{}", line.as_str().replace('\n', "")).is_ok();
+            for event in report::events::of_run(report, run, file) {
+                let line = serde_json::to_string(&r.scrub_json(&event)).unwrap_or_default();
+                ok &= writeln!(events, "{line}").is_ok();
             }
             ok &= events.flush().is_ok();
             if !ok {
@@ -180,18 +211,6 @@ impl<'a> Emitter<'a> {
                 self.events = None;
             }
         }
-        if let Some(e) = &report.trace.error {
-            let at = e.hop.map(|h| format!(" at {h}")).unwrap_or_default();
-            err(&o.redactor.scrub(&format!(
-                "error: {}: step {}{at}: {}",
-                report.trace.scenario, e.step, e.message
-            )));
-        }
-        self.done.push(Done {
-            path,
-            report,
-            redactor: o.redactor,
-        });
     }
 
     /// The files written, the summary and the `result:` line; the exit code.
@@ -211,7 +230,10 @@ impl<'a> Emitter<'a> {
             };
             let json = scrub_json(&all, &json);
             if is_stdout(path) {
-                println!("{json}");
+                let mut stdout = std::io::stdout().lock();
+                failed |= writeln!(stdout, "{json}")
+                    .and_then(|()| stdout.flush())
+                    .is_err();
             } else {
                 failed |= !write_file(path, &json);
             }
@@ -267,11 +289,6 @@ impl<'a> Emitter<'a> {
         }
         code
     }
-}
-
-/// The human report fitted to the width of where it goes.
-fn fit_human(text: &str) -> String {
-    report::wrap::fit(text, width())
 }
 
 /// Why the `--out` dir cannot take the run's files, if it cannot: it cannot be made, or a file

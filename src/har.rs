@@ -186,26 +186,7 @@ pub fn is_har(doc: &serde_json::Value) -> bool {
     doc["log"]["entries"].is_array()
 }
 
-/// Form fields and JSON keys that hold a password or a client secret.
-const SECRET_FIELDS: &[&str] = &[
-    "password",
-    "passwd",
-    "pwd",
-    "pass",
-    "secret",
-    "client_secret",
-    "credential",
-    "otp",
-    "code_verifier",
-    "private_key",
-];
-
-fn secret_field(name: &str) -> bool {
-    let name = name.to_ascii_lowercase();
-    SECRET_FIELDS
-        .iter()
-        .any(|f| name == *f || name.ends_with(&format!("_{f}")) || name.ends_with(f))
-}
+use crate::redact::is_secret_field as secret_field;
 
 /// The secrets of a HAR, known to the redactor before anything is read: passwords and secrets
 /// posted in forms or JSON (never shown, not even with `--reveal`), and every cookie value and
@@ -234,10 +215,12 @@ pub fn learn_secrets(har: &Har, r: &mut Redactor) {
         }
         for h in &e.request.headers {
             if h.name.eq_ignore_ascii_case("authorization") {
-                r.sensitive(&h.value);
-                if let Some((_, token)) = h.value.split_once(' ') {
-                    r.sensitive(token.trim());
-                }
+                r.learn_credential(&h.value);
+            }
+        }
+        for q in &e.request.query_string {
+            if secret_field(&q.name) {
+                r.add_secret(&Secret::new(&q.value));
             }
         }
     }
@@ -316,29 +299,55 @@ fn header_map(headers: &[NameValue]) -> reqwest::header::HeaderMap {
     map
 }
 
-/// The entry's start as Unix milliseconds.
+/// The entry's start as Unix milliseconds (none before 1970 or unreadable).
 fn started_ms(e: &Entry) -> Option<u64> {
     time::OffsetDateTime::parse(&e.started, &time::format_description::well_known::Rfc3339)
         .ok()
-        .map(|t| (t.unix_timestamp_nanos() / 1_000_000) as u64)
+        .and_then(|t| u64::try_from(t.unix_timestamp_nanos() / 1_000_000).ok())
 }
 
-/// The preset whose endpoints the file's requests name, when one does.
-pub fn detect_preset(har: &Har) -> Option<Preset> {
+/// The entry's length in milliseconds (0 when unknown, `-1`, or not a number).
+fn lasted_ms(e: &Entry) -> f64 {
+    e.time.filter(|t| t.is_finite() && *t > 0.0).unwrap_or(0.0)
+}
+
+/// When the entry's answer came, in Unix milliseconds.
+fn received_ms(e: &Entry) -> u64 {
+    started_ms(e)
+        .unwrap_or(0)
+        .saturating_add(lasted_ms(e).min(u64::MAX as f64) as u64)
+}
+
+/// The preset whose endpoints the file's requests to the app name, when one does: a start or
+/// the native endpoint, whole path segments at the path's end (`{provider}` standing for any
+/// one segment).
+pub fn detect_preset(har: &Har, app: &Url) -> Option<Preset> {
     let paths: Vec<String> = har
         .log
         .entries
         .iter()
         .filter_map(|e| Url::parse(&e.request.url).ok())
+        .filter(|u| u.origin() == app.origin())
         .map(|u| u.path().to_string())
         .collect();
     Preset::ALL.iter().copied().find(|p| {
         let c = p.contract();
         paths.iter().any(|path| {
-            c.starts.iter().any(|s| path.ends_with(s.path))
-                || c.native_path.is_some_and(|n| path.ends_with(n))
+            c.starts.iter().any(|s| ends_with_segments(path, s.path))
+                || c.native_path.is_some_and(|n| ends_with_segments(path, n))
         })
     })
+}
+
+/// Whether `path` ends with the segments of `pattern` (`{…}` matches any one segment).
+fn ends_with_segments(path: &str, pattern: &str) -> bool {
+    let want: Vec<&str> = pattern.trim_matches('/').split('/').collect();
+    let have: Vec<&str> = path.trim_matches('/').split('/').collect();
+    have.len() >= want.len()
+        && have[have.len() - want.len()..]
+            .iter()
+            .zip(&want)
+            .all(|(h, w)| (w.starts_with('{') && w.ends_with('}') && !h.is_empty()) || h == w)
 }
 
 /// The app's origin as the file shows it: where the first document or request of the file went.
@@ -598,8 +607,8 @@ fn answer(e: &Entry, url: &Url, body: Vec<u8>, r: &mut Redactor) -> Answer {
         body,
         cookie_sent: sent_cookies(e, r),
         cookie_blocked: Vec::new(),
-        received_at_ms: started_ms(e).unwrap_or(0) + e.time.unwrap_or(0.0).max(0.0) as u64,
-        duration_ms: e.time.unwrap_or(0.0).max(0.0),
+        received_at_ms: received_ms(e),
+        duration_ms: lasted_ms(e),
     }
 }
 
@@ -662,8 +671,8 @@ fn hop(e: &Entry, url: &Url, n: HopNo, r: &mut Redactor) -> Hop {
         error_description,
         page: None,
         body_excerpt,
-        received_at_ms: started_ms(e).unwrap_or(0) + e.time.unwrap_or(0.0).max(0.0) as u64,
-        duration_ms: e.time.unwrap_or(0.0).max(0.0),
+        received_at_ms: received_ms(e),
+        duration_ms: lasted_ms(e),
     }
 }
 
@@ -693,6 +702,21 @@ mod tests {
         let out = r.scrub("hunter2-correct and s3cret-json-pass");
         assert!(!out.as_str().contains("hunter2-correct"), "{out}");
         assert!(!out.as_str().contains("s3cret-json-pass"), "{out}");
+    }
+
+    #[test]
+    fn endpoints_match_whole_segments() {
+        assert!(ends_with_segments(
+            "/api/auth/sign-in/social",
+            "sign-in/social"
+        ));
+        assert!(ends_with_segments(
+            "/auth/signin/github",
+            "signin/{provider}"
+        ));
+        assert!(!ends_with_segments("/api/mysession", "session"));
+        assert!(ends_with_segments("/api/session", "session"));
+        assert!(!ends_with_segments("/", "session"));
     }
 
     #[test]

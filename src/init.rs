@@ -131,7 +131,21 @@ async fn get(
     client.exchange(&req, None, r).await.ok()
 }
 
-/// The scenario file, commented: what was found, and what to fill in.
+/// Text from an answer as a TOML string, quotes and escapes included, and `${` written as
+/// the scenario format's literal `$${` (no variable of the user's is read through it).
+fn toml_str(s: &str) -> String {
+    toml::Value::String(s.replace("${", "$${")).to_string()
+}
+
+/// Text from an answer as part of a comment: one line, no control characters.
+fn comment_safe(s: &str) -> String {
+    s.chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect()
+}
+
+/// The scenario file, commented: what was found, and what to fill in. What the app answered
+/// goes in as TOML strings or one-line comments, never as TOML of its own.
 pub fn render(app: &Url, d: &Detected) -> String {
     let origin = app.as_str().trim_end_matches('/');
     let mut o = String::new();
@@ -144,7 +158,7 @@ pub fn render(app: &Url, d: &Detected) -> String {
         "# Written by `authchain init` from what the app answered:",
     );
     for e in &d.evidence {
-        line(&mut o, &format!("#   {e}"));
+        line(&mut o, &format!("#   {}", comment_safe(e)));
     }
     if d.evidence.is_empty() {
         line(&mut o, "#   (no endpoint answered)");
@@ -161,10 +175,16 @@ pub fn render(app: &Url, d: &Detected) -> String {
         Some(p) => p.contract().library,
         None => "the app",
     };
-    line(&mut o, &format!("name = \"Login into {what} at {origin}\""));
+    line(
+        &mut o,
+        &format!(
+            "name = {}",
+            toml_str(&format!("Login into {what} at {origin}"))
+        ),
+    );
     line(&mut o, "");
     line(&mut o, "[vars]");
-    line(&mut o, &format!("app = \"{origin}\""));
+    line(&mut o, &format!("app = {}", toml_str(origin)));
     line(&mut o, "");
     line(&mut o, "[chain]");
     line(&mut o, "app = \"${app}\"");
@@ -174,7 +194,7 @@ pub fn render(app: &Url, d: &Detected) -> String {
             if let Some(base) = &d.auth_base {
                 let default = crate::scenario::default_auth_base(app, Some(p));
                 if base != &default {
-                    line(&mut o, &format!("auth_base = \"{}\"", base.as_str()));
+                    line(&mut o, &format!("auth_base = {}", toml_str(base.as_str())));
                 }
             }
             if p.contract().needs_provider() {
@@ -186,13 +206,16 @@ pub fn render(app: &Url, d: &Detected) -> String {
                         );
                         line(&mut o, "provider = \"${env:AUTHCHAIN_PROVIDER}\"");
                     }
-                    [one] => line(&mut o, &format!("provider = \"{one}\"")),
+                    [one] => line(&mut o, &format!("provider = {}", toml_str(one))),
                     [first, rest @ ..] => {
                         line(
                             &mut o,
-                            &format!("# The app lists these providers too: {}", rest.join(", ")),
+                            &format!(
+                                "# The app lists these providers too: {}",
+                                comment_safe(&rest.join(", "))
+                            ),
                         );
-                        line(&mut o, &format!("provider = \"{first}\""));
+                        line(&mut o, &format!("provider = {}", toml_str(first)));
                     }
                 }
             }
@@ -215,7 +238,10 @@ pub fn render(app: &Url, d: &Detected) -> String {
     line(&mut o, "");
     line(&mut o, "[idp]");
     if let Some(idp) = &d.idp {
-        line(&mut o, &format!("# The app sends its login to {idp}."));
+        line(
+            &mut o,
+            &format!("# The app sends its login to {}.", comment_safe(idp)),
+        );
     }
     line(
         &mut o,
@@ -242,7 +268,10 @@ pub fn render(app: &Url, d: &Detected) -> String {
             line(&mut o, "name = \"native\"");
             line(
                 &mut o,
-                &format!("request = \"GET {}\"", join_path(base, path).as_str()),
+                &format!(
+                    "request = {}",
+                    toml_str(&format!("GET {}", join_path(base, path).as_str()))
+                ),
             );
         }
         _ => {
@@ -267,4 +296,30 @@ pub fn render(app: &Url, d: &Detected) -> String {
     line(&mut o, "# request = \"GET ${app}/api/me\"");
     line(&mut o, "# compare_to = \"native\"");
     o
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What an app answers goes in as data: quotes, newlines and `${…}` in a provider id
+    /// neither end its string nor add a key nor read a variable.
+    #[test]
+    fn answers_go_in_as_strings_only() {
+        let d = Detected {
+            preset: Some(Preset::AuthJs),
+            auth_base: Some(Url::parse("https://app.test/auth").unwrap()),
+            providers: vec!["x\"\nstart = \"GET ${secret:P}".into(), "b\nc".into()],
+            idp: Some("https://idp.test\n[chain]".into()),
+            evidence: vec!["GET /x → 200\nstart_page = 1".into()],
+        };
+        let text = render(&Url::parse("https://app.test/").unwrap(), &d);
+        let doc: toml::Table = text.parse().expect("valid TOML");
+        let chain = doc["chain"].as_table().unwrap();
+        assert_eq!(
+            chain["provider"].as_str(),
+            Some("x\"\nstart = \"GET $${secret:P}")
+        );
+        assert!(!chain.contains_key("start") && !chain.contains_key("start_page"));
+    }
 }

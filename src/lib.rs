@@ -308,10 +308,7 @@ pub fn add_net_secrets(r: &mut Redactor, net: &drive::http::Net) {
         add_url_password(r, &proxy);
     }
     for (_, value) in &net.headers {
-        r.sensitive(value);
-        if let Some((_, token)) = value.trim().split_once(' ') {
-            r.sensitive(token.trim());
-        }
+        r.learn_credential(value);
     }
 }
 
@@ -515,17 +512,18 @@ fn probing(scenario: &Scenario) -> trace::ErrorStep {
 /// The reports of a command Ctrl-C or SIGTERM stopped, with the file each came from: the runs
 /// that had finished as they ended; the runs under way with the hops they had recorded (the
 /// browser's read from its log so far) and `error.kind = "interrupted"` where they stood. Called
-/// once the runs' futures are dropped (their browsers shut down).
+/// once the runs' futures are dropped (their browsers shut down). Each comes with whether its
+/// report was printed already.
 pub fn interrupted(
     progress: &progress::Progress,
     opts: &RunOptions,
-) -> Vec<(Option<std::path::PathBuf>, Outcome)> {
+) -> Vec<(Option<std::path::PathBuf>, Outcome, bool)> {
     progress
         .take()
         .into_iter()
         .map(|entry| {
             if let Some(done) = entry.finished {
-                return (entry.path, *done);
+                return (entry.path, *done, entry.shown);
             }
             let mut r = redactor_for(&entry.scenario, opts);
             let mut trace = entry.trace;
@@ -561,7 +559,7 @@ pub fn interrupted(
                 message: format!("interrupted ({recorded})"),
                 kind: Some(trace::RunErrorKind::Interrupted),
             });
-            (entry.path, finish(trace, entry.started, r))
+            (entry.path, finish(trace, entry.started, r), false)
         })
         .collect()
 }

@@ -40,7 +40,7 @@ fn main() {
                 std::process::exit(exit::PASS);
             }
             // A usage error echoes what was typed, which may be a token: it goes out scrubbed.
-            err(&Redactor::new(false).scrub(e.render().to_string().trim_end()));
+            err(&typed_secrets().scrub(e.render().to_string().trim_end()));
             std::process::exit(exit::USAGE);
         }
     };
@@ -77,6 +77,14 @@ fn main() {
             reveal: cli.reveal,
             ..authchain::RunOptions::default()
         };
+        let base = authchain::RunOptions {
+            net: cli
+                .command
+                .net()
+                .and_then(|(n, c)| n.net(c).ok())
+                .unwrap_or_default(),
+            ..base
+        };
         match cli.command.browser() {
             Some(b) => b.options(&base, false),
             None => base,
@@ -106,7 +114,13 @@ fn main() {
         if let Some(output) = &output
             && !outcomes.is_empty()
         {
-            emit(outcomes, output, theme);
+            // The reports printed before the interruption are not printed again; every
+            // report still goes into the files asked for.
+            let mut emitter = emit::Emitter::new(output, theme, outcomes.len());
+            for (path, o, shown) in outcomes {
+                emitter.take(path, o, shown);
+            }
+            emitter.finish();
         }
         exit::INTERRUPTED
     });
@@ -639,8 +653,51 @@ async fn oidc_check(
 }
 
 fn usage(message: &str) -> i32 {
-    err(&Redactor::new(false).scrub(&format!("error: {message}")));
+    err(&typed_secrets().scrub(&format!("error: {message}")));
     exit::USAGE
+}
+
+/// A redactor that knows the secrets typed on the command line, which a usage error may echo:
+/// the values of `-H`/`--header` (often a credential) and the user and password of `--proxy`.
+fn typed_secrets() -> Redactor {
+    let mut r = Redactor::new(false);
+    let args: Vec<String> = std::env::args().collect();
+    let value_of = |i: usize, flags: &[&str]| -> Option<String> {
+        let a = &args[i];
+        flags.iter().find_map(|f| {
+            if a == f {
+                args.get(i + 1).cloned()
+            } else if let Some(v) = a.strip_prefix(&format!("{f}=")) {
+                Some(v.to_string())
+            } else if f.len() == 2 {
+                // A short flag with its value attached: `-HX-Key: v`.
+                a.strip_prefix(f)
+                    .filter(|v| !v.is_empty())
+                    .map(str::to_string)
+            } else {
+                None
+            }
+        })
+    };
+    for i in 1..args.len() {
+        if let Some(h) = value_of(i, &["-H", "--header"]) {
+            r.learn_credential(&h);
+            if let Some((_, v)) = h.split_once(':') {
+                r.learn_credential(v.trim());
+            }
+        }
+        if let Some(p) = value_of(i, &["--proxy"]) {
+            let after_scheme = p.split_once("://").map_or(p.as_str(), |(_, rest)| rest);
+            if let Some((userinfo, _)) = after_scheme.rsplit_once('@') {
+                r.add_secret(&Secret::new(userinfo));
+                if let Some((_, password)) = userinfo.split_once(':') {
+                    r.add_secret(&Secret::new(password));
+                    r.add_secret(&Secret::new(authchain::redact::percent_decode(password)));
+                }
+            }
+        }
+    }
+    r
 }
 
 fn scenario_error(e: scenario::LoadError) -> i32 {
@@ -703,7 +760,7 @@ async fn run_all(
     base: &authchain::RunOptions,
     theme: &dyn terminal::Theme,
 ) -> i32 {
-    let mut emitter = emit::Emitter::new(output, theme, scenarios.len());
+    let mut emitter = emit::Emitter::new(output, theme, scenarios.len()).marking(&base.progress);
     let mut runs = futures_util::stream::iter(scenarios)
         .map(|(path, s)| {
             let mut opts = browser.options(base, output.out.is_some());
@@ -715,7 +772,7 @@ async fn run_all(
         })
         .buffered(schedule.jobs.max(1));
     while let Some((path, outcome)) = runs.next().await {
-        emitter.take(path, outcome);
+        emitter.take(path, outcome, false);
     }
     emitter.finish()
 }
@@ -728,8 +785,9 @@ async fn run_retrying(
     opts: &authchain::RunOptions,
     schedule: Schedule,
 ) -> authchain::Outcome {
+    const MAX_RETRY_DELAY: std::time::Duration = std::time::Duration::from_secs(30);
     let mut retries = Vec::new();
-    let mut delay = schedule.retry_delay;
+    let mut delay = schedule.retry_delay.min(MAX_RETRY_DELAY);
     let mut attempt = 1;
     loop {
         let mut outcome = authchain::run(s, opts).await;
@@ -737,21 +795,21 @@ async fn run_retrying(
             outcome.report.trace.retries = retries;
             return outcome;
         }
-        let error = outcome.report.trace.error.as_ref().map(|e| {
-            let at = e.hop.map(|h| format!(" at {h}")).unwrap_or_default();
-            outcome
-                .redactor
-                .scrub(&format!("step {}{at}: {}", e.step, e.message))
-                .into_string()
-        });
+        let error = outcome
+            .report
+            .trace
+            .error
+            .as_ref()
+            .map(|e| outcome.redactor.scrub(&e.describe()).into_string());
         retries.push(authchain::trace::Retry {
             attempt,
             exit_code: outcome.report.exit_code,
             error,
             delay_ms: delay.as_millis() as u64,
         });
+        opts.progress.retrying(opts.path.as_deref(), &s.name);
         tokio::time::sleep(delay).await;
-        delay = (delay * 2).min(std::time::Duration::from_secs(30));
+        delay = (delay * 2).min(MAX_RETRY_DELAY);
         attempt += 1;
     }
 }
@@ -850,7 +908,7 @@ fn emit(
 ) -> i32 {
     let mut emitter = emit::Emitter::new(output, theme, outcomes.len());
     for (path, o) in outcomes {
-        emitter.take(path, o);
+        emitter.take(path, o, false);
     }
     emitter.finish()
 }
@@ -881,7 +939,11 @@ fn width() -> usize {
 
 /// The one way text reaches stdout.
 fn out(text: &Scrubbed) {
-    spinner::aside(|| print!("{text}"));
+    spinner::aside(|| {
+        // A closed pipe (`| head`) is no panic: what could not be written is lost.
+        let mut stdout = std::io::stdout().lock();
+        let _ = write!(stdout, "{text}").and_then(|()| stdout.flush());
+    });
 }
 
 /// The one way text reaches stderr (a line).
@@ -974,8 +1036,14 @@ fn finish_check(
     if let Some(e) = &result.error {
         err(&r.scrub(&format!("error: {what}: {}", e.message)));
     }
-    out(&r.scrub(&report::wrap::fit(text, width())));
+    out(&fitted(r, text));
     code
+}
+
+/// A human report scrubbed, fitted to the width, and scrubbed again: fitting never cuts a
+/// fingerprint, and the last pass sees every line as it is printed.
+fn fitted(r: &Redactor, text: &str) -> Scrubbed {
+    r.scrub(&report::wrap::fit(r.scrub(text).as_str(), width()))
 }
 
 /// Writes a command's JSON report where asked, scrubbed; a report that cannot be written makes

@@ -36,6 +36,8 @@ pub(crate) struct Entry {
     /// What the run was doing after its hops (its probes).
     pub(crate) phase: Option<ErrorStep>,
     pub(crate) finished: Option<Box<Outcome>>,
+    /// Its report was printed already (reports stream as runs finish).
+    pub(crate) shown: bool,
 }
 
 #[derive(Debug)]
@@ -74,6 +76,7 @@ impl Progress {
             browser: None,
             phase: None,
             finished: None,
+            shown: false,
         });
         RunProgress {
             all: Some(self.clone()),
@@ -110,6 +113,27 @@ impl Progress {
                 format!("{} ({secs:.1} s): {what}", e.scenario.name)
             })
             .collect()
+    }
+
+    /// The report of the finished run of `scenario` (from `path`) was printed.
+    pub fn shown(&self, path: Option<&std::path::Path>, scenario: &str) {
+        if let Ok(mut reg) = self.0.lock() {
+            for e in reg.runs.iter_mut().filter(|e| {
+                e.finished.is_some() && e.path.as_deref() == path && e.scenario.name == scenario
+            }) {
+                e.shown = true;
+            }
+        }
+    }
+
+    /// The finished attempts of `scenario` (from `path`) are superseded by another attempt
+    /// (`run --retries`): an interrupted report leaves them out.
+    pub fn retrying(&self, path: Option<&std::path::Path>, scenario: &str) {
+        if let Ok(mut reg) = self.0.lock() {
+            reg.runs.retain(|e| {
+                !(e.finished.is_some() && e.path.as_deref() == path && e.scenario.name == scenario)
+            });
+        }
     }
 
     /// Takes every run, in the order they started.

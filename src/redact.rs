@@ -164,8 +164,32 @@ impl Sensitive {
     }
 }
 
-/// Query parameters whose values are secrets of the password class.
-const SECRET_PARAMS: &[&str] = &["password", "client_secret", "passwd", "pass"];
+/// Fields (query parameters, form fields, JSON keys) whose values are secrets of the password
+/// class.
+const SECRET_PARAMS: &[&str] = &[
+    "password",
+    "passwd",
+    "pwd",
+    "pass",
+    "passcode",
+    "client_secret",
+    "secret",
+    "otp",
+    "totp",
+    "private_key",
+];
+
+/// Whether a field's value is a secret of the password class: its name (any case) is one of
+/// [`SECRET_PARAMS`], or ends in one after `_` or `-` (`new_password`, `user-pass`).
+pub fn is_secret_field(name: &str) -> bool {
+    let name = name.to_ascii_lowercase();
+    SECRET_PARAMS.iter().any(|f| {
+        name == *f
+            || name
+                .strip_suffix(f)
+                .is_some_and(|head| head.ends_with('_') || head.ends_with('-'))
+    })
+}
 /// Query parameters whose values are fingerprinted.
 const SENSITIVE_PARAMS: &[&str] = &[
     "code",
@@ -248,6 +272,15 @@ impl Redactor {
                     mine.push(v);
                 }
             }
+        }
+    }
+
+    /// A credential header's value (`Authorization`, an API key): the whole value, and the
+    /// token after its scheme (`Bearer abc` → `abc`), fingerprinted like any token.
+    pub fn learn_credential(&mut self, value: &str) {
+        self.sensitive(value);
+        if let Some((_, token)) = value.trim().split_once(' ') {
+            self.sensitive(token.trim());
         }
     }
 
@@ -364,7 +397,7 @@ impl Redactor {
             let (k, v) = piece.split_once('=').unwrap_or((piece, ""));
             let key = percent_decode(k).to_ascii_lowercase();
             let value = percent_decode(v);
-            if SECRET_PARAMS.contains(&key.as_str()) {
+            if is_secret_field(&key) {
                 self.add_secret(&Secret::new(value.clone()));
                 // In a form body and most queries `+` is a space: the value may be either.
                 if v.contains('+') {

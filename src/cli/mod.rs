@@ -324,8 +324,8 @@ pub struct NetArgs {
     /// Verify no TLS certificate at all; every report says so.
     #[arg(short = 'k', long)]
     pub insecure: bool,
-    /// The proxy of every request, e.g. http://proxy.internal:3128 [default: HTTPS_PROXY,
-    /// HTTP_PROXY, ALL_PROXY and NO_PROXY from the environment].
+    /// The proxy of every request, http:// or https://, e.g. http://proxy.internal:3128
+    /// [default: HTTPS_PROXY, HTTP_PROXY, ALL_PROXY and NO_PROXY from the environment].
     #[arg(long, value_name = "URL")]
     pub proxy: Option<String>,
     /// A header sent with every request to the app (to every request on the check commands),
@@ -391,12 +391,16 @@ impl NetArgs {
             None => None,
         };
         if let Some(p) = &self.proxy {
-            url_flag("proxy", p).or_else(|e| {
-                Url::parse(p)
-                    .ok()
-                    .filter(|u| u.scheme().starts_with("socks"))
-                    .ok_or(e)
+            // Never echoed: a proxy URL may hold a password.
+            let url = Url::parse(p).map_err(|_| {
+                "--proxy: not a URL; give http://[user:password@]host:port".to_string()
             })?;
+            if !matches!(url.scheme(), "http" | "https") || !url.has_host() {
+                return Err(
+                    "--proxy: give an http:// or https:// proxy (SOCKS proxies are not supported)"
+                        .into(),
+                );
+            }
         }
         Ok(authchain::drive::http::Net {
             resolve: self.resolve.clone(),
@@ -456,6 +460,16 @@ impl Command {
             | Command::Completions { .. }
             | Command::Init(_)
             | Command::Man => None,
+        }
+    }
+
+    /// The network flags of a command that runs a chain.
+    pub fn net(&self) -> Option<(&NetArgs, Option<&ClientCertArgs>)> {
+        match self {
+            Command::Run(a) => Some((&a.net, Some(&a.cert))),
+            Command::Login(a) => Some((&a.net, Some(&a.cert))),
+            Command::Probe(a) => Some((&a.net, Some(&a.cert))),
+            _ => None,
         }
     }
 
@@ -528,13 +542,15 @@ impl DiagnoseArgs {
     /// The scenario a HAR is read for: the app, the auth base and the probes, from the flags or
     /// from the file; errors are usage errors.
     pub fn har_scenario(&self, har: &authchain::har::Har) -> Result<Scenario, String> {
-        let preset = self.preset.or_else(|| authchain::har::detect_preset(har));
         let app = match &self.app {
             Some(a) => url_flag("app", a)?,
             None => authchain::har::detect_app(har).ok_or(
                 "the HAR holds no http(s) request: nothing to diagnose (give --app if it does)",
             )?,
         };
+        let preset = self
+            .preset
+            .or_else(|| authchain::har::detect_preset(har, &app));
         let auth_base = match &self.auth_base {
             Some(a) => url_flag("auth-base", a)?,
             None => default_auth_base(&app, preset),

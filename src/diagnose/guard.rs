@@ -478,10 +478,15 @@ fn offline(t: &Trace, p: &Probe, reference: &str) -> Option<Finding> {
             },
         ],
         format!(
-            "In the recording the native endpoint accepted the session the browser held and the              guarded endpoint refused it. Offline nothing is replayed (no cookie, a garbage value,              Bearer, other names), so the recording cannot tell a guard that never sees `{cookie}`              from one that sees it and validates it otherwise."
+            "In the recording the native endpoint accepted the session the browser held and the \
+             guarded endpoint refused it. Offline nothing is replayed (no cookie, a garbage value, \
+             Bearer, other names), so the recording cannot tell a guard that never sees `{cookie}` \
+             from one that sees it and validates it otherwise."
         ),
         format!(
-            "Run `authchain probe --cookie NAME=VALUE --native {} --probe {}` with the session's              cookie (or a live `authchain login`): its matrix names the cause. Or log the Cookie              and Authorization headers the guard receives for one request.",
+            "Run `authchain probe --cookie NAME=VALUE --native {} --probe {}` with the session's \
+             cookie (or a live `authchain login`): its matrix names the cause. Or log the Cookie \
+             and Authorization headers the guard receives for one request.",
             r.url, p.url
         ),
     );

@@ -41,12 +41,7 @@ fn cases(r: &Report) -> Vec<Case> {
     };
     let hops_ms: f64 = t.hops.iter().map(|h| h.duration_ms).sum();
     let login_outcome = if let Some(e) = &t.error {
-        let at = e.hop.map(|h| format!(" at {h}")).unwrap_or_default();
-        Some((
-            "error",
-            format!("step {}{at}: {}", e.step, e.message),
-            details(&errors),
-        ))
+        Some(("error", e.describe(), details(&errors)))
     } else {
         errors.first().map(|first| {
             (
@@ -145,10 +140,15 @@ pub fn render(reports: &[Report]) -> String {
     )
 }
 
+/// A time in seconds as a duration (none when negative, not a number or too long).
+fn secs(seconds: f64) -> Duration {
+    Duration::try_from_secs_f64(seconds).unwrap_or_default()
+}
+
 /// A test suite of `cases`, each of class `classname`.
 pub fn suite(name: &str, classname: &str, seconds: f64, cases: Vec<Case>) -> TestSuite {
     let mut suite = TestSuite::new(name);
-    suite.set_time(Duration::from_secs_f64(seconds.max(0.0)));
+    suite.set_time(secs(seconds));
     for c in cases {
         let status = match &c.outcome {
             None => TestCaseStatus::success(),
@@ -170,7 +170,7 @@ pub fn suite(name: &str, classname: &str, seconds: f64, cases: Vec<Case>) -> Tes
         };
         let mut case = TestCase::new(c.name.as_str(), status);
         case.set_classname(classname);
-        case.set_time(Duration::from_secs_f64(c.seconds.max(0.0)));
+        case.set_time(secs(c.seconds));
         suite.add_test_case(case);
     }
     suite
@@ -179,7 +179,7 @@ pub fn suite(name: &str, classname: &str, seconds: f64, cases: Vec<Case>) -> Tes
 /// The JUnit XML document of `suites`.
 pub fn document(suites: Vec<TestSuite>, seconds: f64) -> String {
     let mut all = quick_junit::Report::new("authchain");
-    all.set_time(Duration::from_secs_f64(seconds.max(0.0)));
+    all.set_time(secs(seconds));
     all.add_test_suites(suites);
     all.to_string()
         .unwrap_or_else(|e| format!("<!-- the JUnit report could not be written: {e} -->\n"))

@@ -252,14 +252,10 @@ pub fn check_tail(o: &mut String, result: &crate::trace::CheckResult, th: &dyn T
 
 /// The line of a run's stop: `error in step <step> at hop <n>: <message>`.
 pub fn error_line(o: &mut String, e: &crate::trace::RunError, th: &dyn Theme) {
-    let at = e.hop.map(|h| format!(" at {h}")).unwrap_or_default();
     let _ = writeln!(
         o,
         "\n{}",
-        th.paint(
-            &format!("error in step {}{at}: {}", e.step, e.message),
-            Style::Bad
-        )
+        th.paint(&format!("error in {}", e.describe()), Style::Bad)
     );
 }
 

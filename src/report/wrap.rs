@@ -183,6 +183,11 @@ fn break_at(cells: &[Cell<'_>], room: usize) -> Option<usize> {
         let after = (end..cells.len()).find(|&i| cells[i].text == " ");
         return after;
     }
+    // Nor is a fingerprint wider than the room: the line ends after it.
+    if cells[end].guarded && cells[end].text != "‹" {
+        let close = (end..cells.len()).find(|&i| cells[i].text == "›")?;
+        return (close + 1 < cells.len()).then_some(close + 1);
+    }
     Some(end.max(1))
 }
 

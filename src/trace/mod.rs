@@ -699,6 +699,14 @@ pub struct RunError {
     pub kind: Option<RunErrorKind>,
 }
 
+impl RunError {
+    /// `step <step> at hop <n>: <message>`, as every report says where a run stopped.
+    pub fn describe(&self) -> String {
+        let at = self.hop.map(|h| format!(" at {h}")).unwrap_or_default();
+        format!("step {}{at}: {}", self.step, self.message)
+    }
+}
+
 /// Kinds of a run's stop (`error.kind` in the JSON report).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]

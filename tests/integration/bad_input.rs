@@ -444,6 +444,14 @@ fn an_interrupted_run_of_several_scenarios_keeps_the_finished_ones() {
     assert_eq!(runs.len(), 2, "{report}");
     assert_ne!(runs[0]["verdict"], "interrupted", "{report}");
     assert_eq!(runs[1]["error"]["kind"], "interrupted", "{report}");
+    // `a`'s report streamed when it finished, and is not printed again after the stop.
+    let headers = out
+        .stdout
+        .lines()
+        .filter(|l| l.starts_with("authchain: "))
+        .count();
+    assert_eq!(headers, 2, "{}", out.stdout);
+    assert!(out.stdout.ends_with("result: interrupted (exit 130)\n"), "{}", out.stdout);
 }
 
 /// `probe` stopped while its native probe waits: the report says where it stood.

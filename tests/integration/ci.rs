@@ -196,6 +196,9 @@ fn github_annotations_come_before_the_result_line() {
         .position(|l| l.starts_with("::error title=authchain guard-validates-differently::"))
         .unwrap_or_else(|| panic!("no annotation in {}", out.stdout));
     assert!(at < lines.len() - 1);
+    // Whole on one line, however long: the runner reads a command from its line alone.
+    assert!(lines[at].contains("(fix: "), "{}", lines[at]);
+    assert!(lines[at].chars().count() > 100);
     assert_eq!(lines.last(), Some(&"result: fail (exit 1)"));
     let plain = authchain(&["demo", "--fault", "guard-bearer"], &[]);
     assert!(
