@@ -451,7 +451,11 @@ fn an_interrupted_run_of_several_scenarios_keeps_the_finished_ones() {
         .filter(|l| l.starts_with("authchain: "))
         .count();
     assert_eq!(headers, 2, "{}", out.stdout);
-    assert!(out.stdout.ends_with("result: interrupted (exit 130)\n"), "{}", out.stdout);
+    assert!(
+        out.stdout.ends_with("result: interrupted (exit 130)\n"),
+        "{}",
+        out.stdout
+    );
 }
 
 /// `probe` stopped while its native probe waits: the report says where it stood.

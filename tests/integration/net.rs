@@ -300,43 +300,14 @@ fn the_browser_driver_refuses_what_chromium_cannot_take() {
 
 #[test]
 fn a_usage_error_never_echoes_a_typed_credential() {
-    for args in [
-        vec![
-            "login",
-            "--app",
-            "http://localhost:9",
-            "--provider",
-            "p",
-            "-H",
-            "X-Api-Key abcdef123456secret",
-        ],
-        vec![
-            "login",
-            "--app",
-            "http://localhost:9",
-            "--provider",
-            "p",
-            "--header=X-Api-Key abcdef123456secret",
-        ],
-        vec![
-            "login",
-            "--app",
-            "http://localhost:9",
-            "--provider",
-            "p",
-            "--proxy",
-            "ops:abcdef123456secret@proxy:3128",
-        ],
-        vec![
-            "login",
-            "--app",
-            "http://localhost:9",
-            "--provider",
-            "p",
-            "--proxy",
-            "socks5://ops:abcdef123456secret@proxy:1080",
-        ],
+    let login = ["login", "--app", "http://localhost:9", "--provider", "p"];
+    for extra in [
+        &["-H", "X-Api-Key abcdef123456secret"][..],
+        &["--header=X-Api-Key abcdef123456secret"],
+        &["--proxy", "ops:abcdef123456secret@proxy:3128"],
+        &["--proxy", "socks5://ops:abcdef123456secret@proxy:1080"],
     ] {
+        let args: Vec<&str> = login.iter().chain(extra).copied().collect();
         let out = authchain(&args, &[]);
         assert_eq!(out.code, 2, "{args:?}: {}", out.all());
         assert!(
