@@ -1,11 +1,10 @@
 //! `authchain init [--preset P] URL`: a commented scenario file for the chain at URL, written
-//! from what the app's endpoints answer. Each preset's tell is an answer only its library gives
-//! without a session: BetterAuth's `get-session` answers 200 `null`; Auth.js lists its providers
-//! at `<base>/providers` (each with a `signinUrl` and a `callbackUrl`); express-openid-connect's
-//! `/login` redirects to the IdP's authorization endpoint and sets its `auth_verification`
-//! cookie. Nothing found: a scenario that starts at the page's sign-in button.
+//! from what the app's endpoints answer. Each preset names the answer that tells its library
+//! without a session ([`crate::preset::Tell`]); nothing told: a scenario that starts at the
+//! page's sign-in button.
 
 use crate::drive::http::{HttpClient, Request};
+use crate::preset::{CookieRole, Tell};
 use crate::redact::Redactor;
 use crate::scenario::{Preset, join_path};
 use crate::trace::Step;
@@ -24,7 +23,8 @@ pub struct Detected {
     pub evidence: Vec<String>,
 }
 
-/// Asks the endpoints of `only` (or of every preset) at `app`.
+/// Asks the endpoints of `only` (or of every preset, in order) at `app`, until one tells its
+/// library.
 pub async fn detect(
     app: &Url,
     only: Option<Preset>,
@@ -32,73 +32,105 @@ pub async fn detect(
     r: &mut Redactor,
 ) -> Detected {
     let mut d = Detected::default();
-    let wanted = |p: Preset| only.is_none_or(|o| o == p);
-    if wanted(Preset::BetterAuth) {
-        let base = crate::scenario::default_auth_base(app, Some(Preset::BetterAuth));
-        let url = join_path(&base, "get-session");
-        if let Some(answer) = get(client, &url, r).await {
-            let says_null = answer.status == 200 && answer.json() == Some(serde_json::Value::Null);
-            d.evidence.push(format!(
-                "GET {} → {}{}",
-                r.url(&url),
-                answer.status,
-                if says_null { " null" } else { "" }
-            ));
-            if says_null {
-                d.preset = Some(Preset::BetterAuth);
-                d.auth_base = Some(base);
-                return d;
-            }
+    for preset in Preset::ALL
+        .iter()
+        .copied()
+        .filter(|p| only.is_none_or(|o| o == *p))
+    {
+        if tells(app, preset, client, &mut d, r).await {
+            d.preset = Some(preset);
+            return d;
         }
     }
-    if wanted(Preset::AuthJs) {
-        for base in ["api/auth", "auth"] {
-            let base = join_path(app, base);
-            let url = join_path(&base, "providers");
+    d
+}
+
+/// Whether `preset`'s tell answers at `app`; what was asked is added to `d.evidence`, what was
+/// learnt (auth base, providers, IdP) to `d`.
+async fn tells(
+    app: &Url,
+    preset: Preset,
+    client: &HttpClient,
+    d: &mut Detected,
+    r: &mut Redactor,
+) -> bool {
+    let c = preset.contract();
+    let default_base = crate::scenario::default_auth_base(app, Some(preset));
+    match c.tell {
+        Tell::NullSession => {
+            let Some(path) = c.native_path else {
+                return false;
+            };
+            let url = join_path(&default_base, path);
             let Some(answer) = get(client, &url, r).await else {
-                continue;
+                return false;
             };
-            let providers: Vec<String> = match answer.json() {
-                Some(serde_json::Value::Object(m))
-                    if answer.status == 200
-                        && !m.is_empty()
-                        && m.values().all(|v| v.get("signinUrl").is_some()) =>
-                {
-                    m.keys().cloned().collect()
-                }
-                _ => Vec::new(),
-            };
+            let null = answer.status == 200 && answer.json() == Some(serde_json::Value::Null);
             d.evidence.push(format!(
                 "GET {} → {}{}",
                 r.url(&url),
                 answer.status,
-                if providers.is_empty() {
-                    String::new()
-                } else {
-                    format!(" providers {}", providers.join(", "))
-                }
+                if null { " null" } else { "" }
             ));
-            if !providers.is_empty() {
-                d.preset = Some(Preset::AuthJs);
-                d.auth_base = Some(base);
-                d.providers = providers;
-                return d;
+            if null {
+                d.auth_base = Some(default_base);
             }
+            null
         }
-    }
-    if wanted(Preset::Eoc) {
-        let url = join_path(app, "login");
-        if let Some(answer) = get(client, &url, r).await {
+        Tell::ProviderList { path, field, bases } => {
+            for base in bases {
+                let base = join_path(app, base);
+                let url = join_path(&base, path);
+                let Some(answer) = get(client, &url, r).await else {
+                    continue;
+                };
+                let providers: Vec<String> = match answer.json() {
+                    Some(serde_json::Value::Object(m))
+                        if answer.status == 200
+                            && !m.is_empty()
+                            && m.values().all(|v| v.get(field).is_some()) =>
+                    {
+                        m.keys().cloned().collect()
+                    }
+                    _ => Vec::new(),
+                };
+                d.evidence.push(format!(
+                    "GET {} → {}{}",
+                    r.url(&url),
+                    answer.status,
+                    if providers.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" providers {}", providers.join(", "))
+                    }
+                ));
+                if !providers.is_empty() {
+                    d.auth_base = Some(base);
+                    d.providers = providers;
+                    return true;
+                }
+            }
+            false
+        }
+        Tell::LoginRedirect => {
+            let Some(start) = c.starts.first() else {
+                return false;
+            };
+            let url = join_path(&default_base, start.path);
+            let Some(answer) = get(client, &url, r).await else {
+                return false;
+            };
             let to_idp = answer
                 .location
                 .as_ref()
                 .filter(|l| l.query_pairs().any(|(k, _)| k == "client_id"));
-            let transaction = answer
+            let own_state = answer
                 .headers
                 .get_all(reqwest::header::SET_COOKIE)
                 .iter()
                 .filter_map(|v| v.to_str().ok())
-                .any(|c| c.trim_start().starts_with("auth_verification="));
+                .filter_map(|v| v.split_once('=').map(|(name, _)| name.trim()))
+                .any(|name| crate::preset::cookie_role(Some(preset), name) == CookieRole::State);
             d.evidence.push(format!(
                 "GET {} → {}{}",
                 r.url(&url),
@@ -110,14 +142,14 @@ pub async fn detect(
             ));
             if let Some(l) = to_idp {
                 d.idp = Some(l.origin().ascii_serialization());
-                if transaction {
-                    d.preset = Some(Preset::Eoc);
-                    d.auth_base = Some(app.clone());
-                }
             }
+            if to_idp.is_some() && own_state {
+                d.auth_base = Some(default_base);
+                return true;
+            }
+            false
         }
     }
-    d
 }
 
 async fn get(

@@ -78,6 +78,12 @@ pub const CONTRACT: Contract = Contract {
         ("UntrustedHost", CauseKey::UntrustedHost),
         ("OAuthAccountNotLinked", CauseKey::AccountNotLinked),
     ],
+    // @auth/express apps mount the handler at `/auth`.
+    tell: super::Tell::ProviderList {
+        path: "providers",
+        field: "signinUrl",
+        bases: &["api/auth", "auth"],
+    },
     words: Words {
         secure_cookies: "Auth.js: useSecureCookies, or an https request URL (AUTH_URL, \
                          X-Forwarded-Proto behind a trusted proxy)",

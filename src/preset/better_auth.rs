@@ -92,6 +92,7 @@ pub const CONTRACT: Contract = Contract {
         ),
         ("account_not_linked", CauseKey::AccountNotLinked),
     ],
+    tell: super::Tell::NullSession,
     words: Words {
         secure_cookies: "BetterAuth: advanced.useSecureCookies, the baseURL's scheme, NODE_ENV",
         cookie_name_settings: "cookie prefix, useSecureCookies, baseURL, NODE_ENV",

@@ -70,6 +70,7 @@ pub const CONTRACT: Contract = Contract {
         ),
     ],
     code_causes: &[],
+    tell: super::Tell::LoginRedirect,
     words: Words {
         secure_cookies: "express-openid-connect: session.cookie.secure, an https baseURL",
         cookie_name_settings: "session.name (default appSession), session.cookie",

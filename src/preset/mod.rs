@@ -152,6 +152,26 @@ pub struct Contract {
     pub claims: &'static [(&'static str, Need, &'static str)],
     /// How the library's settings are named in explanations and fixes.
     pub words: Words,
+    /// What the library answers without a session that no other library does (`authchain
+    /// init` tells the library at a URL by it).
+    pub tell: Tell,
+}
+
+/// An answer that tells one library from the others, asked without a session.
+#[derive(Debug)]
+pub enum Tell {
+    /// The native session endpoint answers 200 `null`.
+    NullSession,
+    /// `<base>/<path>` answers a non-empty JSON object of providers, each value holding
+    /// `field`; `bases` are where the handler is mounted, relative to the app, the default first.
+    ProviderList {
+        path: &'static str,
+        field: &'static str,
+        bases: &'static [&'static str],
+    },
+    /// The first start, followed as a link, redirects to the IdP (a URL with `client_id`) and
+    /// sets a cookie of the library's with the `State` role.
+    LoginRedirect,
 }
 
 /// A start request: a POST to its path under the auth base (`{provider}` stands for the
