@@ -89,7 +89,7 @@ fn request(
 }
 
 /// An answer that lets the caller through: a 2xx whose body is not the `null` of no session.
-fn allowed(a: &Answer) -> bool {
+pub(super) fn allowed(a: &Answer) -> bool {
     crate::probe::failure(&Expect::default(), a.status, a.json().as_ref()).is_none()
 }
 
@@ -117,8 +117,9 @@ fn cell(
 ) -> CheckCell {
     match answer {
         Ok(a) => {
-            let page = allowed(a) && !lets_through(true, shape_of(a), reference);
-            let got = if lets_through(allowed(a), shape_of(a), reference) {
+            let (ok, shape) = (allowed(a), shape_of(a));
+            let page = ok && !lets_through(true, shape, reference);
+            let got = if lets_through(ok, shape, reference) {
                 Verdict::Allow
             } else {
                 Verdict::Deny
@@ -466,9 +467,15 @@ pub async fn isolation(
                         owner.name,
                         quoted(&data)
                     ));
-                } else if matches!(got.status, 401 | 403 | 404) && alone.as_ref().is_ok_and(allowed)
+                } else if let Ok(alone) = alone
+                    && lets_through(allowed(alone), shape_of(alone), None)
+                    && !lets_through(allowed(got), shape_of(got), Some(shape_of(alone)))
+                    && got.status != 429
+                    && got.status < 500
                 {
-                    // Allowed alone, refused beside the other's: it ran with the other's context.
+                    // Let through alone, refused beside the other's (however the app refuses:
+                    // a status, a redirect to its sign-in page, a 200 sign-in page): it ran with
+                    // the other's context. Being slowed down or failing is no such sign.
                     leak = Some(format!(
                         "{}'s own request, allowed alone, was refused ({}) while {}'s was in flight",
                         reader.name, got.status, owner.name
