@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # Benchmark: many browser logins. `authchain run -j 1` and `-j 4` over N browser scenarios of
-# the fixture login (each scenario its own chromedriver and Chromium today), against
+# the fixture login (one Chromium for the run, a fresh browser context per scenario), against
 # playwright-core running the same N logins 4 at a time in contexts of one browser
 # (`node/many.mjs`). Wall time of each and the peak memory of each tool's own process tree
-# minus Chromium (`tree.py`: authchain + chromedriver; node + playwright), alternating.
+# minus Chromium (`tree.py`: authchain; node + playwright), alternating.
 #   bash bench/browser-many.sh [N] [RUNS]     (defaults 20 and 3)
-# Needs: cargo, node, npm, python3, chromium, chromium-driver.
+# Needs: cargo, node, npm, python3, chromium.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 n=${1:-20}

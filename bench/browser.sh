@@ -2,9 +2,9 @@
 # Benchmark: the fixture login in headless Chromium, with authchain's browser driver and with the
 # same login scripted with playwright-core driving the same Debian Chromium, alternating in one
 # run. Reports the wall time of each (end to end, process start included) and the peak memory of
-# each tool's own process tree minus Chromium (authchain + chromedriver; node + playwright).
+# each tool's own process tree minus Chromium (authchain; node + playwright).
 #   bash bench/browser.sh [RUNS]      (default 10)
-# Needs: cargo, node, npm, python3, chromium, chromium-driver.
+# Needs: cargo, node, npm, python3, chromium.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 runs=${1:-10}

@@ -3,7 +3,7 @@
 //! at the end the JSON, HAR and JUnit files, the summary and the `result:` line.
 
 use crate::cli::OutputArgs;
-use crate::{err, fitted, out, scrub_json, scrubbed_report, width, write_bytes, write_file};
+use crate::{err, fitted_to, out, scrub_json, scrubbed_report, width_on, write_bytes, write_file};
 use authchain::drive::browser::Artifact;
 use authchain::exit;
 use authchain::redact::{Redactor, Scrubbed};
@@ -97,6 +97,14 @@ impl<'a> Emitter<'a> {
     }
 
     /// Text of the human report, scrubbed, to where it goes.
+    /// The width of where the human report goes.
+    fn width(&self) -> usize {
+        match self.human {
+            Human::Stdout => width_on(libc::STDOUT_FILENO),
+            Human::Stderr { .. } => width_on(libc::STDERR_FILENO),
+        }
+    }
+
     fn say(&mut self, text: &Scrubbed) {
         match &mut self.human {
             Human::Stdout => out(text),
@@ -158,7 +166,7 @@ impl<'a> Emitter<'a> {
         };
         let run = self.done.len() + 1;
         let file = path.as_ref().map(|p| p.display().to_string());
-        let mut text = terminal::body(&report, self.theme, width());
+        let mut text = terminal::body(&report, self.theme, self.width());
         if self.many {
             text.push_str(&format!(
                 "run result: {} (exit {})\n\n",
@@ -188,7 +196,7 @@ impl<'a> Emitter<'a> {
 
     /// A run's report as it streams: its text, its annotations, its events.
     fn print(&mut self, r: &Redactor, report: &Report, text: &str, run: usize, file: Option<&str>) {
-        self.say(&fitted(r, text));
+        self.say(&fitted_to(r, text, self.width()));
         if self.github {
             // One line each, never wrapped: the runner reads a command from its line alone.
             let mut lines = String::new();

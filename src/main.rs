@@ -581,7 +581,11 @@ async fn idp_login(
     let mut r = check_redactor(tap, &secrets);
     authchain::add_net_secrets(&mut r, &opts.net);
     let report = authchain::idp_login::run(&opts, &mut r).await;
-    let text = authchain::idp_login::render(&report, theme);
+    let text = insecure_marked(
+        authchain::idp_login::render(&report, theme),
+        &args.net.net,
+        theme,
+    );
     let what = format!("idp-login {}", args.issuer);
     finish_check(
         &what,
@@ -614,7 +618,11 @@ async fn assertion(
     {
         code = exit::combine([code, exit::NO_ANSWER]);
     }
-    let text = authchain::assertion::render(&report, theme);
+    let text = insecure_marked(
+        authchain::assertion::render(&report, theme),
+        &args.net.net,
+        theme,
+    );
     let what = format!("assertion {}", args.endpoint);
     let written = finish_check(
         &what,
@@ -640,7 +648,11 @@ async fn oidc_check(
     };
     let report =
         authchain::oidc::check(&args.issuer, args.client_id.as_deref(), &client, &mut r).await;
-    let text = authchain::oidc::render(&report, theme);
+    let text = insecure_marked(
+        authchain::oidc::render(&report, theme),
+        &args.net.net,
+        theme,
+    );
     let what = format!("oidc check {}", args.issuer);
     finish_check(
         &what,
@@ -761,9 +773,13 @@ async fn run_all(
     theme: &dyn terminal::Theme,
 ) -> i32 {
     let mut emitter = emit::Emitter::new(output, theme, scenarios.len()).marking(&base.progress);
+    // One Chromium for the run's browser scenarios, a fresh context each; it goes when this
+    // returns or is dropped (an interruption).
+    let pool = std::sync::Arc::new(authchain::drive::browser::cdp::Pool::default());
     let mut runs = futures_util::stream::iter(scenarios)
         .map(|(path, s)| {
             let mut opts = browser.options(base, output.out.is_some());
+            opts.browser.pool = Some(pool.clone());
             opts.path = path.clone();
             async move {
                 let outcome = run_retrying(&s, &opts, schedule).await;
@@ -913,28 +929,29 @@ fn emit(
     emitter.finish()
 }
 
-/// The width reports are fitted to: `COLUMNS` when set, else the terminal's when stdout is one,
-/// else 100.
+/// The width reports on stdout are fitted to.
 fn width() -> usize {
-    static WIDTH: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
-    *WIDTH.get_or_init(|| {
-        if let Some(n) = std::env::var("COLUMNS")
-            .ok()
-            .and_then(|c| c.trim().parse::<usize>().ok())
-            .filter(|n| *n > 0)
-        {
-            return n;
-        }
-        if std::io::stdout().is_terminal() {
-            // SAFETY: TIOCGWINSZ fills the winsize it is given, and nothing else.
-            let mut size: libc::winsize = unsafe { std::mem::zeroed() };
-            let ok = unsafe { libc::ioctl(libc::STDOUT_FILENO, libc::TIOCGWINSZ, &mut size) } == 0;
-            if ok && size.ws_col > 0 {
-                return size.ws_col as usize;
-            }
-        }
-        report::wrap::DEFAULT_WIDTH
-    })
+    width_on(libc::STDOUT_FILENO)
+}
+
+/// The width a report written to `fd` (stdout or stderr) is fitted to: `COLUMNS` when set, else
+/// the terminal's when `fd` is one, else 100.
+fn width_on(fd: libc::c_int) -> usize {
+    if let Some(n) = std::env::var("COLUMNS")
+        .ok()
+        .and_then(|c| c.trim().parse::<usize>().ok())
+        .filter(|n| *n > 0)
+    {
+        return n;
+    }
+    // SAFETY: TIOCGWINSZ fills the winsize it is given, and nothing else; on a descriptor that is
+    // no terminal it fails and the default stands.
+    let mut size: libc::winsize = unsafe { std::mem::zeroed() };
+    let ok = unsafe { libc::ioctl(fd, libc::TIOCGWINSZ, &mut size) } == 0;
+    if ok && size.ws_col > 0 {
+        return size.ws_col as usize;
+    }
+    report::wrap::DEFAULT_WIDTH
 }
 
 /// The one way text reaches stdout.
@@ -1024,6 +1041,15 @@ fn check_redactor(tap: &authchain::detail::Tap, secrets: &[&Secret]) -> Redactor
 
 /// The end of a check command: its JSON report where asked, its stop on stderr, its text on
 /// stdout, all scrubbed; its exit code.
+/// A check's human report, said under its header to have verified no certificate when
+/// `--insecure` was given.
+fn insecure_marked(text: String, net: &cli::NetArgs, theme: &dyn terminal::Theme) -> String {
+    match net.insecure {
+        true => report::terminal::with_insecure_line(&text, theme),
+        false => text,
+    }
+}
+
 fn finish_check(
     what: &str,
     path: Option<&Path>,
@@ -1043,7 +1069,12 @@ fn finish_check(
 /// A human report scrubbed, fitted to the width, and scrubbed again: fitting never cuts a
 /// fingerprint, and the last pass sees every line as it is printed.
 fn fitted(r: &Redactor, text: &str) -> Scrubbed {
-    r.scrub(&report::wrap::fit(r.scrub(text).as_str(), width()))
+    fitted_to(r, text, width())
+}
+
+/// [`fitted`] to `width` columns.
+fn fitted_to(r: &Redactor, text: &str, width: usize) -> Scrubbed {
+    r.scrub(&report::wrap::fit(r.scrub(text).as_str(), width))
 }
 
 /// Writes a command's JSON report where asked, scrubbed; a report that cannot be written makes

@@ -188,6 +188,10 @@ impl RunProgress {
 
     /// The run finished with `outcome`.
     pub fn done(&self, outcome: &Outcome) {
-        self.with(|e| e.finished = Some(Box::new(outcome.clone())));
+        self.with(|e| {
+            e.finished = Some(Box::new(outcome.clone()));
+            // The outcome has the hops: the browser's raw log is not needed any more.
+            e.browser = None;
+        });
     }
 }

@@ -787,10 +787,13 @@ pub struct LoginArgs {
 /// Where the browser driver's browser comes from.
 #[derive(Args, Debug, Clone)]
 pub struct BrowserArgs {
-    /// The chromedriver to start (browser driver) [default: chromedriver from PATH].
+    /// The Chromium to start and drive over its DevTools pipe (browser driver) [default: chromium from PATH].
+    #[arg(long, value_name = "PATH", conflicts_with_all = ["chromedriver", "webdriver"])]
+    pub chromium: Option<PathBuf>,
+    /// Drive the browser through this chromedriver (WebDriver) instead of over the DevTools pipe (browser driver).
     #[arg(long, value_name = "PATH")]
     pub chromedriver: Option<PathBuf>,
-    /// A running WebDriver server to use instead of starting chromedriver (browser driver).
+    /// A running WebDriver server to use instead of starting a browser (browser driver).
     #[arg(long, value_name = "URL")]
     pub webdriver: Option<String>,
 }
@@ -801,9 +804,11 @@ impl BrowserArgs {
     pub fn options(&self, base: &authchain::RunOptions, artifacts: bool) -> authchain::RunOptions {
         authchain::RunOptions {
             browser: authchain::drive::browser::BrowserOptions {
+                chromium: self.chromium.clone(),
                 chromedriver: self.chromedriver.clone(),
                 webdriver: self.webdriver.clone(),
                 artifacts,
+                pool: base.browser.pool.clone(),
             },
             ..base.clone()
         }

@@ -37,6 +37,15 @@ pub fn render(report: &Report, theme: &dyn Theme, width: usize) -> String {
 
 /// The report without its `result:` line (for `run` with several scenarios); its tables are
 /// laid out for `width` columns, and its lines are for [`super::wrap::fit`] to break.
+/// The line under a report's header when `--insecure` was given.
+pub const INSECURE: &str = "  INSECURE: no TLS certificate was verified (--insecure); a pass here says nothing about trust";
+
+/// `text` (a report whose first line is its header) with the [`INSECURE`] line under the header.
+pub fn with_insecure_line(text: &str, th: &dyn Theme) -> String {
+    let (head, rest) = text.split_once('\n').unwrap_or((text, ""));
+    format!("{head}\n{}\n{rest}", th.paint(INSECURE, Style::Bad))
+}
+
 pub fn body(report: &Report, th: &dyn Theme, width: usize) -> String {
     let t = &report.trace;
     let mut o = String::new();
@@ -50,14 +59,7 @@ pub fn body(report: &Report, th: &dyn Theme, width: usize) -> String {
     let _ = write!(chain, " · driver {}", t.chain.driver);
     let _ = writeln!(o, "{}", th.paint(&chain, Style::Dim));
     if t.chain.insecure {
-        let _ = writeln!(
-            o,
-            "{}",
-            th.paint(
-                "  INSECURE: no TLS certificate was verified (--insecure); a pass here says nothing about trust",
-                Style::Bad
-            )
-        );
+        let _ = writeln!(o, "{}", th.paint(INSECURE, Style::Bad));
     }
     if let Some(s) = &t.chain.start_endpoint {
         let _ = writeln!(

@@ -2,7 +2,10 @@
 //! email-less user, Chromium's own refusal of a `__Secure-` cookie over http, the guard verdicts,
 //! artifacts on failure, and no browser left behind after a failure or an interruption.
 
-use crate::harness::{Chain, Misbehaving, Opts, Run, browser_lock, finding_ids, leftover_browsers};
+use crate::harness::{
+    Chain, Misbehaving, Opts, PASSWORD, Run, authchain, browser_lock, finding_ids,
+    leftover_browsers, read_json,
+};
 
 fn browser_login(chain: &Chain, user: &str, extra: &[&str]) -> Run {
     let guarded = chain.guarded();
@@ -364,5 +367,81 @@ fn an_unreachable_idp_in_the_browser_is_a_connect_fault() {
         "{}",
         run.out.stdout
     );
+    assert_no_leftovers();
+}
+
+/// `run -j 2` over three browser scenarios: one Chromium for the run, a fresh context for each
+/// scenario (none sees another's cookies), all pass, nothing left behind.
+#[test]
+fn a_run_shares_one_chromium_with_a_fresh_context_per_scenario() {
+    let _one = browser_lock();
+    let chain = Chain::start(Opts::default());
+    let dir = tempfile::tempdir().unwrap();
+    let example = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/fixture-login.toml"),
+    )
+    .unwrap();
+    let example = example.replacen("[chain]\n", "[chain]\ndriver = \"browser\"\n", 1);
+    assert!(example.contains("driver = \"browser\""));
+    let files: Vec<String> = (1..=3)
+        .map(|i| {
+            let f = dir.path().join(format!("login-{i}.toml"));
+            std::fs::write(&f, &example).unwrap();
+            f.display().to_string()
+        })
+        .collect();
+    let json = dir.path().join("all.json");
+    let mut args = vec![
+        "run",
+        "-vv",
+        "-j",
+        "2",
+        "--report-json",
+        json.to_str().unwrap(),
+    ];
+    args.extend(files.iter().map(String::as_str));
+    let app = chain.app();
+    let out = authchain(
+        &args,
+        &[
+            ("AUTHCHAIN_APP", app.as_str()),
+            ("AUTHCHAIN_PROVIDER", "fixture"),
+            ("AUTHCHAIN_USER", "alice"),
+            ("AUTHCHAIN_PASSWORD", PASSWORD),
+        ],
+    );
+    assert_eq!(out.code, 0, "{}", out.all());
+    assert!(
+        out.stdout.contains("3 of 3 scenarios passed"),
+        "{}",
+        out.stdout
+    );
+    assert_eq!(
+        out.stderr.matches("browser: Chromium ready in").count(),
+        1,
+        "{}",
+        out.stderr
+    );
+    assert_eq!(
+        out.stderr
+            .matches("browser: a new context in the run's Chromium")
+            .count(),
+        2,
+        "{}",
+        out.stderr
+    );
+    let report = read_json(&json);
+    let runs = report["runs"].as_array().unwrap();
+    assert_eq!(runs.len(), 3);
+    for run in runs {
+        assert_eq!(run["chain"]["driver"], "browser");
+        let first = &run["hops"][0];
+        assert_eq!(
+            first["cookie_sent"].as_array().map(Vec::len),
+            Some(0),
+            "each scenario starts with no cookie of another's: {first}"
+        );
+    }
+    assert!(!out.all().contains(PASSWORD));
     assert_no_leftovers();
 }

@@ -254,3 +254,45 @@ fn junit_identities_are_the_same_in_a_passing_and_a_failing_run() {
     assert_eq!(junit_ids(&pass), junit_ids(&fail));
     assert!(fail.contains("<failure"));
 }
+
+/// Under a terminal (a pty made by `script`) and outside CI, a progress line shows the run's
+/// step while it waits; with `CI` set, none does.
+#[test]
+fn a_terminal_gets_a_progress_line_and_ci_does_not() {
+    fn slow(_: &str, _: &str, _: u16) -> Option<Vec<u8>> {
+        std::thread::sleep(std::time::Duration::from_millis(1500));
+        Some(response(
+            "200 OK",
+            &[("content-type", "application/json")],
+            r#"{"session":{"id":"s"},"user":{"id":"u","email":"u@example.test","name":"U"}}"#,
+        ))
+    }
+    let server = Misbehaving::start(slow);
+    let command = format!(
+        "{} probe --cookie sid=a-value --native http://127.0.0.1:{}/session",
+        env!("CARGO_BIN_EXE_authchain"),
+        server.port
+    );
+    let in_pty = |ci: bool| {
+        let mut cmd = std::process::Command::new("script");
+        cmd.args(["-q", "-e", "-c", &command, "/dev/null"])
+            .env_remove("CI")
+            .env("NO_COLOR", "1")
+            .stdin(std::process::Stdio::null());
+        if ci {
+            cmd.env("CI", "true");
+        }
+        let out = cmd.output().expect("script (util-linux) runs");
+        assert_eq!(out.status.code(), Some(0), "{out:?}");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let watched = in_pty(false);
+    assert!(
+        watched.contains(" s): step probe native"),
+        "a progress line: {watched}"
+    );
+    assert!(watched.contains("result: pass"), "{watched}");
+    let ci = in_pty(true);
+    assert!(!ci.contains(" s): "), "no progress line in CI: {ci}");
+    assert!(ci.contains("result: pass"), "{ci}");
+}

@@ -197,9 +197,9 @@ fn children(parent: u32, keep: impl Fn(&str) -> bool) -> Vec<u32> {
         .collect()
 }
 
-/// Starts a browser login that hangs in the IdP's login, kills what `victim` picks (given
-/// chromedriver's pid), and returns how the run ended.
-fn kill_mid_login(dir: &Path, victim: impl Fn(u32) -> Vec<u32>) -> Ended {
+/// Starts a browser login (with `args`) that hangs in the IdP's login, kills what `victim` picks
+/// (given the run's pid), and returns how the run ended.
+fn kill_mid_login(dir: &Path, args: &[&str], victim: impl Fn(u32) -> Vec<u32>) -> Ended {
     let server = Misbehaving::start(login_that_hangs);
     let file = dir.join("s.toml");
     std::fs::write(
@@ -214,6 +214,7 @@ fn kill_mid_login(dir: &Path, victim: impl Fn(u32) -> Vec<u32>) -> Ended {
     let child = Command::new(env!("CARGO_BIN_EXE_authchain"))
         .args(["run", file.to_str().unwrap()])
         .args(["--report-json", json.to_str().unwrap()])
+        .args(args)
         .env("NO_COLOR", "1")
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
@@ -229,9 +230,7 @@ fn kill_mid_login(dir: &Path, victim: impl Fn(u32) -> Vec<u32>) -> Ended {
         );
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
-    let chromedriver = children(child.id(), |args| args.contains("chromedriver"));
-    assert_eq!(chromedriver.len(), 1, "one chromedriver: {chromedriver:?}");
-    let victims = victim(chromedriver[0]);
+    let victims = victim(child.id());
     assert!(!victims.is_empty(), "something to kill");
     for pid in victims {
         let killed = Command::new("kill")
@@ -276,7 +275,9 @@ fn assert_browser_died(what: &str, ended: &Ended) {
 fn chromedriver_dying_mid_run_is_a_browser_fault() {
     let _one = browser_lock();
     let dir = tempfile::tempdir().unwrap();
-    let ended = kill_mid_login(dir.path(), |chromedriver| vec![chromedriver]);
+    let ended = kill_mid_login(dir.path(), &["--chromedriver", "chromedriver"], |run| {
+        children(run, |args| args.contains("chromedriver"))
+    });
     assert_browser_died("chromedriver killed", &ended);
 }
 
@@ -284,10 +285,10 @@ fn chromedriver_dying_mid_run_is_a_browser_fault() {
 fn chromium_dying_mid_run_is_a_browser_fault() {
     let _one = browser_lock();
     let dir = tempfile::tempdir().unwrap();
-    // Chromium's browser process: chromedriver's child that is no helper (`--type=`).
-    let ended = kill_mid_login(dir.path(), |chromedriver| {
-        children(chromedriver, |args| {
-            args.contains("--user-data-dir") && !args.contains("--type=")
+    // Chromium's browser process: the run's child that is no helper (`--type=`).
+    let ended = kill_mid_login(dir.path(), &[], |run| {
+        children(run, |args| {
+            args.contains("--remote-debugging-pipe") && !args.contains("--type=")
         })
     });
     assert_browser_died("Chromium killed", &ended);

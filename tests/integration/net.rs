@@ -63,6 +63,11 @@ impl Pki {
     /// The TLS fixture serving the test CA's server certificate; with `mutual`, asking for a
     /// client certificate that CA issued.
     fn server(&self, mutual: bool) -> Server {
+        self.server_with(mutual, &[])
+    }
+
+    /// [`Pki::server`] with more of the fixture's switches.
+    fn server_with(&self, mutual: bool, extra: &[(&'static str, &str)]) -> Server {
         let mut env = vec![
             ("CERT", "files".to_string()),
             ("CERT_FILE", self.arg("server.pem")),
@@ -71,6 +76,7 @@ impl Pki {
         if mutual {
             env.push(("CLIENT_CA", self.arg("ca.pem")));
         }
+        env.extend(extra.iter().map(|(k, v)| (*k, v.to_string())));
         Server::start("tls", "tls.mjs", &env)
     }
 }
@@ -97,6 +103,16 @@ fn probe(port: u16, extra: &[&str]) -> (crate::harness::Output, serde_json::Valu
     (out, read_json_if_any(&json))
 }
 
+/// A server that answers only over HTTP/2 (505 otherwise): the probe passes, so ALPN chose h2.
+#[test]
+fn http2_is_negotiated_with_a_server_that_offers_it() {
+    let pki = Pki::new();
+    let server = pki.server_with(false, &[("HTTP2", "only")]);
+    let (out, report) = probe(server.port, &["--cacert", &pki.arg("ca.pem")]);
+    assert_eq!(out.code, 0, "{}", out.all());
+    assert_eq!(report["probes"][0]["status"], 200, "{report}");
+}
+
 #[test]
 fn cacert_trusts_a_private_ca_and_nothing_else_does() {
     let pki = Pki::new();
@@ -116,6 +132,23 @@ fn cacert_trusts_a_private_ca_and_nothing_else_does() {
         insecure
             .stdout
             .contains("INSECURE: no TLS certificate was verified")
+    );
+
+    // A check command says it too, under its header.
+    let issuer = format!("https://app.test:{}", server.port);
+    let resolve = format!("app.test:{}:127.0.0.1", server.port);
+    let check = authchain(
+        &["oidc", "check", &issuer, "--resolve", &resolve, "-k"],
+        &[],
+    );
+    assert!(
+        check
+            .stdout
+            .lines()
+            .nth(1)
+            .is_some_and(|l| l.contains("INSECURE: no TLS certificate was verified")),
+        "{}",
+        check.all()
     );
 
     let missing = probe(server.port, &["--cacert", "/nonexistent/ca.pem"]).0;

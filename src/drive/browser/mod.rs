@@ -2,6 +2,7 @@
 //! performance log becomes the same hops as the HTTP driver's, Chromium's cookie jar (every
 //! origin, through CDP) becomes the jar the probes replay with, and the page runs its own probes.
 
+pub mod cdp;
 mod page;
 pub mod perflog;
 pub mod process;
@@ -18,16 +19,21 @@ use fantoccini::wd::WebDriverCompatibleCommand;
 use fantoccini::{Client, ClientBuilder};
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 use url::Url;
 
 /// Where the browser comes from, and whether to keep failure artifacts.
 #[derive(Clone, Debug, Default)]
 pub struct BrowserOptions {
-    /// The chromedriver to start (default: `chromedriver` from PATH).
+    /// The Chromium to start and drive over its DevTools pipe (default: `chromium` from PATH).
+    pub chromium: Option<PathBuf>,
+    /// Drive the browser through this chromedriver (WebDriver) instead.
     pub chromedriver: Option<PathBuf>,
-    /// A running WebDriver server to use instead of starting chromedriver.
+    /// A running WebDriver server to use instead.
     pub webdriver: Option<String>,
+    /// The run's browsers, shared by its scenarios; without it a scenario starts its own.
+    pub pool: Option<Arc<cdp::Pool>>,
     /// Keep a screenshot and the page's HTML on a failure.
     pub artifacts: bool,
 }
@@ -116,6 +122,94 @@ impl WebDriverCompatibleCommand for Cdp {
             http::Method::POST,
             Some(json!({"cmd": self.0, "params": {}}).to_string()),
         )
+    }
+}
+
+/// The page a scenario drives: over Chromium's DevTools pipe (a context of the run's browser),
+/// or through a WebDriver session (a browser of its own).
+enum Tab {
+    Cdp(cdp::Tab),
+    WebDriver(Client),
+}
+
+impl Tab {
+    async fn goto(&self, url: &Url, limit: Duration) -> Result<(), cdp::LoadError> {
+        match self {
+            Tab::Cdp(t) => t.goto(url.as_str(), limit).await,
+            Tab::WebDriver(c) => c.goto(url.as_str()).await.map_err(|e| {
+                if e.is_timeout() {
+                    cdp::LoadError::Timeout
+                } else {
+                    cdp::LoadError::Failed(e.to_string())
+                }
+            }),
+        }
+    }
+
+    async fn execute(
+        &self,
+        script: &str,
+        args: Vec<Value>,
+        limit: Duration,
+    ) -> Result<Value, String> {
+        match self {
+            Tab::Cdp(t) => t.execute(script, args, limit).await,
+            Tab::WebDriver(c) => c.execute(script, args).await.map_err(|e| e.to_string()),
+        }
+    }
+
+    async fn current_url(&self) -> Option<Url> {
+        match self {
+            Tab::Cdp(t) => t.current_url().await,
+            Tab::WebDriver(c) => c.current_url().await.ok(),
+        }
+    }
+
+    /// Every cookie of the browser (of the scenario's context), in the DevTools form.
+    async fn cookies(&self) -> Result<Vec<Value>, String> {
+        match self {
+            Tab::Cdp(t) => t.cookies().await,
+            Tab::WebDriver(c) => {
+                let all = c
+                    .issue_cmd(Cdp("Network.getAllCookies"))
+                    .await
+                    .map_err(|e| e.to_string())?;
+                Ok(all["cookies"].as_array().cloned().unwrap_or_default())
+            }
+        }
+    }
+
+    /// The network events since the last read.
+    async fn read_log(&self) -> Result<Vec<(String, Value)>, String> {
+        match self {
+            Tab::Cdp(t) => t.read_log(),
+            Tab::WebDriver(c) => match c.issue_cmd(ReadLog).await.map_err(|e| e.to_string())? {
+                Value::Array(entries) => Ok(perflog::events(&entries)),
+                _ => Ok(Vec::new()),
+            },
+        }
+    }
+
+    async fn screenshot(&self) -> Result<Vec<u8>, String> {
+        match self {
+            Tab::Cdp(t) => t.screenshot().await,
+            Tab::WebDriver(c) => c.screenshot().await.map_err(|e| e.to_string()),
+        }
+    }
+
+    async fn source(&self) -> Result<String, String> {
+        match self {
+            Tab::Cdp(t) => t.source().await,
+            Tab::WebDriver(c) => c.source().await.map_err(|e| e.to_string()),
+        }
+    }
+
+    /// Why the browser is gone, when it is known to be.
+    fn gone(&self) -> Option<String> {
+        match self {
+            Tab::Cdp(t) => t.gone(),
+            Tab::WebDriver(_) => None,
+        }
     }
 }
 
@@ -245,9 +339,55 @@ pub fn unsupported(net: &crate::drive::http::Net) -> Option<&'static str> {
     }
 }
 
-/// Logs in through Chromium. The browser and chromedriver are shut down before this returns,
-/// and by their drop on any other way out (a panic, an interruption).
+/// Logs in through Chromium: in a fresh context of the run's browser, driven over its DevTools
+/// pipe; or through WebDriver when a chromedriver or a WebDriver server is given. A browser
+/// started for this scenario alone is shut down before this returns, and by its drop on any
+/// other way out (a panic, an interruption); the run's browser goes with the run.
 pub async fn login(
+    scenario: &Scenario,
+    opts: &BrowserOptions,
+    net: &crate::drive::http::Net,
+    progress: &crate::progress::RunProgress,
+    r: &mut Redactor,
+) -> Result<BrowserDrive, RunError> {
+    if opts.webdriver.is_some() || opts.chromedriver.is_some() {
+        return webdriver_login(scenario, opts, net, progress, r).await;
+    }
+    let c = &scenario.chain;
+    let began = Instant::now();
+    let args = chrome_args(None, net);
+    // Chromium's first start on a loaded two-core machine can take most of a minute.
+    let limit = c.timeout.max(Duration::from_secs(60));
+    let chromium = opts.chromium.as_deref();
+    let (browser, started) = match &opts.pool {
+        Some(pool) => pool.browser(chromium, &args, limit).await,
+        None => cdp::Browser::start(chromium, &args, limit)
+            .await
+            .map(|b| (Arc::new(b), true)),
+    }
+    .map_err(|m| error(ErrorStep::Browser, m))?;
+    let ms = began.elapsed().as_millis();
+    r.detail(2, || match started {
+        true => format!("browser: Chromium ready in {ms} ms"),
+        false => "browser: a new context in the run's Chromium".to_string(),
+    });
+    let tab = browser
+        .tab(limit)
+        .await
+        .map_err(|m| error(ErrorStep::Browser, m))?;
+    drop(browser);
+    let mut session = Session::new(scenario, Tab::Cdp(tab), progress);
+    let result = session.run(r, opts).await;
+    if let Tab::Cdp(tab) = session.tab {
+        tab.close().await;
+    }
+    result
+}
+
+/// Logs in through a WebDriver session: chromedriver, started here with its own Chromium, or a
+/// running WebDriver server. Both are shut down before this returns, and by their drop on any
+/// other way out.
+async fn webdriver_login(
     scenario: &Scenario,
     opts: &BrowserOptions,
     net: &crate::drive::http::Net,
@@ -312,18 +452,7 @@ pub async fn login(
     })?;
     let ms = began.elapsed().as_millis();
     r.detail(2, || format!("browser: session started at {ms} ms"));
-    let mut session = Session {
-        scenario,
-        client: client.clone(),
-        inspections: Vec::new(),
-        actions: Vec::new(),
-        starts: Vec::new(),
-        start_error: None,
-        returns: Vec::new(),
-        events: Vec::new(),
-        waits: Waits::default(),
-        progress: progress.clone(),
-    };
+    let mut session = Session::new(scenario, Tab::WebDriver(client.clone()), progress);
     // Ends a remote session even when this future is dropped (Ctrl-C) before `close` below.
     let mut guard = SessionGuard {
         webdriver: driver_process.is_none().then(|| url.to_string()),
@@ -384,7 +513,7 @@ impl Drop for SessionGuard {
 
 struct Session<'a> {
     scenario: &'a Scenario,
-    client: Client,
+    tab: Tab,
     /// Each page looked at: its URL and what it offered.
     inspections: Vec<(String, Page)>,
     /// The form submissions made, in order.
@@ -422,7 +551,26 @@ enum Outcome {
     StartRefused,
 }
 
-impl Session<'_> {
+impl<'a> Session<'a> {
+    fn new(
+        scenario: &'a Scenario,
+        tab: Tab,
+        progress: &crate::progress::RunProgress,
+    ) -> Session<'a> {
+        Session {
+            scenario,
+            tab,
+            inspections: Vec::new(),
+            actions: Vec::new(),
+            starts: Vec::new(),
+            start_error: None,
+            returns: Vec::new(),
+            events: Vec::new(),
+            waits: Waits::default(),
+            progress: progress.clone(),
+        }
+    }
+
     fn selectors(&self) -> &'static Selectors {
         match self.scenario.idp.kind {
             IdpKind::Form => &FORM,
@@ -452,7 +600,7 @@ impl Session<'_> {
         bounded(
             limit,
             "a script in the page failed",
-            self.client.execute(&script, args),
+            self.tab.execute(&script, args, limit),
         )
         .await
     }
@@ -460,9 +608,8 @@ impl Session<'_> {
     /// Chromium's cookies, every one, into `record`'s jar; none when they cannot be read.
     async fn load_cookies(&self, record: &mut Record) {
         let limit = self.scenario.chain.timeout;
-        let read = self.client.issue_cmd(Cdp("Network.getAllCookies"));
-        if let Ok(all) = bounded(limit, "cookies", read).await {
-            for cookie in all["cookies"].as_array().into_iter().flatten() {
+        if let Ok(all) = bounded(limit, "cookies", self.tab.cookies()).await {
+            for cookie in &all {
                 record.load_browser_cookie(cookie);
             }
         }
@@ -481,21 +628,27 @@ impl Session<'_> {
         let limit = self.scenario.chain.timeout;
         let what = format!("cannot open {url}");
         let loaded = bounded(limit, &what, async {
-            match self.client.goto(url.as_str()).await {
-                Err(e) if e.is_timeout() => Ok(Err(e)),
-                other => other.map(Ok),
-            }
+            Ok::<_, String>(self.tab.goto(url, limit).await)
         })
         .await?;
-        loaded.map_err(|e| RunError {
-            kind: Some(RunErrorKind::Timeout),
-            step: ErrorStep::Browser,
-            hop: None,
-            message: format!(
-                "{what}: the page did not load within {}s ({e})",
-                limit.as_secs_f64()
-            ),
-        })
+        match loaded {
+            Ok(()) => Ok(()),
+            Err(cdp::LoadError::Failed(e)) => Err(RunError {
+                kind: Some(load_fault(&e)),
+                step: ErrorStep::Browser,
+                hop: None,
+                message: format!("{what}: {e}"),
+            }),
+            Err(cdp::LoadError::Timeout) => Err(RunError {
+                kind: Some(RunErrorKind::Timeout),
+                step: ErrorStep::Browser,
+                hop: None,
+                message: format!(
+                    "{what}: the page did not load within {}s",
+                    limit.as_secs_f64()
+                ),
+            }),
+        }
     }
 
     async fn run(
@@ -611,10 +764,10 @@ impl Session<'_> {
         if clean {
             // The page's own requests go from where the web app runs.
             let page = &self.scenario.chain.page;
-            let here = tokio::time::timeout(Duration::from_secs(5), self.client.current_url())
+            let here = tokio::time::timeout(Duration::from_secs(5), self.tab.current_url())
                 .await
                 .ok()
-                .and_then(Result::ok);
+                .flatten();
             if here.is_some_and(|u| u.origin() != page.origin()) {
                 let _ = self.goto(page).await;
             }
@@ -657,10 +810,10 @@ impl Session<'_> {
             chain.start_endpoint = Some(page.url.path().to_string());
             self.goto(&page.url).await?;
             // Sent on to the IdP already (a page behind a login redirects there): underway.
-            let here = tokio::time::timeout(Duration::from_secs(5), self.client.current_url())
+            let here = tokio::time::timeout(Duration::from_secs(5), self.tab.current_url())
                 .await
                 .ok()
-                .and_then(Result::ok);
+                .flatten();
             if here.is_some_and(|u| {
                 !super::at_app(&u, c)
                     && u.origin() != page.url.origin()
@@ -921,17 +1074,14 @@ impl Session<'_> {
     async fn drain_log(&mut self) -> Result<(), RunError> {
         let timeout = self.scenario.chain.timeout;
         self.waits.log_reads += 1;
-        let log = bounded(
+        let new = bounded(
             timeout,
             "cannot read the performance log",
-            self.client.issue_cmd(ReadLog),
+            self.tab.read_log(),
         )
         .await?;
-        if let Value::Array(entries) = log {
-            let new = perflog::events(&entries);
-            self.progress.browser(&new, &self.starts, &self.actions);
-            self.events.extend(new);
-        }
+        self.progress.browser(&new, &self.starts, &self.actions);
+        self.events.extend(new);
         Ok(())
     }
 
@@ -1033,15 +1183,18 @@ impl Session<'_> {
             // A script can fail while the old document goes away: that is navigation too. Each
             // look is bounded, so a wedged browser ends in the timeout below, not in a hang.
             let look = Duration::from_secs(5);
+            if let Some(why) = self.tab.gone() {
+                return Err(error(ErrorStep::Browser, why));
+            }
             let navigated =
-                tokio::time::timeout(look, self.client.execute(page::NAVIGATED, vec![])).await;
+                tokio::time::timeout(look, self.tab.execute(page::NAVIGATED, vec![], look)).await;
             if let Ok(Ok(Value::Bool(true))) = navigated {
                 return Ok(());
             }
             let script = format!("{}\n{}", page::HELPERS, page::INSPECT);
             if let Ok(Ok(now)) = tokio::time::timeout(
                 look,
-                self.client.execute(&script, vec![self.selector_arg()]),
+                self.tab.execute(&script, vec![self.selector_arg()], look),
             )
             .await
                 && now["sig"].as_str().is_some_and(|sig| sig != before)
@@ -1093,13 +1246,13 @@ impl Session<'_> {
     async fn artifacts(&self) -> Vec<Artifact> {
         let mut kept = Vec::new();
         let limit = self.scenario.chain.timeout;
-        if let Ok(png) = bounded(limit, "screenshot", self.client.screenshot()).await {
+        if let Ok(png) = bounded(limit, "screenshot", self.tab.screenshot()).await {
             kept.push(Artifact::Image {
                 name: "screenshot.png",
                 png,
             });
         }
-        if let Ok(html) = bounded(limit, "page source", self.client.source()).await {
+        if let Ok(html) = bounded(limit, "page source", self.tab.source()).await {
             kept.push(Artifact::Text {
                 name: "page.html",
                 text: html,

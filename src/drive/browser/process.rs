@@ -98,7 +98,7 @@ impl Drop for Chromedriver {
 }
 
 /// Kills every process whose command line names `dir`, and waits (briefly) until they are gone.
-fn kill_naming(dir: &Path) {
+pub(super) fn kill_naming(dir: &Path) {
     let needle = dir.display().to_string();
     let Ok(entries) = std::fs::read_dir("/proc") else {
         return;
@@ -138,7 +138,7 @@ fn kill_naming(dir: &Path) {
 }
 
 /// Kills a process group; Chromium runs in chromedriver's group.
-fn kill_group(pid: u32) {
+pub(super) fn kill_group(pid: u32) {
     #[cfg(unix)]
     // SAFETY: killpg only sends a signal; the group id is the child's own pid (process_group(0)).
     unsafe {
