@@ -208,6 +208,11 @@ pub fn learn_secrets(har: &Har, r: &mut Redactor) {
                 if let Ok(json) = serde_json::from_str::<serde_json::Value>(text) {
                     json_secrets(&json, r);
                 }
+                for (k, v) in multipart_fields(&post.mime_type, text) {
+                    if secret_field(&k) {
+                        r.add_secret(&Secret::new(&v));
+                    }
+                }
             }
         }
         for c in e.request.cookies.iter().chain(&e.response.cookies) {
@@ -224,6 +229,55 @@ pub fn learn_secrets(har: &Har, r: &mut Redactor) {
             }
         }
     }
+}
+
+/// The fields of a `multipart/form-data` body (the boundary from its MIME type, else from the
+/// body's first line): each part's `name` and its value.
+fn multipart_fields(mime: &str, text: &str) -> Vec<(String, String)> {
+    let from_mime = mime
+        .split(';')
+        .skip(1)
+        .filter_map(|p| p.trim().split_once('='))
+        .find(|(k, _)| k.trim().eq_ignore_ascii_case("boundary"))
+        .map(|(_, v)| v.trim().trim_matches('"').to_string());
+    let boundary = match from_mime {
+        Some(b) if !b.is_empty() => b,
+        _ => match text
+            .lines()
+            .next()
+            .and_then(|l| l.trim_end().strip_prefix("--"))
+        {
+            Some(b) if !b.is_empty() && !b.contains(char::is_whitespace) => b.to_string(),
+            _ => return Vec::new(),
+        },
+    };
+    let delimiter = format!("--{boundary}");
+    text.split(delimiter.as_str())
+        .skip(1)
+        .filter_map(|part| {
+            let part = part
+                .strip_prefix("\r\n")
+                .or_else(|| part.strip_prefix('\n'))?;
+            let (head, body) = part
+                .split_once("\r\n\r\n")
+                .or_else(|| part.split_once("\n\n"))?;
+            let name = head.lines().find_map(|l| {
+                let (k, v) = l.split_once(':')?;
+                if !k.trim().eq_ignore_ascii_case("content-disposition") {
+                    return None;
+                }
+                v.split(';').find_map(|p| {
+                    let (k, v) = p.trim().split_once('=')?;
+                    (k == "name").then(|| v.trim_matches('"').to_string())
+                })
+            })?;
+            let value = body
+                .strip_suffix("\r\n")
+                .or_else(|| body.strip_suffix('\n'))
+                .unwrap_or(body);
+            Some((name, value.to_string()))
+        })
+        .collect()
 }
 
 fn json_secrets(v: &serde_json::Value, r: &mut Redactor) {
@@ -693,15 +747,33 @@ mod tests {
                   "request": { "method": "POST", "url": "https://idp.test/api/flow",
                     "postData": { "mimeType": "application/json",
                       "text": "{\"component\":\"ak-stage-password\",\"password\":\"s3cret-json-pass\"}" } },
-                  "response": { "status": 200, "headers": [], "content": {} } }
+                  "response": { "status": 200, "headers": [], "content": {} } },
+                { "startedDateTime": "2026-12-01T10:00:02.000Z", "time": 5,
+                  "request": { "method": "POST", "url": "https://idp.test/multi",
+                    "postData": { "mimeType": "multipart/form-data; boundary=----WebKitFormBoundaryX1",
+                      "text": "------WebKitFormBoundaryX1\r\nContent-Disposition: form-data; name=\"username\"\r\n\r\nalice\r\n------WebKitFormBoundaryX1\r\nContent-Disposition: form-data; name=\"password\"\r\n\r\nmulti-part-pass\r\n------WebKitFormBoundaryX1--\r\n" } },
+                  "response": { "status": 303, "headers": [], "content": {} } },
+                { "startedDateTime": "2026-12-01T10:00:03.000Z", "time": 5,
+                  "request": { "method": "POST", "url": "https://idp.test/multi",
+                    "postData": { "mimeType": "multipart/form-data",
+                      "text": "--b2\nContent-Disposition: form-data; name=\"client_secret\"\n\nno-boundary-secret\n--b2--\n" } },
+                  "response": { "status": 303, "headers": [], "content": {} } }
             ] }
         }))
         .unwrap();
         let mut r = Redactor::new(true);
         learn_secrets(&har, &mut r);
-        let out = r.scrub("hunter2-correct and s3cret-json-pass");
-        assert!(!out.as_str().contains("hunter2-correct"), "{out}");
-        assert!(!out.as_str().contains("s3cret-json-pass"), "{out}");
+        let out =
+            r.scrub("hunter2-correct s3cret-json-pass multi-part-pass no-boundary-secret alice");
+        for secret in [
+            "hunter2-correct",
+            "s3cret-json-pass",
+            "multi-part-pass",
+            "no-boundary-secret",
+        ] {
+            assert!(!out.as_str().contains(secret), "{out}");
+        }
+        assert!(out.as_str().contains("alice"), "{out}");
     }
 
     #[test]

@@ -1,10 +1,15 @@
 //! `refresh-rotation`: on a login of its own (reusing a refresh token ends its whole family, so
-//! the run's session is left alone), the refresh request is sent with the refresh cookie alone
-//! (no session cookie that could renew by itself), then again with the same one, then with the
-//! one the first refresh rotated to. The reuse must be refused, and must end the family: the
-//! rotated token must be refused too. The refresh cookie is the one whose name tells its role
-//! (`refresh_token`, `__Host-refresh`); where none does, the one the first refresh, sent with the
-//! whole jar, rotates (other than the session cookie).
+//! the run's session is left alone), the refresh request is sent, then sent again with the same
+//! refresh cookie, then with the one the first refresh rotated to. The reuse must be refused, and
+//! must end the family: the rotated token must be refused too. All three carry the same cookies
+//! but the refresh cookie's value, so a refusal is the token's and nothing else's. Those cookies
+//! are the narrowest set the first refresh works with: the refresh cookie alone when its name
+//! tells its role (`refresh_token`, `__Host-refresh`); else the login's cookies without the
+//! session cookie (which could renew by itself); else all of them. With the session cookie among
+//! them, an accepted reuse counts only if the refresh refuses those cookies without the refresh
+//! cookie: otherwise the session alone renews, and a reuse cannot be told apart. Where no name
+//! tells it, the refresh cookie is the one the first refresh rotated (other than the session
+//! cookie).
 
 use super::{callback_and_session, fresh_callback, send_callback};
 use crate::drive::http::{HttpClient, HttpDriver, Request};
@@ -47,11 +52,45 @@ async fn refresh(
     Ok((a.status, worked, set))
 }
 
-/// A jar with one cookie, for `url`.
-fn only(name: &str, value: &str, url: &url::Url) -> Record {
+/// A jar with these cookies, for `url`.
+fn jar_of(cookies: &[(String, String)], url: &url::Url) -> Record {
     let mut jar = Record::default();
-    jar.preload(name, value, &[url]);
+    for (name, value) in cookies {
+        jar.preload(name, value, &[url]);
+    }
     jar
+}
+
+/// `cookies` with `name` set to `value`.
+fn with(cookies: &[(String, String)], name: &str, value: &str) -> Vec<(String, String)> {
+    cookies
+        .iter()
+        .map(|(n, v)| match n == name {
+            true => (n.clone(), value.to_string()),
+            false => (n.clone(), v.clone()),
+        })
+        .collect()
+}
+
+/// What the refresh requests carry, narrowest first.
+#[derive(Clone, Copy, PartialEq)]
+enum Shape {
+    /// The refresh cookie alone (its name tells its role).
+    Alone,
+    /// The login's cookies but the session cookie.
+    NoSession,
+    /// All the login's cookies.
+    Whole,
+}
+
+impl Shape {
+    fn says(self, name: &str) -> String {
+        match self {
+            Shape::Alone => format!("the refresh cookie `{name}` alone"),
+            Shape::NoSession => "the session's cookies but the session cookie".into(),
+            Shape::Whole => "the session's cookies".into(),
+        }
+    }
 }
 
 pub async fn refresh_rotation(
@@ -99,34 +138,82 @@ pub async fn refresh_rotation(
     }
     let req = super::configured_request(scenario, method, url);
     let preset = scenario.chain.preset;
-    let told = jar
-        .values_for(url)
-        .into_iter()
-        .find(|(n, _)| crate::preset::cookie_role(preset, n) == crate::preset::CookieRole::Refresh);
-    let alone = told.is_some();
-    let first_jar = match &told {
-        Some((name, value)) => only(name, value, url),
-        None => jar.clone(),
-    };
-    let shown = r.url(url);
-    let (status, worked, set) = match refresh(client, &req, first_jar, r).await {
-        Ok(x) => x,
-        Err(why) => {
-            return CheckRun {
-                steps,
-                ..CheckRun::not_run(check, &format!("the refresh: {why}"))
-            };
+    let login: Vec<(String, String)> = jar.values_for(url);
+    let told = login
+        .iter()
+        .find(|(n, _)| crate::preset::cookie_role(preset, n) == crate::preset::CookieRole::Refresh)
+        .cloned();
+    let shapes: Vec<(Shape, Vec<(String, String)>)> = match &told {
+        Some(cookie) => vec![(Shape::Alone, vec![cookie.clone()])],
+        None => {
+            let no_session: Vec<(String, String)> = login
+                .iter()
+                .filter(|(n, _)| crate::preset::unchunked(n) != session)
+                .cloned()
+                .collect();
+            let mut shapes = Vec::new();
+            if !no_session.is_empty() && no_session.len() < login.len() {
+                shapes.push((Shape::NoSession, no_session));
+            }
+            shapes.push((Shape::Whole, login.clone()));
+            shapes
         }
     };
+    let shown = r.url(url);
+    // The first refresh, with the narrowest cookies it works with.
+    let mut first = None;
+    for (i, (shape, cookies)) in shapes.iter().enumerate() {
+        let (status, worked, set) = match refresh(client, &req, jar_of(cookies, url), r).await {
+            Ok(x) => x,
+            Err(why) => {
+                return CheckRun {
+                    steps,
+                    ..CheckRun::not_run(check, &format!("the refresh: {why}"))
+                };
+            }
+        };
+        let names: Vec<&str> = set.iter().map(|(n, _)| n.as_str()).collect();
+        let name = told.as_ref().map(|(n, _)| n.as_str()).unwrap_or_default();
+        steps.push(format!(
+            "{} {shown} with {}: {status}{}",
+            method.as_str(),
+            shape.says(name),
+            if names.is_empty() {
+                ", no cookie set".to_string()
+            } else {
+                format!(", set {}", names.join(", "))
+            }
+        ));
+        if worked {
+            first = Some((*shape, cookies.clone(), set));
+            break;
+        }
+        if i + 1 == shapes.len() {
+            return CheckRun {
+                steps,
+                ..CheckRun::not_run(
+                    check,
+                    &format!(
+                        "the first refresh answered {status}: the session's refresh cookie did not work"
+                    ),
+                )
+            };
+        }
+    }
+    let Some((shape, cookies, set)) = first else {
+        return CheckRun {
+            steps,
+            ..CheckRun::not_run(check, "the refresh was not sent")
+        };
+    };
     // The refresh cookie: the one its name tells, else the one the refresh rotated that the
-    // session had (not the session cookie itself).
+    // login had (not the session cookie itself).
     let picked = told.or_else(|| {
-        let had = jar.values_for(url);
         set.iter()
             .filter(|(n, _)| crate::preset::unchunked(n) != session)
-            .find_map(|(n, _)| had.iter().find(|(h, _)| h == n).cloned())
+            .find_map(|(n, _)| cookies.iter().find(|(h, _)| h == n).cloned())
     });
-    let Some((name, first)) = picked else {
+    let Some((name, _)) = picked else {
         return CheckRun {
             steps,
             ..CheckRun::not_run(
@@ -136,35 +223,9 @@ pub async fn refresh_rotation(
         };
     };
     let rotated = set.iter().find(|(n, _)| *n == name).map(|(_, v)| v.clone());
-    let names: Vec<&str> = set.iter().map(|(n, _)| n.as_str()).collect();
-    steps.push(format!(
-        "{} {shown} with {}: {status}{}",
-        method.as_str(),
-        if alone {
-            format!("the refresh cookie `{name}` alone")
-        } else {
-            "the session's cookies".to_string()
-        },
-        if names.is_empty() {
-            ", no cookie set".to_string()
-        } else {
-            format!(", set {}", names.join(", "))
-        }
-    ));
-    if !worked {
-        return CheckRun {
-            steps,
-            ..CheckRun::not_run(
-                check,
-                &format!(
-                    "the first refresh answered {status}: the session's refresh cookie did not work"
-                ),
-            )
-        };
-    }
     let mut accepted = Vec::new();
-    // The same token again.
-    match refresh(client, &req, only(&name, &first, url), r).await {
+    // The same request again: the same token, the same cookies beside it.
+    match refresh(client, &req, jar_of(&cookies, url), r).await {
         Ok((status, worked, _)) => {
             steps.push(format!(
                 "the same refresh cookie again: {status}, {}",
@@ -181,9 +242,14 @@ pub async fn refresh_rotation(
             };
         }
     }
-    // The token the first refresh rotated to: the family ends with the reuse.
+    // The token the first refresh rotated to (the other cookies as it set them): the family ends
+    // with the reuse.
     if let Some(rotated) = &rotated {
-        match refresh(client, &req, only(&name, rotated, url), r).await {
+        let mut next = with(&cookies, &name, rotated);
+        for (n, v) in &set {
+            next = with(&next, n, v);
+        }
+        match refresh(client, &req, jar_of(&next, url), r).await {
             Ok((status, worked, _)) => {
                 steps.push(format!(
                     "the rotated refresh cookie, after the reuse: {status}, {}",
@@ -201,6 +267,41 @@ pub async fn refresh_rotation(
         steps.push(format!(
             "the first refresh set no new `{name}`: the refresh token was not rotated"
         ));
+    }
+    // With the session cookie along, the session itself may be what let a call through: the
+    // login's cookies without the refresh cookie tell (sent last, so that nothing before depends
+    // on what it does to the session).
+    if shape == Shape::Whole && !accepted.is_empty() {
+        let without: Vec<(String, String)> = cookies
+            .iter()
+            .filter(|(n, _)| *n != name)
+            .cloned()
+            .collect();
+        match refresh(client, &req, jar_of(&without, url), r).await {
+            Ok((status, true, _)) => {
+                steps.push(format!(
+                    "the same cookies without `{name}`: {status}, accepted: the session cookie alone renews"
+                ));
+                return CheckRun {
+                    steps,
+                    ..CheckRun::not_run(
+                        check,
+                        &format!(
+                            "the refresh lets the session cookie through without the refresh cookie `{name}`, and refuses it without the session cookie: a reused refresh token cannot be told from the session renewing by itself"
+                        ),
+                    )
+                };
+            }
+            Ok((status, false, _)) => steps.push(format!(
+                "the same cookies without `{name}`: {status}, refused: the refresh cookie is what counts"
+            )),
+            Err(why) => {
+                return CheckRun {
+                    steps,
+                    ..CheckRun::not_run(check, &format!("the refresh without `{name}`: {why}"))
+                };
+            }
+        }
     }
     CheckRun {
         status: CheckStatus::of(!accepted.is_empty(), true),

@@ -139,6 +139,20 @@ fn the_audited_api_and_its_bugs() {
                 "the used refresh token worked again (200)",
             )],
         ),
+        // A refresh that also wants the session cookie: every call carries the same cookies,
+        // the reuse too, so it is refused for the token and for nothing else.
+        (
+            &[
+                ("REFRESH_COOKIE", "opaque"),
+                ("REFRESH", "reusable"),
+                ("REFRESH_NEEDS", "session"),
+            ],
+            &["refresh-rotation"],
+            &[(
+                "refresh-reuse-accepted",
+                "the used refresh token worked again (200)",
+            )],
+        ),
         (
             &[("REFRESH", "no-family")],
             &["refresh-rotation"],

@@ -625,6 +625,29 @@ pub enum LoadError {
     Failed(String),
 }
 
+/// Why a script gave no value.
+enum Fault {
+    /// The document it was meant for was gone before it ran: it can run in the next one.
+    NeverRan(String),
+    Failed(String),
+}
+
+impl Fault {
+    /// The protocol's error, by whether the script had started: a stale object or context
+    /// means it had not.
+    fn of(e: String) -> Fault {
+        let stale = [
+            "Cannot find context with specified id",
+            "Could not find object with given id",
+            "Cannot find default execution context",
+        ];
+        match stale.iter().any(|s| e.contains(s)) {
+            true => Fault::NeverRan(e),
+            false => Fault::Failed(e),
+        }
+    }
+}
+
 /// A page of its own browser context, attached with a session of its own.
 pub struct Tab {
     browser: Arc<Browser>,
@@ -706,9 +729,30 @@ impl Tab {
     /// Runs `script` as a function body (`arguments` are `args`; a promise it returns is waited
     /// for) once the page is not loading, as a WebDriver session does. Gives what it returned.
     pub async fn execute(&self, script: &str, args: Vec<Value>, limit: Duration) -> Reply {
+        let until = Instant::now() + limit;
+        loop {
+            let left = until.saturating_duration_since(Instant::now());
+            match self.run_once(script, &args, left).await {
+                // A document that went away before the script ran in it (a meta refresh or a
+                // script's navigation that began after the wait): run it in the next one.
+                Err(Fault::NeverRan(_)) if Instant::now() < until => {
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                }
+                Err(Fault::NeverRan(e) | Fault::Failed(e)) => return Err(e),
+                Ok(v) => return Ok(v),
+            }
+        }
+    }
+
+    async fn run_once(
+        &self,
+        script: &str,
+        args: &[Value],
+        limit: Duration,
+    ) -> Result<Value, Fault> {
         self.wait(limit, |s| !s.loading).await;
         if let Some(why) = self.gone() {
-            return Err(why);
+            return Err(Fault::Failed(why));
         }
         // The arguments go as values, never as source text: the page sees no password in a
         // script, and a key like `__proto__` stays a key.
@@ -717,11 +761,14 @@ impl Tab {
                 "Runtime.evaluate",
                 json!({"expression": "globalThis", "objectGroup": "authchain"}),
             )
-            .await?;
+            .await
+            .map_err(Fault::of)?;
         let Some(object) = global["result"]["objectId"].as_str() else {
-            return Err("the page has no global object to run a script on".into());
+            return Err(Fault::NeverRan(
+                "the page has no global object to run a script on".into(),
+            ));
         };
-        let arguments: Vec<Value> = args.into_iter().map(|v| json!({"value": v})).collect();
+        let arguments: Vec<Value> = args.iter().map(|v| json!({"value": v})).collect();
         let answer = self
             .call(
                 "Runtime.callFunctionOn",
@@ -735,13 +782,15 @@ impl Tab {
             "Runtime.releaseObjectGroup",
             json!({"objectGroup": "authchain"}),
         );
-        let answer = answer?;
+        let answer = answer.map_err(Fault::of)?;
         if let Some(e) = answer.get("exceptionDetails") {
             let text = e["exception"]["description"]
                 .as_str()
                 .or(e["text"].as_str())
                 .unwrap_or("the script threw");
-            return Err(text.lines().next().unwrap_or_default().to_string());
+            return Err(Fault::Failed(
+                text.lines().next().unwrap_or_default().to_string(),
+            ));
         }
         Ok(answer["result"]["value"].clone())
     }
