@@ -104,17 +104,21 @@ fn cases(r: &Report) -> Vec<Case> {
                 crate::trace::CheckStatus::Failed => Some((
                     "failure",
                     c.detail.clone(),
-                    c.accepted
-                        .iter()
-                        .cloned()
-                        .chain(
-                            c.matrix
-                                .iter()
-                                .flat_map(|m| super::check_matrix(m, usize::MAX))
-                                .map(|(line, _)| line),
-                        )
-                        .collect::<Vec<_>>()
-                        .join("\n"),
+                    // What the check holds against the chain, then the whole matrix (where
+                    // it has one) apart from it.
+                    [
+                        c.accepted.join("\n"),
+                        c.matrix
+                            .iter()
+                            .flat_map(|m| super::check_matrix(m, usize::MAX))
+                            .map(|(line, _)| line)
+                            .collect::<Vec<_>>()
+                            .join("\n"),
+                    ]
+                    .into_iter()
+                    .filter(|part| !part.is_empty())
+                    .collect::<Vec<_>>()
+                    .join("\n\n"),
                 )),
             },
         });
