@@ -234,12 +234,10 @@ pub fn learn_secrets(har: &Har, r: &mut Redactor) {
 /// The fields of a `multipart/form-data` body (the boundary from its MIME type, else from the
 /// body's first line): each part's `name` and its value.
 fn multipart_fields(mime: &str, text: &str) -> Vec<(String, String)> {
-    let from_mime = mime
-        .split(';')
-        .skip(1)
-        .filter_map(|p| p.trim().split_once('='))
-        .find(|(k, _)| k.trim().eq_ignore_ascii_case("boundary"))
-        .map(|(_, v)| v.trim().trim_matches('"').to_string());
+    let from_mime = header_params(mime)
+        .into_iter()
+        .find(|(k, _)| k == "boundary")
+        .map(|(_, v)| v);
     let boundary = match from_mime {
         Some(b) if !b.is_empty() => b,
         _ => match text
@@ -255,27 +253,87 @@ fn multipart_fields(mime: &str, text: &str) -> Vec<(String, String)> {
     text.split(delimiter.as_str())
         .skip(1)
         .filter_map(|part| {
+            // A delimiter line may end in spaces or tabs (RFC 2046's transport padding).
+            let part = part.trim_start_matches([' ', '\t']);
             let part = part
                 .strip_prefix("\r\n")
                 .or_else(|| part.strip_prefix('\n'))?;
-            let (head, body) = part
-                .split_once("\r\n\r\n")
-                .or_else(|| part.split_once("\n\n"))?;
-            let name = head.lines().find_map(|l| {
+            // The head ends at the first blank line, whichever line ending it has.
+            let ends = [("\r\n\r\n", 4), ("\n\n", 2)];
+            let (at, len) = ends
+                .iter()
+                .filter_map(|(end, len)| part.find(end).map(|at| (at, *len)))
+                .min()?;
+            let (head, body) = (&part[..at], &part[at + len..]);
+            let params = head.lines().find_map(|l| {
                 let (k, v) = l.split_once(':')?;
-                if !k.trim().eq_ignore_ascii_case("content-disposition") {
-                    return None;
-                }
-                v.split(';').find_map(|p| {
-                    let (k, v) = p.trim().split_once('=')?;
-                    (k == "name").then(|| v.trim_matches('"').to_string())
-                })
+                k.trim()
+                    .eq_ignore_ascii_case("content-disposition")
+                    .then(|| header_params(v))
+            })?;
+            // `name*` (RFC 5987: `UTF-8''percent-encoded`) is preferred to `name`.
+            let extended = params
+                .iter()
+                .find(|(k, _)| k == "name*")
+                .and_then(|(_, v)| {
+                    let mut pieces = v.splitn(3, '\'');
+                    let (_, _, encoded) = (pieces.next()?, pieces.next()?, pieces.next()?);
+                    Some(crate::redact::percent_decode(encoded))
+                });
+            let name = extended.or_else(|| {
+                params
+                    .into_iter()
+                    .find(|(k, _)| k == "name")
+                    .map(|(_, v)| v)
             })?;
             let value = body
                 .strip_suffix("\r\n")
                 .or_else(|| body.strip_suffix('\n'))
                 .unwrap_or(body);
             Some((name, value.to_string()))
+        })
+        .collect()
+}
+
+/// The parameters of a header value after its first `;` (`form-data; name="a;b"`), keys trimmed
+/// and lower-cased, quoted values unquoted (`\"` unescaped); a `;` inside quotes is the value's.
+fn header_params(value: &str) -> Vec<(String, String)> {
+    let mut parts = Vec::new();
+    let (mut start, mut quoted, mut escaped) = (0, false, false);
+    for (i, c) in value.char_indices() {
+        match c {
+            _ if escaped => escaped = false,
+            '\\' if quoted => escaped = true,
+            '"' => quoted = !quoted,
+            ';' if !quoted => {
+                parts.push(&value[start..i]);
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    parts.push(&value[start..]);
+    parts
+        .into_iter()
+        .skip(1)
+        .filter_map(|p| {
+            let (k, v) = p.split_once('=')?;
+            let v = v.trim();
+            let v = match v.strip_prefix('"').and_then(|q| q.strip_suffix('"')) {
+                Some(q) => {
+                    let mut out = String::with_capacity(q.len());
+                    let mut chars = q.chars();
+                    while let Some(c) = chars.next() {
+                        out.push(match c {
+                            '\\' => chars.next().unwrap_or('\\'),
+                            c => c,
+                        });
+                    }
+                    out
+                }
+                None => v.to_string(),
+            };
+            Some((k.trim().to_ascii_lowercase(), v))
         })
         .collect()
 }
@@ -774,6 +832,49 @@ mod tests {
             assert!(!out.as_str().contains(secret), "{out}");
         }
         assert!(out.as_str().contains("alice"), "{out}");
+    }
+
+    #[test]
+    fn multipart_fields_as_browsers_and_hand_written_clients_send_them() {
+        let part = |head: &str, value: &str| format!("--B  \r\n{head}\r\n\r\n{value}\r\n");
+        let cases: &[(&str, &str)] = &[
+            (
+                "Content-Disposition: form-data; name=\"password\"",
+                "password",
+            ),
+            ("content-disposition: form-data;name=password", "password"),
+            (
+                "Content-Disposition: form-data; NAME = \"password\"",
+                "password",
+            ),
+            (
+                "Content-Disposition: form-data; name=\"a;b\"; filename=\"x\"",
+                "a;b",
+            ),
+            (
+                "Content-Disposition: form-data; name=\"say \\\"hi\\\"\"",
+                "say \"hi\"",
+            ),
+            (
+                "Content-Disposition: form-data; name=\"ignored\"; name*=UTF-8''pass%77ord",
+                "password",
+            ),
+        ];
+        for (head, name) in cases {
+            let body = format!("{}--B--\r\n", part(head, "v\n\nw"));
+            let got = multipart_fields("multipart/form-data; boundary=\"B\"", &body);
+            assert_eq!(
+                got,
+                vec![(name.to_string(), "v\n\nw".to_string())],
+                "{head}"
+            );
+        }
+        // A head that ends in a bare blank line, before a body that holds a CRLF blank line.
+        let got = multipart_fields(
+            "multipart/form-data; boundary=B",
+            "--B\nContent-Disposition: form-data; name=p\n\nx\r\n\r\ny\n--B--\n",
+        );
+        assert_eq!(got, vec![("p".to_string(), "x\r\n\r\ny".to_string())]);
     }
 
     #[test]

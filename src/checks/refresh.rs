@@ -1,37 +1,67 @@
 //! `refresh-rotation`: on a login of its own (reusing a refresh token ends its whole family, so
-//! the run's session is left alone), the refresh request is sent, then sent again with the same
-//! refresh cookie, then with the one the first refresh rotated to. The reuse must be refused, and
-//! must end the family: the rotated token must be refused too. All three carry the same cookies
-//! but the refresh cookie's value, so a refusal is the token's and nothing else's. Those cookies
-//! are the narrowest set the first refresh works with: the refresh cookie alone when its name
-//! tells its role (`refresh_token`, `__Host-refresh`); else the login's cookies without the
-//! session cookie (which could renew by itself); else all of them. With the session cookie among
-//! them, an accepted reuse counts only if the refresh refuses those cookies without the refresh
-//! cookie: otherwise the session alone renews, and a reuse cannot be told apart. Where no name
-//! tells it, the refresh cookie is the one the first refresh rotated (other than the session
-//! cookie).
+//! the run's session is left alone), the refresh request is sent, then sent again with the used
+//! refresh token, then with the one the first refresh rotated to. The reuse must be refused, and
+//! must end the family: the rotated token must be refused too.
+//!
+//! The reuse goes out as a client that kept an old copy of the refresh cookie would send it: the
+//! cookies as the first refresh left them (a session it renewed, cookies it added or deleted)
+//! with the used refresh token in place of the new one. So an app that replaces the session on
+//! every refresh refuses the reuse for the token, not for a stale session.
+//!
+//! The calls carry the narrowest set of cookies the first refresh works with: the refresh cookie
+//! alone when its name tells its role (`refresh_token`, `__Host-refresh`); else the cookies
+//! without the session cookie (which could renew by itself); else all of them. Only a refusal
+//! (a 4xx but 429, or a redirect) widens the set: being slowed down or failing says nothing of the
+//! cookies. Where more than the refresh cookie goes along, an accepted reuse counts only if the
+//! refresh refuses those other cookies without the refresh cookie: otherwise they renew by
+//! themselves, and a reuse cannot be told apart. Where no name tells it, the refresh cookie is
+//! the one cookie the first refresh rotated that is none of the session, CSRF, state, PKCE or
+//! cache cookies.
 
 use super::{callback_and_session, fresh_callback, send_callback};
 use crate::drive::http::{HttpClient, HttpDriver, Request};
-use crate::drive::record::Record;
+use crate::preset::{CookieRole, Preset, cookie_role, unchunked};
 use crate::redact::Redactor;
 use crate::scenario::{CheckName, Scenario};
 use crate::trace::{CheckRun, CheckStatus, CookieAction, Trace};
 
-/// The refresh request sent with `jar`'s cookies: its status, whether it let the caller
-/// through, and the cookies it set to a new value (name, value), in order.
+type Cookies = Vec<(String, String)>;
+
+/// What one refresh request did.
+struct Sent {
+    status: u16,
+    /// It let the caller through.
+    worked: bool,
+    /// The cookies it set to a new value, by name, in order.
+    set: Vec<String>,
+    /// The cookies the next request would carry: those sent, as the answer left them.
+    after: Cookies,
+}
+
+impl Sent {
+    /// The endpoint's word on what it was sent: not a limit (429) or a failure of its own (5xx).
+    fn answered(&self) -> bool {
+        self.status != 429 && self.status < 500
+    }
+
+    fn verdict(&self) -> &'static str {
+        if self.worked { "accepted" } else { "refused" }
+    }
+}
+
+/// The refresh request sent with `cookies`.
 async fn refresh(
     client: &HttpClient,
     req: &Request,
-    jar: Record,
+    cookies: &[(String, String)],
     r: &mut Redactor,
-) -> Result<(u16, bool, Vec<(String, String)>), String> {
-    let before = jar.values_for(&req.url);
+) -> Result<Sent, String> {
     let mut driver = HttpDriver::new(client);
-    driver.record = jar;
+    for (name, value) in cookies {
+        driver.record.preload(name, value, &[&req.url]);
+    }
     let a = driver.hop(req, r).await.map_err(|e| e.message)?;
-    let worked = super::access::allowed(&a);
-    let set_now: Vec<String> = driver
+    let set_now: Vec<&str> = driver
         .record
         .hops
         .last()
@@ -39,57 +69,126 @@ async fn refresh(
             h.set_cookies
                 .iter()
                 .filter(|c| c.action == CookieAction::Set)
-                .map(|c| c.name.clone())
+                .map(|c| c.name.as_str())
                 .collect()
         })
         .unwrap_or_default();
-    let set = driver
-        .record
-        .values_for(&req.url)
-        .into_iter()
-        .filter(|(n, v)| set_now.contains(n) && !before.iter().any(|(bn, bv)| bn == n && bv == v))
+    let after = driver.record.values_for(&req.url);
+    let set = after
+        .iter()
+        .filter(|(n, v)| {
+            set_now.contains(&n.as_str()) && !cookies.iter().any(|(bn, bv)| bn == n && bv == v)
+        })
+        .map(|(n, _)| n.clone())
         .collect();
-    Ok((a.status, worked, set))
+    Ok(Sent {
+        status: a.status,
+        worked: super::access::allowed(&a),
+        set,
+        after,
+    })
 }
 
-/// A jar with these cookies, for `url`.
-fn jar_of(cookies: &[(String, String)], url: &url::Url) -> Record {
-    let mut jar = Record::default();
-    for (name, value) in cookies {
-        jar.preload(name, value, &[url]);
+/// The cookies' names, quoted, each once.
+fn names(cookies: &[(String, String)]) -> String {
+    let mut seen: Vec<&str> = Vec::new();
+    for (n, _) in cookies {
+        if !seen.contains(&n.as_str()) {
+            seen.push(n);
+        }
     }
-    jar
+    match seen.is_empty() {
+        true => "no cookie".into(),
+        false => seen
+            .iter()
+            .map(|n| format!("`{n}`"))
+            .collect::<Vec<_>>()
+            .join(", "),
+    }
 }
 
-/// `cookies` with `name` set to `value`.
-fn with(cookies: &[(String, String)], name: &str, value: &str) -> Vec<(String, String)> {
+/// `cookies` but those of the cookie `base` (all its chunks).
+fn without(cookies: &[(String, String)], base: &str) -> Cookies {
     cookies
         .iter()
-        .map(|(n, v)| match n == name {
-            true => (n.clone(), value.to_string()),
-            false => (n.clone(), v.clone()),
-        })
+        .filter(|(n, _)| unchunked(n) != base)
+        .cloned()
         .collect()
 }
 
 /// What the refresh requests carry, narrowest first.
-#[derive(Clone, Copy, PartialEq)]
+#[derive(Clone, Copy, PartialEq, Debug)]
 enum Shape {
     /// The refresh cookie alone (its name tells its role).
     Alone,
-    /// The login's cookies but the session cookie.
+    /// The session's cookies but the session cookie.
     NoSession,
-    /// All the login's cookies.
+    /// All the session's cookies.
     Whole,
 }
 
 impl Shape {
-    fn says(self, name: &str) -> String {
-        match self {
-            Shape::Alone => format!("the refresh cookie `{name}` alone"),
-            Shape::NoSession => "the session's cookies but the session cookie".into(),
-            Shape::Whole => "the session's cookies".into(),
+    /// `cookies` cut to this shape.
+    fn of(self, cookies: &[(String, String)], session: &str, refresh: Option<&str>) -> Cookies {
+        cookies
+            .iter()
+            .filter(|(n, _)| match self {
+                Shape::Alone => Some(unchunked(n)) == refresh,
+                Shape::NoSession => unchunked(n) != session,
+                Shape::Whole => true,
+            })
+            .cloned()
+            .collect()
+    }
+}
+
+/// The cookies to try the first refresh with, narrowest first, each set once.
+fn shapes(login: &[(String, String)], session: &str, told: Option<&str>) -> Vec<(Shape, Cookies)> {
+    let mut out: Vec<(Shape, Cookies)> = Vec::new();
+    for shape in [Shape::Alone, Shape::NoSession, Shape::Whole] {
+        if shape == Shape::Alone && told.is_none() {
+            continue;
         }
+        let cookies = shape.of(login, session, told);
+        if !cookies.is_empty() && !out.iter().any(|(_, c)| *c == cookies) {
+            out.push((shape, cookies));
+        }
+    }
+    out
+}
+
+/// The refresh cookie where no name tells it: the one cookie (its chunks as one) among those
+/// sent that the first refresh rotated and that has no other role. `Err` names the candidates
+/// when there are several.
+fn rotated_cookie(
+    preset: Option<Preset>,
+    sent: &[(String, String)],
+    set: &[String],
+    session: &str,
+) -> Result<Option<String>, Vec<String>> {
+    let mut found: Vec<String> = Vec::new();
+    for n in set {
+        let base = unchunked(n);
+        let other_role = matches!(
+            cookie_role(preset, n),
+            CookieRole::Session
+                | CookieRole::Csrf
+                | CookieRole::State
+                | CookieRole::Pkce
+                | CookieRole::Cache
+        );
+        if base != session
+            && !other_role
+            && sent.iter().any(|(s, _)| unchunked(s) == base)
+            && !found.iter().any(|f| f == base)
+        {
+            found.push(base.to_string());
+        }
+    }
+    match found.len() {
+        0 => Ok(None),
+        1 => Ok(found.pop()),
+        _ => Err(found),
     }
 }
 
@@ -118,202 +217,305 @@ pub async fn refresh_rotation(
         "on a login of its own: a reused refresh token ends its family, so the run's session is left alone"
             .to_string(),
     ];
+    let not_run = |steps: Vec<String>, why: &str| CheckRun {
+        steps,
+        ..CheckRun::not_run(check, why)
+    };
     match send_callback(scenario, client, &mut jar, &cb, &session, r).await {
         Ok((_, true)) => {}
         Ok((status, false)) => {
-            return CheckRun {
+            return not_run(
                 steps,
-                ..CheckRun::not_run(
-                    check,
-                    &format!("its login's callback made no session ({status})"),
-                )
-            };
+                &format!("its login's callback made no session ({status})"),
+            );
         }
-        Err(why) => {
-            return CheckRun {
-                steps,
-                ..CheckRun::not_run(check, &why)
-            };
-        }
+        Err(why) => return not_run(steps, &why),
     }
     let req = super::configured_request(scenario, method, url);
     let preset = scenario.chain.preset;
-    let login: Vec<(String, String)> = jar.values_for(url);
-    let told = login
+    let login: Cookies = jar.values_for(url);
+    let told: Option<String> = login
         .iter()
-        .find(|(n, _)| crate::preset::cookie_role(preset, n) == crate::preset::CookieRole::Refresh)
-        .cloned();
-    let shapes: Vec<(Shape, Vec<(String, String)>)> = match &told {
-        Some(cookie) => vec![(Shape::Alone, vec![cookie.clone()])],
-        None => {
-            let no_session: Vec<(String, String)> = login
-                .iter()
-                .filter(|(n, _)| crate::preset::unchunked(n) != session)
-                .cloned()
-                .collect();
-            let mut shapes = Vec::new();
-            if !no_session.is_empty() && no_session.len() < login.len() {
-                shapes.push((Shape::NoSession, no_session));
-            }
-            shapes.push((Shape::Whole, login.clone()));
-            shapes
-        }
-    };
+        .find(|(n, _)| cookie_role(preset, n) == CookieRole::Refresh)
+        .map(|(n, _)| unchunked(n).to_string());
     let shown = r.url(url);
+    let verb = method.as_str();
+
     // The first refresh, with the narrowest cookies it works with.
-    let mut first = None;
-    for (i, (shape, cookies)) in shapes.iter().enumerate() {
-        let (status, worked, set) = match refresh(client, &req, jar_of(cookies, url), r).await {
+    let tries = shapes(&login, &session, told.as_deref());
+    let mut first: Option<(Shape, Cookies, Sent)> = None;
+    let mut last = 0;
+    for (shape, cookies) in tries {
+        let sent = match refresh(client, &req, &cookies, r).await {
             Ok(x) => x,
-            Err(why) => {
-                return CheckRun {
-                    steps,
-                    ..CheckRun::not_run(check, &format!("the refresh: {why}"))
-                };
-            }
+            Err(why) => return not_run(steps, &format!("the refresh: {why}")),
         };
-        let names: Vec<&str> = set.iter().map(|(n, _)| n.as_str()).collect();
-        let name = told.as_ref().map(|(n, _)| n.as_str()).unwrap_or_default();
         steps.push(format!(
-            "{} {shown} with {}: {status}{}",
-            method.as_str(),
-            shape.says(name),
-            if names.is_empty() {
-                ", no cookie set".to_string()
-            } else {
-                format!(", set {}", names.join(", "))
+            "{verb} {shown} with {}: {}, {}{}",
+            names(&cookies),
+            sent.status,
+            sent.verdict(),
+            match sent.set.is_empty() {
+                true => ", no cookie set".to_string(),
+                false => format!(", set {}", sent.set.join(", ")),
             }
         ));
-        if worked {
-            first = Some((*shape, cookies.clone(), set));
+        if sent.worked {
+            first = Some((shape, cookies, sent));
             break;
         }
-        if i + 1 == shapes.len() {
-            return CheckRun {
+        if !sent.answered() {
+            return not_run(
                 steps,
-                ..CheckRun::not_run(
-                    check,
-                    &format!(
-                        "the first refresh answered {status}: the session's refresh cookie did not work"
-                    ),
-                )
-            };
+                &format!(
+                    "the first refresh answered {}: it said nothing of the refresh token",
+                    sent.status
+                ),
+            );
         }
+        last = sent.status;
     }
-    let Some((shape, cookies, set)) = first else {
-        return CheckRun {
+    let Some((shape, cookies, sent)) = first else {
+        return not_run(
             steps,
-            ..CheckRun::not_run(check, "the refresh was not sent")
-        };
+            &format!(
+                "the first refresh was refused ({last}) with every set of the session's cookies: it may want a header beside them (a CSRF token: give it with -H), or a live session"
+            ),
+        );
     };
-    // The refresh cookie: the one its name tells, else the one the refresh rotated that the
-    // login had (not the session cookie itself).
-    let picked = told.or_else(|| {
-        set.iter()
-            .filter(|(n, _)| crate::preset::unchunked(n) != session)
-            .find_map(|(n, _)| cookies.iter().find(|(h, _)| h == n).cloned())
-    });
-    let Some((name, _)) = picked else {
-        return CheckRun {
-            steps,
-            ..CheckRun::not_run(
-                check,
-                "no refresh cookie: none is named as one, and the refresh rotated no cookie of the session's but the session cookie",
-            )
-        };
-    };
-    let rotated = set.iter().find(|(n, _)| *n == name).map(|(_, v)| v.clone());
-    let mut accepted = Vec::new();
-    // The same request again: the same token, the same cookies beside it.
-    match refresh(client, &req, jar_of(&cookies, url), r).await {
-        Ok((status, worked, _)) => {
-            steps.push(format!(
-                "the same refresh cookie again: {status}, {}",
-                if worked { "accepted" } else { "refused" }
-            ));
-            if worked {
-                accepted.push(format!("the used refresh token worked again ({status})"));
+    // The refresh cookie: the one its name tells, else the one the refresh rotated.
+    let name = match told {
+        Some(name) => name,
+        None => match rotated_cookie(preset, &cookies, &sent.set, &session) {
+            Ok(Some(name)) => name,
+            Ok(None) => {
+                return not_run(
+                    steps,
+                    "no refresh cookie: none is named as one, and the refresh rotated no cookie of the session's but the session's own",
+                );
             }
-        }
-        Err(why) => {
-            return CheckRun {
-                steps,
-                ..CheckRun::not_run(check, &format!("the reuse: {why}"))
-            };
-        }
+            Err(several) => {
+                return not_run(
+                    steps,
+                    &format!(
+                        "no refresh cookie: none is named as one, and the refresh rotated several ({}): which one is the refresh token cannot be told",
+                        several.join(", ")
+                    ),
+                );
+            }
+        },
+    };
+    let rotated = sent.set.iter().any(|n| unchunked(n) == name);
+    // What a client would hold after the first refresh, in the shape that worked.
+    let next = shape.of(&sent.after, &session, Some(&name));
+    let used: Cookies = cookies
+        .iter()
+        .filter(|(n, _)| unchunked(n) == name)
+        .cloned()
+        .collect();
+    let mut accepted = Vec::new();
+
+    // The used token again, beside the cookies as the first refresh left them.
+    let reuse: Cookies = without(&next, &name).into_iter().chain(used).collect();
+    let again = match refresh(client, &req, &reuse, r).await {
+        Ok(x) => x,
+        Err(why) => return not_run(steps, &format!("the reuse: {why}")),
+    };
+    steps.push(format!(
+        "the used `{name}` again, with {}: {}, {}",
+        names(&reuse),
+        again.status,
+        again.verdict()
+    ));
+    if !again.answered() {
+        return not_run(
+            steps,
+            &format!(
+                "the reuse answered {}: it said nothing of the used token",
+                again.status
+            ),
+        );
     }
-    // The token the first refresh rotated to (the other cookies as it set them): the family ends
-    // with the reuse.
-    if let Some(rotated) = &rotated {
-        let mut next = with(&cookies, &name, rotated);
-        for (n, v) in &set {
-            next = with(&next, n, v);
-        }
-        match refresh(client, &req, jar_of(&next, url), r).await {
-            Ok((status, worked, _)) => {
+    // The freshest cookies a call let through, for the last request.
+    let mut latest = next.clone();
+    if again.worked {
+        latest = shape.of(&again.after, &session, Some(&name));
+        accepted.push(match rotated {
+            true => format!("the used refresh token worked again ({})", again.status),
+            false => format!(
+                "the used refresh token worked again ({}): it is not rotated either",
+                again.status
+            ),
+        });
+    }
+
+    // The token the first refresh rotated to: the family ends with the reuse.
+    let mut family_unknown = None;
+    if rotated {
+        match refresh(client, &req, &next, r).await {
+            Ok(after) => {
                 steps.push(format!(
-                    "the rotated refresh cookie, after the reuse: {status}, {}",
-                    if worked { "accepted" } else { "refused" }
+                    "the rotated `{name}`, after the reuse, with {}: {}, {}",
+                    names(&next),
+                    after.status,
+                    after.verdict()
                 ));
-                if worked {
+                if !after.answered() {
+                    family_unknown = Some(format!("answered {}", after.status));
+                } else if after.worked {
+                    latest = shape.of(&after.after, &session, Some(&name));
                     accepted.push(format!(
-                        "the token rotated from the reused one still worked after the reuse ({status}): the family was not ended"
+                        "the token rotated from the reused one still worked after the reuse ({}): the family was not ended",
+                        after.status
                     ));
                 }
             }
-            Err(why) => steps.push(format!("the rotated refresh cookie: {why}")),
+            Err(why) => {
+                steps.push(format!("the rotated `{name}`, after the reuse: {why}"));
+                family_unknown = Some(why);
+            }
         }
     } else {
         steps.push(format!(
             "the first refresh set no new `{name}`: the refresh token was not rotated"
         ));
     }
-    // With the session cookie along, the session itself may be what let a call through: the
-    // login's cookies without the refresh cookie tell (sent last, so that nothing before depends
-    // on what it does to the session).
-    if shape == Shape::Whole && !accepted.is_empty() {
-        let without: Vec<(String, String)> = cookies
-            .iter()
-            .filter(|(n, _)| *n != name)
-            .cloned()
-            .collect();
-        match refresh(client, &req, jar_of(&without, url), r).await {
-            Ok((status, true, _)) => {
+
+    // With more than the refresh cookie along, those other cookies may be what let a call
+    // through: the freshest of them are sent without it (last, so that nothing before depends
+    // on what it does).
+    let others = without(&latest, &name);
+    if !accepted.is_empty() && !others.is_empty() {
+        match refresh(client, &req, &others, r).await {
+            Ok(alone) if !alone.answered() => {
                 steps.push(format!(
-                    "the same cookies without `{name}`: {status}, accepted: the session cookie alone renews"
+                    "{} without `{name}`: {}",
+                    names(&others),
+                    alone.status
                 ));
-                return CheckRun {
+                return not_run(
                     steps,
-                    ..CheckRun::not_run(
-                        check,
-                        &format!(
-                            "the refresh lets the session cookie through without the refresh cookie `{name}`, and refuses it without the session cookie: a reused refresh token cannot be told from the session renewing by itself"
-                        ),
-                    )
-                };
+                    &format!(
+                        "the refresh without `{name}` answered {}: whether the refresh cookie is what it reads cannot be told",
+                        alone.status
+                    ),
+                );
             }
-            Ok((status, false, _)) => steps.push(format!(
-                "the same cookies without `{name}`: {status}, refused: the refresh cookie is what counts"
+            Ok(alone) if alone.worked => {
+                steps.push(format!(
+                    "{} without `{name}`: {}, accepted: they renew by themselves",
+                    names(&others),
+                    alone.status
+                ));
+                return not_run(
+                    steps,
+                    &format!(
+                        "the refresh lets {} through without the refresh cookie `{name}`: a reused refresh token cannot be told from those cookies renewing by themselves",
+                        names(&others)
+                    ),
+                );
+            }
+            Ok(alone) => steps.push(format!(
+                "{} without `{name}`: {}, refused: the refresh cookie is what counts",
+                names(&others),
+                alone.status
             )),
             Err(why) => {
-                return CheckRun {
-                    steps,
-                    ..CheckRun::not_run(check, &format!("the refresh without `{name}`: {why}"))
-                };
+                return not_run(steps, &format!("the refresh without `{name}`: {why}"));
             }
         }
     }
+    if !accepted.is_empty() {
+        return CheckRun {
+            status: CheckStatus::Failed,
+            detail: accepted.join("; "),
+            steps,
+            accepted,
+            ..CheckRun::not_run(check, "")
+        };
+    }
+    if let Some(why) = family_unknown {
+        return not_run(
+            steps,
+            &format!(
+                "the reused refresh token was refused, but whether its family ended is unknown: the rotated one's refresh {why}"
+            ),
+        );
+    }
     CheckRun {
-        status: CheckStatus::of(!accepted.is_empty(), true),
-        detail: if !accepted.is_empty() {
-            accepted.join("; ")
-        } else if rotated.is_some() {
-            "the reused refresh token was refused and its family ended".into()
-        } else {
-            "the used refresh token was refused (it was not rotated: no family to end)".into()
+        status: CheckStatus::Passed,
+        detail: match rotated {
+            true => "the reused refresh token was refused and its family ended".into(),
+            false => {
+                "the used refresh token was refused (it was not rotated: no family to end)".into()
+            }
         },
         steps,
-        accepted,
         ..CheckRun::not_run(check, "")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn jar(names: &[&str]) -> Cookies {
+        names
+            .iter()
+            .map(|n| (n.to_string(), format!("v-{n}")))
+            .collect()
+    }
+
+    #[test]
+    fn shapes_narrowest_first_each_once() {
+        let cases: &[(&[&str], Option<&str>, &[Shape])] = &[
+            (
+                &["__Host-session", "__Host-refresh"],
+                Some("__Host-refresh"),
+                &[Shape::Alone, Shape::Whole],
+            ),
+            (
+                &["__Host-session", "__Host-jid"],
+                None,
+                &[Shape::NoSession, Shape::Whole],
+            ),
+            (
+                &["__Host-session", "__Host-refresh", "csrf"],
+                Some("__Host-refresh"),
+                &[Shape::Alone, Shape::NoSession, Shape::Whole],
+            ),
+            (&["__Host-session"], None, &[Shape::Whole]),
+            (&["jid"], None, &[Shape::NoSession]),
+        ];
+        for (names, told, want) in cases {
+            let got: Vec<Shape> = shapes(&jar(names), "__Host-session", *told)
+                .into_iter()
+                .map(|(s, _)| s)
+                .collect();
+            assert_eq!(got, *want, "{names:?} {told:?}");
+        }
+    }
+
+    #[test]
+    fn the_rotated_refresh_cookie_is_one_without_another_role() {
+        let sent = jar(&["sid", "jid", "XSRF-TOKEN", "rt.0", "rt.1", "other"]);
+        let set = |names: &[&str]| names.iter().map(|n| n.to_string()).collect::<Vec<_>>();
+        // The cookies the refresh set, and the refresh cookie, or the candidates when several.
+        type Want<'a> = Result<Option<&'a str>, &'a [&'a str]>;
+        let cases: &[(&[&str], Want)] = &[
+            (&["sid", "jid"], Ok(Some("jid"))),
+            (&["XSRF-TOKEN", "jid"], Ok(Some("jid"))),
+            (&["rt.0", "rt.1", "sid"], Ok(Some("rt"))),
+            (&["sid", "XSRF-TOKEN"], Ok(None)),
+            (&["new-one"], Ok(None)),
+            (&["jid", "other"], Err(&["jid", "other"])),
+        ];
+        for (changed, want) in cases {
+            let got = rotated_cookie(None, &sent, &set(changed), "sid");
+            let want = want
+                .map(|o| o.map(str::to_string))
+                .map_err(|e| e.iter().map(|s| s.to_string()).collect::<Vec<_>>());
+            assert_eq!(got, want, "{changed:?}");
+        }
     }
 }

@@ -139,13 +139,15 @@ fn the_audited_api_and_its_bugs() {
                 "the used refresh token worked again (200)",
             )],
         ),
-        // A refresh that also wants the session cookie: every call carries the same cookies,
-        // the reuse too, so it is refused for the token and for nothing else.
+        // A refresh that also wants the session cookie, and ends the one it was sent with: the
+        // reuse carries the session the first refresh left, so it is refused for the token and
+        // for nothing else.
         (
             &[
                 ("REFRESH_COOKIE", "opaque"),
                 ("REFRESH", "reusable"),
                 ("REFRESH_NEEDS", "session"),
+                ("REFRESH_SESSION", "replace"),
             ],
             &["refresh-rotation"],
             &[(

@@ -57,6 +57,11 @@ struct TabState {
     gone: Option<String>,
 }
 
+/// Where a tab's navigations stand: how many stopped, how many loaded, and whether one is on.
+fn navigation_of(s: &TabState) -> (u64, Option<String>, bool) {
+    (s.stops, s.loaded.last().cloned(), s.loading)
+}
+
 struct TabShared {
     /// The main frame's id, which is the page target's.
     frame: String,
@@ -692,6 +697,11 @@ impl Tab {
         }
     }
 
+    /// Where the main frame's navigations stand, to tell when the next one begins or ends.
+    fn navigation(&self) -> (u64, Option<String>, bool) {
+        navigation_of(&lock(&self.shared.state))
+    }
+
     /// Opens `url` and waits until it has loaded, all within `limit`. An error answer loads as
     /// a page (as in a WebDriver session); a navigation the page replaced with its own is no
     /// failure either.
@@ -730,13 +740,20 @@ impl Tab {
     /// for) once the page is not loading, as a WebDriver session does. Gives what it returned.
     pub async fn execute(&self, script: &str, args: Vec<Value>, limit: Duration) -> Reply {
         let until = Instant::now() + limit;
+        let mut pause = Duration::from_millis(20);
         loop {
             let left = until.saturating_duration_since(Instant::now());
+            let seen = self.navigation();
             match self.run_once(script, &args, left).await {
                 // A document that went away before the script ran in it (a meta refresh or a
-                // script's navigation that began after the wait): run it in the next one.
+                // script's navigation that began after the wait): run it in the next one, once
+                // that one has begun or ended, or after a pause that doubles each time (a
+                // document can go before any frame event tells it).
                 Err(Fault::NeverRan(_)) if Instant::now() < until => {
-                    tokio::time::sleep(Duration::from_millis(20)).await;
+                    let left = until.saturating_duration_since(Instant::now());
+                    self.wait(pause.min(left), |s| navigation_of(s) != seen)
+                        .await;
+                    pause = (pause * 2).min(Duration::from_millis(500));
                 }
                 Err(Fault::NeverRan(e) | Fault::Failed(e)) => return Err(e),
                 Ok(v) => return Ok(v),
