@@ -226,6 +226,51 @@ pub struct Redactor {
     public_hosts: Vec<String>,
     /// Where `-v`/`-vv` details go (nowhere by default).
     tap: crate::detail::Tap,
+    /// What [`Redactor::scrub`] looks for, worked out once for the values known now: emptied
+    /// whenever a value is learnt.
+    patterns: std::sync::OnceLock<std::sync::Arc<Patterns>>,
+}
+
+/// The forms of the known values, each with what replaces it, in the order the scrub applies
+/// them.
+#[derive(Debug, Default)]
+struct Patterns {
+    /// Each secret's forms and its placeholder, the longest secret first.
+    secrets: Vec<(Vec<String>, String)>,
+    /// Each sensitive value's forms and its fingerprint, the longest value first.
+    sensitive: Vec<(Vec<String>, String)>,
+}
+
+impl Patterns {
+    fn of(secrets: &[String], sensitive: &[String]) -> Patterns {
+        // Longest first, so a value that contains another is replaced whole.
+        let sorted = |values: &[String], with: fn(&str) -> String| {
+            let mut values: Vec<&String> = values.iter().collect();
+            values.sort_by_key(|s| std::cmp::Reverse(s.len()));
+            values
+                .into_iter()
+                .map(|v| {
+                    let forms = encodings(v).into_iter().filter(|f| f.len() >= 4).collect();
+                    (forms, with(v))
+                })
+                .collect()
+        };
+        Patterns {
+            secrets: sorted(secrets, placeholder),
+            sensitive: sorted(sensitive, fingerprint),
+        }
+    }
+
+    /// `out` with every form of `values` replaced, in order.
+    fn apply(values: &[(Vec<String>, String)], out: &mut String) {
+        for (forms, with) in values {
+            for form in forms {
+                if form.len() <= out.len() && out.contains(form.as_str()) {
+                    *out = out.replace(form.as_str(), with);
+                }
+            }
+        }
+    }
 }
 
 impl Redactor {
@@ -261,6 +306,7 @@ impl Redactor {
     /// Takes in what another redactor knows (a copy that worked beside this one, the runs that
     /// share an output): its secrets, sensitive values and public addresses.
     pub fn merge(&mut self, other: Redactor) {
+        self.patterns = Default::default();
         for (mine, theirs) in [
             (&mut self.secrets, other.secrets),
             (&mut self.sensitive, other.sensitive),
@@ -288,6 +334,7 @@ impl Redactor {
     pub fn add_secret(&mut self, secret: &Secret) {
         let v = secret.expose();
         if !v.is_empty() && !self.secrets.iter().any(|s| s == v) {
+            self.patterns = Default::default();
             self.secrets.push(v.to_string());
         }
     }
@@ -351,6 +398,7 @@ impl Redactor {
         // Short values (`true`, `1`, `en`) are no secrets, and scrubbing them from free text
         // would mangle it.
         if raw.len() >= MIN_SCRUBBED && !self.sensitive.iter().any(|s| s == raw) {
+            self.patterns = Default::default();
             self.sensitive.push(raw.to_string());
             let decoded = percent_decode(raw);
             if decoded != raw && decoded.len() >= MIN_SCRUBBED {
@@ -420,27 +468,14 @@ impl Redactor {
     /// token cannot cut it), every known sensitive value becomes its fingerprint, and last any
     /// other long opaque token becomes one.
     pub fn scrub(&self, text: &str) -> Scrubbed {
+        let patterns = self
+            .patterns
+            .get_or_init(|| Patterns::of(&self.secrets, &self.sensitive).into());
         let mut out = text.to_string();
-        let replace = |out: &mut String, raw: &str, with: &str| {
-            for form in encodings(raw) {
-                if form.len() >= 4 && out.contains(&form) {
-                    *out = out.replace(&form, with);
-                }
-            }
-        };
-        // Longest first, so a value that contains another is replaced whole.
-        let mut secrets: Vec<&String> = self.secrets.iter().collect();
-        secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
-        for s in secrets {
-            replace(&mut out, s, &placeholder(s));
-        }
+        Patterns::apply(&patterns.secrets, &mut out);
         if !self.reveal {
             out = fingerprint_tokens(&out, true);
-            let mut values: Vec<&String> = self.sensitive.iter().collect();
-            values.sort_by_key(|s| std::cmp::Reverse(s.len()));
-            for v in values {
-                replace(&mut out, v, &fingerprint(v));
-            }
+            Patterns::apply(&patterns.sensitive, &mut out);
             out = fingerprint_tokens(&out, false);
         }
         Scrubbed(out)
@@ -652,6 +687,22 @@ mod tests {
         assert_eq!(fingerprint("abc"), fingerprint("abc"));
         assert!(fingerprint("abc").starts_with("‹sha256:"));
         assert!(fingerprint("abc").ends_with(" 3B›"));
+    }
+
+    #[test]
+    fn a_value_learnt_after_a_scrub_is_scrubbed_too() {
+        let mut r = Redactor::new(false);
+        r.add_secret(&Secret::new("first-secret"));
+        assert_eq!(r.scrub("first-secret").as_str(), "‹redacted 12B›");
+        r.add_secret(&Secret::new("second-secret"));
+        r.sensitive("a-sensitive-value");
+        let mut other = Redactor::new(false);
+        other.add_secret(&Secret::new("merged-secret"));
+        r.merge(other);
+        let out = r.scrub("second-secret a-sensitive-value merged-secret first-secret");
+        for leaked in ["second", "sensitive", "merged", "first"] {
+            assert!(!out.as_str().contains(leaked), "{out}");
+        }
     }
 
     #[test]

@@ -154,7 +154,14 @@ impl Net {
 /// a [`Record`]'s jar, or carries its own.
 #[derive(Clone)]
 pub struct HttpClient {
-    client: reqwest::Client,
+    /// For `http://` URLs: a client without root certificates, which cost more to load than a
+    /// whole login on loopback takes.
+    plain: reqwest::Client,
+    /// For the rest, built on the first request that needs it, with the system's roots.
+    secure: std::sync::Arc<std::sync::OnceLock<Result<reqwest::Client, String>>>,
+    /// What the TLS client is built with: checked when the client is made, used when it is
+    /// first needed.
+    tls: std::sync::Arc<Tls>,
     /// `-H`'s headers, and where they go.
     net: std::sync::Arc<Net>,
     /// The app's origin, sent as `Origin` on every non-GET request that names no other.
@@ -180,45 +187,100 @@ fn pairs(headers: &reqwest::header::HeaderMap) -> Vec<(String, String)> {
         .collect()
 }
 
+/// The TLS settings of `--cacert`, `--insecure`, `--cert` and `--key`, read and checked.
+struct Tls {
+    cacert: Vec<reqwest::Certificate>,
+    insecure: bool,
+    identity: Option<reqwest::Identity>,
+    /// The proxy's own URL is `https`: every request needs TLS.
+    proxy_tls: bool,
+}
+
+/// A client builder with the settings every request shares: `--resolve`, `--proxy`, no
+/// redirects, the timeout and the user agent.
+fn shared_builder(net: &Net, timeout: Duration) -> Result<reqwest::ClientBuilder, String> {
+    let mut builder = reqwest::Client::builder();
+    for (host, ip) in &net.resolve {
+        // Port 0: the URL's own port is used.
+        builder = builder.resolve(host, std::net::SocketAddr::new(*ip, 0));
+    }
+    if let Some(proxy) = &net.proxy {
+        let proxy = reqwest::Proxy::all(proxy.as_str())
+            .map_err(|e| format!("--proxy: not a proxy URL: {e}"))?;
+        builder = builder.proxy(proxy);
+    }
+    Ok(builder
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(timeout)
+        .connect_timeout(timeout)
+        .user_agent(USER_AGENT))
+}
+
+/// The client for `https://` URLs: the system's root certificates, and `tls`'s settings.
+fn secure_client(net: &Net, timeout: Duration, tls: &Tls) -> Result<reqwest::Client, String> {
+    let mut builder = shared_builder(net, timeout)?.tls_certs_merge(tls.cacert.clone());
+    if tls.insecure {
+        builder = builder.tls_danger_accept_invalid_certs(true);
+    }
+    if let Some(identity) = &tls.identity {
+        builder = builder.identity(identity.clone());
+    }
+    builder
+        .build()
+        .map_err(|e| format!("cannot build the HTTPS client: {e}"))
+}
+
 impl HttpClient {
     pub fn new(app: &Url, timeout: Duration, net: &Net) -> Result<Self, String> {
-        let mut builder = reqwest::Client::builder();
-        for (host, ip) in &net.resolve {
-            // Port 0: the URL's own port is used.
-            builder = builder.resolve(host, std::net::SocketAddr::new(*ip, 0));
-        }
-        if let Some(pem) = &net.cacert {
-            let certs = reqwest::Certificate::from_pem_bundle(pem)
-                .map_err(|e| format!("--cacert: not a PEM certificate bundle: {e}"))?;
-            builder = builder.tls_certs_merge(certs);
-        }
-        if net.insecure {
-            builder = builder.tls_danger_accept_invalid_certs(true);
-        }
-        if let Some(pem) = &net.identity {
-            let identity = reqwest::Identity::from_pem(pem)
-                .map_err(|e| format!("--cert/--key: not a certificate and key in PEM: {e}"))?;
-            builder = builder.identity(identity);
-        }
-        if let Some(proxy) = &net.proxy {
-            let proxy = reqwest::Proxy::all(proxy.as_str())
-                .map_err(|e| format!("--proxy: not a proxy URL: {e}"))?;
-            builder = builder.proxy(proxy);
-        }
-        let client = builder
-            .redirect(reqwest::redirect::Policy::none())
-            .timeout(timeout)
-            .connect_timeout(timeout)
-            .user_agent(USER_AGENT)
+        let cacert = match &net.cacert {
+            Some(pem) => reqwest::Certificate::from_pem_bundle(pem)
+                .map_err(|e| format!("--cacert: not a PEM certificate bundle: {e}"))?,
+            None => Vec::new(),
+        };
+        let identity = match &net.identity {
+            Some(pem) => Some(
+                reqwest::Identity::from_pem(pem)
+                    .map_err(|e| format!("--cert/--key: not a certificate and key in PEM: {e}"))?,
+            ),
+            None => None,
+        };
+        let tls = Tls {
+            cacert,
+            insecure: net.insecure,
+            identity,
+            proxy_tls: net
+                .proxy
+                .as_ref()
+                .is_some_and(|p| p.as_str().to_ascii_lowercase().starts_with("https:")),
+        };
+        let plain = shared_builder(net, timeout)?
+            .tls_certs_only(Vec::new())
             .build()
             .map_err(|e| format!("cannot build the HTTP client: {e}"))?;
         Ok(HttpClient {
-            client,
+            plain,
+            secure: Default::default(),
+            tls: std::sync::Arc::new(tls),
             net: std::sync::Arc::new(net.clone()),
             origin: app.origin().ascii_serialization(),
             timeout,
             progress: Default::default(),
         })
+    }
+
+    /// The client that sends a request to `url`: the plain one for `http://` (unless the proxy
+    /// itself speaks TLS), else the TLS one, built now if it is the first.
+    fn client_for(&self, url: &Url) -> Result<&reqwest::Client, Fault> {
+        if url.scheme() == "http" && !self.tls.proxy_tls {
+            return Ok(&self.plain);
+        }
+        self.secure
+            .get_or_init(|| secure_client(&self.net, self.timeout, &self.tls))
+            .as_ref()
+            .map_err(|e| Fault {
+                kind: None,
+                message: e.clone(),
+            })
     }
 
     /// The client of a run registered in [`crate::progress::Progress`]: its hops are shown
@@ -256,7 +318,8 @@ impl HttpClient {
                 kind: None,
                 message: format!("`{}` is not an HTTP method", req.method),
             })?;
-        let mut builder = self.client.request(method, req.url.clone());
+        let client = self.client_for(&req.url)?;
+        let mut builder = client.request(method, req.url.clone());
         let mut cookie_sent = Vec::new();
         let mut cookie_blocked = Vec::new();
         if let Some(record) = jar {
@@ -311,8 +374,7 @@ impl HttpClient {
         } else {
             Vec::new()
         };
-        let mut resp = self
-            .client
+        let mut resp = client
             .execute(request)
             .await
             .map_err(|e| self.describe(&e, &shown))?;
