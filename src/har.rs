@@ -249,8 +249,10 @@ fn multipart_fields(mime: &str, text: &str) -> Vec<(String, String)> {
             _ => return Vec::new(),
         },
     };
-    let delimiter = format!("--{boundary}");
-    text.split(delimiter.as_str())
+    // A delimiter begins a line (RFC 2046): a value that holds `--boundary` mid-line is a value.
+    let delimiter = format!("\n--{boundary}");
+    format!("\n{text}")
+        .split(delimiter.as_str())
         .skip(1)
         .filter_map(|part| {
             // A delimiter line may end in spaces or tabs (RFC 2046's transport padding).
@@ -278,7 +280,7 @@ fn multipart_fields(mime: &str, text: &str) -> Vec<(String, String)> {
                 .and_then(|(_, v)| {
                     let mut pieces = v.splitn(3, '\'');
                     let (_, _, encoded) = (pieces.next()?, pieces.next()?, pieces.next()?);
-                    Some(crate::redact::percent_decode(encoded))
+                    Some(crate::redact::percent_decode(&encoded.replace('&', "%26")))
                 });
             let name = extended.or_else(|| {
                 params
@@ -286,10 +288,8 @@ fn multipart_fields(mime: &str, text: &str) -> Vec<(String, String)> {
                     .find(|(k, _)| k == "name")
                     .map(|(_, v)| v)
             })?;
-            let value = body
-                .strip_suffix("\r\n")
-                .or_else(|| body.strip_suffix('\n'))
-                .unwrap_or(body);
+            // The line break before the next delimiter is the delimiter's.
+            let value = body.strip_suffix('\r').unwrap_or(body);
             Some((name, value.to_string()))
         })
         .collect()
@@ -859,6 +859,7 @@ mod tests {
                 "Content-Disposition: form-data; name=\"ignored\"; name*=UTF-8''pass%77ord",
                 "password",
             ),
+            ("Content-Disposition: form-data; name*=UTF-8''a&b", "a&b"),
         ];
         for (head, name) in cases {
             let body = format!("{}--B--\r\n", part(head, "v\n\nw"));
@@ -875,6 +876,12 @@ mod tests {
             "--B\nContent-Disposition: form-data; name=p\n\nx\r\n\r\ny\n--B--\n",
         );
         assert_eq!(got, vec![("p".to_string(), "x\r\n\r\ny".to_string())]);
+        // The boundary inside a value, not at a line's start, is the value's.
+        let got = multipart_fields(
+            "multipart/form-data; boundary=B",
+            "--B\r\nContent-Disposition: form-data; name=password\r\n\r\nab--Bcd\r\n--B--\r\n",
+        );
+        assert_eq!(got, vec![("password".to_string(), "ab--Bcd".to_string())]);
     }
 
     #[test]

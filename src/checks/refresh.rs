@@ -39,9 +39,10 @@ struct Sent {
 }
 
 impl Sent {
-    /// The endpoint's word on what it was sent: not a limit (429) or a failure of its own (5xx).
+    /// The endpoint's word on what it was sent: not a limit (429), a request that took too long
+    /// (408) or a failure of its own (5xx).
     fn answered(&self) -> bool {
-        self.status != 429 && self.status < 500
+        !matches!(self.status, 408 | 429) && self.status < 500
     }
 
     fn verdict(&self) -> &'static str {
@@ -61,26 +62,50 @@ async fn refresh(
         driver.record.preload(name, value, &[&req.url]);
     }
     let a = driver.hop(req, r).await.map_err(|e| e.message)?;
-    let set_now: Vec<&str> = driver
+    // What the answer did to each cookie, the last word on a name counting.
+    let mut acts: Vec<(&str, CookieAction)> = Vec::new();
+    for c in driver
         .record
         .hops
         .last()
-        .map(|h| {
-            h.set_cookies
-                .iter()
-                .filter(|c| c.action == CookieAction::Set)
-                .map(|c| c.name.as_str())
-                .collect()
-        })
-        .unwrap_or_default();
-    let after = driver.record.values_for(&req.url);
-    let set = after
         .iter()
-        .filter(|(n, v)| {
-            set_now.contains(&n.as_str()) && !cookies.iter().any(|(bn, bv)| bn == n && bv == v)
-        })
-        .map(|(n, _)| n.clone())
-        .collect();
+        .flat_map(|h| &h.set_cookies)
+    {
+        acts.retain(|(n, _)| *n != c.name);
+        acts.push((c.name.as_str(), c.action));
+    }
+    // The jar may hold a cookie twice by now (one sent, one set with another Path): a name's new
+    // value is the one that was not sent.
+    let jar = driver.record.values_for(&req.url);
+    let new_value = |name: &str| {
+        jar.iter()
+            .find(|(n, v)| n == name && !cookies.iter().any(|(sn, sv)| sn == n && sv == v))
+            .map(|(_, v)| v.clone())
+    };
+    let action = |name: &str| acts.iter().find(|(n, _)| *n == name).map(|(_, a)| *a);
+    let mut after: Cookies = Vec::new();
+    for (name, value) in cookies {
+        match action(name) {
+            Some(CookieAction::Cleared) => {}
+            Some(CookieAction::Set) => {
+                after.push((name.clone(), new_value(name).unwrap_or(value.clone())));
+            }
+            _ => after.push((name.clone(), value.clone())),
+        }
+    }
+    let mut set = Vec::new();
+    for (name, act) in &acts {
+        if *act != CookieAction::Set {
+            continue;
+        }
+        let Some(value) = new_value(name) else {
+            continue;
+        };
+        set.push(name.to_string());
+        if !cookies.iter().any(|(n, _)| n == name) {
+            after.push((name.to_string(), value));
+        }
+    }
     Ok(Sent {
         status: a.status,
         worked: super::access::allowed(&a),
@@ -241,6 +266,14 @@ pub async fn refresh_rotation(
     let shown = r.url(url);
     let verb = method.as_str();
 
+    if login.is_empty() {
+        return not_run(
+            steps,
+            &format!(
+                "none of the session's cookies goes to {shown}: its host or path is outside theirs"
+            ),
+        );
+    }
     // The first refresh, with the narrowest cookies it works with.
     let tries = shapes(&login, &session, told.as_deref());
     let mut first: Option<(Shape, Cookies, Sent)> = None;

@@ -524,9 +524,19 @@ fn never_returned(t: &Trace, out: &mut Vec<Finding>) {
             let replaced = later
                 .iter()
                 .any(|l| l.set_cookies.iter().any(|x| x.name == c.name));
-            let same_host = later
-                .iter()
-                .any(|l| web::host_port(&l.url) == web::host_port(&h.url));
+            // A later request the cookie goes with: its host, and a path its Path covers (a
+            // refresh cookie scoped to `/api/auth` is not expected on `/`).
+            let path = c.path.clone().unwrap_or_else(|| {
+                url::Url::parse(&h.url)
+                    .map(|u| web::jar::default_path(&u))
+                    .unwrap_or_else(|_| "/".into())
+            });
+            let in_scope = |u: &str| {
+                web::host_port(u) == web::host_port(&h.url)
+                    && url::Url::parse(u).is_ok_and(|u| web::jar::path_matches(u.path(), &path))
+            };
+            let same_host =
+                later.iter().any(|l| in_scope(&l.url)) || t.probes.iter().any(|p| in_scope(&p.url));
             let returned = later
                 .iter()
                 .any(|l| l.cookie_sent.iter().any(|s| s.name == c.name))
@@ -541,9 +551,9 @@ fn never_returned(t: &Trace, out: &mut Vec<Finding>) {
                 Severity::Warning,
                 format!("Cookie `{}` set at {} never came back", c.name, h.n),
                 vec![line(h, c)],
-                "The cookie was accepted, but no later request to its host carried it: a SameSite rule \
-                 kept it off a cross-site request, its Path or Domain does not cover the later \
-                 requests, or the chain moved to another host name.",
+                "The cookie was accepted, but no later request to its host and under its Path \
+                 carried it: a SameSite rule kept it off a cross-site request, it is Secure and \
+                 the request was not, or it expired or was dropped on the way.",
                 "Compare the cookie's Domain, Path and SameSite with the later requests to its host.",
             ));
         }
@@ -805,6 +815,73 @@ mod tests {
             path: path.map(Into::into),
             secure,
             ..SetCookie::plain(name)
+        }
+    }
+
+    /// A cookie set at the first hop, and the later requests (hops, then a probe): whether it is
+    /// said never to come back.
+    #[test]
+    fn a_cookie_is_missed_only_where_its_path_goes() {
+        // (the cookie's Path, the later hops, a probe, missed)
+        type Case<'a> = (Option<&'a str>, &'a [&'a str], Option<&'a str>, bool);
+        let cases: &[Case] = &[
+            // Path=/ and a later request to the host without it: missed.
+            (Some("/"), &["http://app.test/"], None, true),
+            // Path=/api/auth: nothing later under it, so nothing to miss.
+            (
+                Some("/api/auth"),
+                &["http://app.test/"],
+                Some("http://app.test/api/me"),
+                false,
+            ),
+            // ...but a later request under it without the cookie is a miss.
+            (
+                Some("/api/auth"),
+                &["http://app.test/api/auth/refresh"],
+                None,
+                true,
+            ),
+            // `/api/authz` is not under `/api/auth`.
+            (
+                Some("/api/auth"),
+                &["http://app.test/api/authz"],
+                None,
+                false,
+            ),
+            // No Path: the directory of the setting request (`/api/auth/callback`).
+            (
+                None,
+                &[],
+                Some("http://app.test/api/auth/get-session"),
+                false,
+            ),
+            (None, &[], Some("http://app.test/api/auth/callback/y"), true),
+            // Another host only: not its requests.
+            (Some("/"), &["http://idp.test/"], None, false),
+        ];
+        for (path, later, probe, missed) in cases {
+            let mut hops = vec![hop(
+                "http://app.test/api/auth/callback/x",
+                cookie("rt", None, *path, false),
+            )];
+            for (i, url) in later.iter().enumerate() {
+                hops.push(Hop::plain(i as u32 + 2, url, 200));
+            }
+            let t = Trace {
+                chain: crate::trace::ChainInfo {
+                    app: "http://app.test".into(),
+                    ..Default::default()
+                },
+                hops,
+                probes: probe
+                    .map(|u| crate::trace::Probe::plain("p", u, 200))
+                    .into_iter()
+                    .collect(),
+                ..Trace::default()
+            };
+            let mut out = Vec::new();
+            never_returned(&t, &mut out);
+            assert_eq!(!out.is_empty(), *missed, "{path:?} {later:?} {probe:?}");
         }
     }
 

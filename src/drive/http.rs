@@ -196,6 +196,19 @@ struct Tls {
     proxy_tls: bool,
 }
 
+/// Whether the proxy that `http://` requests go through speaks TLS itself: `--proxy`, else the
+/// environment's, as the client reads it.
+fn proxy_speaks_tls(net: &Net) -> bool {
+    let tls = |p: &str| p.trim().to_ascii_lowercase().starts_with("https:");
+    match &net.proxy {
+        Some(p) => tls(p.as_str()),
+        None => ["http_proxy", "HTTP_PROXY", "all_proxy", "ALL_PROXY"]
+            .iter()
+            .filter_map(|v| std::env::var(v).ok())
+            .any(|p| tls(&p)),
+    }
+}
+
 /// A client builder with the settings every request shares: `--resolve`, `--proxy`, no
 /// redirects, the timeout and the user agent.
 fn shared_builder(net: &Net, timeout: Duration) -> Result<reqwest::ClientBuilder, String> {
@@ -248,18 +261,26 @@ impl HttpClient {
             cacert,
             insecure: net.insecure,
             identity,
-            proxy_tls: net
-                .proxy
-                .as_ref()
-                .is_some_and(|p| p.as_str().to_ascii_lowercase().starts_with("https:")),
+            proxy_tls: proxy_speaks_tls(net),
         };
         let plain = shared_builder(net, timeout)?
             .tls_certs_only(Vec::new())
             .build()
             .map_err(|e| format!("cannot build the HTTP client: {e}"))?;
+        // Built now when TLS is sure to be needed (an `https://` app, a TLS proxy, TLS flags),
+        // so that what cannot be built is said before the first request; else on first use.
+        let secure = std::sync::OnceLock::new();
+        if app.scheme() != "http"
+            || tls.proxy_tls
+            || tls.insecure
+            || net.cacert.is_some()
+            || net.identity.is_some()
+        {
+            let _ = secure.set(Ok(secure_client(net, timeout, &tls)?));
+        }
         Ok(HttpClient {
             plain,
-            secure: Default::default(),
+            secure: std::sync::Arc::new(secure),
             tls: std::sync::Arc::new(tls),
             net: std::sync::Arc::new(net.clone()),
             origin: app.origin().ascii_serialization(),
@@ -278,8 +299,8 @@ impl HttpClient {
             .get_or_init(|| secure_client(&self.net, self.timeout, &self.tls))
             .as_ref()
             .map_err(|e| Fault {
-                kind: None,
-                message: e.clone(),
+                kind: Some(RunErrorKind::Tls),
+                message: format!("{}: {e}", url.origin().ascii_serialization()),
             })
     }
 

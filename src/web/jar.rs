@@ -283,14 +283,14 @@ pub fn domain_matches(host: &str, domain: &str) -> bool {
 }
 
 /// RFC 6265 §5.1.4.
-fn path_matches(request: &str, cookie: &str) -> bool {
+pub(crate) fn path_matches(request: &str, cookie: &str) -> bool {
     request == cookie
         || (request.starts_with(cookie)
             && (cookie.ends_with('/') || request[cookie.len()..].starts_with('/')))
 }
 
 /// RFC 6265 §5.1.4: the directory of the request's path.
-fn default_path(url: &Url) -> String {
+pub(crate) fn default_path(url: &Url) -> String {
     let p = url.path();
     match p.rfind('/') {
         Some(0) | None => "/".into(),

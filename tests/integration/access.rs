@@ -82,8 +82,17 @@ fn the_audited_api_and_its_bugs() {
     );
     let cases: &[Case] = &[
         (&[], &[], &[]),
-        // A sign-in page with a 200 to a caller without credentials is a refusal.
-        (&[("UNAUTHENTICATED", "login-page")], &[], &[]),
+        // A sign-in page with a 200 to a caller without credentials is a refusal; a refresh
+        // that wants the session, and ends the one it was sent with, refuses a reuse.
+        (
+            &[
+                ("UNAUTHENTICATED", "login-page"),
+                ("REFRESH_NEEDS", "session"),
+                ("REFRESH_SESSION", "replace"),
+            ],
+            &[],
+            &[],
+        ),
         (
             &[("PAT", "legacy")],
             &["authz"],
@@ -155,10 +164,18 @@ fn the_audited_api_and_its_bugs() {
                 "the used refresh token worked again (200)",
             )],
         ),
+        // The rotated token is sent alone, though the old one (Path=/) and the new one
+        // (Path=/api/auth) are both in the jar after the first refresh.
         (
-            &[("REFRESH", "no-family")],
-            &["refresh-rotation"],
-            &[("refresh-reuse-accepted", "the family was not ended")],
+            &[("REFRESH", "no-family"), ("REFRESH_COOKIE", "scoped")],
+            &["cookie-policy", "refresh-rotation"],
+            &[
+                ("refresh-reuse-accepted", "the family was not ended"),
+                (
+                    "cookie-policy-weak",
+                    "The refresh cookie `__Secure-refresh` lacks",
+                ),
+            ],
         ),
     ];
     let all = [

@@ -751,9 +751,13 @@ impl Tab {
                 // document can go before any frame event tells it).
                 Err(Fault::NeverRan(_)) if Instant::now() < until => {
                     let left = until.saturating_duration_since(Instant::now());
-                    self.wait(pause.min(left), |s| navigation_of(s) != seen)
-                        .await;
-                    pause = (pause * 2).min(Duration::from_millis(500));
+                    // The pause grows only when no navigation ended it.
+                    if !self
+                        .wait(pause.min(left), |s| navigation_of(s) != seen)
+                        .await
+                    {
+                        pause = (pause * 2).min(Duration::from_millis(500));
+                    }
                 }
                 Err(Fault::NeverRan(e) | Fault::Failed(e)) => return Err(e),
                 Ok(v) => return Ok(v),
