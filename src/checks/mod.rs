@@ -141,6 +141,11 @@ async fn send_callback(
     sent.map(|a| (a.status, made)).map_err(|e| e.message)
 }
 
+/// Why a check that asks whether a callback made a session cannot run without a probe: many
+/// frameworks (a cookie store, a session saved uninitialised) set the session cookie on every
+/// answer, a refused callback's too, so only a probe that accepts the jar tells a session made.
+const NO_PROBE: &str = "no probe to tell a session made from a session cookie set on every answer: name one with --probe, or a preset with a native endpoint";
+
 /// Where the login comes back to (the callback's origin and path) and the session cookie's
 /// name, from the run's own login.
 fn callback_and_session(trace: &Trace) -> Result<(url::Url, String), &'static str> {
@@ -168,6 +173,9 @@ pub async fn callback_replay(
     r: &mut Redactor,
 ) -> CheckRun {
     let check = CheckName::CallbackReplay;
+    if scenario.probes.is_empty() {
+        return CheckRun::not_run(check, NO_PROBE);
+    }
     let (callback, session) = match callback_and_session(trace) {
         Ok(x) => x,
         Err(why) => return CheckRun::not_run(check, why),
@@ -248,6 +256,9 @@ pub async fn state(
     r: &mut Redactor,
 ) -> CheckRun {
     let check = CheckName::State;
+    if scenario.probes.is_empty() {
+        return CheckRun::not_run(check, NO_PROBE);
+    }
     let (callback, session) = match callback_and_session(trace) {
         Ok(x) => x,
         Err(why) => return CheckRun::not_run(check, why),
@@ -545,6 +556,39 @@ async fn preset_sign_out(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Without a probe, a session cookie set on a callback could be one set on every answer:
+    /// both checks say so before they send anything.
+    #[test]
+    fn callback_checks_need_a_probe() {
+        let src = "[chain]\napp = \"http://127.0.0.1:9\"\npreset = \"better-auth\"\nprovider = \"fixture\"\n";
+        let mut scenario =
+            crate::scenario::from_toml(src, "t.toml", crate::scenario::Lookup::ValidateOnly)
+                .unwrap();
+        scenario.probes.clear();
+        let client = HttpClient::new(
+            &scenario.chain.page,
+            std::time::Duration::from_secs(1),
+            &Default::default(),
+        )
+        .unwrap();
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let mut r = Redactor::new(false);
+        let t = Trace::default();
+        let runs = rt.block_on(async {
+            [
+                callback_replay(&scenario, &client, &t, &mut r).await,
+                state(&scenario, &client, &t, &mut r).await,
+            ]
+        });
+        for run in runs {
+            assert_eq!(run.status, crate::trace::CheckStatus::NotRun);
+            assert!(run.detail.contains("--probe"), "{}", run.detail);
+        }
+    }
 
     /// The state is read and replaced where the callback carries it: its query, or its form
     /// (`response_mode=form_post`), the other parameters kept.

@@ -5,7 +5,10 @@
 //!
 //! With the recorded cookie R, no cookie N and a garbage value G under the same name:
 //! - a variant that succeeds decides first (another name, Bearer);
-//! - R unlike N and unlike G: the guard knows the session and refuses it (`guard-refuses-user`);
+//! - R unlike N and unlike G: the guard knows the session and refuses it (`guard-refuses-user`)
+//!   where the structure shows it (a status or a challenge of R's own, the user in the body);
+//!   where only the words differ, in one status, it sees the cookie and fails on it or refuses
+//!   the user, the first ranked first (`guard-validates-differently`);
 //! - R like G, unlike N: it sees the cookie and rejects it (`guard-validates-differently`);
 //! - R like N, unlike G: it does not see this cookie (`guard-misses-cookie`);
 //! - R like N and like G: nothing from outside tells these apart (`guard-rejects-session`),
@@ -326,6 +329,43 @@ fn judge(t: &Trace, p: &Probe) -> Option<Finding> {
     };
     let status = m.with.status;
 
+    // Known and refused shows in the answer's structure: a status of its own (403 where no
+    // cookie and garbage get 401), a challenge of its own, or the user in the body. Words alone
+    // do not tell it: a guard that validates with another secret says `invalid signature` to
+    // the session and `jwt malformed` to garbage, in the same 401.
+    let challenge = |r: &MatrixRow| r.answer.as_ref().and_then(|a| a.www_authenticate.clone());
+    let knows_user = m.with.status != m.none.status && m.with.status != m.garbage.status
+        || m.with.answer.as_ref().is_some_and(|a| a.identity.is_some())
+        || (challenge(m.none).is_some()
+            && challenge(m.with) != challenge(m.none)
+            && challenge(m.with) != challenge(m.garbage));
+    if !like_none && !like_garbage && status < 500 && !knows_user {
+        let mut keys = bearer_then_secret.to_vec();
+        keys.push(CauseKey::RefusesUser);
+        let mut f = finding(
+            FindingId::GuardValidatesDifferently,
+            Severity::Error,
+            format!(
+                "`{name}` sees the session cookie and refuses it ({status}), in other words than garbage"
+            ),
+            evidence,
+            format!(
+                "The native endpoint accepts the recorded cookie `{cookie}`; the guarded endpoint \
+                 answers it, no cookie and a garbage value with the same status {status}, in \
+                 words of its own for each: it sees the cookie, and judges it otherwise than \
+                 garbage. That is a guard that validates the session its own way and fails (a \
+                 bad signature is not a malformed value), or one that accepts it and refuses \
+                 this user without a status of its own; the answers' structure cannot tell \
+                 which, so the first is ranked first."
+            ),
+            format!(
+                "{validate_fix} If the guard's log shows the user was found, check the user's \
+                 roles or permissions instead."
+            ),
+        );
+        f.causes = causes(&keys);
+        return Some(f);
+    }
     if !like_none && !like_garbage && status < 500 {
         let mut f = finding(
             FindingId::GuardRefusesUser,
@@ -523,6 +563,10 @@ mod tests {
     const BAD_TOKEN: A = A(401, "", Some("bearer error=invalid_token"), false);
     const FORBIDDEN: A = A(403, "message=Forbidden", None, false);
     const NULL: A = A(200, "null", None, false);
+    const SCOPE: A = A(401, "", Some("bearer error=insufficient_scope"), false);
+    const SIGNATURE: A = A(401, "message=invalid signature", None, false);
+    const MALFORMED: A = A(401, "message=jwt malformed", None, false);
+    const NO_TOKEN: A = A(401, "message=jwt must be provided", None, false);
 
     fn row(probe: &str, variant: Variant, a: A) -> MatrixRow {
         MatrixRow {
@@ -669,6 +713,27 @@ mod tests {
                 false,
                 GuardRefusesUser,
                 "refuses-user",
+            ),
+            (
+                "known and refused, a challenge of its own (Spring)",
+                [SCOPE, CHALLENGE, BAD_TOKEN, CHALLENGE, CHALLENGE],
+                false,
+                GuardRefusesUser,
+                "refuses-user",
+            ),
+            (
+                "the same 401 in three wordings (jsonwebtoken)",
+                [SIGNATURE, NO_TOKEN, MALFORMED, NO_TOKEN, NO_TOKEN],
+                false,
+                GuardValidatesDifferently,
+                "bearer-revalidation",
+            ),
+            (
+                "the same 401 in three wordings, native takes Bearer",
+                [SIGNATURE, NO_TOKEN, MALFORMED, NO_TOKEN, NO_TOKEN],
+                true,
+                GuardValidatesDifferently,
+                "other-secret-or-instance",
             ),
         ];
         for (case, [with, none, garbage, bearer, name], native_bearer, id, first) in cases {
