@@ -50,9 +50,29 @@ pub async fn logout(
     // The saved cookies, replayed.
     let (probes, _) =
         crate::probe::run(&scenario.probes, &c.page, c.preset, client, &saved, r).await;
+    // A probe that answers no cookie at all as it answers the replay (200 `{"user":null}` to
+    // everyone) tells nothing of the session: the same probes without cookies are the control.
+    let bare = if probes.iter().any(|p| p.passed) {
+        crate::probe::run(
+            &scenario.probes,
+            &c.page,
+            c.preset,
+            client,
+            &Record::default(),
+            r,
+        )
+        .await
+        .0
+    } else {
+        Vec::new()
+    };
+    let undecided = |p: &crate::trace::Probe| {
+        bare.iter()
+            .any(|b| b.name == p.name && b.passed && b.answer.is_some() && b.answer == p.answer)
+    };
     let accepted: Vec<String> = probes
         .iter()
-        .filter(|p| p.passed)
+        .filter(|p| p.passed && !undecided(p))
         .map(|p| format!("{} ({} {})", p.name, p.url, p.status))
         .collect();
     for p in &probes {
@@ -61,8 +81,24 @@ pub async fn logout(
             p.name,
             p.url,
             p.status,
-            if p.passed { ", accepted" } else { ", refused" }
+            match (p.passed, undecided(p)) {
+                (true, true) => ", accepted, as it accepts no cookie at all: it tells nothing",
+                (true, false) => ", accepted",
+                (false, _) => ", refused",
+            }
         ));
+    }
+    let refused = probes.iter().any(|p| !p.passed);
+    if accepted.is_empty() && !refused {
+        return CheckRun {
+            steps,
+            ..CheckRun::not_run(
+                CheckName::Logout,
+                &format!(
+                    "signed out ({signed_out}); every probe answers no cookie at all as it answers the saved cookies, so none tells whether the session ended: give a probe an expectation (expect.json_present) that only a session meets"
+                ),
+            )
+        };
     }
     // A session that is the cookie itself (a JWT, signed or encrypted, its chunks joined)
     // outlives a sign-out by design.
@@ -77,7 +113,14 @@ pub async fn logout(
         check: CheckName::Logout,
         status: CheckStatus::of(!accepted.is_empty(), true),
         detail: if accepted.is_empty() {
-            format!("signed out ({signed_out}); every probe refused the saved cookies")
+            match probes.iter().any(|p| p.passed) {
+                false => {
+                    format!("signed out ({signed_out}); every probe refused the saved cookies")
+                }
+                true => format!(
+                    "signed out ({signed_out}); every probe that tells a session refused the saved cookies (the others accept no cookie at all alike)"
+                ),
+            }
         } else {
             format!(
                 "signed out ({signed_out}); still accepted: {}",
