@@ -145,10 +145,17 @@ fn matrix<'a>(t: &'a Trace, p: &Probe, reference: &str) -> Option<Matrix<'a>> {
         t.matrix.iter().find(|r| r.probe == name && f(&r.variant))
     };
     let with = row(&p.name, &|v| matches!(v, Variant::RecordedCookie { .. }))?;
+    // An answer lets a variant through only where it is unlike the same endpoint's answer to no
+    // cookie at all: a route that answers everyone 200 (`{"user":null}`) lets nobody through.
+    let through = |r: &MatrixRow| {
+        r.passed
+            && row(&r.probe, &|v| *v == Variant::NoCookie)
+                .is_none_or(|none| !alike_as(r, none, false))
+    };
     // The comparison means something only when the reference accepts the session and the
     // compared endpoint rejects it, also on the replay.
     let reference_accepts =
-        row(reference, &|v| matches!(v, Variant::RecordedCookie { .. })).is_some_and(|r| r.passed);
+        row(reference, &|v| matches!(v, Variant::RecordedCookie { .. })).is_some_and(through);
     if with.passed || !reference_accepts {
         return None;
     }
@@ -162,23 +169,23 @@ fn matrix<'a>(t: &'a Trace, p: &Probe, reference: &str) -> Option<Matrix<'a>> {
             _ => String::new(),
         },
         name_success: t.matrix.iter().find_map(|r| match &r.variant {
-            Variant::CookieName { name } if r.probe == p.name && r.passed => Some(name.clone()),
+            Variant::CookieName { name } if r.probe == p.name && through(r) => Some(name.clone()),
             _ => None,
         }),
         one_chunk_success: t.matrix.iter().find_map(|r| match &r.variant {
-            Variant::OneChunk { name } if r.probe == p.name && r.passed => Some(name.clone()),
+            Variant::OneChunk { name } if r.probe == p.name && through(r) => Some(name.clone()),
             _ => None,
         }),
         bearer_success: t
             .matrix
             .iter()
-            .find(|r| r.probe == p.name && r.passed && bearer(&r.variant))
+            .find(|r| r.probe == p.name && bearer(&r.variant) && through(r))
             .map(|r| r.variant.describe()),
         native_ignores_bearer: t
             .matrix
             .iter()
             .filter(|r| r.probe == reference && bearer(&r.variant))
-            .all(|r| !r.passed),
+            .all(|r| !through(r)),
     })
 }
 
@@ -563,6 +570,7 @@ mod tests {
     const BAD_TOKEN: A = A(401, "", Some("bearer error=invalid_token"), false);
     const FORBIDDEN: A = A(403, "message=Forbidden", None, false);
     const NULL: A = A(200, "null", None, false);
+    const NO_USER: A = A(200, "user=null", None, false);
     const SCOPE: A = A(401, "", Some("bearer error=insufficient_scope"), false);
     const SIGNATURE: A = A(401, "message=invalid signature", None, false);
     const MALFORMED: A = A(401, "message=jwt malformed", None, false);
@@ -722,6 +730,13 @@ mod tests {
                 "refuses-user",
             ),
             (
+                "a 200 to everyone is no transport that works",
+                [NEST, NO_USER, NEST, NO_USER, NO_USER],
+                false,
+                GuardValidatesDifferently,
+                "bearer-revalidation",
+            ),
+            (
                 "the same 401 in three wordings (jsonwebtoken)",
                 [SIGNATURE, NO_TOKEN, MALFORMED, NO_TOKEN, NO_TOKEN],
                 false,
@@ -778,6 +793,17 @@ mod tests {
         // Where only the guard clears it, the guard saw the cookie.
         let t = trace(NEST, NEST, cleared, NEST, NEST, false);
         assert_eq!(rules(&t)[0].id, FindingId::GuardMissesCookie);
+    }
+
+    #[test]
+    fn no_verdict_where_the_reference_answers_everyone_alike() {
+        // The native endpoint answers no cookie as it answers the session: it accepts nothing
+        // that can be told, so the guard's refusal is compared with nothing.
+        let mut t = trace(NEST, NEST, NEST, NEST, NEST, false);
+        for r in t.matrix.iter_mut().filter(|r| r.probe == "native") {
+            *r = row("native", r.variant.clone(), OK);
+        }
+        assert!(rules(&t).is_empty());
     }
 
     #[test]
