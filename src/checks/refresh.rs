@@ -12,9 +12,9 @@
 //! alone when its name tells its role (`refresh_token`, `__Host-refresh`); else the cookies
 //! without the session cookie (which could renew by itself); else all of them. Only a refusal
 //! (a 4xx but 429, or a redirect) widens the set: being slowed down or failing says nothing of the
-//! cookies. Where more than the refresh cookie goes along, an accepted reuse counts only if the
-//! refresh refuses those other cookies without the refresh cookie: otherwise they renew by
-//! themselves, and a reuse cannot be told apart. Where no name tells it, the refresh cookie is
+//! cookies. An accepted reuse counts only if the refresh refuses the other cookies without the
+//! refresh cookie (no cookie at all where it went alone): otherwise they renew by themselves,
+//! or the endpoint answers everyone alike, and a reuse cannot be told apart. Where no name tells it, the refresh cookie is
 //! the one cookie the first refresh rotated that is none of the session, CSRF, state, PKCE or
 //! cache cookies.
 
@@ -417,8 +417,10 @@ pub async fn refresh_rotation(
     // With more than the refresh cookie along, those other cookies may be what let a call
     // through: the freshest of them are sent without it (last, so that nothing before depends
     // on what it does).
+    // With the refresh cookie alone, that is no cookie at all: an endpoint that answers
+    // everyone alike (a 200 that refuses in its body) lets a reuse through as it lets nobody.
     let others = without(&latest, &name);
-    if !accepted.is_empty() && !others.is_empty() {
+    if !accepted.is_empty() {
         match refresh(client, &req, &others, r).await {
             Ok(alone) if !alone.answered() => {
                 steps.push(format!(
@@ -442,10 +444,15 @@ pub async fn refresh_rotation(
                 ));
                 return not_run(
                     steps,
-                    &format!(
-                        "the refresh lets {} through without the refresh cookie `{name}`: a reused refresh token cannot be told from those cookies renewing by themselves",
-                        names(&others)
-                    ),
+                    &match others.is_empty() {
+                        true => format!(
+                            "the refresh answers a request without any cookie as it answers `{name}`: a reused refresh token cannot be told from none"
+                        ),
+                        false => format!(
+                            "the refresh lets {} through without the refresh cookie `{name}`: a reused refresh token cannot be told from those cookies renewing by themselves",
+                            names(&others)
+                        ),
+                    },
                 );
             }
             Ok(alone) => steps.push(format!(

@@ -362,3 +362,25 @@ fn checks_that_cannot_run_say_why() {
     assert!(why[2].2.contains("[[users]]"), "{}", why[2].2);
     assert!(run.out.stdout.contains("not run"), "{}", run.out.stdout);
 }
+
+/// A refresh that refuses with a 200 whose body says no (and clears the cookie): the reuse's
+/// 200 is no acceptance, since a request without any cookie gets the same; the check says it
+/// cannot tell rather than fail a correct app.
+#[test]
+fn a_refresh_that_refuses_with_a_200_is_not_judged() {
+    let chain = Chain::start(Opts {
+        library: "api",
+        app_env: &[("REFRESH", "soft")],
+        ..Opts::default()
+    });
+    let (text, _, _) = scenario(&chain, &["refresh-rotation"]);
+    let (out, report) = run_scenario(&text);
+    assert_eq!(out.code, 0, "{}", out.all());
+    assert_eq!(
+        checks_of(&report),
+        vec![("refresh-rotation".to_string(), "not-run".to_string())]
+    );
+    let detail = report["checks"][0]["detail"].as_str().unwrap();
+    assert!(detail.contains("without any cookie"), "{detail}");
+    assert!(!finding_ids(&report).contains(&"refresh-reuse-accepted".to_string()));
+}
