@@ -48,28 +48,8 @@ pub async fn logout(
     };
 
     // The saved cookies, replayed.
-    let (probes, _) =
-        crate::probe::run(&scenario.probes, &c.page, c.preset, client, &saved, r).await;
-    // A probe that answers no cookie at all as it answers the replay (200 `{"user":null}` to
-    // everyone) tells nothing of the session: the same probes without cookies are the control.
-    let bare = if probes.iter().any(|p| p.passed) {
-        crate::probe::run(
-            &scenario.probes,
-            &c.page,
-            c.preset,
-            client,
-            &Record::default(),
-            r,
-        )
-        .await
-        .0
-    } else {
-        Vec::new()
-    };
-    let undecided = |p: &crate::trace::Probe| {
-        bare.iter()
-            .any(|b| b.name == p.name && b.passed && b.answer.is_some() && b.answer == p.answer)
-    };
+    let (probes, undecided) = probes_with(scenario, client, &saved, r).await;
+    let undecided = |p: &crate::trace::Probe| undecided.contains(&p.name);
     let accepted: Vec<String> = probes
         .iter()
         .filter(|p| p.passed && !undecided(p))
@@ -134,6 +114,43 @@ pub async fn logout(
     }
 }
 
+/// The scenario's probes sent with `record`'s cookies, and the names of those that passed but
+/// tell nothing: they answer the same probe sent without any cookie alike (a route that
+/// answers everyone 200 `{"user":null}` lets nobody through).
+async fn probes_with(
+    scenario: &Scenario,
+    client: &HttpClient,
+    record: &Record,
+    r: &mut Redactor,
+) -> (Vec<crate::trace::Probe>, Vec<String>) {
+    let c = &scenario.chain;
+    let (probes, _) =
+        crate::probe::run(&scenario.probes, &c.page, c.preset, client, record, r).await;
+    if !probes.iter().any(|p| p.passed) {
+        return (probes, Vec::new());
+    }
+    let (bare, _) = crate::probe::run(
+        &scenario.probes,
+        &c.page,
+        c.preset,
+        client,
+        &Record::default(),
+        r,
+    )
+    .await;
+    let undecided = probes
+        .iter()
+        .filter(|p| {
+            p.passed
+                && bare.iter().any(|b| {
+                    b.name == p.name && b.passed && b.answer.is_some() && b.answer == p.answer
+                })
+        })
+        .map(|p| p.name.clone())
+        .collect();
+    (probes, undecided)
+}
+
 /// A fresh login over HTTP stopped before its callback: the callback request unsent, and the
 /// record whose jar holds the state cookie.
 async fn fresh_callback(
@@ -154,7 +171,8 @@ async fn fresh_callback(
 }
 
 /// Sends a callback with the record's cookies: its status, and whether it made a session: the
-/// session cookie set, and (where the scenario has probes) a probe that accepts the jar after it.
+/// session cookie set, and (where the scenario has probes) a probe that accepts the jar after it
+/// and answers unlike the same probe without any cookie.
 /// A framework that sets its session cookie on every answer (a cookie store, an uninitialised
 /// session saved) sets it on a refused callback too: the probe tells the two apart.
 async fn send_callback(
@@ -176,10 +194,10 @@ async fn send_callback(
     });
     *record = driver.record;
     if made && sent.is_ok() && !scenario.probes.is_empty() {
-        let c = &scenario.chain;
-        let (probes, _) =
-            crate::probe::run(&scenario.probes, &c.page, c.preset, client, record, r).await;
-        made = probes.iter().any(|p| p.passed);
+        let (probes, undecided) = probes_with(scenario, client, record, r).await;
+        made = probes
+            .iter()
+            .any(|p| p.passed && !undecided.contains(&p.name));
     }
     sent.map(|a| (a.status, made)).map_err(|e| e.message)
 }
