@@ -83,18 +83,24 @@ pub fn digest(status: u16, headers: &HeaderMap, body: &[u8], sent: &[String]) ->
     }
 }
 
-/// What a session answer's `user` object says of who is signed in: whether it has an email and
-/// a name (a non-empty string each).
+/// What a session answer's `user` object says of who is signed in: whether it holds an email
+/// (a string value that reads as one, whatever its key: `email`, `mail`, `upn`) and a name (a
+/// non-empty string under a key that says name: `name`, `username`, `preferred_username`,
+/// `displayName`).
 fn identity_of(json: &Value) -> Option<crate::trace::Identity> {
     let user = json.get("user")?.as_object()?;
-    let has = |k: &str| {
-        user.get(k)
-            .and_then(Value::as_str)
-            .is_some_and(|s| !s.trim().is_empty())
+    let is_email = |s: &str| {
+        let s = s.trim();
+        !s.contains(char::is_whitespace)
+            && s.split_once('@')
+                .is_some_and(|(local, domain)| !local.is_empty() && domain.contains('.'))
     };
     Some(crate::trace::Identity {
-        email: has("email"),
-        name: has("name"),
+        email: user.values().filter_map(Value::as_str).any(is_email),
+        name: user.iter().any(|(k, v)| {
+            k.to_ascii_lowercase().contains("name")
+                && v.as_str().is_some_and(|s| !s.trim().is_empty())
+        }),
     })
 }
 
@@ -305,6 +311,38 @@ mod tests {
 
     const TOKEN: &str = "Zk3JqX9vN2pL8mR4tW6yB1cD5fG7hK0s.c2lnbmF0dXJlLXZhbHVl%3D";
     const GARBAGE: &str = "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx.yyyyyyyyyyyyyyyyyyyyyyy%3D";
+
+    #[test]
+    fn who_a_session_answer_names() {
+        let cases: &[(Value, Option<(bool, bool)>)] = &[
+            (
+                serde_json::json!({"user": {"email": "a@b.co", "name": "A"}}),
+                Some((true, true)),
+            ),
+            (
+                serde_json::json!({"user": {"mail": "a@b.co", "preferred_username": "a"}}),
+                Some((true, true)),
+            ),
+            (
+                serde_json::json!({"user": {"id": "1", "username": "alice"}}),
+                Some((false, true)),
+            ),
+            (
+                serde_json::json!({"user": {"id": "1", "email": null, "name": ""}}),
+                Some((false, false)),
+            ),
+            (
+                serde_json::json!({"user": {"email": "not an@email"}}),
+                Some((false, false)),
+            ),
+            (serde_json::json!({"user": null}), None),
+            (serde_json::json!({"id": "1"}), None),
+        ];
+        for (json, want) in cases {
+            let got = identity_of(json).map(|i| (i.email, i.name));
+            assert_eq!(got, *want, "{json}");
+        }
+    }
 
     #[test]
     fn alike_and_unlike_answers() {
