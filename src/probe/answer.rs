@@ -83,10 +83,23 @@ pub fn digest(status: u16, headers: &HeaderMap, body: &[u8], sent: &[String]) ->
     }
 }
 
+/// The keys of a person's name in a user object, lowercased without `_` or `-`.
+const PERSON_NAMES: &[&str] = &[
+    "name",
+    "username",
+    "preferredusername",
+    "displayname",
+    "fullname",
+    "givenname",
+    "familyname",
+    "nickname",
+    "login",
+];
+
 /// What a session answer's `user` object says of who is signed in: whether it holds an email
 /// (a string value that reads as one, whatever its key: `email`, `mail`, `upn`) and a name (a
-/// non-empty string under a key that says name: `name`, `username`, `preferred_username`,
-/// `displayName`).
+/// non-empty string under a key of a person's name: `name`, `username`, `preferred_username`,
+/// `displayName`, `given_name`, `nickname`, `login`; not `tenantName` or `filename`).
 fn identity_of(json: &Value) -> Option<crate::trace::Identity> {
     let user = json.get("user")?.as_object()?;
     let is_email = |s: &str| {
@@ -98,8 +111,12 @@ fn identity_of(json: &Value) -> Option<crate::trace::Identity> {
     Some(crate::trace::Identity {
         email: user.values().filter_map(Value::as_str).any(is_email),
         name: user.iter().any(|(k, v)| {
-            k.to_ascii_lowercase().contains("name")
-                && v.as_str().is_some_and(|s| !s.trim().is_empty())
+            let key: String = k
+                .chars()
+                .filter(|c| c.is_ascii_alphanumeric())
+                .collect::<String>()
+                .to_ascii_lowercase();
+            PERSON_NAMES.contains(&key.as_str()) && v.as_str().is_some_and(|s| !s.trim().is_empty())
         }),
     })
 }
@@ -333,6 +350,14 @@ mod tests {
             ),
             (
                 serde_json::json!({"user": {"email": "not an@email"}}),
+                Some((false, false)),
+            ),
+            (
+                serde_json::json!({"user": {"tenantName": "acme", "display_name": "A"}}),
+                Some((false, true)),
+            ),
+            (
+                serde_json::json!({"user": {"filename": "a.png"}}),
                 Some((false, false)),
             ),
             (serde_json::json!({"user": null}), None),
