@@ -341,7 +341,10 @@ fn judge(t: &Trace, p: &Probe) -> Option<Finding> {
     // do not tell it: a guard that validates with another secret says `invalid signature` to
     // the session and `jwt malformed` to garbage, in the same 401.
     let challenge = |r: &MatrixRow| r.answer.as_ref().and_then(|a| a.www_authenticate.clone());
-    let knows_user = m.with.status != m.none.status && m.with.status != m.garbage.status
+    // A guard that answers garbage exactly as no cookie takes a bad credential for none (DRF's
+    // session authentication): an answer of its own to the session is the session known.
+    let knows_user = alike_as(m.none, m.garbage, app_clears)
+        || m.with.status != m.none.status && m.with.status != m.garbage.status
         || m.with.answer.as_ref().is_some_and(|a| a.identity.is_some())
         || (challenge(m.none).is_some()
             && challenge(m.with) != challenge(m.none)
@@ -358,9 +361,9 @@ fn judge(t: &Trace, p: &Probe) -> Option<Finding> {
             evidence,
             format!(
                 "The native endpoint accepts the recorded cookie `{cookie}`; the guarded endpoint \
-                 answers it, no cookie and a garbage value with the same status {status}, in \
-                 words of its own for each: it sees the cookie, and judges it otherwise than \
-                 garbage. That is a guard that validates the session its own way and fails (a \
+                 answers it ({status}) unlike no cookie and unlike a garbage value, but with no \
+                 status or challenge of its own and no user in the body: only its words differ. \
+                 It sees the cookie, and judges it otherwise than garbage. That is a guard that validates the session its own way and fails (a \
                  bad signature is not a malformed value), or one that accepts it and refuses \
                  this user without a status of its own; the answers' structure cannot tell \
                  which, so the first is ranked first."
@@ -571,6 +574,8 @@ mod tests {
     const FORBIDDEN: A = A(403, "message=Forbidden", None, false);
     const NULL: A = A(200, "null", None, false);
     const NO_USER: A = A(200, "user=null", None, false);
+    const ANONYMOUS: A = A(403, "detail=not provided", None, false);
+    const NO_PERMISSION: A = A(403, "detail=no permission", None, false);
     const SCOPE: A = A(401, "", Some("bearer error=insufficient_scope"), false);
     const SIGNATURE: A = A(401, "message=invalid signature", None, false);
     const MALFORMED: A = A(401, "message=jwt malformed", None, false);
@@ -725,6 +730,13 @@ mod tests {
             (
                 "known and refused, a challenge of its own (Spring)",
                 [SCOPE, CHALLENGE, BAD_TOKEN, CHALLENGE, CHALLENGE],
+                false,
+                GuardRefusesUser,
+                "refuses-user",
+            ),
+            (
+                "garbage taken for none, the session refused in words of its own (DRF session)",
+                [NO_PERMISSION, ANONYMOUS, ANONYMOUS, ANONYMOUS, ANONYMOUS],
                 false,
                 GuardRefusesUser,
                 "refuses-user",

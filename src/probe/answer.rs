@@ -94,10 +94,17 @@ const PERSON_NAMES: &[&str] = &[
     "familyname",
     "nickname",
     "login",
+    "firstname",
+    "lastname",
+    "surname",
 ];
 
+/// The keys of an email in a user object, lowercased without `_` or `-`: a name that holds an
+/// email (Auth0's `name`, Keycloak's `preferred_username`) is no email claim.
+const EMAILS: &[&str] = &["email", "mail", "upn", "emailaddress"];
+
 /// What a session answer's `user` object says of who is signed in: whether it holds an email
-/// (a string value that reads as one, whatever its key: `email`, `mail`, `upn`) and a name (a
+/// (`user@host` under `email`, `mail`, `upn` or `email_address`) and a name (a
 /// non-empty string under a key of a person's name: `name`, `username`, `preferred_username`,
 /// `displayName`, `given_name`, `nickname`, `login`; not `tenantName` or `filename`).
 fn identity_of(json: &Value) -> Option<crate::trace::Identity> {
@@ -106,17 +113,21 @@ fn identity_of(json: &Value) -> Option<crate::trace::Identity> {
         let s = s.trim();
         !s.contains(char::is_whitespace)
             && s.split_once('@')
-                .is_some_and(|(local, domain)| !local.is_empty() && domain.contains('.'))
+                .is_some_and(|(local, domain)| !local.is_empty() && !domain.is_empty())
+    };
+    let normalized = |k: &str| -> String {
+        k.chars()
+            .filter(|c| c.is_ascii_alphanumeric())
+            .collect::<String>()
+            .to_ascii_lowercase()
     };
     Some(crate::trace::Identity {
-        email: user.values().filter_map(Value::as_str).any(is_email),
+        email: user.iter().any(|(k, v)| {
+            EMAILS.contains(&normalized(k).as_str()) && v.as_str().is_some_and(is_email)
+        }),
         name: user.iter().any(|(k, v)| {
-            let key: String = k
-                .chars()
-                .filter(|c| c.is_ascii_alphanumeric())
-                .collect::<String>()
-                .to_ascii_lowercase();
-            PERSON_NAMES.contains(&key.as_str()) && v.as_str().is_some_and(|s| !s.trim().is_empty())
+            PERSON_NAMES.contains(&normalized(k).as_str())
+                && v.as_str().is_some_and(|s| !s.trim().is_empty())
         }),
     })
 }
@@ -359,6 +370,14 @@ mod tests {
             (
                 serde_json::json!({"user": {"filename": "a.png"}}),
                 Some((false, false)),
+            ),
+            (
+                serde_json::json!({"user": {"name": "a@b.co", "email_address": "admin@localhost"}}),
+                Some((true, true)),
+            ),
+            (
+                serde_json::json!({"user": {"preferred_username": "a@b.co"}}),
+                Some((false, true)),
             ),
             (serde_json::json!({"user": null}), None),
             (serde_json::json!({"id": "1"}), None),
