@@ -526,11 +526,9 @@ fn never_returned(t: &Trace, out: &mut Vec<Finding>) {
                 .any(|l| l.set_cookies.iter().any(|x| x.name == c.name));
             // A later request the cookie goes with: its host, and a path its Path covers (a
             // refresh cookie scoped to `/api/auth` is not expected on `/`).
-            let path = c.path.clone().unwrap_or_else(|| {
-                url::Url::parse(&h.url)
-                    .map(|u| web::jar::default_path(&u))
-                    .unwrap_or_else(|_| "/".into())
-            });
+            let path = url::Url::parse(&h.url)
+                .map(|u| web::jar::cookie_path(&u, c.path.as_deref()))
+                .unwrap_or_else(|_| "/".into());
             let in_scope = |u: &str| {
                 web::host_port(u) == web::host_port(&h.url)
                     && url::Url::parse(u).is_ok_and(|u| web::jar::path_matches(u.path(), &path))
@@ -856,6 +854,13 @@ mod tests {
                 false,
             ),
             (None, &[], Some("http://app.test/api/auth/callback/y"), true),
+            // A Path without its leading `/` is the default path, as the jar takes it.
+            (
+                Some("api"),
+                &["http://app.test/api/auth/callback/y"],
+                None,
+                true,
+            ),
             // Another host only: not its requests.
             (Some("/"), &["http://idp.test/"], None, false),
         ];

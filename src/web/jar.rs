@@ -290,7 +290,7 @@ pub(crate) fn path_matches(request: &str, cookie: &str) -> bool {
 }
 
 /// RFC 6265 §5.1.4: the directory of the request's path.
-pub(crate) fn default_path(url: &Url) -> String {
+fn default_path(url: &Url) -> String {
     let p = url.path();
     match p.rfind('/') {
         Some(0) | None => "/".into(),
